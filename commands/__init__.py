@@ -1,0 +1,1 @@
+"""Inputs: command models, validation with clear errors, idempotency, dispatch."""

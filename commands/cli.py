@@ -1,0 +1,166 @@
+"""The ``ledger`` command line: apply commands, query the read side."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime
+from typing import IO, Any
+
+from commands.logging import configure_logging
+from commands.runtime import Runtime, open_runtime
+from ledger.calendar import as_utc, end_of_day
+from projections.queries import NotFound
+
+
+def _moment(text: str) -> datetime:
+    """ISO date or date-time; a bare date means the end of that day."""
+    try:
+        if len(text) == 10:
+            return end_of_day(date.fromisoformat(text))
+        return as_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 date or time: {text!r}") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ledger", description="Event-sourced commission ledger.")
+    parser.add_argument("--db", help="database URL (default: $LEDGER_DATABASE_URL or sqlite:///./ledger.db)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    apply = sub.add_parser("apply", help="apply JSONL commands from FILE or - (stdin)")
+    apply.add_argument("file")
+    apply.add_argument("--batch-size", type=int, default=500)
+    apply.add_argument("--quiet", action="store_true", help="print only rejected commands")
+
+    def query(name: str, help_: str, *, partner: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_)
+        if partner:
+            p.add_argument("partner")
+        p.add_argument("--json", action="store_true", help="print JSON")
+        return p
+
+    balance = query("balance", "a partner's commission balance per currency")
+    balance.add_argument("--as-of", type=_moment, help="effective (business) time")
+    balance.add_argument("--known-at", type=_moment, help="recorded time: what the ledger knew then")
+    status = query("status", "active / at risk / locked")
+    status.add_argument("--on", type=_moment, help="date to evaluate (default now)")
+    status.add_argument("--known-at", type=_moment)
+    partner = query("partner", "a partner's record (personal data masked)")
+    partner.add_argument("--known-at", type=_moment)
+    audit = query("audit", "every event about a partner or a customer", partner=False)
+    audit.add_argument("partner", nargs="?")
+    audit.add_argument("--customer")
+    audit.add_argument("--as-of", type=_moment)
+    audit.add_argument("--known-at", type=_moment)
+    project = sub.add_parser("project", help="bring the read models up to date")
+    project.add_argument("--follow", action="store_true", help="keep following the log")
+    project.add_argument("--interval", type=float, default=1.0)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    configure_logging()
+    args = _parser().parse_args(argv)
+    runtime = open_runtime(args.db)
+    try:
+        return _COMMANDS[args.command](runtime, args)
+    except NotFound as missing:
+        print(json.dumps({"ok": False, "error": {"code": "not_found", "message": str(missing)}}), file=sys.stderr)
+        return 2
+    finally:
+        runtime.close()
+
+
+def _lines(file: str) -> Iterator[str]:
+    stream: IO[str] = sys.stdin if file == "-" else open(file, encoding="utf-8")  # noqa: SIM115
+    with stream:
+        for line in stream:
+            if line.strip():
+                yield line
+
+
+def cmd_apply(runtime: Runtime, args: argparse.Namespace) -> int:
+    rejected = 0
+    out = sys.stdout
+    for result in runtime.dispatcher("cli").apply_many(_lines(args.file), batch_size=args.batch_size):
+        rejected += not result["ok"]
+        if not args.quiet or not result["ok"]:
+            out.write(json.dumps(result) + "\n")
+    runtime.projections.catch_up()
+    return 1 if rejected else 0
+
+
+def cmd_balance(runtime: Runtime, args: argparse.Namespace) -> int:
+    runtime.projections.catch_up()
+    return _show(runtime.queries.balance(args.partner, args.as_of, args.known_at), args)
+
+
+def cmd_status(runtime: Runtime, args: argparse.Namespace) -> int:
+    runtime.projections.catch_up()
+    return _show(runtime.queries.status(args.partner, args.on, args.known_at), args)
+
+
+def cmd_partner(runtime: Runtime, args: argparse.Namespace) -> int:
+    return _show(runtime.queries.partner(args.partner, args.known_at), args)
+
+
+def cmd_audit(runtime: Runtime, args: argparse.Namespace) -> int:
+    if bool(args.partner) == bool(args.customer):
+        print("give a PARTNER or --customer ID", file=sys.stderr)
+        return 2
+    runtime.projections.catch_up()
+    trail = runtime.queries.audit(partner_id=args.partner, customer_id=args.customer, as_of=args.as_of, known_at=args.known_at)
+    if args.json:
+        print(json.dumps(trail, indent=2))
+        return 0
+    for entry in trail:
+        money = ", ".join(f"{m['kind']} {m['amount']} {m['currency']}" for m in entry["money"]) or "-"
+        print(f"{entry['position']:>8}  {entry['effective_at'][:19]}  {entry['recorded_at'][:19]}  "
+              f"{entry['type']:<32} {entry['actor']:<12} {entry['source']:<6} {money}")
+    return 0
+
+
+def cmd_project(runtime: Runtime, args: argparse.Namespace) -> int:
+    import time
+
+    while True:
+        applied = runtime.projections.catch_up()
+        if not args.follow:
+            print(json.dumps({"applied": applied, "positions": runtime.projections.positions()}))
+            return 0
+        if not applied:
+            time.sleep(args.interval)
+
+
+def _show(document: dict[str, Any], args: argparse.Namespace) -> int:
+    if args.json:
+        print(json.dumps(document, indent=2))
+    else:
+        _print_table(document)
+    return 0
+
+
+def _print_table(document: dict[str, Any], indent: str = "") -> None:
+    width = max((len(k) for k in document), default=0)
+    for key, value in document.items():
+        if isinstance(value, dict):
+            print(f"{indent}{key}:")
+            _print_table(value, indent + "  ")
+        else:
+            print(f"{indent}{key:<{width}}  {'-' if value is None else value}")
+
+
+_COMMANDS = {
+    "apply": cmd_apply,
+    "balance": cmd_balance,
+    "status": cmd_status,
+    "partner": cmd_partner,
+    "audit": cmd_audit,
+    "project": cmd_project,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

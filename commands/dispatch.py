@@ -1,0 +1,213 @@
+"""Dispatch: parse, validate, deduplicate, run against the ledger, commit in batches."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import structlog
+from eventsourcing.persistence import IntegrityError
+from pydantic import TypeAdapter, ValidationError
+
+from commands import models as m
+from events.base import EventMeta, Source
+from events.receipt import CommandAccepted
+from events.revenue import RevenueLine
+from ledger.entries import Receipt
+from ledger.errors import CommandRejected, reject
+from ledger.presets import preset_terms
+from ledger.service import Ledger, Result
+
+log = structlog.get_logger(__name__)
+
+_PARSER: TypeAdapter[Any] = TypeAdapter(m.AnyCommand)
+BATCH_SIZE = 500
+MAX_ATTEMPTS = 5
+
+
+def error_result(error: CommandRejected, command_type: str | None = None) -> Result:
+    result: Result = {"ok": False, "error": error.as_dict()}
+    if command_type:
+        result["type"] = command_type
+    return result
+
+
+def parse(raw: str | bytes | dict[str, Any]) -> m.Command:
+    """A command from JSON text or a decoded object; refusals name the field."""
+    if not isinstance(raw, dict):
+        try:
+            raw = json.loads(raw, parse_float=Decimal)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise reject("invalid_json", f"not a JSON object: {exc}") from None
+    if not isinstance(raw, dict):
+        raise reject("invalid_json", "a command must be a JSON object")
+    if "type" not in raw:
+        raise reject("invalid", "every command needs a type", "type")
+    try:
+        command: m.Command = _PARSER.validate_python(raw)
+    except ValidationError as exc:
+        raise _validation_refusal(exc, str(raw["type"])) from None
+    return command
+
+
+def _validation_refusal(exc: ValidationError, command_type: str) -> CommandRejected:
+    first = exc.errors()[0]
+    # The discriminator puts the command type first in the path: drop it.
+    path = [str(p) for p in first["loc"]]
+    if path and path[0] == command_type:
+        path = path[1:]
+    field = ".".join(path) or None
+    message = first["msg"].removeprefix("Value error, ")
+    if field and not message.startswith(field):
+        message = f"{field}: {message}"
+    code = "unknown_type" if first["type"] == "union_tag_invalid" else "invalid"
+    return CommandRejected(code, message, field or ("type" if code == "unknown_type" else None))
+
+
+def fingerprint(command: m.Command) -> str:
+    canonical = json.dumps(command.content(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass
+class Dispatcher:
+    """Runs commands from one interface (``source``) against a ledger."""
+
+    ledger: Ledger
+    source: Source = "cli"
+    default_actor: str = "cli"
+
+    def handle(self, raw: str | bytes | dict[str, Any]) -> Result:
+        """One command, left pending in the unit of work (call ``commit``)."""
+        command_type = raw.get("type") if isinstance(raw, dict) else None
+        try:
+            command = parse(raw)
+        except CommandRejected as refusal:
+            return error_result(refusal, command_type)
+        return self._run(command)
+
+    def _run(self, command: m.Command) -> Result:
+        uow = self.ledger.uow
+        keys, print_ = command.idempotency_keys(), fingerprint(command)
+        for key in keys:
+            receipt = uow.get(Receipt, key)
+            if receipt is None:
+                continue
+            if receipt.fingerprint != print_:
+                return error_result(reject("conflict", f"{key} was already used for a different command", key.split(":")[0] + "_id"), command.type)  # type: ignore[attr-defined]
+            return receipt.result
+        meta = self._meta(command)
+        recorded_before = uow.recorded
+        try:
+            result: Result = {"ok": True, "type": command.type, **self._execute(command, meta)}  # type: ignore[attr-defined]
+        except CommandRejected as refusal:
+            if uow.recorded != recorded_before and not refusal.recorded:
+                raise RuntimeError(f"{command.type} recorded events and then was refused") from refusal  # type: ignore[attr-defined]
+            result = error_result(refusal, command.type)  # type: ignore[attr-defined]
+            if not refusal.recorded:
+                return result
+        for key in keys:
+            uow.record(uow.new(Receipt, key), CommandAccepted(key=key, fingerprint=print_, result=result), meta)
+        return result
+
+    def _meta(self, command: m.Command) -> EventMeta:
+        return EventMeta(
+            effective_at=command.at or datetime.now(UTC),
+            actor=command.actor or self.default_actor,
+            source=self.source,
+            correlation_id=command.command_id or str(uuid.uuid4()),
+        )
+
+    def _execute(self, command: m.Command, meta: EventMeta) -> Result:
+        handler = _HANDLERS.get(type(command))
+        if handler is None:
+            raise reject("not_supported", f"{command.type} is not available yet", "type")  # type: ignore[attr-defined]
+        return handler(self.ledger, meta, command)
+
+    def commit(self) -> int:
+        return self.ledger.uow.commit()
+
+    def apply(self, raw: str | bytes | dict[str, Any]) -> Result:
+        """One command in its own transaction."""
+        return next(self.apply_many([raw]))
+
+    def apply_many(self, commands: Iterable[str | bytes | dict[str, Any]], batch_size: int = BATCH_SIZE) -> Iterator[Result]:
+        """Commands in order, committed ``batch_size`` at a time; results in order.
+
+        A version conflict with another writer replays the batch on fresh state. An
+        unexpected failure replays it one command per transaction, so only the
+        culprit fails."""
+        batch: list[str | bytes | dict[str, Any]] = []
+        for raw in commands:
+            batch.append(raw)
+            if len(batch) >= batch_size:
+                yield from self._apply_batch(batch)
+                batch = []
+        if batch:
+            yield from self._apply_batch(batch)
+
+    def _apply_batch(self, batch: list[str | bytes | dict[str, Any]]) -> list[Result]:
+        uow = self.ledger.uow
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                results = [self.handle(raw) for raw in batch]
+                self.commit()
+                return results
+            except IntegrityError:
+                uow.discard()
+                log.info("batch_conflict_retry", attempt=attempt, size=len(batch))
+            except Exception:
+                uow.discard()
+                if len(batch) == 1:
+                    raise
+                log.warning("batch_failed_retrying_singly", size=len(batch))
+                return [self._apply_alone(raw) for raw in batch]
+        raise RuntimeError(f"gave up after {MAX_ATTEMPTS} conflicting attempts")
+
+    def _apply_alone(self, raw: str | bytes | dict[str, Any]) -> Result:
+        try:
+            return self._apply_batch([raw])[0]
+        except Exception as exc:  # reported, never swallowed silently
+            log.exception("command_failed")
+            return error_result(reject("internal", f"the ledger failed on this command: {type(exc).__name__}"))
+
+
+def _lines(command: m.RecordPayment) -> list[RevenueLine]:
+    return [RevenueLine(kind=line.kind, amount=line.amount) for line in command.lines]
+
+
+Handler = Callable[[Ledger, EventMeta, Any], Result]
+
+_HANDLERS: dict[type[m.Command], Handler] = {
+    m.DefineProgram: lambda l, meta, c: l.define_program(meta, c.program_id, c.terms or preset_terms(c.preset), c.preset),
+    m.ChangeProgramTerms: lambda l, meta, c: l.change_program_terms(meta, c.program_id, c.terms),
+    m.ClosePromo: lambda l, meta, c: l.close_promo(meta, c.program_id),
+    m.SubmitApplication: lambda l, meta, c: l.submit_application(meta, c.partner_id, c.program_id, c.profile.model_dump()),
+    m.ApproveApplication: lambda l, meta, c: l.approve_application(meta, c.partner_id, c.level, c.rate),
+    m.RejectApplication: lambda l, meta, c: l.reject_application(meta, c.partner_id, c.reason),
+    m.ChangeLevel: lambda l, meta, c: l.change_level(meta, c.partner_id, c.level),
+    m.SetCommissionRate: lambda l, meta, c: l.set_commission_rate(meta, c.partner_id, c.rate),
+    m.SubmitTaxForm: lambda l, meta, c: l.submit_tax_form(meta, c.partner_id, c.form),
+    m.SetPayoutDetails: lambda l, meta, c: l.set_payout_details(meta, c.partner_id, c.method, c.account),
+    m.CompleteTraining: lambda l, meta, c: l.complete_training(meta, c.partner_id),
+    m.RecordMeeting: lambda l, meta, c: l.record_meeting(meta, c.partner_id),
+    m.SetActiveUntil: lambda l, meta, c: l.set_active_until(meta, c.partner_id, c.until),
+    m.TerminatePartner: lambda l, meta, c: l.terminate_partner(meta, c.partner_id, c.reason),
+    m.ForgetPartner: lambda l, meta, c: l.forget_partner(meta, c.partner_id, c.reason),
+    m.SignUpCustomer: lambda l, meta, c: l.sign_up_customer(meta, c.customer_id, c.email, c.company),
+    m.ClaimCustomer: lambda l, meta, c: l.claim_customer(meta, c.customer_id, c.partner_id, c.channel),
+    m.SetDoNotContact: lambda l, meta, c: l.set_do_not_contact(meta, c.customer_id, c.value),
+    m.ForgetCustomer: lambda l, meta, c: l.forget_customer(meta, c.customer_id, c.reason),
+    m.RecordPayment: lambda l, meta, c: l.record_payment(meta, c.payment_id, c.customer_id, c.currency, _lines(c), c.tax),
+    m.RecordRefund: lambda l, meta, c: l.reverse_payment(meta, c.refund_id, c.payment_id, c.amount, "refund"),
+    m.RecordChargeback: lambda l, meta, c: l.reverse_payment(meta, c.chargeback_id, c.payment_id, c.amount, "chargeback"),
+    m.RecordCost: lambda l, meta, c: l.record_cost(meta, c.cost_id, c.customer_id, c.amount, c.currency, c.kind),
+    m.AdjustCommission: lambda l, meta, c: l.adjust_commission(meta, c.adjustment_id, c.partner_id, c.amount, c.currency, c.reason),
+    m.ReviewCommission: lambda l, meta, c: l.review_commission(meta, c.payment_id, c.decision, c.reason),
+}

@@ -1,0 +1,59 @@
+"""Customer events: sign-up, attribution claims (accepted and rejected), flags."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from events.base import LedgerEvent
+
+Channel = Literal["link", "code", "lead", "resell"]
+
+
+class CustomerSignedUp(LedgerEvent):
+    TOPIC = "customer.signed_up"
+    customer_id: str
+    email: str | None = None  # sealed
+    email_hash: str | None = None
+    domain_hash: str | None = None
+    company: str | None = None
+
+
+class CustomerClaimed(LedgerEvent):
+    """The first valid claim: the customer is attributed to the partner."""
+
+    TOPIC = "customer.claimed"
+    customer_id: str
+    partner_id: str
+    program_id: str
+    channel: Channel
+
+
+class ClaimRejected(LedgerEvent):
+    """A claim that failed a qualification rule, kept for the audit trail."""
+
+    TOPIC = "customer.claim_rejected"
+    customer_id: str
+    partner_id: str
+    channel: Channel
+    reason: str
+
+
+class CustomerFirstPaid(LedgerEvent):
+    """The earliest payment date known for the customer (moves only backwards)."""
+
+    TOPIC = "customer.first_paid"
+    customer_id: str
+    paid_at: datetime
+
+
+class DoNotContactSet(LedgerEvent):
+    TOPIC = "customer.do_not_contact_set"
+    customer_id: str
+    value: bool
+
+
+class CustomerForgotten(LedgerEvent):
+    TOPIC = "customer.forgotten"
+    customer_id: str
+    reason: str

@@ -1,0 +1,14 @@
+"""Idempotency receipts: the first result of a command, by its idempotency key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from events.base import LedgerEvent
+
+
+class CommandAccepted(LedgerEvent):
+    TOPIC = "command.accepted"
+    key: str
+    fingerprint: str
+    result: dict[str, Any]

@@ -1,0 +1,3 @@
+"""Statement and payout events (month close)."""
+
+from __future__ import annotations

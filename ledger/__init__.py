@@ -1,0 +1,1 @@
+"""The write side: aggregates, rules, the commission policy, money and the store."""

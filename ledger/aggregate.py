@@ -1,0 +1,100 @@
+"""Aggregates on the eventsourcing library, carrying catalogue events in an envelope.
+
+The catalogue (``events/``) knows nothing of storage. Here each event is wrapped in an
+``Envelope`` that gives it what the library needs (originator id and version, recorded
+time) and what an auditor needs (effective time, actor, source, correlation id).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import singledispatchmethod
+from typing import Any, ClassVar, TypeVar
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from events.base import EventMeta, LedgerEvent
+
+LEDGER_NAMESPACE = uuid5(NAMESPACE_URL, "https://commission-ledger/ids")
+
+A = TypeVar("A", bound="Aggregate")
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """One stored event: a catalogue payload plus identity, times and provenance."""
+
+    originator_id: UUID
+    originator_version: int
+    timestamp: datetime  # recorded time: when the ledger learnt the fact
+    meta: EventMeta
+    payload: LedgerEvent
+
+    @property
+    def event_id(self) -> UUID:
+        return uuid5(self.originator_id, str(self.originator_version))
+
+    @property
+    def recorded_at(self) -> datetime:
+        return self.timestamp
+
+    @property
+    def effective_at(self) -> datetime:
+        return self.meta.effective_at
+
+    def mutate(self, aggregate: Aggregate | None) -> Aggregate:
+        """Called by the library's repository to rebuild an aggregate."""
+        if aggregate is None:
+            aggregate = aggregate_class_for(self.payload)(self.originator_id)
+        aggregate.apply(self)
+        return aggregate
+
+
+_AGGREGATE_FOR_EVENT: dict[type[LedgerEvent], type[Aggregate]] = {}
+
+
+def aggregate_class_for(payload: LedgerEvent) -> type[Aggregate]:
+    return _AGGREGATE_FOR_EVENT[type(payload)]
+
+
+class Aggregate:
+    """Base aggregate: state is the fold of its events through ``when``."""
+
+    KIND: ClassVar[str]
+    EVENTS: ClassVar[tuple[type[LedgerEvent], ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for event_class in cls.EVENTS:
+            _AGGREGATE_FOR_EVENT[event_class] = cls
+
+    def __init__(self, id: UUID) -> None:  # noqa: A002 - the library's name
+        self.id = id
+        self.version = 0
+        self._pending: list[Envelope] = []
+
+    @classmethod
+    def id_for(cls, key: str) -> UUID:
+        return uuid5(LEDGER_NAMESPACE, f"{cls.KIND}:{key}")
+
+    def record(self, payload: LedgerEvent, meta: EventMeta) -> Envelope:
+        envelope = Envelope(self.id, self.version + 1, datetime.now(UTC), meta, payload)
+        self.apply(envelope)
+        self._pending.append(envelope)
+        return envelope
+
+    def apply(self, envelope: Envelope) -> None:
+        self.version = envelope.originator_version
+        self.when(envelope.payload, envelope)
+
+    @singledispatchmethod
+    def when(self, payload: LedgerEvent, envelope: Envelope) -> None:
+        raise TypeError(f"{type(self).__name__} cannot apply {type(payload).__name__}")
+
+    def collect_events(self) -> list[Envelope]:
+        collected, self._pending = self._pending, []
+        return collected
+
+    @property
+    def has_pending(self) -> bool:
+        return bool(self._pending)

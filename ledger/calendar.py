@@ -1,0 +1,36 @@
+"""Calendar arithmetic on aware datetimes (UTC)."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import UTC, date, datetime, time
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same day and time ``months`` calendar months later (clamped to month end)."""
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def add_years(moment: datetime, years: int) -> datetime:
+    return add_months(moment, 12 * years)
+
+
+def start_of_day(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def end_of_day(day: date) -> datetime:
+    return datetime.combine(day, time.max, tzinfo=UTC)
+
+
+def month_end(period: str) -> datetime:
+    """The last instant of a ``YYYY-MM`` period."""
+    year, month = (int(part) for part in period.split("-"))
+    return end_of_day(date(year, month, calendar.monthrange(year, month)[1]))
+
+
+def as_utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

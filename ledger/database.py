@@ -1,0 +1,144 @@
+"""Where the ledger lives: an SQLite file (the default) or a PostgreSQL database.
+
+``LEDGER_DATABASE_URL`` (or ``--db``) chooses: ``sqlite:///path`` or
+``postgresql://user[:password]@host[:port]/dbname[?schema=name]``.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import parse_qs, unquote, urlparse
+
+DEFAULT_URL = "sqlite:///./ledger.db"
+
+
+def database_url(explicit: str | None = None) -> str:
+    return explicit or os.environ.get("LEDGER_DATABASE_URL") or DEFAULT_URL
+
+
+class Cursor(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
+    def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> Any: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+
+
+@dataclass(frozen=True)
+class Database:
+    """Connection facts for both the event store (through eventsourcing) and the
+    tables the ledger keeps beside it (projections, keys), written with ``%s``
+    placeholders and translated for SQLite."""
+
+    url: str
+    kind: str  # "sqlite" or "postgres"
+    path: str = ""
+    dbname: str = ""
+    host: str = ""
+    port: str = "5432"
+    user: str = ""
+    password: str = ""
+    schema: str = "public"
+
+    @classmethod
+    def from_url(cls, url: str) -> Database:
+        parsed = urlparse(url)
+        if parsed.scheme == "sqlite":
+            path = unquote(url[len("sqlite:///"):]) or "ledger.db"
+            return cls(url=url, kind="sqlite", path=path)
+        if parsed.scheme in ("postgresql", "postgres"):
+            query = parse_qs(parsed.query)
+            return cls(
+                url=url,
+                kind="postgres",
+                dbname=(parsed.path or "/").lstrip("/") or "postgres",
+                host=parsed.hostname or "127.0.0.1",
+                port=str(parsed.port or 5432),
+                user=unquote(parsed.username or os.environ.get("USER", "postgres")),
+                password=unquote(parsed.password or ""),
+                schema=query.get("schema", ["public"])[0],
+            )
+        raise ValueError(f"unsupported database url {url!r}: use sqlite:/// or postgresql://")
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.kind == "postgres"
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        if not self.is_postgres:
+            return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": self.path}
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": self.dbname,
+            "POSTGRES_HOST": self.host,
+            "POSTGRES_PORT": self.port,
+            "POSTGRES_USER": self.user,
+            "POSTGRES_PASSWORD": self.password,
+            "POSTGRES_SCHEMA": self.schema,
+            "POSTGRES_LOCK_TIMEOUT": "30",
+            "POSTGRES_POOL_SIZE": "4",
+        }
+
+    def events_table(self) -> str:
+        return "ledger_events" if self.is_postgres else "stored_events"
+
+    def sql(self, statement: str) -> str:
+        return statement if self.is_postgres else statement.replace("%s", "?")
+
+    @contextmanager
+    def connect(self) -> Iterator[Any]:
+        """A connection for the ledger's own tables, closed on exit."""
+        if self.is_postgres:
+            import psycopg
+
+            conn = psycopg.connect(
+                dbname=self.dbname, host=self.host, port=self.port, user=self.user,
+                password=self.password or None, options=f"-c search_path={self.schema}",
+            )
+        else:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    @contextmanager
+    def transaction(self, conn: Any) -> Iterator[Any]:
+        """One transaction on ``conn``: commit on success, roll back on error."""
+        if self.is_postgres:
+            with conn.transaction(), conn.cursor() as cursor:
+                yield _Translating(cursor, self)
+            return
+        cursor = conn.cursor()
+        cursor.execute("BEGIN IMMEDIATE")
+        try:
+            yield _Translating(cursor, self)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+
+class _Translating:
+    """A cursor that accepts ``%s`` placeholders on either database."""
+
+    def __init__(self, cursor: Any, db: Database) -> None:
+        self._cursor, self._db = cursor, db
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._cursor.execute(self._db.sql(sql), params)
+
+    def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> Any:
+        return self._cursor.executemany(self._db.sql(sql), params)
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return list(self._cursor.fetchall())

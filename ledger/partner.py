@@ -1,0 +1,131 @@
+"""The partner aggregate: application, approval, level and rate history, paperwork."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from functools import singledispatchmethod
+from typing import Literal
+
+from events.base import LedgerEvent
+from events.partner import (
+    ActiveUntilSet,
+    ApplicationApproved,
+    ApplicationRejected,
+    ApplicationSubmitted,
+    CommissionRateSet,
+    LevelChanged,
+    MeetingRecorded,
+    PartnerForgotten,
+    PartnerTerminated,
+    PayoutDetailsSet,
+    Profile,
+    TaxFormSubmitted,
+    TrainingCompleted,
+)
+from ledger.aggregate import Aggregate, Envelope
+from ledger.timeline import Timeline
+
+PartnerState = Literal["applied", "approved", "rejected", "terminated"]
+
+
+class Partner(Aggregate):
+    KIND = "partner"
+    EVENTS = (
+        ApplicationSubmitted, ApplicationApproved, ApplicationRejected, LevelChanged,
+        CommissionRateSet, TaxFormSubmitted, PayoutDetailsSet, TrainingCompleted,
+        MeetingRecorded, ActiveUntilSet, PartnerTerminated, PartnerForgotten,
+    )
+
+    def __init__(self, id: object) -> None:  # noqa: A002
+        super().__init__(id)  # type: ignore[arg-type]
+        self.partner_id = ""
+        self.program_id = ""
+        self.state: PartnerState = "applied"
+        self.profile: Profile | None = None
+        self.email_hash = ""
+        self.domain_hash: str | None = None
+        self.approved_at: datetime | None = None
+        self.terminated_at: datetime | None = None
+        self.levels = Timeline[str]()
+        self.rate_overrides = Timeline[Decimal | None]()
+        self.promo_rate: Decimal | None = None
+        self.tax_form: str | None = None
+        self.training_completed_at: datetime | None = None
+        self.payout_method: str | None = None
+        self.payout_account_masked: str | None = None
+        self.active_until = Timeline[date | None]()
+        self.meetings = 0
+        self.forgotten = False
+
+    @property
+    def is_approved(self) -> bool:
+        return self.state == "approved"
+
+    def level_on(self, on: datetime) -> str | None:
+        return self.levels.at(on)
+
+    def rate_override_on(self, on: datetime) -> Decimal | None:
+        return self.rate_overrides.at(on)
+
+    def trained_by(self, on: datetime) -> bool:
+        return self.training_completed_at is not None and self.training_completed_at <= on
+
+    @singledispatchmethod
+    def when(self, payload: LedgerEvent, envelope: Envelope) -> None:
+        super().when(payload, envelope)
+
+    @when.register
+    def _(self, e: ApplicationSubmitted, envelope: Envelope) -> None:
+        self.partner_id, self.program_id, self.profile = e.partner_id, e.program_id, e.profile
+        self.email_hash, self.domain_hash = e.email_hash, e.domain_hash
+
+    @when.register
+    def _(self, e: ApplicationApproved, envelope: Envelope) -> None:
+        self.state = "approved"
+        self.approved_at = envelope.effective_at
+        self.levels.set(envelope.effective_at, e.level)
+        if e.rate is not None:
+            self.rate_overrides.set(envelope.effective_at, e.rate)
+        self.promo_rate = e.promo_rate
+
+    @when.register
+    def _(self, e: ApplicationRejected, envelope: Envelope) -> None:
+        self.state = "rejected"
+
+    @when.register
+    def _(self, e: LevelChanged, envelope: Envelope) -> None:
+        self.levels.set(envelope.effective_at, e.level)
+
+    @when.register
+    def _(self, e: CommissionRateSet, envelope: Envelope) -> None:
+        self.rate_overrides.set(envelope.effective_at, e.rate)
+
+    @when.register
+    def _(self, e: TaxFormSubmitted, envelope: Envelope) -> None:
+        self.tax_form = e.form
+
+    @when.register
+    def _(self, e: PayoutDetailsSet, envelope: Envelope) -> None:
+        self.payout_method, self.payout_account_masked = e.method, e.account_masked
+
+    @when.register
+    def _(self, e: TrainingCompleted, envelope: Envelope) -> None:
+        self.training_completed_at = envelope.effective_at
+
+    @when.register
+    def _(self, e: MeetingRecorded, envelope: Envelope) -> None:
+        self.meetings += 1
+
+    @when.register
+    def _(self, e: ActiveUntilSet, envelope: Envelope) -> None:
+        self.active_until.set(envelope.effective_at, e.until)
+
+    @when.register
+    def _(self, e: PartnerTerminated, envelope: Envelope) -> None:
+        self.state = "terminated"
+        self.terminated_at = envelope.effective_at
+
+    @when.register
+    def _(self, e: PartnerForgotten, envelope: Envelope) -> None:
+        self.forgotten = True

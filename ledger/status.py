@@ -1,0 +1,71 @@
+"""Partner status on a date: locked, active or at risk (informational only: status
+never changes payouts)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from events.program import StatusTerms
+from ledger.calendar import add_months, add_years, end_of_day
+
+
+@dataclass(frozen=True)
+class Status:
+    status: str  # "active" | "at_risk" | "locked"
+    onboarded_total: int
+    onboarded_in_window: int
+    average_per_year: Decimal
+    locked_until: datetime | None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "status": self.status,
+            "onboarded_total": self.onboarded_total,
+            "onboarded_in_window": self.onboarded_in_window,
+            "average_per_year": str(self.average_per_year),
+            "locked_until": self.locked_until.isoformat() if self.locked_until else None,
+        }
+
+
+def partner_status(
+    *,
+    on: datetime,
+    approved_at: datetime | None,
+    onboarded: Sequence[datetime],
+    terms: StatusTerms,
+    active_until: date | None,
+) -> Status:
+    """``onboarded``: the onboarding date of each of the partner's customers (any order)."""
+    dates = sorted(d for d in onboarded if d <= on)
+    window_start = add_months(on, -terms.window_months)
+    in_window = sum(1 for d in dates if d > window_start)
+    average = (Decimal(in_window) / _years_observed(on, approved_at, window_start, terms)).quantize(
+        Decimal("0.01"), rounding=ROUND_HALF_UP
+    )
+    locked_until = _lock_end(dates, terms, active_until)
+    if locked_until is not None and on <= locked_until:
+        state = "locked"
+    else:
+        state = "active" if average >= terms.target_per_year else "at_risk"
+    return Status(state, len(dates), in_window, average, locked_until)
+
+
+def _years_observed(on: datetime, approved_at: datetime | None, window_start: datetime, terms: StatusTerms) -> Decimal:
+    """The whole window, or the tenure of a younger partner counted as at least a year."""
+    if approved_at is None or approved_at <= window_start:
+        return Decimal(terms.window_months) / 12
+    tenure_days = Decimal((on - approved_at).total_seconds()) / 86400
+    return max(tenure_days / Decimal("365.25"), Decimal(1))
+
+
+def _lock_end(dates: Sequence[datetime], terms: StatusTerms, active_until: date | None) -> datetime | None:
+    """The later of the threshold lock and an admin's "active until"."""
+    ends = []
+    if len(dates) >= terms.lock_threshold:
+        ends.append(add_years(dates[terms.lock_threshold - 1], terms.lock_years))
+    if active_until is not None:
+        ends.append(end_of_day(active_until))
+    return max(ends) if ends else None

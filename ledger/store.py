@@ -1,0 +1,183 @@
+"""The event store: the eventsourcing library's recorders with a catalogue-aware mapper,
+an append-only log and a hash chain sealing every event as it is inserted."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import JSONTranscoder, Mapper, Notification, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+from events.base import EventMeta, event_class_for_topic
+from ledger.aggregate import Envelope
+from ledger.database import Database
+
+GENESIS = bytes(32)
+CHAIN_TABLE = "ledger_chain"
+
+
+class EnvelopeMapper(Mapper):  # type: ignore[type-arg]
+    """Stores an envelope as JSON under its payload's registered topic, and runs the
+    payload's upcasters on the way back (the library's own pydantic example does not)."""
+
+    def __init__(self) -> None:
+        super().__init__(transcoder=JSONTranscoder())
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        envelope: Envelope = domain_event
+        payload = envelope.payload
+        state = {
+            "schema_version": payload.SCHEMA_VERSION,
+            "recorded_at": envelope.timestamp.isoformat(),
+            "meta": envelope.meta.model_dump(mode="json"),
+            "payload": payload.model_dump(mode="json"),
+        }
+        return StoredEvent(
+            originator_id=envelope.originator_id,
+            originator_version=envelope.originator_version,
+            topic=payload.TOPIC,
+            state=json.dumps(state, separators=(",", ":")).encode(),
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        return decode(stored_event)
+
+
+def decode(stored_event: StoredEvent) -> Envelope:
+    """Rebuild the envelope of any stored event or notification."""
+    state = json.loads(stored_event.state)
+    payload_class = event_class_for_topic(stored_event.topic)
+    payload = payload_class.upcast(state["payload"], state["schema_version"])
+    originator_id = stored_event.originator_id
+    return Envelope(
+        originator_id=originator_id if not isinstance(originator_id, str) else _uuid(originator_id),
+        originator_version=stored_event.originator_version,
+        timestamp=datetime.fromisoformat(state["recorded_at"]),
+        meta=EventMeta.model_validate(state["meta"]),
+        payload=payload_class.model_validate(payload),
+    )
+
+
+def _uuid(text: str) -> Any:
+    from uuid import UUID
+
+    return UUID(text)
+
+
+def chain_hash(previous: bytes, position: int, stored: StoredEvent) -> bytes:
+    """The seal of one event: its content and position, chained to the seal before it."""
+    digest = hashlib.sha256(previous)
+    digest.update(position.to_bytes(8, "big"))
+    digest.update(str(stored.originator_id).replace("-", "").encode())
+    digest.update(b"\x00%d\x00" % stored.originator_version)
+    digest.update(stored.topic.encode())
+    digest.update(b"\x00")
+    digest.update(stored.state)
+    return digest.digest()
+
+
+def _seal(cursor: Any, placeholder: str, ids: Sequence[int], events: Sequence[StoredEvent]) -> None:
+    cursor.execute(f"SELECT hash FROM {CHAIN_TABLE} ORDER BY position DESC LIMIT 1")
+    row = cursor.fetchone()
+    previous = bytes(row[0] if not isinstance(row, dict) else row["hash"]) if row else GENESIS
+    rows = []
+    for position, stored in zip(ids, events, strict=True):
+        previous = chain_hash(previous, position, stored)
+        rows.append((position, previous))
+    cursor.executemany(
+        f"INSERT INTO {CHAIN_TABLE} (position, hash) VALUES ({placeholder}, {placeholder})", rows
+    )
+
+
+class SealingSQLiteRecorder(SQLiteApplicationRecorder):
+    def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        if ids:
+            _seal(c, "?", ids, stored_events)
+        return ids
+
+
+class SealingPostgresRecorder(PostgresApplicationRecorder):
+    # The library holds an EXCLUSIVE lock on the events table while inserting, so
+    # the chain head cannot move under us between reading it and extending it.
+    def _fetch_ids_after_insert_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        if ids:
+            _seal(curs, "%s", ids, stored_events)
+        return ids
+
+
+class LedgerStore(Application):  # type: ignore[type-arg]
+    """The library's Application, configured for the ledger's database."""
+
+    name = "ledger"
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        recorder = SealingPostgresRecorder if db.is_postgres else SealingSQLiteRecorder
+        env = db.eventsourcing_env() | {
+            "APPLICATION_RECORDER_TOPIC": f"{recorder.__module__}:{recorder.__qualname__}",
+        }
+        _create_log_guards(db)
+        super().__init__(env=env)
+        _create_log_guards(db, after_events_table=True)
+
+    def construct_mapper(self) -> Mapper:  # type: ignore[type-arg]
+        return EnvelopeMapper()
+
+    def notifications(self, after: int, limit: int, stop: int | None = None) -> Sequence[Notification]:
+        return self.recorder.select_notifications(
+            start=after, limit=limit, stop=stop, inclusive_of_start=False
+        )
+
+    def max_position(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+
+_REFUSE = "the ledger event log is append-only"
+
+
+def _create_log_guards(db: Database, *, after_events_table: bool = False) -> None:
+    """The chain table first; once the events table exists, triggers that refuse any
+    UPDATE, DELETE or TRUNCATE of the log and of its chain."""
+    statements = _guard_statements(db) if after_events_table else [
+        f"CREATE TABLE IF NOT EXISTS {CHAIN_TABLE} (position BIGINT PRIMARY KEY, hash "
+        + ("BYTEA" if db.is_postgres else "BLOB")
+        + " NOT NULL)"
+    ]
+    with db.connect() as conn, db.transaction(conn) as cursor:
+        if db.is_postgres:
+            cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {db.schema}")
+        for statement in statements:
+            cursor.execute(statement)
+
+
+def _guard_statements(db: Database) -> list[str]:
+    tables = [db.events_table(), CHAIN_TABLE]
+    if not db.is_postgres:
+        return [
+            f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{_REFUSE}'); END"
+            for table in tables
+            for op in ("UPDATE", "DELETE")
+        ]
+    statements = [
+        "CREATE OR REPLACE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql "
+        f"AS $$ BEGIN RAISE EXCEPTION '{_REFUSE}: % refused', TG_OP; END $$"
+    ]
+    for table in tables:
+        statements += [
+            f"CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change()",
+            f"CREATE OR REPLACE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change()",
+        ]
+    return statements

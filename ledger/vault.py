@@ -1,0 +1,99 @@
+"""Personal data, sealed with a key per partner or customer kept outside the log.
+
+Destroying a subject's key forgets its personal data without rewriting a single event
+(crypto-shredding): sealed fields then read as ``[forgotten]``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from ledger.database import Database
+
+FORGOTTEN = "[forgotten]"
+_PREFIX = "sealed:"
+_PEPPER_SUBJECT = "ledger:pepper"
+
+
+class Vault:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._keys: dict[str, bytes | None] = {}
+        with db.connect() as conn, db.transaction(conn) as cursor:
+            cursor.execute(
+                "CREATE TABLE IF NOT EXISTS ledger_keys (subject TEXT PRIMARY KEY, "
+                "secret TEXT, forgotten_at TEXT)"
+            )
+        self._pepper = self._key(_PEPPER_SUBJECT, create=True) or b""
+
+    def seal(self, subject: str, plaintext: str) -> str:
+        key = self._key(subject, create=True)
+        if key is None:
+            raise ValueError(f"{subject} was forgotten: its personal data cannot be stored")
+        token = Fernet(key).encrypt(plaintext.encode()).decode()
+        return f"{_PREFIX}{subject}:{token}"
+
+    def unseal(self, text: str | None) -> str | None:
+        if text is None or not text.startswith(_PREFIX):
+            return text
+        subject, _, token = text[len(_PREFIX):].rpartition(":")
+        key = self._key(subject, create=False)
+        if key is None:
+            return FORGOTTEN
+        try:
+            return Fernet(key).decrypt(token.encode()).decode()
+        except InvalidToken:
+            return FORGOTTEN
+
+    def forget(self, subject: str) -> None:
+        with self.db.connect() as conn, self.db.transaction(conn) as cursor:
+            cursor.execute(
+                "UPDATE ledger_keys SET secret = NULL, forgotten_at = CURRENT_TIMESTAMP "
+                "WHERE subject = %s",
+                (subject,),
+            )
+            cursor.execute(
+                "INSERT INTO ledger_keys (subject, secret, forgotten_at) "
+                "VALUES (%s, NULL, CURRENT_TIMESTAMP) ON CONFLICT (subject) DO NOTHING",
+                (subject,),
+            )
+        self._keys[subject] = None
+
+    def fingerprint(self, value: str) -> str:
+        """A keyed hash: comparable between records, useless to whoever lacks the pepper."""
+        return hmac.new(self._pepper, value.strip().lower().encode(), hashlib.sha256).hexdigest()
+
+    def _key(self, subject: str, *, create: bool) -> bytes | None:
+        if subject in self._keys:
+            return self._keys[subject]
+        with self.db.connect() as conn, self.db.transaction(conn) as cursor:
+            row = self._select(cursor, subject)
+            if row is None and create:
+                fresh = (secrets.token_bytes(32).hex() if subject == _PEPPER_SUBJECT
+                         else Fernet.generate_key().decode())
+                cursor.execute(
+                    "INSERT INTO ledger_keys (subject, secret) VALUES (%s, %s) "
+                    "ON CONFLICT (subject) DO NOTHING",
+                    (subject, fresh),
+                )
+                row = self._select(cursor, subject)
+        secret = row[0] if row else None
+        key = secret.encode() if secret else None
+        if row is not None:
+            self._keys[subject] = key
+        return key
+
+    @staticmethod
+    def _select(cursor: Any, subject: str) -> Any:
+        cursor.execute("SELECT secret FROM ledger_keys WHERE subject = %s", (subject,))
+        return cursor.fetchone()
+
+
+def mask(value: str, keep: int = 4) -> str:
+    """Show only the last characters: enough to recognise, useless to misuse."""
+    return "*" * max(len(value) - keep, 0) + value[-keep:]

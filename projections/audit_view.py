@@ -1,0 +1,67 @@
+"""The audit trail: every event with its times, actor, source and effect on money."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from events.customer import ClaimRejected
+from ledger.aggregate import Envelope
+from projections.columns import ts
+from projections.money import money_lines
+from projections.runner import Tables
+
+# Fields that are sealed personal data or keyed hashes: never copied into the trail.
+_PRIVATE = {"contact_email", "email", "account", "email_hash", "domain_hash"}
+
+
+class AuditView:
+    name = "audit"
+    TABLES = ("audit",)
+
+    def ddl(self, t: Tables) -> list[str]:
+        return [
+            f"CREATE TABLE IF NOT EXISTS {t.audit} ("
+            " position BIGINT PRIMARY KEY, event_id TEXT NOT NULL, event_type TEXT NOT NULL,"
+            " partner_id TEXT, customer_id TEXT, effective_at TEXT NOT NULL, recorded_at TEXT NOT NULL,"
+            " actor TEXT NOT NULL, source TEXT NOT NULL, correlation_id TEXT NOT NULL,"
+            " money TEXT NOT NULL, details TEXT NOT NULL)",
+            f"CREATE INDEX IF NOT EXISTS {t.audit}_partner ON {t.audit} (partner_id, position)",
+            f"CREATE INDEX IF NOT EXISTS {t.audit}_customer ON {t.audit} (customer_id, position)",
+        ]
+
+    def handle(self, cursor: Any, t: Tables, envelope: Envelope, position: int) -> None:
+        event = envelope.payload
+        if event.TOPIC == "command.accepted":
+            return  # idempotency receipts are bookkeeping, not business facts
+        fields = event.model_dump(mode="json")
+        customer_id = fields.get("customer_id")
+        partner_id = fields.get("partner_id") or (fields.get("earning") or {}).get("partner_id")
+        if partner_id is None and customer_id is not None:
+            cursor.execute(f"SELECT partner_id FROM {t.customers} WHERE customer_id = %s", (customer_id,))
+            row = cursor.fetchone()
+            partner_id = row[0] if row else None
+        money = [
+            {"bucket": line.bucket, "kind": line.kind, "amount": str(line.amount), "currency": line.currency}
+            for line in money_lines(event)
+        ]
+        details = _public(fields)
+        if isinstance(event, ClaimRejected):
+            details["rejected"] = True
+        meta = envelope.meta
+        cursor.execute(
+            f"INSERT INTO {t.audit} VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                position, str(envelope.event_id), event.TOPIC, partner_id, customer_id,
+                ts(envelope.effective_at), ts(envelope.recorded_at), meta.actor, meta.source,
+                meta.correlation_id, json.dumps(money), json.dumps(details, sort_keys=True),
+            ),
+        )
+
+
+def _public(fields: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: _public(value) if isinstance(value, dict) else value
+        for key, value in fields.items()
+        if key not in _PRIVATE
+    }

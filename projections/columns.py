@@ -1,0 +1,31 @@
+"""How values are stored in read-model columns, identically on SQLite and PostgreSQL.
+
+Times are fixed-width UTC text (so text order is time order); amounts are integers
+in the currency's minor unit (so SQL sums are exact on both databases).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from ledger.money import minor_unit
+
+
+def ts(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_ts(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def to_minor(amount: Decimal, currency: str) -> int:
+    return int(amount / minor_unit(currency))
+
+
+def from_minor(units: int, currency: str) -> Decimal:
+    return Decimal(int(units)) * minor_unit(currency)
+
+
+FAR_FUTURE = "9999-12-31T23:59:59.999999Z"

@@ -1,0 +1,148 @@
+"""Read queries: each figure derived in exactly one place, with ``as_of`` (business
+time) and ``known_at`` (recorded time) honoured everywhere."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from ledger.calendar import as_utc
+from ledger.database import Database
+from ledger.money import round_money
+from ledger.partner import Partner
+from ledger.policy import effective_rate
+from ledger.program import Program
+from ledger.status import partner_status
+from ledger.store import LedgerStore
+from ledger.unit_of_work import load_as_known_at
+from ledger.vault import Vault
+from projections.columns import FAR_FUTURE, from_minor, from_ts, ts
+from projections.money import ADJUSTED, CLAWED_BACK, DEDUCTED, DISCOUNT, EARNED, PAID
+from projections.runner import Tables
+
+
+class NotFound(LookupError):
+    pass
+
+
+class Queries:
+    def __init__(self, db: Database, store: LedgerStore, vault: Vault, t: Tables | None = None) -> None:
+        self.db, self.store, self.vault = db, store, vault
+        self.t = t or Tables()
+
+    def _rows(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        with self.db.connect() as conn, self.db.transaction(conn) as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+    def _partner(self, partner_id: str, known_at: datetime | None) -> tuple[Partner, Program]:
+        partner = load_as_known_at(self.store, Partner, partner_id, known_at)
+        if partner is None:
+            raise NotFound(f"partner {partner_id!r} does not exist")
+        program = load_as_known_at(self.store, Program, partner.program_id, known_at)
+        assert program is not None
+        return partner, program
+
+    # -- balance ---------------------------------------------------------------------
+
+    def balance(self, partner_id: str, as_of: datetime | None = None, known_at: datetime | None = None) -> dict[str, Any]:
+        self._partner(partner_id, known_at)
+        rows = self._rows(
+            f"SELECT currency, bucket, SUM(amount_minor) FROM {self.t.lines}"
+            " WHERE partner_id = %s AND effective_at <= %s AND recorded_at <= %s GROUP BY currency, bucket",
+            (partner_id, _bound(as_of), _bound(known_at)),
+        )
+        sums: dict[str, dict[str, Decimal]] = {}
+        for currency, bucket, units in rows:
+            sums.setdefault(currency, {})[bucket] = from_minor(units, currency)
+        return {"partner_id": partner_id, "currencies": {c: _balance_figures(c, s) for c, s in sorted(sums.items())}}
+
+    # -- status ----------------------------------------------------------------------
+
+    def status(self, partner_id: str, on: datetime | None = None, known_at: datetime | None = None) -> dict[str, Any]:
+        on = on or datetime.now(UTC)
+        partner, program = self._partner(partner_id, known_at)
+        rows = self._rows(
+            f"SELECT onboarded_at FROM {self.t.customers}"
+            " WHERE partner_id = %s AND onboarded_at IS NOT NULL AND onboarded_known <= %s",
+            (partner_id, _bound(known_at)),
+        )
+        status = partner_status(
+            on=on,
+            approved_at=partner.approved_at,
+            onboarded=[from_ts(row[0]) for row in rows],
+            terms=program.terms_on(on).status,
+            active_until=partner.active_until.at(on),
+        )
+        return {"partner_id": partner_id, **status.as_dict()}
+
+    # -- partner ---------------------------------------------------------------------
+
+    def partner(self, partner_id: str, known_at: datetime | None = None) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        partner, program = self._partner(partner_id, known_at)
+        rate = effective_rate(partner, program, now) if partner.is_approved else None
+        profile = partner.profile.model_dump() if partner.profile else {}
+        if profile:
+            profile["contact_email"] = _mask_email(self.vault.unseal(profile["contact_email"]))
+        return {
+            "partner_id": partner_id,
+            "program_id": partner.program_id,
+            "state": partner.state,
+            "level": partner.level_on(now),
+            "rate": None if rate is None else str(rate),
+            "promo": partner.promo_rate is not None,
+            "tax_form": partner.tax_form,
+            "training_completed": partner.training_completed_at is not None,
+            "profile": profile,
+        }
+
+    # -- audit -----------------------------------------------------------------------
+
+    def audit(
+        self, *, partner_id: str | None = None, customer_id: str | None = None,
+        as_of: datetime | None = None, known_at: datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        column, key = ("partner_id", partner_id) if partner_id else ("customer_id", customer_id)
+        rows = self._rows(
+            "SELECT position, event_id, event_type, partner_id, customer_id, effective_at, recorded_at,"
+            f" actor, source, correlation_id, money, details FROM {self.t.audit}"
+            f" WHERE {column} = %s AND effective_at <= %s AND recorded_at <= %s ORDER BY position",
+            (key, _bound(as_of), _bound(known_at)),
+        )
+        import json
+
+        names = ("position", "event_id", "type", "partner_id", "customer_id", "effective_at",
+                 "recorded_at", "actor", "source", "correlation_id", "money", "details")
+        trail = []
+        for row in rows:
+            entry = dict(zip(names, row, strict=True))
+            entry["position"] = int(entry["position"])
+            entry["money"], entry["details"] = json.loads(entry["money"]), json.loads(entry["details"])
+            trail.append(entry)
+        return trail
+
+
+def _bound(moment: datetime | None) -> str:
+    return ts(as_utc(moment)) if moment is not None else FAR_FUTURE
+
+
+def _balance_figures(currency: str, sums: dict[str, Decimal]) -> dict[str, str]:
+    def get(bucket: str) -> Decimal:
+        return round_money(sums.get(bucket, Decimal(0)), currency)
+
+    lifetime = get(EARNED) - get(CLAWED_BACK) - get(DEDUCTED) + get(ADJUSTED)
+    figures = {
+        "earned": get(EARNED), "clawed_back": get(CLAWED_BACK), "deducted": get(DEDUCTED),
+        "adjusted": get(ADJUSTED), "lifetime_commission": lifetime, "paid": get(PAID),
+        "balance": lifetime - get(PAID), "due": get("due"), "discount": get(DISCOUNT),
+    }
+    return {name: str(value) for name, value in figures.items()}
+
+
+def _mask_email(email: str | None) -> str | None:
+    if email is None or "@" not in email:
+        return email
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}"

@@ -1,0 +1,1 @@
+"""Rebuild projections from the log, verify them, snapshots and integrity."""
