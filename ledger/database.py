@@ -132,6 +132,8 @@ class _Translating:
         self._cursor, self._db = cursor, db
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        if not params:  # psycopg would read a literal % as a placeholder
+            return self._cursor.execute(self._db.sql(sql))
         return self._cursor.execute(self._db.sql(sql), params)
 
     def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> Any:

@@ -82,8 +82,8 @@ def chain_hash(previous: bytes, position: int, stored: StoredEvent) -> bytes:
     return digest.digest()
 
 
-def _seal(cursor: Any, placeholder: str, ids: Sequence[int], events: Sequence[StoredEvent]) -> None:
-    cursor.execute(f"SELECT hash FROM {CHAIN_TABLE} ORDER BY position DESC LIMIT 1")
+def _seal(cursor: Any, table: str, placeholder: str, ids: Sequence[int], events: Sequence[StoredEvent]) -> None:
+    cursor.execute(f"SELECT hash FROM {table} ORDER BY position DESC LIMIT 1")
     row = cursor.fetchone()
     previous = bytes(row[0] if not isinstance(row, dict) else row["hash"]) if row else GENESIS
     rows = []
@@ -91,7 +91,7 @@ def _seal(cursor: Any, placeholder: str, ids: Sequence[int], events: Sequence[St
         previous = chain_hash(previous, position, stored)
         rows.append((position, previous))
     cursor.executemany(
-        f"INSERT INTO {CHAIN_TABLE} (position, hash) VALUES ({placeholder}, {placeholder})", rows
+        f"INSERT INTO {table} (position, hash) VALUES ({placeholder}, {placeholder})", rows
     )
 
 
@@ -99,7 +99,7 @@ class SealingSQLiteRecorder(SQLiteApplicationRecorder):
     def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
         ids = super()._insert_events(c, stored_events, **kwargs)
         if ids:
-            _seal(c, "?", ids, stored_events)
+            _seal(c, CHAIN_TABLE, "?", ids, stored_events)
         return ids
 
 
@@ -111,7 +111,7 @@ class SealingPostgresRecorder(PostgresApplicationRecorder):
     ) -> Sequence[int] | None:
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         if ids:
-            _seal(curs, "%s", ids, stored_events)
+            _seal(curs, f"{self.datastore.schema}.{CHAIN_TABLE}", "%s", ids, stored_events)
         return ids
 
 

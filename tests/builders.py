@@ -1,0 +1,77 @@
+"""Command builders for tests: realistic defaults, override anything."""
+
+from __future__ import annotations
+
+from typing import Any
+
+T0 = "2025-01-01T00:00:00Z"
+
+
+def program(program_id: str = "prog", preset: str | None = "sales-partner", terms: dict[str, Any] | None = None, at: str = T0) -> dict[str, Any]:
+    command: dict[str, Any] = {"type": "define_program", "program_id": program_id, "at": at}
+    if terms is not None:
+        command["terms"] = terms
+    else:
+        command["preset"] = preset
+    return command
+
+
+def application(partner_id: str, program_id: str = "prog", email: str | None = None, at: str = "2025-01-02T00:00:00Z") -> dict[str, Any]:
+    return {
+        "type": "submit_application", "partner_id": partner_id, "program_id": program_id, "at": at,
+        "profile": {
+            "company": f"{partner_id} GmbH", "contact_email": email or f"owner@{partner_id}.example",
+            "website": f"https://{partner_id}.example", "city": "Berlin", "country": "DE",
+            "business_type": "agency", "team_size": 4, "client_count": 12,
+            "focus_market": "SMB", "expected_pipeline": "10 tenants",
+        },
+    }
+
+
+def approve(partner_id: str, level: str | None = None, rate: str | None = None, at: str = "2025-01-03T00:00:00Z") -> dict[str, Any]:
+    command: dict[str, Any] = {"type": "approve_application", "partner_id": partner_id, "at": at}
+    if level:
+        command["level"] = level
+    if rate is not None:
+        command["rate"] = rate
+    return command
+
+
+def partner(partner_id: str, program_id: str = "prog", level: str | None = None, rate: str | None = None, email: str | None = None) -> list[dict[str, Any]]:
+    return [application(partner_id, program_id, email), approve(partner_id, level, rate)]
+
+
+def signup(customer_id: str, email: str | None = None, at: str = "2025-01-10T00:00:00Z") -> dict[str, Any]:
+    command: dict[str, Any] = {"type": "sign_up_customer", "customer_id": customer_id, "at": at}
+    if email:
+        command["email"] = email
+    return command
+
+
+def claim(customer_id: str, partner_id: str, channel: str = "link", at: str = "2025-01-10T00:00:00Z") -> dict[str, Any]:
+    return {"type": "claim_customer", "customer_id": customer_id, "partner_id": partner_id, "channel": channel, "at": at}
+
+
+def customer(customer_id: str, partner_id: str, channel: str = "link", at: str = "2025-01-10T00:00:00Z", email: str | None = None) -> list[dict[str, Any]]:
+    return [signup(customer_id, email, at), claim(customer_id, partner_id, channel, at)]
+
+
+def payment(payment_id: str, customer_id: str, lines: dict[str, str] | None = None, tax: str = "0.00",
+            at: str = "2025-02-01T00:00:00Z", currency: str = "USD") -> dict[str, Any]:
+    lines = lines or {"platform_fee": "100.00"}
+    return {
+        "type": "record_payment", "payment_id": payment_id, "customer_id": customer_id, "currency": currency,
+        "lines": [{"kind": k, "amount": v} for k, v in lines.items()], "tax": tax, "at": at,
+    }
+
+
+def refund(refund_id: str, payment_id: str, amount: str, at: str = "2025-02-15T00:00:00Z") -> dict[str, Any]:
+    return {"type": "record_refund", "refund_id": refund_id, "payment_id": payment_id, "amount": amount, "at": at}
+
+
+def chargeback(chargeback_id: str, payment_id: str, amount: str, at: str = "2025-02-20T00:00:00Z") -> dict[str, Any]:
+    return {"type": "record_chargeback", "chargeback_id": chargeback_id, "payment_id": payment_id, "amount": amount, "at": at}
+
+
+def cost(cost_id: str, customer_id: str, amount: str, at: str = "2025-02-05T00:00:00Z", kind: str = "travel") -> dict[str, Any]:
+    return {"type": "record_cost", "cost_id": cost_id, "customer_id": customer_id, "amount": amount, "currency": "USD", "kind": kind, "at": at}
