@@ -55,6 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--customer")
     audit.add_argument("--as-of", type=_moment)
     audit.add_argument("--known-at", type=_moment)
+    statement = query("statement", "a partner's issued statement for a period")
+    statement.add_argument("--period", required=True, help="YYYY-MM")
+    statement.add_argument("--as-of", type=_moment)
+    statement.add_argument("--known-at", type=_moment, help="as the ledger knew it then")
     project = sub.add_parser("project", help="bring the read models up to date")
     project.add_argument("--follow", action="store_true", help="keep following the log")
     project.add_argument("--interval", type=float, default=1.0)
@@ -123,6 +127,25 @@ def cmd_audit(runtime: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_statement(runtime: Runtime, args: argparse.Namespace) -> int:
+    runtime.projections.catch_up()
+    statements = runtime.queries.statements(args.partner, args.period, args.as_of, args.known_at)
+    if not statements:
+        raise NotFound(f"no statement for {args.partner} in {args.period}")
+    if args.json:
+        print(json.dumps(statements[0] if len(statements) == 1 else statements, indent=2))
+        return 0
+    for document in statements:
+        print(f"Statement {document['statement_id']}  issued {document['issued_at'][:19]}")
+        print(f"  opening {document['opening']:>14} {document['currency']}")
+        for line in document["lines"]:
+            print(f"  {line['effective_at'][:10]}  {line['kind']:<16} {line['amount']:>14}  {line['source_id']}")
+        print(f"  closing {document['closing']:>14}\n  due     {document['due']:>14}")
+        for reason in document.get("carried_forward_because", []):
+            print(f"  carried forward: {reason}")
+    return 0
+
+
 def cmd_project(runtime: Runtime, args: argparse.Namespace) -> int:
     import time
 
@@ -159,6 +182,7 @@ _COMMANDS = {
     "status": cmd_status,
     "partner": cmd_partner,
     "audit": cmd_audit,
+    "statement": cmd_statement,
     "project": cmd_project,
 }
 

@@ -19,6 +19,7 @@ from commands import models as m
 from events.base import EventMeta, Source
 from events.receipt import CommandAccepted
 from events.revenue import RevenueLine
+from ledger.account import StatementDraft
 from ledger.entries import Receipt
 from ledger.errors import CommandRejected, reject
 from ledger.presets import preset_terms
@@ -82,6 +83,8 @@ class Dispatcher:
     ledger: Ledger
     source: Source = "cli"
     default_actor: str = "cli"
+    # Month close states what the read side has journaled: the runtime supplies it.
+    statement_source: Callable[[str, str], list[StatementDraft]] | None = None
 
     def handle(self, raw: str | bytes | dict[str, Any]) -> Result:
         """One command, left pending in the unit of work (call ``commit``)."""
@@ -125,6 +128,11 @@ class Dispatcher:
         )
 
     def _execute(self, command: m.Command, meta: EventMeta) -> Result:
+        if isinstance(command, m.ClosePeriod):
+            if self.statement_source is None:
+                raise reject("not_supported", "this interface cannot close periods", "type")
+            drafts = self.statement_source(command.program_id, command.period)
+            return self.ledger.close_period(meta, command.program_id, command.period, drafts)
         handler = _HANDLERS.get(type(command))
         if handler is None:
             raise reject("not_supported", f"{command.type} is not available yet", "type")  # type: ignore[attr-defined]
@@ -145,8 +153,11 @@ class Dispatcher:
         culprit fails."""
         batch: list[str | bytes | dict[str, Any]] = []
         for raw in commands:
+            if _is_barrier(raw) and batch:
+                yield from self._apply_batch(batch)  # a month close sees everything before it
+                batch = []
             batch.append(raw)
-            if len(batch) >= batch_size:
+            if len(batch) >= batch_size or _is_barrier(raw):
                 yield from self._apply_batch(batch)
                 batch = []
         if batch:
@@ -182,6 +193,14 @@ def _lines(command: m.RecordPayment) -> list[RevenueLine]:
     return [RevenueLine(kind=line.kind, amount=line.amount) for line in command.lines]
 
 
+def _is_barrier(raw: str | bytes | dict[str, Any]) -> bool:
+    """Commands that read the journal (a month close) run alone, after a commit."""
+    if isinstance(raw, dict):
+        return raw.get("type") == "close_period"
+    text = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
+    return "close_period" in text
+
+
 Handler = Callable[[Ledger, EventMeta, Any], Result]
 
 _HANDLERS: dict[type[m.Command], Handler] = {
@@ -210,4 +229,5 @@ _HANDLERS: dict[type[m.Command], Handler] = {
     m.RecordCost: lambda l, meta, c: l.record_cost(meta, c.cost_id, c.customer_id, c.amount, c.currency, c.kind),
     m.AdjustCommission: lambda l, meta, c: l.adjust_commission(meta, c.adjustment_id, c.partner_id, c.amount, c.currency, c.reason),
     m.ReviewCommission: lambda l, meta, c: l.review_commission(meta, c.payment_id, c.decision, c.reason),
+    m.RecordPayout: lambda l, meta, c: l.record_payout(meta, c.payout_id, c.partner_id, c.amount, c.currency, c.statement_ids),
 }

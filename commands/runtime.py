@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from commands.dispatch import Dispatcher
 from events.base import Source
+from ledger.account import StatementDraft
 from ledger.database import Database, database_url
 from ledger.service import Ledger
 from ledger.store import LedgerStore
@@ -14,13 +15,16 @@ from ledger.vault import Vault
 from projections.audit_view import AuditView
 from projections.customers_view import CustomersView
 from projections.lines_view import LinesView
+from projections.partners_view import PartnersView
+from projections.statement_drafts import statement_drafts
+from projections.statements_view import StatementsView
 from projections.queries import Queries
 from projections.runner import ProjectionRunner, View
 
 
 def live_views() -> list[View]:
     # Order matters: the audit view reads the customers view's attribution.
-    return [CustomersView(), LinesView(), AuditView()]
+    return [PartnersView(), CustomersView(), LinesView(), StatementsView(), AuditView()]
 
 
 @dataclass
@@ -36,8 +40,15 @@ class Runtime:
     def dispatcher(self, source: Source = "cli", actor: str = "cli") -> Dispatcher:
         key = f"{source}:{actor}"
         if key not in self.dispatchers:
-            self.dispatchers[key] = Dispatcher(self.ledger, source=source, default_actor=actor)
+            self.dispatchers[key] = Dispatcher(
+                self.ledger, source=source, default_actor=actor, statement_source=self.statement_drafts
+            )
         return self.dispatchers[key]
+
+    def statement_drafts(self, program_id: str, period: str) -> list[StatementDraft]:
+        """Month close reads the journal, so it must be current: catch up first."""
+        self.projections.catch_up()
+        return statement_drafts(self.db, self.projections.t, program_id, period)
 
     def close(self) -> None:
         self.store.close()

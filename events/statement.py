@@ -1,3 +1,53 @@
-"""Statement and payout events (month close)."""
+"""Month close, statements and payouts."""
 
 from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict
+
+from events.base import LedgerEvent
+
+
+class PeriodClosed(LedgerEvent):
+    """Recorded on the program: a period closes once, after the one before it."""
+
+    TOPIC = "program.period_closed"
+    program_id: str
+    period: str
+    statement_ids: list[str]
+
+
+class StatementLine(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: str
+    amount: Decimal  # signed effect on the balance
+    effective_at: datetime
+    source_id: str
+    line_key: str  # "<log position>:<seq>", the money line this is
+
+
+class StatementIssued(LedgerEvent):
+    TOPIC = "statement.issued"
+    statement_id: str
+    program_id: str
+    partner_id: str
+    currency: str
+    period: str
+    opening: Decimal
+    lines: list[StatementLine]
+    closing: Decimal
+    due: Decimal
+    # Why nothing is due, when nothing is (below minimum, tax form missing, ...).
+    carried_forward_because: list[str] = []
+
+
+class PayoutRecorded(LedgerEvent):
+    TOPIC = "payout.recorded"
+    payout_id: str
+    partner_id: str
+    amount: Decimal
+    currency: str
+    statement_ids: list[str]

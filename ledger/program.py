@@ -7,13 +7,14 @@ from functools import singledispatchmethod
 
 from events.base import LedgerEvent
 from events.program import ProgramDefined, ProgramTermsChanged, PromoClosed, PromoSlotTaken, Terms
+from events.statement import PeriodClosed
 from ledger.aggregate import Aggregate, Envelope
 from ledger.timeline import Timeline
 
 
 class Program(Aggregate):
     KIND = "program"
-    EVENTS = (ProgramDefined, ProgramTermsChanged, PromoSlotTaken, PromoClosed)
+    EVENTS = (ProgramDefined, ProgramTermsChanged, PromoSlotTaken, PromoClosed, PeriodClosed)
 
     def __init__(self, id: object) -> None:  # noqa: A002
         super().__init__(id)  # type: ignore[arg-type]
@@ -22,6 +23,7 @@ class Program(Aggregate):
         self.terms = Timeline[Terms]()
         self.promo_holders: list[str] = []
         self.promo_closed = False
+        self.last_closed_period: str | None = None
 
     def terms_on(self, on: datetime) -> Terms:
         """Terms in force on a date; before the first terms, the first terms."""
@@ -60,3 +62,7 @@ class Program(Aggregate):
     @when.register
     def _(self, e: PromoClosed, envelope: Envelope) -> None:
         self.promo_closed = True
+
+    @when.register
+    def _(self, e: PeriodClosed, envelope: Envelope) -> None:
+        self.last_closed_period = e.period

@@ -35,7 +35,8 @@ from events.partner import (
     TaxFormSubmitted,
     TrainingCompleted,
 )
-from events.program import ProgramDefined, ProgramTermsChanged, PromoClosed, PromoSlotTaken, Terms
+from events.statement import PayoutRecorded, PeriodClosed, StatementIssued
+from events.program import PayoutTerms, ProgramDefined, ProgramTermsChanged, PromoClosed, PromoSlotTaken, Terms
 from events.revenue import (
     CommissionAdjusted,
     CommissionReviewed,
@@ -45,6 +46,8 @@ from events.revenue import (
     RevenueLine,
 )
 from ledger import policy
+from ledger.account import Account, StatementDraft
+from ledger.calendar import month_end
 from ledger.customer import Customer
 from ledger.entries import Adjustment, Cost
 from ledger.errors import CommandRejected, reject
@@ -138,7 +141,7 @@ class Ledger:
             raise reject("invalid_state", f"partner {partner_id!r} is {partner.state}, not awaiting approval", "partner_id")
         program = self._program(partner.program_id)
         terms = program.terms_on(meta.effective_at)
-        level = level or terms.default_level
+        level = level or terms.default_level or (next(iter(terms.levels)) if len(terms.levels) == 1 else None)
         if level is None or level not in terms.levels:
             raise reject("invalid", f"level {level!r} is not one of {sorted(terms.levels)}", "level")
         # A slot is for partners on the promo rate: an explicit rate means no slot.
@@ -354,6 +357,64 @@ class Ledger:
         event = CommissionAdjusted(adjustment_id=adjustment_id, partner_id=partner_id, amount=amount, currency=currency, reason=reason)
         self.uow.record(self.uow.new(Adjustment, adjustment_id), event, meta)
         return {"adjustment_id": adjustment_id, "amount": str(amount)}
+
+    # -- month close and payouts ---------------------------------------------------------
+
+    def close_period(self, meta: EventMeta, program_id: str, period: str, drafts: list[StatementDraft]) -> Result:
+        program = self._program(program_id)
+        if program.last_closed_period is not None and period <= program.last_closed_period:
+            raise reject("invalid_state", f"{period} is not after the last closed period {program.last_closed_period}", "period")
+        end = month_end(period)
+        if meta.effective_at <= end:
+            raise reject("invalid_state", f"{period} cannot be closed before it has ended", "period")
+        terms = program.terms_on(end)
+        issued = []
+        for draft in drafts:
+            account = self.uow.get_or_new(Account, Account.key(draft.partner_id, draft.currency))
+            opening = account.opening_for_next
+            if not draft.lines and not opening:
+                continue
+            closing = opening + sum((line.amount for line in draft.lines), ZERO)
+            reasons = self._not_payable(self._partner(draft.partner_id), terms.payout, closing, end)
+            statement_id = f"{program_id}/{draft.partner_id}/{draft.currency}/{period}"
+            statement = StatementIssued(
+                statement_id=statement_id, program_id=program_id, partner_id=draft.partner_id,
+                currency=draft.currency, period=period, opening=opening, lines=draft.lines,
+                closing=closing, due=ZERO if reasons else closing, carried_forward_because=reasons,
+            )
+            self.uow.record(account, statement, meta)
+            issued.append(statement_id)
+        self.uow.record(program, PeriodClosed(program_id=program_id, period=period, statement_ids=issued), meta)
+        return {"program_id": program_id, "period": period, "statements": len(issued)}
+
+    @staticmethod
+    def _not_payable(partner: Partner, payout: PayoutTerms, closing: Decimal, end: datetime) -> list[str]:
+        reasons = []
+        if closing <= 0:
+            reasons.append("balance is not positive")
+        elif closing < payout.minimum:
+            reasons.append(f"balance is below the minimum payout of {payout.minimum}")
+        if payout.requires_tax_form and partner.tax_form is None:
+            reasons.append("no tax form on file")
+        if payout.requires_training and not partner.trained_by(end):
+            reasons.append("training not completed")
+        return reasons
+
+    def record_payout(
+        self, meta: EventMeta, payout_id: str, partner_id: str, amount: Decimal, currency: str, statement_ids: list[str],
+    ) -> Result:
+        self._partner(partner_id)
+        account = self.uow.get(Account, Account.key(partner_id, currency))
+        known = account.statements if account else {}
+        for statement_id in statement_ids:
+            if statement_id not in known:
+                raise reject("not_found", f"statement {statement_id!r} is not a {currency} statement of {partner_id}", "statement_ids")
+        assert account is not None
+        if amount > account.outstanding:
+            raise reject("invalid", f"payout of {amount} exceeds what is due ({account.outstanding} {currency})", "amount")
+        event = PayoutRecorded(payout_id=payout_id, partner_id=partner_id, amount=amount, currency=currency, statement_ids=statement_ids)
+        self.uow.record(account, event, meta)
+        return {"payout_id": payout_id, "amount": str(amount), "still_due": str(account.outstanding)}
 
     def _domain_hash(self, email: str) -> str | None:
         domain = email.rpartition("@")[2].strip().lower()

@@ -1,13 +1,22 @@
-"""The money journal: one row per money line, the source of balances and statements."""
+"""The money journal: one row per money line, the source of balances and statements.
+
+A line's ``held`` state: 0 payable when due, 1 on hold for review (with every
+reversal of the same payment), 2 void (never stated). ``statement_id`` marks the
+statement a line went into, so no line is ever stated twice.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from events.revenue import CommissionReviewed
+from events.statement import StatementIssued
 from ledger.aggregate import Envelope
 from projections.columns import ts, to_minor
-from projections.money import money_lines
+from projections.money import CLAWED_BACK, EARNED, money_lines
 from projections.runner import Tables
+
+PAYABLE, ON_HOLD, VOID = 0, 1, 2
 
 
 class LinesView:
@@ -21,21 +30,51 @@ class LinesView:
             " partner_id TEXT NOT NULL, currency TEXT NOT NULL, bucket TEXT NOT NULL, kind TEXT NOT NULL,"
             " amount_minor BIGINT NOT NULL, source_id TEXT NOT NULL, payment_id TEXT,"
             " effective_at TEXT NOT NULL, recorded_at TEXT NOT NULL, payable_at TEXT, held INTEGER NOT NULL,"
-            " PRIMARY KEY (position, seq))",
+            " statement_id TEXT, PRIMARY KEY (position, seq))",
             f"CREATE INDEX IF NOT EXISTS {t.lines}_partner ON {t.lines} (partner_id, effective_at)",
+            f"CREATE INDEX IF NOT EXISTS {t.lines}_payment ON {t.lines} (payment_id)",
         ]
 
     def handle(self, cursor: Any, t: Tables, envelope: Envelope, position: int) -> None:
-        rows = [
-            (
+        event = envelope.payload
+        rows = []
+        for seq, line in enumerate(money_lines(event)):
+            held = ON_HOLD if line.held else PAYABLE
+            if line.bucket == CLAWED_BACK and line.payment_id is not None:
+                held = self._payment_hold(cursor, t, line.payment_id)
+            rows.append((
                 position, seq, line.partner_id, line.currency, line.bucket, line.kind,
                 to_minor(line.amount, line.currency), line.source_id, line.payment_id,
                 ts(envelope.effective_at), ts(envelope.recorded_at),
-                ts(line.payable_at) if line.payable_at else None, int(line.held),
-            )
-            for seq, line in enumerate(money_lines(envelope.payload))
-        ]
+                ts(line.payable_at) if line.payable_at else None, held, None,
+            ))
         if rows:
             cursor.executemany(
-                f"INSERT INTO {t.lines} VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", rows
+                f"INSERT INTO {t.lines} VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", rows
             )
+        if isinstance(event, CommissionReviewed):
+            self._review(cursor, t, event, ts(envelope.effective_at))
+        elif isinstance(event, StatementIssued):
+            keys = [tuple(int(part) for part in line.line_key.split(":")) for line in event.lines]
+            cursor.executemany(
+                f"UPDATE {t.lines} SET statement_id = %s WHERE position = %s AND seq = %s",
+                [(event.statement_id, position_, seq) for position_, seq in keys],
+            )
+
+    @staticmethod
+    def _payment_hold(cursor: Any, t: Tables, payment_id: str) -> int:
+        cursor.execute(
+            f"SELECT held FROM {t.lines} WHERE payment_id = %s AND bucket = %s", (payment_id, EARNED)
+        )
+        row = cursor.fetchone()
+        return int(row[0]) if row else PAYABLE
+
+    @staticmethod
+    def _review(cursor: Any, t: Tables, event: CommissionReviewed, when: str) -> None:
+        if event.decision == "release":
+            cursor.execute(
+                f"UPDATE {t.lines} SET held = %s, payable_at = %s WHERE payment_id = %s AND held = %s",
+                (PAYABLE, when, event.payment_id, ON_HOLD),
+            )
+        else:
+            cursor.execute(f"UPDATE {t.lines} SET held = %s WHERE payment_id = %s", (VOID, event.payment_id))

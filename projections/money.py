@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from events.base import LedgerEvent
+from events.statement import PayoutRecorded
 from events.revenue import CommissionAdjusted, CommissionReviewed, CostRecorded, PaymentRecorded, PaymentReversed
 
 # Balance buckets. lifetime_commission = earned - clawed_back - deducted + adjusted.
@@ -15,6 +16,7 @@ EARNED, CLAWED_BACK, DEDUCTED, ADJUSTED, DISCOUNT, PAID = (
     "earned", "clawed_back", "deducted", "adjusted", "discount", "paid",
 )
 COMMISSION_SIGN = {EARNED: 1, CLAWED_BACK: -1, DEDUCTED: -1, ADJUSTED: 1}
+STATEMENT_BUCKETS = tuple(COMMISSION_SIGN)  # discounts are the reseller's own margin; payouts move the opening
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ def money_lines(event: LedgerEvent) -> list[MoneyLine]:
         return [MoneyLine(event.partner_id, event.currency, CLAWED_BACK, "void", event.voided, event.payment_id, event.payment_id)]
     if isinstance(event, CostRecorded) and event.partner_id and event.deduction:
         return [MoneyLine(event.partner_id, event.currency, DEDUCTED, "cost_deduction", event.deduction, event.cost_id)]
+    if isinstance(event, PayoutRecorded):
+        return [MoneyLine(event.partner_id, event.currency, PAID, "payout", event.amount, event.payout_id)]
     if isinstance(event, CommissionAdjusted):
         return [MoneyLine(event.partner_id, event.currency, ADJUSTED, "adjustment", event.amount, event.adjustment_id)]
     return []

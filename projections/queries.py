@@ -3,6 +3,7 @@ time) and ``known_at`` (recorded time) honoured everywhere."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -56,7 +57,42 @@ class Queries:
         sums: dict[str, dict[str, Decimal]] = {}
         for currency, bucket, units in rows:
             sums.setdefault(currency, {})[bucket] = from_minor(units, currency)
+        for currency, due in self._due(partner_id, as_of, known_at).items():
+            sums.setdefault(currency, {})["due"] = due
         return {"partner_id": partner_id, "currencies": {c: _balance_figures(c, s) for c, s in sorted(sums.items())}}
+
+    def _due(self, partner_id: str, as_of: datetime | None, known_at: datetime | None) -> dict[str, Decimal]:
+        """Per currency: the latest statement's amount due less payouts recorded since."""
+        bounds = (_bound(as_of), _bound(known_at))
+        latest = self._rows(
+            f"SELECT currency, position, due_minor FROM {self.t.statements} s WHERE partner_id = %s"
+            " AND effective_at <= %s AND recorded_at <= %s AND position = (SELECT MAX(position)"
+            f" FROM {self.t.statements} WHERE partner_id = s.partner_id AND currency = s.currency"
+            " AND effective_at <= %s AND recorded_at <= %s)",
+            (partner_id, *bounds, *bounds),
+        )
+        due = {}
+        for currency, position, due_minor in latest:
+            [(paid,)] = self._rows(
+                f"SELECT COALESCE(SUM(amount_minor), 0) FROM {self.t.lines} WHERE partner_id = %s AND currency = %s"
+                f" AND bucket = '{PAID}' AND position > %s AND effective_at <= %s AND recorded_at <= %s",
+                (partner_id, currency, position, *bounds),
+            )
+            due[currency] = from_minor(due_minor - paid, currency)
+        return due
+
+    # -- statements ------------------------------------------------------------------
+
+    def statements(
+        self, partner_id: str, period: str, as_of: datetime | None = None, known_at: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        self._partner(partner_id, known_at)
+        rows = self._rows(
+            f"SELECT document FROM {self.t.statements} WHERE partner_id = %s AND period = %s"
+            " AND effective_at <= %s AND recorded_at <= %s ORDER BY currency",
+            (partner_id, period, _bound(as_of), _bound(known_at)),
+        )
+        return [json.loads(row[0]) for row in rows]
 
     # -- status ----------------------------------------------------------------------
 
@@ -111,8 +147,6 @@ class Queries:
             f" WHERE {column} = %s AND effective_at <= %s AND recorded_at <= %s ORDER BY position",
             (key, _bound(as_of), _bound(known_at)),
         )
-        import json
-
         names = ("position", "event_id", "type", "partner_id", "customer_id", "effective_at",
                  "recorded_at", "actor", "source", "correlation_id", "money", "details")
         trail = []

@@ -1,0 +1,56 @@
+"""Issued statements, exactly as issued (they are never rewritten)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from events.statement import StatementIssued
+from ledger.aggregate import Envelope
+from projections.columns import to_minor, ts
+from projections.runner import Tables
+
+
+class StatementsView:
+    name = "statements"
+    TABLES = ("statements",)
+
+    def ddl(self, t: Tables) -> list[str]:
+        return [
+            f"CREATE TABLE IF NOT EXISTS {t.statements} ("
+            " statement_id TEXT PRIMARY KEY, position BIGINT NOT NULL, program_id TEXT NOT NULL,"
+            " partner_id TEXT NOT NULL, currency TEXT NOT NULL, period TEXT NOT NULL,"
+            " effective_at TEXT NOT NULL, recorded_at TEXT NOT NULL, due_minor BIGINT NOT NULL,"
+            " document TEXT NOT NULL)",
+            f"CREATE INDEX IF NOT EXISTS {t.statements}_partner ON {t.statements} (partner_id, period)",
+        ]
+
+    def handle(self, cursor: Any, t: Tables, envelope: Envelope, position: int) -> None:
+        event = envelope.payload
+        if not isinstance(event, StatementIssued):
+            return
+        document = {
+            "statement_id": event.statement_id,
+            "partner_id": event.partner_id,
+            "period": event.period,
+            "currency": event.currency,
+            "issued_at": envelope.recorded_at.isoformat(),
+            "opening": str(event.opening),
+            "lines": [
+                {"kind": line.kind, "amount": str(line.amount), "effective_at": line.effective_at.isoformat(),
+                 "source_id": line.source_id}
+                for line in event.lines
+            ],
+            "closing": str(event.closing),
+            "due": str(event.due),
+        }
+        if event.carried_forward_because:
+            document["carried_forward_because"] = event.carried_forward_because
+        cursor.execute(
+            f"INSERT INTO {t.statements} VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                event.statement_id, position, event.program_id, event.partner_id, event.currency, event.period,
+                ts(envelope.effective_at), ts(envelope.recorded_at), to_minor(event.due, event.currency),
+                json.dumps(document),
+            ),
+        )
