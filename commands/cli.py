@@ -13,6 +13,9 @@ from commands.logging import configure_logging
 from commands.runtime import Runtime, open_runtime
 from ledger.calendar import as_utc, end_of_day
 from projections.queries import NotFound
+from replay.integrity import verify_chain
+from replay.snapshots import SnapshotStore
+from replay.verify import replay
 
 
 def _moment(text: str) -> datetime:
@@ -59,6 +62,18 @@ def _parser() -> argparse.ArgumentParser:
     statement.add_argument("--period", required=True, help="YYYY-MM")
     statement.add_argument("--as-of", type=_moment)
     statement.add_argument("--known-at", type=_moment, help="as the ledger knew it then")
+    replay = sub.add_parser("replay", help="rebuild every read model from the log (into a scratch area)")
+    replay.add_argument("--known-at", type=_moment, help="only events recorded by then")
+    replay.add_argument("--verify", action="store_true", help="diff against live read models, statements, snapshots")
+    snapshot = sub.add_parser("snapshot", help="immutable snapshots of every read model for auditors")
+    snap = snapshot.add_subparsers(dest="action", required=True)
+    take = snap.add_parser("take")
+    take.add_argument("--label")
+    snap.add_parser("list")
+    show = snap.add_parser("show")
+    show.add_argument("snapshot_id")
+    show.add_argument("--partner")
+    sub.add_parser("verify", help="recompute the hash chain sealing the log")
     project = sub.add_parser("project", help="bring the read models up to date")
     project.add_argument("--follow", action="store_true", help="keep following the log")
     project.add_argument("--interval", type=float, default=1.0)
@@ -146,6 +161,40 @@ def cmd_statement(runtime: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_replay(runtime: Runtime, args: argparse.Namespace) -> int:
+    report = replay(runtime.db, runtime.store, runtime.projections, SnapshotStore(runtime.db),
+                    known_at=args.known_at, verify=args.verify)
+    print(json.dumps(report.as_dict(), indent=2))
+    for difference in report.differences[:50]:
+        print(f"DIFFERENCE: {difference}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def cmd_snapshot(runtime: Runtime, args: argparse.Namespace) -> int:
+    snapshots = SnapshotStore(runtime.db)
+    if args.action == "take":
+        runtime.projections.catch_up()
+        position = min(runtime.projections.positions().values())
+        print(json.dumps(snapshots.take(runtime.projections.t, position, args.label).as_dict()))
+    elif args.action == "list":
+        print(json.dumps([s.as_dict() for s in snapshots.list()], indent=2))
+    else:
+        found = snapshots.get(args.snapshot_id)
+        if found is None:
+            raise NotFound(f"snapshot {args.snapshot_id!r} does not exist")
+        documents = list(snapshots.documents(args.snapshot_id, args.partner))
+        if args.partner and not documents:
+            raise NotFound(f"partner {args.partner!r} is not in snapshot {args.snapshot_id}")
+        print(json.dumps({**found.as_dict(), "partners": documents}, indent=2))
+    return 0
+
+
+def cmd_verify(runtime: Runtime, args: argparse.Namespace) -> int:
+    report = verify_chain(runtime.db, runtime.store)
+    print(json.dumps(report.as_dict()))
+    return 0 if report.ok else 1
+
+
 def cmd_project(runtime: Runtime, args: argparse.Namespace) -> int:
     import time
 
@@ -184,6 +233,9 @@ _COMMANDS = {
     "audit": cmd_audit,
     "statement": cmd_statement,
     "project": cmd_project,
+    "replay": cmd_replay,
+    "snapshot": cmd_snapshot,
+    "verify": cmd_verify,
 }
 
 if __name__ == "__main__":

@@ -12,19 +12,10 @@ from ledger.service import Ledger
 from ledger.store import LedgerStore
 from ledger.unit_of_work import UnitOfWork
 from ledger.vault import Vault
-from projections.audit_view import AuditView
-from projections.customers_view import CustomersView
-from projections.lines_view import LinesView
-from projections.partners_view import PartnersView
+from projections.catalog import live_views
 from projections.statement_drafts import statement_drafts
-from projections.statements_view import StatementsView
 from projections.queries import Queries
-from projections.runner import ProjectionRunner, View
-
-
-def live_views() -> list[View]:
-    # Order matters: the audit view reads the customers view's attribution.
-    return [PartnersView(), CustomersView(), LinesView(), StatementsView(), AuditView()]
+from projections.runner import ProjectionRunner
 
 
 @dataclass

@@ -78,7 +78,9 @@ def chain_hash(previous: bytes, position: int, stored: StoredEvent) -> bytes:
     digest.update(b"\x00%d\x00" % stored.originator_version)
     digest.update(stored.topic.encode())
     digest.update(b"\x00")
-    digest.update(stored.state)
+    state = stored.state
+    # A hand-edited row may come back as text rather than bytes: hash what is there.
+    digest.update(state if isinstance(state, bytes | bytearray | memoryview) else str(state).encode())
     return digest.digest()
 
 

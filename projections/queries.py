@@ -59,7 +59,7 @@ class Queries:
             sums.setdefault(currency, {})[bucket] = from_minor(units, currency)
         for currency, due in self._due(partner_id, as_of, known_at).items():
             sums.setdefault(currency, {})["due"] = due
-        return {"partner_id": partner_id, "currencies": {c: _balance_figures(c, s) for c, s in sorted(sums.items())}}
+        return {"partner_id": partner_id, "currencies": {c: balance_figures(c, s) for c, s in sorted(sums.items())}}
 
     def _due(self, partner_id: str, as_of: datetime | None, known_at: datetime | None) -> dict[str, Decimal]:
         """Per currency: the latest statement's amount due less payouts recorded since."""
@@ -162,7 +162,7 @@ def _bound(moment: datetime | None) -> str:
     return ts(as_utc(moment)) if moment is not None else FAR_FUTURE
 
 
-def _balance_figures(currency: str, sums: dict[str, Decimal]) -> dict[str, str]:
+def balance_figures(currency: str, sums: dict[str, Decimal]) -> dict[str, str]:
     def get(bucket: str) -> Decimal:
         return round_money(sums.get(bucket, Decimal(0)), currency)
 

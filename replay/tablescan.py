@@ -1,0 +1,35 @@
+"""Stream a table in key order, a page at a time: memory stays flat however big it is."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from ledger.database import Database
+
+PAGE = 5000
+
+
+def scan(db: Database, table: str, keys: Sequence[str], where: str = "", params: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """Rows of ``table`` ordered by ``keys`` (keyset pagination); each row's key
+    columns come first."""
+    order = ", ".join(keys)
+    last: tuple[Any, ...] | None = None
+    with db.connect() as conn:
+        while True:
+            clauses = [where] if where else []
+            args: tuple[Any, ...] = params
+            if last is not None:
+                clauses.append(f"({order}) > ({', '.join('%s' for _ in keys)})")
+                args = (*params, *last)
+            sql = f"SELECT {order}, * FROM {table}"
+            if clauses:
+                sql += " WHERE " + " AND ".join(clauses)
+            with db.transaction(conn) as cursor:
+                cursor.execute(f"{sql} ORDER BY {order} LIMIT {PAGE}", args)
+                rows = cursor.fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield tuple(row)
+            last = tuple(rows[-1][: len(keys)])
