@@ -103,7 +103,9 @@ class Dispatcher:
             if receipt is None:
                 continue
             if receipt.fingerprint != print_:
-                return error_result(reject("conflict", f"{key} was already used for a different command", key.split(":")[0] + "_id"), command.type)  # type: ignore[attr-defined]
+                field = key.split(":")[0] + "_id"
+                conflict = reject("conflict", f"{key} was already used for a different command", field)
+                return error_result(conflict, command.type)  # type: ignore[attr-defined]
             return receipt.result
         meta = self._meta(command)
         recorded_before = uow.recorded

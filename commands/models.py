@@ -67,9 +67,12 @@ def _check_precision(amount: Decimal, currency: str, field: str) -> None:
 class _Money(Command):
     """Commands with an ``amount`` in a ``currency``."""
 
+    amount: Decimal
+    currency: Currency
+
     @model_validator(mode="after")
     def _precision(self) -> _Money:
-        _check_precision(getattr(self, "amount"), getattr(self, "currency"), "amount")
+        _check_precision(self.amount, self.currency, "amount")
         return self
 
 

@@ -13,9 +13,9 @@ from ledger.store import LedgerStore
 from ledger.unit_of_work import UnitOfWork
 from ledger.vault import Vault
 from projections.catalog import live_views
-from projections.statement_drafts import statement_drafts
 from projections.queries import Queries
 from projections.runner import ProjectionRunner
+from projections.statement_drafts import statement_drafts
 
 
 @dataclass

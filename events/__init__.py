@@ -4,9 +4,8 @@ This package depends on nothing but pydantic: the write side, projections, repla
 outside consumers (through the exported JSON Schemas) all read the same definitions.
 """
 
-from events.base import EventMeta, LedgerEvent, event_class_for_topic, registered_events
-
 # Importing the modules registers their event classes.
-from events import customer, partner, program, receipt, revenue, statement  # noqa: F401,E402
+from events import customer, partner, program, receipt, revenue, statement  # noqa: F401
+from events.base import EventMeta, LedgerEvent, event_class_for_topic, registered_events
 
 __all__ = ["EventMeta", "LedgerEvent", "event_class_for_topic", "registered_events"]

@@ -26,7 +26,7 @@ class Account(Aggregate):
     KIND = "account"
     EVENTS = (StatementIssued, PayoutRecorded)
 
-    def __init__(self, id: object) -> None:  # noqa: A002
+    def __init__(self, id: object) -> None:
         super().__init__(id)  # type: ignore[arg-type]
         self.statements: dict[str, IssuedStatement] = {}
         self.latest: IssuedStatement | None = None

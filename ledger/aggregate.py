@@ -68,7 +68,7 @@ class Aggregate:
         for event_class in cls.EVENTS:
             _AGGREGATE_FOR_EVENT[event_class] = cls
 
-    def __init__(self, id: UUID) -> None:  # noqa: A002 - the library's name
+    def __init__(self, id: UUID) -> None:
         self.id = id
         self.version = 0
         self._pending: list[Envelope] = []

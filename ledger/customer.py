@@ -24,7 +24,7 @@ class Customer(Aggregate):
         DoNotContactSet, CustomerForgotten,
     )
 
-    def __init__(self, id: object) -> None:  # noqa: A002
+    def __init__(self, id: object) -> None:
         super().__init__(id)  # type: ignore[arg-type]
         self.customer_id = ""
         self.signed_up_at: datetime | None = None

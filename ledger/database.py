@@ -92,6 +92,7 @@ class Database:
     @contextmanager
     def connect(self) -> Iterator[Any]:
         """A connection for the ledger's own tables, closed on exit."""
+        conn: Any
         if self.is_postgres:
             import psycopg
 

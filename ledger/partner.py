@@ -37,7 +37,7 @@ class Partner(Aggregate):
         MeetingRecorded, ActiveUntilSet, PartnerTerminated, PartnerForgotten,
     )
 
-    def __init__(self, id: object) -> None:  # noqa: A002
+    def __init__(self, id: object) -> None:
         super().__init__(id)  # type: ignore[arg-type]
         self.partner_id = ""
         self.program_id = ""

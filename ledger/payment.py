@@ -15,7 +15,7 @@ class Payment(Aggregate):
     KIND = "payment"
     EVENTS = (PaymentRecorded, PaymentReversed, CommissionReviewed)
 
-    def __init__(self, id: object) -> None:  # noqa: A002
+    def __init__(self, id: object) -> None:
         super().__init__(id)  # type: ignore[arg-type]
         self.recorded: PaymentRecorded | None = None
         self.reversed_total = ZERO

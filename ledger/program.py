@@ -16,7 +16,7 @@ class Program(Aggregate):
     KIND = "program"
     EVENTS = (ProgramDefined, ProgramTermsChanged, PromoSlotTaken, PromoClosed, PeriodClosed)
 
-    def __init__(self, id: object) -> None:  # noqa: A002
+    def __init__(self, id: object) -> None:
         super().__init__(id)  # type: ignore[arg-type]
         self.program_id = ""
         self.preset: str | None = None

@@ -35,7 +35,6 @@ from events.partner import (
     TaxFormSubmitted,
     TrainingCompleted,
 )
-from events.statement import PayoutRecorded, PeriodClosed, StatementIssued
 from events.program import PayoutTerms, ProgramDefined, ProgramTermsChanged, PromoClosed, PromoSlotTaken, Terms
 from events.revenue import (
     CommissionAdjusted,
@@ -45,6 +44,7 @@ from events.revenue import (
     PaymentReversed,
     RevenueLine,
 )
+from events.statement import PayoutRecorded, PeriodClosed, StatementIssued
 from ledger import policy
 from ledger.account import Account, StatementDraft
 from ledger.calendar import month_end
@@ -351,7 +351,9 @@ class Ledger:
         self.uow.record(self.uow.new(Cost, cost_id), event, meta)
         return {"cost_id": cost_id, "deduction": str(deduction)}
 
-    def adjust_commission(self, meta: EventMeta, adjustment_id: str, partner_id: str, amount: Decimal, currency: str, reason: str) -> Result:
+    def adjust_commission(
+        self, meta: EventMeta, adjustment_id: str, partner_id: str, amount: Decimal, currency: str, reason: str
+    ) -> Result:
         self._partner(partner_id)
         amount = round_money(amount, currency)
         event = CommissionAdjusted(adjustment_id=adjustment_id, partner_id=partner_id, amount=amount, currency=currency, reason=reason)

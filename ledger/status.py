@@ -48,8 +48,10 @@ def partner_status(
     locked_until = _lock_end(dates, terms, active_until)
     if locked_until is not None and on <= locked_until:
         state = "locked"
+    elif average >= terms.target_per_year:
+        state = "active"
     else:
-        state = "active" if average >= terms.target_per_year else "at_risk"
+        state = "at_risk"
     return Status(state, len(dates), in_window, average, locked_until)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -85,7 +85,7 @@ def load_as_known_at(
     aggregate_id = cls.id_for(key)
     if known_at is None:
         try:
-            found = store.repository.get(aggregate_id)
+            found: Any = store.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
         return found if isinstance(found, cls) else None

@@ -12,7 +12,7 @@ from typing import Any
 from events.revenue import CommissionReviewed
 from events.statement import StatementIssued
 from ledger.aggregate import Envelope
-from projections.columns import ts, to_minor
+from projections.columns import to_minor, ts
 from projections.money import CLAWED_BACK, EARNED, money_lines
 from projections.runner import Tables
 

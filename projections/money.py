@@ -8,8 +8,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from events.base import LedgerEvent
-from events.statement import PayoutRecorded
 from events.revenue import CommissionAdjusted, CommissionReviewed, CostRecorded, PaymentRecorded, PaymentReversed
+from events.statement import PayoutRecorded
 
 # Balance buckets. lifetime_commission = earned - clawed_back - deducted + adjusted.
 EARNED, CLAWED_BACK, DEDUCTED, ADJUSTED, DISCOUNT, PAID = (
@@ -42,7 +42,10 @@ def money_lines(event: LedgerEvent) -> list[MoneyLine]:
         return _payment(event)
     if isinstance(event, PaymentReversed) and event.partner_id and event.clawback:
         if event.earning_kind == "discount":
-            return [MoneyLine(event.partner_id, event.currency, DISCOUNT, "discount_reversal", -event.clawback, event.reversal_id, event.payment_id)]
+            return [
+                MoneyLine(event.partner_id, event.currency, DISCOUNT, "discount_reversal", -event.clawback,
+                          event.reversal_id, event.payment_id)
+            ]
         return [MoneyLine(event.partner_id, event.currency, CLAWED_BACK, event.reason, event.clawback, event.reversal_id, event.payment_id)]
     if isinstance(event, CommissionReviewed) and event.partner_id and event.voided:
         return [MoneyLine(event.partner_id, event.currency, CLAWED_BACK, "void", event.voided, event.payment_id, event.payment_id)]

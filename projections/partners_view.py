@@ -30,8 +30,7 @@ class PartnersView:
                 f"INSERT INTO {t.partners} VALUES (%s, %s, %s, %s)",
                 (event.partner_id, event.program_id, "applied", ts(envelope.effective_at)),
             )
-        elif type(event) in _STATES:
+        elif isinstance(event, ApplicationApproved | ApplicationRejected | PartnerTerminated):
             cursor.execute(
-                f"UPDATE {t.partners} SET state = %s WHERE partner_id = %s",
-                (_STATES[type(event)], getattr(event, "partner_id")),
+                f"UPDATE {t.partners} SET state = %s WHERE partner_id = %s", (_STATES[type(event)], event.partner_id)
             )

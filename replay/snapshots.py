@@ -122,10 +122,10 @@ class SnapshotStore:
         return next((s for s in self.list() if s.snapshot_id == snapshot_id), None)
 
     def documents(self, snapshot_id: str, partner_id: str | None = None) -> Iterator[dict[str, Any]]:
-        where, params = "snapshot_id = %s", (snapshot_id,)
+        where, params = "snapshot_id = %s", [snapshot_id]
         if partner_id is not None:
-            where, params = where + " AND partner_id = %s", (snapshot_id, partner_id)
-        for row in scan(self.db, ROWS, ("snapshot_id", "partner_id"), where, params):
+            where, params = where + " AND partner_id = %s", [snapshot_id, partner_id]
+        for row in scan(self.db, ROWS, ("snapshot_id", "partner_id"), where, tuple(params)):
             yield json.loads(row[-1])
 
 
