@@ -8,11 +8,13 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Mapper, Notification, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
+from psycopg.sql import SQL, Identifier
 
 from events.base import EventMeta, event_class_for_topic
 from ledger.aggregate import Envelope
@@ -65,8 +67,6 @@ def decode(stored_event: StoredEvent) -> Envelope:
 
 
 def _uuid(text: str) -> Any:
-    from uuid import UUID
-
     return UUID(text)
 
 
@@ -98,6 +98,23 @@ def _seal(cursor: Any, table: str, placeholder: str, ids: Sequence[int], events:
 
 
 class SealingSQLiteRecorder(SQLiteApplicationRecorder):
+    def select_events_of(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
+        """Every event of many aggregates in one query, by aggregate then version."""
+        events: list[StoredEvent] = []
+        for chunk in _chunks(originator_ids):
+            marks = ",".join("?" * len(chunk))
+            with self.datastore.transaction(commit=False) as c:
+                c.execute(
+                    f"SELECT * FROM {self.events_table_name} WHERE originator_id IN ({marks})"
+                    " ORDER BY originator_id, originator_version",
+                    [i.hex for i in chunk],
+                )
+                events += [
+                    StoredEvent(self.convert_originator_id(r["originator_id"]), r["originator_version"], r["topic"], r["state"])
+                    for r in c.fetchall()
+                ]
+        return events
+
     def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
         ids = super()._insert_events(c, stored_events, **kwargs)
         if ids:
@@ -106,6 +123,21 @@ class SealingSQLiteRecorder(SQLiteApplicationRecorder):
 
 
 class SealingPostgresRecorder(PostgresApplicationRecorder):
+    def select_events_of(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
+        """Every event of many aggregates in one query, by aggregate then version."""
+        events: list[StoredEvent] = []
+        statement = SQL("SELECT * FROM {0}.{1} WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version").format(
+            Identifier(self.datastore.schema), Identifier(self.events_table_name)
+        )
+        for chunk in _chunks(originator_ids):
+            with self.datastore.get_connection() as conn, conn.cursor() as curs:
+                curs.execute(statement, [list(chunk)])
+                events += [
+                    StoredEvent(r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"]))
+                    for r in curs.fetchall()
+                ]
+        return events
+
     # The library holds an EXCLUSIVE lock on the events table while inserting, so
     # the chain head cannot move under us between reading it and extending it.
     def _fetch_ids_after_insert_events(
@@ -115,6 +147,10 @@ class SealingPostgresRecorder(PostgresApplicationRecorder):
         if ids:
             _seal(curs, f"{self.datastore.schema}.{CHAIN_TABLE}", "%s", ids, stored_events)
         return ids
+
+
+def _chunks(items: Sequence[UUID], size: int = 500) -> list[Sequence[UUID]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 class LedgerStore(Application):  # type: ignore[type-arg]
@@ -139,6 +175,15 @@ class LedgerStore(Application):  # type: ignore[type-arg]
         return self.recorder.select_notifications(
             start=after, limit=limit, stop=stop, inclusive_of_start=False
         )
+
+    def load_many(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, list[Envelope]]:
+        """Decoded events of many aggregates at once (absent ones are left out)."""
+        found: dict[UUID, list[Envelope]] = {}
+        recorder: Any = self.recorder
+        for stored in recorder.select_events_of(aggregate_ids):
+            envelope = decode(stored)
+            found.setdefault(envelope.originator_id, []).append(envelope)
+        return found
 
     def max_position(self) -> int:
         return self.recorder.max_notification_id() or 0

@@ -42,6 +42,23 @@ class UnitOfWork:
         found = self._loaded[aggregate_id]
         return found if isinstance(found, cls) else None
 
+    def prefetch(self, wanted: Iterable[tuple[type[Aggregate], str]]) -> list[Aggregate]:
+        """Load many aggregates in one query (a batch's worth), remembering which
+        do not exist; returns those found."""
+        ids = list({cls.id_for(key) for cls, key in wanted} - self._loaded.keys())
+        if not ids:
+            return []
+        streams = self.store.load_many(ids)
+        found = []
+        for aggregate_id in ids:
+            aggregate: Aggregate | None = None
+            for envelope in streams.get(aggregate_id, ()):
+                aggregate = envelope.mutate(aggregate)
+            self._loaded[aggregate_id] = aggregate
+            if aggregate is not None:
+                found.append(aggregate)
+        return found
+
     def new(self, cls: type[A], key: str) -> A:
         aggregate = cls(cls.id_for(key))
         self._loaded[aggregate.id] = aggregate
