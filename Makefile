@@ -26,5 +26,11 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+bench: install
+	$(BIN)/python -m bench --sizes S,M
+
+bench-quick: install
+	$(BIN)/python -m bench --quick
+
 clean:
 	rm -rf $(VENV) *.db *.db-wal *.db-shm .pytest_cache .mypy_cache .ruff_cache .hypothesis

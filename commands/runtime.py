@@ -43,6 +43,7 @@ class Runtime:
 
     def close(self) -> None:
         self.store.close()
+        self.db.close()
 
 
 def open_runtime(url: str | None = None) -> Runtime:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,6 +16,10 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlparse
 
 DEFAULT_URL = "sqlite:///./ledger.db"
+
+
+_POOLS: dict[str, Any] = {}
+_SQLITE = threading.local()  # SQLite connections are per thread
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -91,22 +96,47 @@ class Database:
 
     @contextmanager
     def connect(self) -> Iterator[Any]:
-        """A connection for the ledger's own tables, closed on exit."""
-        conn: Any
+        """A pooled connection for the ledger's own tables (autocommit: every
+        statement runs inside ``transaction``)."""
         if self.is_postgres:
-            import psycopg
+            with self._pool().connection() as conn:
+                yield conn
+            return
+        yield self._sqlite_connection()
 
-            conn = psycopg.connect(
-                dbname=self.dbname, host=self.host, port=self.port, user=self.user,
-                password=self.password or None, options=f"-c search_path={self.schema}",
+    def _pool(self) -> Any:
+        pool = _POOLS.get(self.url)
+        if pool is None:
+            from psycopg_pool import ConnectionPool
+
+            pool = ConnectionPool(
+                kwargs={
+                    "dbname": self.dbname, "host": self.host, "port": self.port, "user": self.user,
+                    "password": self.password or None, "options": f"-c search_path={self.schema}",
+                    "autocommit": True,
+                },
+                min_size=1, max_size=8, open=True,
             )
-        else:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            _POOLS[self.url] = pool
+        return pool
+
+    def _sqlite_connection(self) -> sqlite3.Connection:
+        connections: dict[str, sqlite3.Connection] = _SQLITE.__dict__.setdefault("connections", {})
+        conn = connections.get(self.path)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-        try:
-            yield conn
-        finally:
+            connections[self.path] = conn
+        return conn
+
+    def close(self) -> None:
+        """Release this database's pooled connections (this thread's, for SQLite)."""
+        pool = _POOLS.pop(self.url, None)
+        if pool is not None:
+            pool.close()
+        conn = _SQLITE.__dict__.get("connections", {}).pop(self.path, None)
+        if conn is not None:
             conn.close()
 
     @contextmanager

@@ -19,7 +19,8 @@ class PartnersView:
     def ddl(self, t: Tables) -> list[str]:
         return [
             f"CREATE TABLE IF NOT EXISTS {t.partners} ("
-            " partner_id TEXT PRIMARY KEY, program_id TEXT NOT NULL, state TEXT NOT NULL, applied_at TEXT NOT NULL)",
+            " partner_id TEXT PRIMARY KEY, program_id TEXT NOT NULL, state TEXT NOT NULL, applied_at TEXT NOT NULL,"
+            " applied_known TEXT NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS {t.partners}_program ON {t.partners} (program_id, state)",
         ]
 
@@ -27,8 +28,8 @@ class PartnersView:
         event = envelope.payload
         if isinstance(event, ApplicationSubmitted):
             cursor.execute(
-                f"INSERT INTO {t.partners} VALUES (%s, %s, %s, %s)",
-                (event.partner_id, event.program_id, "applied", ts(envelope.effective_at)),
+                f"INSERT INTO {t.partners} VALUES (%s, %s, %s, %s, %s)",
+                (event.partner_id, event.program_id, "applied", ts(envelope.effective_at), ts(envelope.recorded_at)),
             )
         elif isinstance(event, ApplicationApproved | ApplicationRejected | PartnerTerminated):
             cursor.execute(

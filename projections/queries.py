@@ -48,18 +48,24 @@ class Queries:
     # -- balance ---------------------------------------------------------------------
 
     def balance(self, partner_id: str, as_of: datetime | None = None, known_at: datetime | None = None) -> dict[str, Any]:
-        self._partner(partner_id, known_at)
         rows = self._rows(
             f"SELECT currency, bucket, SUM(amount_minor) FROM {self.t.lines}"
             " WHERE partner_id = %s AND effective_at <= %s AND recorded_at <= %s GROUP BY currency, bucket",
             (partner_id, _bound(as_of), _bound(known_at)),
         )
+        if not rows:
+            self._known_partner(partner_id, known_at)
         sums: dict[str, dict[str, Decimal]] = {}
         for currency, bucket, units in rows:
             sums.setdefault(currency, {})[bucket] = from_minor(units, currency)
         for currency, due in self._due(partner_id, as_of, known_at).items():
             sums.setdefault(currency, {})["due"] = due
         return {"partner_id": partner_id, "currencies": {c: balance_figures(c, s) for c, s in sorted(sums.items())}}
+
+    def _known_partner(self, partner_id: str, known_at: datetime | None) -> None:
+        if not self._rows(f"SELECT 1 FROM {self.t.partners} WHERE partner_id = %s AND applied_known <= %s",
+                          (partner_id, _bound(known_at))):
+            raise NotFound(f"partner {partner_id!r} does not exist")
 
     def _due(self, partner_id: str, as_of: datetime | None, known_at: datetime | None) -> dict[str, Decimal]:
         """Per currency: the latest statement's amount due less payouts recorded since."""
