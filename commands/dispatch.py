@@ -69,6 +69,9 @@ def _validation_refusal(exc: ValidationError, command_type: str) -> CommandRejec
     if path and path[0] == command_type:
         path = path[1:]
     field = ".".join(path) or None
+    cause = (first.get("ctx") or {}).get("error")
+    if isinstance(cause, m.FieldError):
+        field = ".".join([*path, cause.field]) if path else cause.field
     message = first["msg"].removeprefix("Value error, ")
     if field and not message.startswith(field):
         message = f"{field}: {message}"
@@ -111,6 +114,7 @@ class Dispatcher:
         for command in commands:
             wanted += [(Receipt, key) for key in command.idempotency_keys()]
             wanted += [(cls, getattr(command, name)) for name, cls in _REFERENCES.items() if hasattr(command, name)]
+        self.ledger.vault.prepare(_sealed_subjects(commands))
         found = uow.prefetch(wanted)
         partner_ids = [a.partner_id for a in found if isinstance(a, Customer) and a.partner_id]
         found += uow.prefetch((Partner, partner_id) for partner_id in partner_ids)
@@ -222,6 +226,15 @@ def _lines(command: m.RecordPayment) -> list[RevenueLine]:
 _REFERENCES: dict[str, type[Aggregate]] = {
     "program_id": Program, "partner_id": Partner, "customer_id": Customer, "payment_id": Payment,
 }
+
+
+def _sealed_subjects(commands: list[m.Command]) -> Iterator[str]:
+    """Whose key the batch will seal personal data with."""
+    for command in commands:
+        if isinstance(command, m.SubmitApplication | m.SetPayoutDetails):
+            yield f"partner:{command.partner_id}"
+        elif isinstance(command, m.SignUpCustomer) and command.email:
+            yield f"customer:{command.customer_id}"
 
 
 def _is_barrier(raw: str | bytes | dict[str, Any]) -> bool:

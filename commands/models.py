@@ -59,9 +59,17 @@ class Command(BaseModel):
         return self.model_dump(mode="json", exclude=exclude)
 
 
+class FieldError(ValueError):
+    """A model-level check that knows which field is at fault (pydantic would not)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
 def _check_precision(amount: Decimal, currency: str, field: str) -> None:
     if amount != amount.quantize(minor_unit(currency)):
-        raise ValueError(f"{field} {amount} has more decimal places than {currency} allows")
+        raise FieldError(field, f"{amount} has more decimal places than {currency} allows")
 
 
 class _Money(Command):

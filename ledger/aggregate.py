@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import singledispatchmethod
+from functools import lru_cache, singledispatchmethod
 from typing import Any, ClassVar, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -50,6 +50,11 @@ class Envelope:
         return aggregate
 
 
+@lru_cache(maxsize=262_144)
+def _aggregate_id(kind: str, key: str) -> UUID:
+    return uuid5(LEDGER_NAMESPACE, f"{kind}:{key}")
+
+
 _AGGREGATE_FOR_EVENT: dict[type[LedgerEvent], type[Aggregate]] = {}
 
 
@@ -75,7 +80,7 @@ class Aggregate:
 
     @classmethod
     def id_for(cls, key: str) -> UUID:
-        return uuid5(LEDGER_NAMESPACE, f"{cls.KIND}:{key}")
+        return _aggregate_id(cls.KIND, key)
 
     def record(self, payload: LedgerEvent, meta: EventMeta) -> Envelope:
         envelope = Envelope(self.id, self.version + 1, datetime.now(UTC), meta, payload)

@@ -14,7 +14,7 @@ from events.program import Terms
 from events.revenue import Earning, RevenueLine
 from ledger.calendar import add_months
 from ledger.customer import Customer
-from ledger.money import ZERO, round_money
+from ledger.money import ZERO, round_money, zero
 from ledger.partner import Partner
 from ledger.program import Program
 
@@ -59,8 +59,8 @@ def commissionable_base(terms: Terms, lines: Sequence[RevenueLine]) -> Decimal:
     return sum((line.amount for line in lines if terms.is_commissionable(line.kind)), ZERO)
 
 
-def nothing(reason: str, partner_id: str | None = None) -> Earning:
-    return Earning(kind="none", partner_id=partner_id, reason=reason)
+def nothing(reason: str, currency: str, partner_id: str | None = None) -> Earning:
+    return Earning(kind="none", partner_id=partner_id, reason=reason, base=zero(currency), amount=zero(currency))
 
 
 def payment_earning(
@@ -75,18 +75,18 @@ def payment_earning(
 ) -> Earning:
     """What one payment earns the customer's partner: commission, discount or nothing."""
     if customer.attributed_at is not None and paid_at < customer.attributed_at:
-        return nothing("paid before the customer was attributed", partner.partner_id)
+        return nothing("paid before the customer was attributed", currency, partner.partner_id)
     if partner.terminated_at is not None and paid_at >= partner.terminated_at:
-        return nothing("partner terminated before this payment", partner.partner_id)
+        return nothing("partner terminated before this payment", currency, partner.partner_id)
     terms, level = level_terms(partner, program, paid_at)
     if level is None or level not in terms.levels:
-        return nothing("partner had no level on the payment date", partner.partner_id)
+        return nothing("partner had no level on the payment date", currency, partner.partner_id)
     base = commissionable_base(terms, lines)
     if customer.resold:
         return _resale_discount(partner, terms.levels[level].discount, base, lines, currency)
     first_paid = min(filter(None, [customer.first_paid_at, paid_at]))
     if not in_commission_period(first_paid, terms.levels[level].period_months, paid_at):
-        return nothing("outside the commission period", partner.partner_id)
+        return nothing("outside the commission period", currency, partner.partner_id)
     rate = effective_rate(partner, program, paid_at) or ZERO
     held = "self_referral" if self_referral else None
     return Earning(
@@ -145,12 +145,13 @@ def cost_deduction(
 ) -> tuple[Decimal, Decimal]:
     """(rate, deduction): a cost reduces net revenue, so it deducts rate x cost at the
     rate in force on its date; only referral customers inside their commission period."""
+    none = (ZERO, zero(currency))
     if customer.resold:
-        return ZERO, ZERO
+        return none
     terms, level = level_terms(partner, program, cost_at)
     if level is None or level not in terms.levels:
-        return ZERO, ZERO
+        return none
     if not in_commission_period(customer.first_paid_at, terms.levels[level].period_months, cost_at):
-        return ZERO, ZERO
+        return none
     rate = effective_rate(partner, program, cost_at) or ZERO
     return rate, round_money(rate * amount, currency)

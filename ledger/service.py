@@ -51,7 +51,7 @@ from ledger.calendar import month_end
 from ledger.customer import Customer
 from ledger.entries import Adjustment, Cost
 from ledger.errors import CommandRejected, reject
-from ledger.money import ZERO, round_money
+from ledger.money import ZERO, round_money, zero
 from ledger.partner import Partner
 from ledger.payment import Payment
 from ledger.program import Program
@@ -278,7 +278,7 @@ class Ledger:
         if self.uow.get(Payment, payment_id) is not None:
             raise reject("conflict", f"payment {payment_id!r} is already recorded", "payment_id")
         paid_at = meta.effective_at
-        earning = policy.nothing("customer is not attributed to a partner")
+        earning = policy.nothing("customer is not attributed to a partner", currency)
         if customer.partner_id is not None:
             partner = self._partner(customer.partner_id)
             earning = policy.payment_earning(
@@ -307,7 +307,7 @@ class Ledger:
                 f"{reason} of {amount} exceeds what is left of the payment ({payment.refundable})",
                 "amount",
             )
-        clawback = ZERO
+        clawback = zero(payment.details.currency)
         if payment.earning.kind != "none":
             clawback = policy.clawback(
                 earned=payment.earning.amount, earning_left=payment.earning_left,
@@ -327,7 +327,7 @@ class Ledger:
         payment = self._payment(payment_id)
         if not payment.awaiting_review:
             raise reject("invalid_state", f"payment {payment_id!r} is not on hold for review", "payment_id")
-        voided = payment.earning_left if decision == "void" else ZERO
+        voided = payment.earning_left if decision == "void" else zero(payment.details.currency)
         event = CommissionReviewed(
             payment_id=payment_id, partner_id=payment.earning.partner_id, currency=payment.details.currency,
             decision=decision, reason=reason, voided=voided,  # type: ignore[arg-type]
@@ -337,7 +337,7 @@ class Ledger:
 
     def record_cost(self, meta: EventMeta, cost_id: str, customer_id: str, amount: Decimal, currency: str, kind: str) -> Result:
         customer = self._customer(customer_id)
-        rate, deduction = ZERO, ZERO
+        rate, deduction = ZERO, zero(currency)
         if customer.partner_id is not None:
             partner = self._partner(customer.partner_id)
             rate, deduction = policy.cost_deduction(
@@ -373,7 +373,7 @@ class Ledger:
         issued = []
         for draft in drafts:
             account = self.uow.get_or_new(Account, Account.key(draft.partner_id, draft.currency))
-            opening = account.opening_for_next
+            opening = round_money(account.opening_for_next, draft.currency)
             if not draft.lines and not opening:
                 continue
             closing = opening + sum((line.amount for line in draft.lines), ZERO)
@@ -382,7 +382,7 @@ class Ledger:
             statement = StatementIssued(
                 statement_id=statement_id, program_id=program_id, partner_id=draft.partner_id,
                 currency=draft.currency, period=period, opening=opening, lines=draft.lines,
-                closing=closing, due=ZERO if reasons else closing, carried_forward_because=reasons,
+                closing=closing, due=zero(draft.currency) if reasons else closing, carried_forward_because=reasons,
             )
             self.uow.record(account, statement, meta)
             issued.append(statement_id)

@@ -20,9 +20,6 @@ from ledger.store import LedgerStore, decode
 
 A = TypeVar("A", bound=Aggregate)
 
-# Past this many aggregates in memory, a commit also forgets them (bounded memory).
-MAX_LOADED = 50_000
-
 
 class UnitOfWork:
     def __init__(self, store: LedgerStore) -> None:
@@ -45,7 +42,7 @@ class UnitOfWork:
     def prefetch(self, wanted: Iterable[tuple[type[Aggregate], str]]) -> list[Aggregate]:
         """Load many aggregates in one query (a batch's worth), remembering which
         do not exist; returns those found."""
-        ids = list({cls.id_for(key) for cls, key in wanted} - self._loaded.keys())
+        ids = [i for i in {cls.id_for(key) for cls, key in wanted} if i not in self._loaded]
         if not ids:
             return []
         streams = self.store.load_many(ids)
@@ -82,10 +79,12 @@ class UnitOfWork:
             aggregate.collect_events()
         self._dirty.clear()
         if not pending:
+            self._loaded.clear()
             return 0
         recordings = self.store.save(*pending)
-        if len(self._loaded) > MAX_LOADED:
-            self._loaded.clear()
+        # Forget what was read: another writer may change it before our next batch,
+        # and the next batch's prefetch reloads what it needs in a few queries.
+        self._loaded.clear()
         return len(recordings)
 
     def discard(self) -> None:

@@ -5,19 +5,23 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from events.customer import ClaimRejected
+from events.customer import ClaimRejected, CustomerClaimed
 from ledger.aggregate import Envelope
 from projections.columns import ts
 from projections.money import money_lines
-from projections.runner import Tables
+from projections.runner import Tables, View
 
 # Fields that are sealed personal data or keyed hashes: never copied into the trail.
 _PRIVATE = {"contact_email", "email", "account", "email_hash", "domain_hash"}
 
 
-class AuditView:
+class AuditView(View):
     name = "audit"
     TABLES = ("audit",)
+
+    def __init__(self) -> None:
+        self._rows: list[tuple[Any, ...]] = []
+        self._partner_of: dict[str, str] = {}  # attributions never change: safe to remember
 
     def ddl(self, t: Tables) -> list[str]:
         return [
@@ -36,11 +40,11 @@ class AuditView:
             return  # idempotency receipts are bookkeeping, not business facts
         fields = event.model_dump(mode="json")
         customer_id = fields.get("customer_id")
+        if isinstance(event, CustomerClaimed):
+            self._partner_of[event.customer_id] = event.partner_id
         partner_id = fields.get("partner_id") or (fields.get("earning") or {}).get("partner_id")
         if partner_id is None and customer_id is not None:
-            cursor.execute(f"SELECT partner_id FROM {t.customers} WHERE customer_id = %s", (customer_id,))
-            row = cursor.fetchone()
-            partner_id = row[0] if row else None
+            partner_id = self._attributed_partner(cursor, t, customer_id)
         money = [
             {"bucket": line.bucket, "kind": line.kind, "amount": str(line.amount), "currency": line.currency}
             for line in money_lines(event)
@@ -49,14 +53,28 @@ class AuditView:
         if isinstance(event, ClaimRejected):
             details["rejected"] = True
         meta = envelope.meta
-        cursor.execute(
-            f"INSERT INTO {t.audit} VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                position, str(envelope.event_id), event.TOPIC, partner_id, customer_id,
-                ts(envelope.effective_at), ts(envelope.recorded_at), meta.actor, meta.source,
-                meta.correlation_id, json.dumps(money), json.dumps(details, sort_keys=True),
-            ),
-        )
+        self._rows.append((
+            position, str(envelope.event_id), event.TOPIC, partner_id, customer_id,
+            ts(envelope.effective_at), ts(envelope.recorded_at), meta.actor, meta.source,
+            meta.correlation_id, json.dumps(money), json.dumps(details, sort_keys=True),
+        ))
+
+    def discard(self) -> None:
+        self._rows = []
+
+    def flush(self, cursor: Any, t: Tables) -> None:
+        if self._rows:
+            cursor.executemany(f"INSERT INTO {t.audit} VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", self._rows)
+            self._rows = []
+
+    def _attributed_partner(self, cursor: Any, t: Tables, customer_id: str) -> str | None:
+        if customer_id not in self._partner_of:
+            cursor.execute(f"SELECT partner_id FROM {t.customers} WHERE customer_id = %s", (customer_id,))
+            row = cursor.fetchone()
+            if row is None or row[0] is None:
+                return None
+            self._partner_of[customer_id] = row[0]
+        return self._partner_of[customer_id]
 
 
 def _public(fields: dict[str, Any]) -> dict[str, Any]:

@@ -8,10 +8,10 @@ from typing import Any
 from events.customer import CustomerClaimed, CustomerSignedUp, DoNotContactSet
 from ledger.aggregate import Envelope
 from projections.columns import ts
-from projections.runner import Tables
+from projections.runner import Tables, View
 
 
-class CustomersView:
+class CustomersView(View):
     name = "customers"
     TABLES = ("customers",)
 
@@ -28,38 +28,32 @@ class CustomersView:
         event = envelope.payload
         when, known = ts(envelope.effective_at), ts(envelope.recorded_at)
         if isinstance(event, CustomerSignedUp):
-            self._upsert(cursor, t, event.customer_id)
-            cursor.execute(
-                f"UPDATE {t.customers} SET signed_up_at = %s, signed_up_known = %s WHERE customer_id = %s",
-                (when, known, event.customer_id),
-            )
+            self._upsert(cursor, t, event.customer_id, {"signed_up_at": when, "signed_up_known": known})
         elif isinstance(event, CustomerClaimed):
-            self._upsert(cursor, t, event.customer_id)
-            cursor.execute(
-                f"UPDATE {t.customers} SET partner_id = %s, channel = %s, attributed_at = %s, attributed_known = %s"
-                " WHERE customer_id = %s",
-                (event.partner_id, event.channel, when, known, event.customer_id),
-            )
+            self._upsert(cursor, t, event.customer_id, {
+                "partner_id": event.partner_id, "channel": event.channel, "attributed_at": when, "attributed_known": known,
+            })
         elif isinstance(event, DoNotContactSet):
             cursor.execute(
-                f"UPDATE {t.customers} SET do_not_contact = %s WHERE customer_id = %s",
-                (int(event.value), event.customer_id),
+                f"UPDATE {t.customers} SET do_not_contact = %s WHERE customer_id = %s", (int(event.value), event.customer_id)
             )
-            return
-        else:
-            return
-        # Onboarded once signed up and attributed: the later date, known when both were.
+
+    @staticmethod
+    def _upsert(cursor: Any, t: Tables, customer_id: str, values: dict[str, str]) -> None:
+        """Insert or update, and derive onboarding in the same statement: onboarded once
+        signed up and attributed, at the later date, known when both were."""
+        columns = ", ".join(values)
+        marks = ", ".join("%s" for _ in values)
+        updates = ", ".join(f"{column} = excluded.{column}" for column in values)
+        cursor.execute(
+            f"INSERT INTO {t.customers} AS c (customer_id, {columns}) VALUES (%s, {marks})"
+            f" ON CONFLICT (customer_id) DO UPDATE SET {updates}",
+            (customer_id, *values.values()),
+        )
         cursor.execute(
             f"UPDATE {t.customers} SET"
             " onboarded_at = CASE WHEN signed_up_at > attributed_at THEN signed_up_at ELSE attributed_at END,"
             " onboarded_known = CASE WHEN signed_up_known > attributed_known THEN signed_up_known ELSE attributed_known END"
             " WHERE customer_id = %s AND signed_up_at IS NOT NULL AND attributed_at IS NOT NULL",
-            (event.customer_id,),
-        )
-
-    @staticmethod
-    def _upsert(cursor: Any, t: Tables, customer_id: str) -> None:
-        cursor.execute(
-            f"INSERT INTO {t.customers} (customer_id) VALUES (%s) ON CONFLICT (customer_id) DO NOTHING",
             (customer_id,),
         )

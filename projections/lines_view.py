@@ -14,14 +14,17 @@ from events.statement import StatementIssued
 from ledger.aggregate import Envelope
 from projections.columns import to_minor, ts
 from projections.money import CLAWED_BACK, EARNED, money_lines
-from projections.runner import Tables
+from projections.runner import Tables, View
 
 PAYABLE, ON_HOLD, VOID = 0, 1, 2
 
 
-class LinesView:
+class LinesView(View):
     name = "lines"
     TABLES = ("lines",)
+
+    def __init__(self) -> None:
+        self._rows: list[tuple[Any, ...]] = []
 
     def ddl(self, t: Tables) -> list[str]:
         return [
@@ -37,21 +40,19 @@ class LinesView:
 
     def handle(self, cursor: Any, t: Tables, envelope: Envelope, position: int) -> None:
         event = envelope.payload
-        rows = []
         for seq, line in enumerate(money_lines(event)):
             held = ON_HOLD if line.held else PAYABLE
             if line.bucket == CLAWED_BACK and line.payment_id is not None:
+                self.flush(cursor, t)
                 held = self._payment_hold(cursor, t, line.payment_id)
-            rows.append((
+            self._rows.append((
                 position, seq, line.partner_id, line.currency, line.bucket, line.kind,
                 to_minor(line.amount, line.currency), line.source_id, line.payment_id,
                 ts(envelope.effective_at), ts(envelope.recorded_at),
                 ts(line.payable_at) if line.payable_at else None, held, None,
             ))
-        if rows:
-            cursor.executemany(
-                f"INSERT INTO {t.lines} VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", rows
-            )
+        if isinstance(event, CommissionReviewed | StatementIssued):
+            self.flush(cursor, t)  # updates below must see every line inserted before them
         if isinstance(event, CommissionReviewed):
             self._review(cursor, t, event, ts(envelope.effective_at))
         elif isinstance(event, StatementIssued):
@@ -60,6 +61,14 @@ class LinesView:
                 f"UPDATE {t.lines} SET statement_id = %s WHERE position = %s AND seq = %s",
                 [(event.statement_id, position_, seq) for position_, seq in keys],
             )
+
+    def discard(self) -> None:
+        self._rows = []
+
+    def flush(self, cursor: Any, t: Tables) -> None:
+        if self._rows:
+            cursor.executemany(f"INSERT INTO {t.lines} VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", self._rows)
+            self._rows = []
 
     @staticmethod
     def _payment_hold(cursor: Any, t: Tables, payment_id: str) -> int:

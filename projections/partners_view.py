@@ -7,12 +7,12 @@ from typing import Any
 from events.partner import ApplicationApproved, ApplicationRejected, ApplicationSubmitted, PartnerTerminated
 from ledger.aggregate import Envelope
 from projections.columns import ts
-from projections.runner import Tables
+from projections.runner import Tables, View
 
 _STATES = {ApplicationApproved: "approved", ApplicationRejected: "rejected", PartnerTerminated: "terminated"}
 
 
-class PartnersView:
+class PartnersView(View):
     name = "partners"
     TABLES = ("partners",)
 

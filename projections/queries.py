@@ -117,7 +117,7 @@ class Queries:
             terms=program.terms_on(on).status,
             active_until=partner.active_until.at(on),
         )
-        return {"partner_id": partner_id, **status.as_dict()}
+        return status.as_dict()
 
     # -- partner ---------------------------------------------------------------------
 

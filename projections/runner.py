@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
@@ -23,12 +23,24 @@ log = structlog.get_logger(__name__)
 BATCH_SIZE = 2000
 
 
-class View(Protocol):
+class View:
+    """A read model: its tables, how one event changes them, and (for views that
+    buffer rows to write a batch at once) ``flush`` and ``discard``."""
+
     name: str
+    TABLES: tuple[str, ...] = ()
 
-    def ddl(self, t: Tables) -> list[str]: ...
+    def ddl(self, t: Tables) -> list[str]:
+        raise NotImplementedError
 
-    def handle(self, cursor: Any, t: Tables, envelope: Envelope, position: int) -> None: ...
+    def handle(self, cursor: Any, t: Tables, envelope: Envelope, position: int) -> None:
+        raise NotImplementedError
+
+    def flush(self, cursor: Any, t: Tables) -> None:
+        """Write whatever ``handle`` buffered; called before the batch commits."""
+
+    def discard(self) -> None:
+        """Drop what was buffered for a batch that rolled back."""
 
 
 class Tables:
@@ -75,33 +87,53 @@ class ProjectionRunner:
     ) -> int:
         """Apply every notification after each view's position (up to ``stop``, and only
         events recorded by ``known_at``); returns how many were applied."""
-        positions = self.positions()
-        position = min(positions[view.name] for view in self.views)
-        applied = batches = 0
+        self.setup()
+        applied = batches = position = 0
         with self.db.connect() as conn:
             while max_batches is None or batches < max_batches:
-                notifications = self.store.notifications(position, batch_size, stop)
-                if not notifications:
-                    break
-                with self.db.transaction(conn) as cursor:
-                    for notification in notifications:
-                        envelope = decode(notification)
-                        if known_at is not None and envelope.recorded_at > known_at:
-                            continue
-                        for view in self.views:
-                            if notification.id > positions[view.name]:
-                                view.handle(cursor, self.t, envelope, notification.id)
-                        applied += 1
-                    position = notifications[-1].id
+                try:
+                    done, position = self._batch(conn, stop, known_at, batch_size)
+                except BaseException:
                     for view in self.views:
-                        positions[view.name] = max(positions[view.name], position)
-                        cursor.execute(
-                            f"UPDATE {self.t.tracking} SET position = %s WHERE view = %s", (positions[view.name], view.name)
-                        )
+                        view.discard()
+                    raise
+                if done is None:
+                    break
+                applied += done
                 batches += 1
         if applied:
             log.debug("projections_caught_up", applied=applied, position=position)
         return applied
+
+    def _batch(self, conn: Any, stop: int | None, known_at: datetime | None, batch_size: int) -> tuple[int | None, int]:
+        """One batch in one transaction; (events applied or None when caught up, position)."""
+        applied = 0
+        with self.db.transaction(conn) as cursor:
+            # Lock the tracking rows: a second runner waits, then sees our positions,
+            # so two workers never apply the same event twice.
+            lock = " FOR UPDATE" if self.db.is_postgres else ""
+            cursor.execute(f"SELECT view, position FROM {self.t.tracking}{lock}")
+            positions = {row[0]: int(row[1]) for row in cursor.fetchall()}
+            position = min(positions[view.name] for view in self.views)
+            notifications = self.store.notifications(position, batch_size, stop)
+            if not notifications:
+                return None, position
+            for notification in notifications:
+                envelope = decode(notification)
+                if known_at is not None and envelope.recorded_at > known_at:
+                    continue
+                for view in self.views:
+                    if notification.id > positions[view.name]:
+                        view.handle(cursor, self.t, envelope, notification.id)
+                applied += 1
+            for view in self.views:
+                view.flush(cursor, self.t)
+            position = notifications[-1].id
+            cursor.executemany(
+                f"UPDATE {self.t.tracking} SET position = %s WHERE view = %s",
+                [(max(positions[view.name], position), view.name) for view in self.views],
+            )
+        return applied, position
 
     def drop(self) -> None:
         with self.db.connect() as conn, self.db.transaction(conn) as cursor:

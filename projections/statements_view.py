@@ -8,10 +8,10 @@ from typing import Any
 from events.statement import StatementIssued
 from ledger.aggregate import Envelope
 from projections.columns import to_minor, ts
-from projections.runner import Tables
+from projections.runner import Tables, View
 
 
-class StatementsView:
+class StatementsView(View):
     name = "statements"
     TABLES = ("statements",)
 

@@ -75,3 +75,24 @@ def chargeback(chargeback_id: str, payment_id: str, amount: str, at: str = "2025
 
 def cost(cost_id: str, customer_id: str, amount: str, at: str = "2025-02-05T00:00:00Z", kind: str = "travel") -> dict[str, Any]:
     return {"type": "record_cost", "cost_id": cost_id, "customer_id": customer_id, "amount": amount, "currency": "USD", "kind": kind, "at": at}
+
+
+def cmd(type_: str, **fields: Any) -> dict[str, Any]:
+    """Any command: ``cmd("change_level", partner_id="p1", level="Gold", at=...)``."""
+    return {"type": type_, **fields}
+
+
+def terms(**overrides: Any) -> dict[str, Any]:
+    """A small custom ``terms`` object (Gold 25 % lifetime, Silver 20 % for 24 months,
+    every revenue kind, no promo); override any key."""
+    base: dict[str, Any] = {
+        "currency": "USD",
+        "levels": {
+            "Gold": {"rate": "0.25", "discount": "0.30", "period_months": None},
+            "Silver": {"rate": "0.20", "discount": "0.25", "period_months": 24},
+        },
+        "default_level": "Silver",
+        "commissionable_revenue": "*",
+        "promo": None,
+    }
+    return {**base, **overrides}

@@ -33,7 +33,7 @@ def test_close_issues_statement_with_opening_lines_closing_due(ledger):
     ledger.ok(close("2025-01", "2025-02-01T01:00:00Z"))
     statement = ledger.cli_json("statement", "p1", "--period", "2025-01")
     assert statement["statement_id"] == "prog/p1/USD/2025-01"
-    assert (statement["opening"], statement["closing"], statement["due"]) == ("0", "100.00", "100.00")
+    assert (statement["opening"], statement["closing"], statement["due"]) == ("0.00", "100.00", "100.00")
     assert [(line["kind"], line["amount"], line["source_id"]) for line in statement["lines"]] == [("commission", "100.00", "pay1")]
     assert set(statement) >= {"statement_id", "partner_id", "period", "currency", "issued_at", "opening", "lines", "closing", "due"}
     assert ledger.balance("p1")["due"] == "100.00"
@@ -50,7 +50,7 @@ def test_payout_bounded_by_due_and_moves_opening(ledger):
     ledger.ok(close("2025-02", "2025-03-01T01:00:00Z"))
     february = ledger.cli_json("statement", "p1", "--period", "2025-02")
     # 20.00 is below the 50.00 minimum: nothing due, carried forward.
-    assert (february["opening"], february["closing"], february["due"]) == ("0.00", "20.00", "0")
+    assert (february["opening"], february["closing"], february["due"]) == ("0.00", "20.00", "0.00")
 
 
 def test_late_refund_lands_in_next_statement_and_issued_one_is_reproducible(ledger):
@@ -75,12 +75,12 @@ def test_nothing_due_without_tax_form_and_negative_balances_carry_forward(ledger
               b.payment("pay1", "c1", {"subscription": "500.00"}, at="2025-01-15T00:00:00Z"))
     ledger.ok(close("2025-01", "2025-02-01T01:00:00Z"))
     january = ledger.cli_json("statement", "p1", "--period", "2025-01")
-    assert january["due"] == "0" and "no tax form on file" in january["carried_forward_because"]
+    assert january["due"] == "0.00" and "no tax form on file" in january["carried_forward_because"]
     ledger.ok({"type": "adjust_commission", "adjustment_id": "a1", "partner_id": "p1", "amount": "-300.00",
                "currency": "USD", "reason": "correction", "at": "2025-02-03T00:00:00Z"})
     ledger.ok(close("2025-02", "2025-03-01T01:00:00Z"))
     february = ledger.cli_json("statement", "p1", "--period", "2025-02")
-    assert (february["opening"], february["closing"], february["due"]) == ("100.00", "-200.00", "0")
+    assert (february["opening"], february["closing"], february["due"]) == ("100.00", "-200.00", "0.00")
 
 
 def test_periods_close_once_and_in_order(ledger):
