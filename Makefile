@@ -3,10 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-DEMO_DB ?= ledger.db
+DEMO_DB ?= demo.db
 DEMO_SIZE ?= demo
 
-.PHONY: install demo test lint bench bench-quick clean
+.PHONY: install demo test lint bench bench-quick clean schemas
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+schemas: install  # regenerate events/schemas/ (JSON Schemas for Kafka consumers)
+	$(BIN)/python -m events.schema_export
 
 bench: install
 	$(BIN)/python -m bench --sizes S,M

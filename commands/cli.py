@@ -77,6 +77,10 @@ def _parser() -> argparse.ArgumentParser:
     project = sub.add_parser("project", help="bring the read models up to date")
     project.add_argument("--follow", action="store_true", help="keep following the log")
     project.add_argument("--interval", type=float, default=1.0)
+    relay = sub.add_parser("relay", help="publish the log to Kafka (settings: docs/kafka.md)")
+    relay.add_argument("--once", action="store_true", help="publish what is in the log, then exit")
+    consume = sub.add_parser("consume", help="apply billing's commands from Kafka (settings: docs/kafka.md)")
+    consume.add_argument("--once", action="store_true", help="drain what is on the topic, then exit")
     return parser
 
 
@@ -207,6 +211,22 @@ def cmd_project(runtime: Runtime, args: argparse.Namespace) -> int:
             time.sleep(args.interval)
 
 
+def cmd_relay(runtime: Runtime, args: argparse.Namespace) -> int:
+    from commands.kafka_config import kafka_config_or_none
+    from projections.kafka_relay import run_relay
+
+    config = kafka_config_or_none()
+    return 2 if config is None else run_relay(runtime.db, runtime.store, config, once=args.once)
+
+
+def cmd_consume(runtime: Runtime, args: argparse.Namespace) -> int:
+    from commands.kafka_config import kafka_config_or_none
+    from commands.kafka_consumer import run_consumer
+
+    config = kafka_config_or_none()
+    return 2 if config is None else run_consumer(runtime, config, once=args.once)
+
+
 def _show(document: dict[str, Any], args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(document, indent=2))
@@ -236,6 +256,8 @@ _COMMANDS = {
     "replay": cmd_replay,
     "snapshot": cmd_snapshot,
     "verify": cmd_verify,
+    "relay": cmd_relay,
+    "consume": cmd_consume,
 }
 
 if __name__ == "__main__":

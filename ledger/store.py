@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import JSONTranscoder, Mapper, Notification, StoredEvent
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, Notification, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from psycopg.sql import SQL, Identifier
@@ -21,6 +21,10 @@ from ledger.aggregate import Envelope
 from ledger.database import Database
 
 GENESIS = bytes(32)
+
+
+def _chunks(items: Sequence[UUID], size: int = 500) -> list[Sequence[UUID]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
 CHAIN_TABLE = "ledger_chain"
 
 
@@ -84,6 +88,27 @@ def chain_hash(previous: bytes, position: int, stored: StoredEvent) -> bytes:
     return digest.digest()
 
 
+def _check_reads(cursor: Any, table: str, placeholder: str, read_versions: dict[UUID, int] | None, hex_ids: bool) -> None:
+    """Optimistic read validation, inside the insert's transaction: if an aggregate a
+    batch decided on (without writing to it) has moved on since it was read, the batch
+    decided on stale facts; refuse it like a version conflict, and it is replayed."""
+    if not read_versions:
+        return
+    ids = list(read_versions)
+    for chunk in _chunks(ids, 1000):
+        keys = [i.hex if hex_ids else i for i in chunk]
+        cursor.execute(
+            f"SELECT originator_id, MAX(originator_version) FROM {table} WHERE originator_id IN "
+            f"({', '.join(placeholder for _ in keys)}) GROUP BY originator_id",
+            keys,
+        )
+        for row in cursor.fetchall():
+            originator_id, version = (row[0], row[1]) if not isinstance(row, dict) else (row["originator_id"], row["max"])
+            aggregate_id = originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
+            if version > read_versions[aggregate_id]:
+                raise IntegrityError(f"aggregate {aggregate_id} changed after it was read (version {version})")
+
+
 def _seal(cursor: Any, table: str, placeholder: str, ids: Sequence[int], events: Sequence[StoredEvent]) -> None:
     cursor.execute(f"SELECT hash FROM {table} ORDER BY position DESC LIMIT 1")
     row = cursor.fetchone()
@@ -117,6 +142,8 @@ class SealingSQLiteRecorder(SQLiteApplicationRecorder):
 
     def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
         ids = super()._insert_events(c, stored_events, **kwargs)
+        # After the insert: the transaction now holds SQLite's write lock.
+        _check_reads(c, self.events_table_name, "?", kwargs.get("read_versions"), hex_ids=True)
         if ids:
             _seal(c, CHAIN_TABLE, "?", ids, stored_events)
         return ids
@@ -138,6 +165,16 @@ class SealingPostgresRecorder(PostgresApplicationRecorder):
                 ]
         return events
 
+    def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        """Runs first in the insert's transaction. The library raises errors from later
+        steps only after its transaction block has ended (committed), so the read check
+        happens here, under the table lock taken early, where raising rolls back."""
+        super()._insert_events(curs, stored_events, **kwargs)
+        if kwargs.get("read_versions"):
+            self._lock_table(curs)
+            table = f"{self.datastore.schema}.{self.events_table_name}"
+            _check_reads(curs, table, "%s", kwargs["read_versions"], hex_ids=False)
+
     # The library holds an EXCLUSIVE lock on the events table while inserting, so
     # the chain head cannot move under us between reading it and extending it.
     def _fetch_ids_after_insert_events(
@@ -147,10 +184,6 @@ class SealingPostgresRecorder(PostgresApplicationRecorder):
         if ids:
             _seal(curs, f"{self.datastore.schema}.{CHAIN_TABLE}", "%s", ids, stored_events)
         return ids
-
-
-def _chunks(items: Sequence[UUID], size: int = 500) -> list[Sequence[UUID]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 class LedgerStore(Application):  # type: ignore[type-arg]

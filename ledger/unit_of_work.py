@@ -1,8 +1,11 @@
 """A unit of work over the event store: aggregates loaded once, many commands, one save.
 
 ``ledger apply`` runs hundreds of commands through one unit of work and commits them
-in a single transaction; optimistic concurrency (aggregate versions) catches any
-writer that got there first, and the batch is then replayed from fresh state.
+in a single transaction. Optimistic concurrency covers both what a batch writes
+(aggregate versions) and what it only read: the versions of aggregates it decided on
+are checked inside the insert transaction, so a batch that decided on facts another
+writer has since changed is refused and replayed from fresh state. That is what makes
+it safe to keep aggregates cached from one batch to the next.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from ledger.store import LedgerStore, decode
 
 A = TypeVar("A", bound=Aggregate)
 
+# Aggregates kept between batches, at most (memory stays bounded on huge imports).
+MAX_CACHED = 100_000
+
 
 class UnitOfWork:
     def __init__(self, store: LedgerStore) -> None:
@@ -27,6 +33,7 @@ class UnitOfWork:
         self._loaded: dict[UUID, Aggregate | None] = {}
         self._dirty: dict[UUID, Aggregate] = {}
         self._pending: list[Envelope] = []  # in the order they were recorded
+        self._read: set[UUID] = set()  # aggregates this batch decided on
         self.recorded = 0  # events recorded since the unit of work began
 
     def get(self, cls: type[A], key: str) -> A | None:
@@ -37,6 +44,7 @@ class UnitOfWork:
             except AggregateNotFoundError:
                 self._loaded[aggregate_id] = None
         found = self._loaded[aggregate_id]
+        self._read.add(aggregate_id)
         return found if isinstance(found, cls) else None
 
     def prefetch(self, wanted: Iterable[tuple[type[Aggregate], str]]) -> list[Aggregate]:
@@ -76,15 +84,19 @@ class UnitOfWork:
         recorded (so the log reads like the commands did); returns how many."""
         pending, self._pending = self._pending, []
         for aggregate in self._dirty.values():
-            aggregate.collect_events()
+            aggregate.collect_events()  # already in ``pending``, in order
+        read_versions = {
+            i: found.version
+            for i in self._read
+            if i not in self._dirty and (found := self._loaded.get(i)) is not None
+        }
         self._dirty.clear()
-        if not pending:
+        self._read.clear()
+        if len(self._loaded) > MAX_CACHED:
             self._loaded.clear()
+        if not pending:
             return 0
-        recordings = self.store.save(*pending)
-        # Forget what was read: another writer may change it before our next batch,
-        # and the next batch's prefetch reloads what it needs in a few queries.
-        self._loaded.clear()
+        recordings = self.store.save(*pending, read_versions=read_versions)
         return len(recordings)
 
     def discard(self) -> None:
@@ -92,6 +104,7 @@ class UnitOfWork:
         self._loaded.clear()
         self._dirty.clear()
         self._pending.clear()
+        self._read.clear()
 
 
 def load_as_known_at(
