@@ -121,7 +121,7 @@ def query_latencies(url: str, samples: int = 300) -> dict[str, float]:
             figures["statement"] = _latencies(lambda pp: runtime.queries.statements(*pp), picks)
     finally:
         runtime.close()
-    result = {"partners": len(partners), "samples": samples}
+    result: dict[str, float] = {"partners": len(partners), "samples": samples}
     for name, values in figures.items():
         cuts = quantiles(values, n=100)
         if name == "balance":

@@ -8,8 +8,8 @@ import sqlite3
 import psycopg
 import pytest
 
-from projections.runner import ProjectionRunner
 from projections.catalog import live_views
+from projections.runner import ProjectionRunner
 from tests import builders as b
 from tests.conftest import PG_DSN
 
@@ -40,7 +40,7 @@ def test_replay_verify_equals_live_and_exits_zero(ledger):
     code, out = ledger.cli("replay", "--verify")
     report = json.loads(out)
     assert code == 0, report
-    assert report["checked"]["statements"] == 2 and report["events"] == ledger.event_count() or report["events"] > 0
+    assert (report["checked"]["statements"] == 2 and report["events"] == ledger.event_count()) or report["events"] > 0
 
 
 def test_replay_verify_reports_a_drifted_read_model(ledger):
@@ -67,9 +67,9 @@ def test_snapshot_take_show_list_and_replay_rederives_it(ledger):
 def test_snapshots_are_immutable(ledger):
     history(ledger)
     ledger.cli("snapshot", "take")
-    with pytest.raises(Exception, match="immutable"):
-        with ledger.runtime.db.connect() as conn, ledger.runtime.db.transaction(conn) as cursor:
-            cursor.execute("UPDATE ledger_snapshots SET hash = 'x'")
+    db = ledger.runtime.db
+    with pytest.raises(Exception, match="immutable"), db.connect() as conn, db.transaction(conn) as cursor:
+        cursor.execute("UPDATE ledger_snapshots SET hash = 'x'")
 
 
 def test_statement_issued_then_late_refund_reproduced_by_known_at(ledger):
