@@ -63,6 +63,8 @@ class PaymentReversed(LedgerEvent):
     reason: Literal["refund", "chargeback"]
     amount: Decimal
     clawback: Decimal
+    # The payment's commission was on hold for review when this reversal was recorded.
+    on_hold: bool = False
 
 
 class CommissionReviewed(LedgerEvent):

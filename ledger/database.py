@@ -170,6 +170,18 @@ class _Translating:
     def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> Any:
         return self._cursor.executemany(self._db.sql(sql), params)
 
+    def insert_many(self, table: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Append rows (all columns, in order): COPY on PostgreSQL, one executemany on SQLite."""
+        if not rows:
+            return
+        if self._db.is_postgres:
+            with self._cursor.copy(f"COPY {table} FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        marks = ", ".join("?" for _ in rows[0])
+        self._cursor.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+
     def fetchone(self) -> Any:
         return self._cursor.fetchone()
 

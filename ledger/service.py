@@ -318,7 +318,7 @@ class Ledger:
             payment_id=payment_id, partner_id=payment.earning.partner_id,
             currency=payment.details.currency, earning_kind=payment.earning.kind,
             reversal_id=reversal_id, reason=reason,  # type: ignore[arg-type]
-            amount=amount, clawback=clawback,
+            amount=amount, clawback=clawback, on_hold=payment.awaiting_review,
         )
         self.uow.record(payment, event, meta)
         return {"payment_id": payment_id, f"{reason}_id": reversal_id, "clawback": str(clawback)}

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from events.customer import ClaimRejected, CustomerClaimed
+from events.receipt import CommandAccepted
 from ledger.aggregate import Envelope
 from projections.columns import ts
 from projections.money import money_lines
@@ -34,10 +35,11 @@ class AuditView(View):
             f"CREATE INDEX IF NOT EXISTS {t.audit}_customer ON {t.audit} (customer_id, position)",
         ]
 
+    def wants(self, topic: str) -> bool:
+        return topic != CommandAccepted.TOPIC  # idempotency receipts are bookkeeping, not business facts
+
     def handle(self, cursor: Any, t: Tables, envelope: Envelope, position: int) -> None:
         event = envelope.payload
-        if event.TOPIC == "command.accepted":
-            return  # idempotency receipts are bookkeeping, not business facts
         fields = event.model_dump(mode="json")
         customer_id = fields.get("customer_id")
         if isinstance(event, CustomerClaimed):
@@ -63,9 +65,8 @@ class AuditView(View):
         self._rows = []
 
     def flush(self, cursor: Any, t: Tables) -> None:
-        if self._rows:
-            cursor.executemany(f"INSERT INTO {t.audit} VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", self._rows)
-            self._rows = []
+        cursor.insert_many(t.audit, self._rows)
+        self._rows = []
 
     def _attributed_partner(self, cursor: Any, t: Tables, customer_id: str) -> str | None:
         if customer_id not in self._partner_of:

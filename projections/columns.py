@@ -13,11 +13,11 @@ from ledger.money import minor_unit
 
 
 def ts(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def from_ts(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return datetime.fromisoformat(text)
 
 
 def to_minor(amount: Decimal, currency: str) -> int:
@@ -28,4 +28,4 @@ def from_minor(units: int, currency: str) -> Decimal:
     return Decimal(int(units)) * minor_unit(currency)
 
 
-FAR_FUTURE = "9999-12-31T23:59:59.999999Z"
+FAR_FUTURE = "9999-12-31T23:59:59.999999+00:00"

@@ -10,17 +10,23 @@ from ledger.aggregate import Envelope
 from projections.columns import ts
 from projections.runner import Tables, View
 
+_COLUMNS = ("partner_id", "channel", "signed_up_at", "signed_up_known", "attributed_at", "attributed_known")
+
 
 class CustomersView(View):
+    TOPICS = frozenset(e.TOPIC for e in (CustomerSignedUp, CustomerClaimed, DoNotContactSet))
     name = "customers"
     TABLES = ("customers",)
+
+    def __init__(self) -> None:
+        self._changes: dict[str, dict[str, Any]] = {}  # per batch: customer -> columns set
 
     def ddl(self, t: Tables) -> list[str]:
         return [
             f"CREATE TABLE IF NOT EXISTS {t.customers} ("
             " customer_id TEXT PRIMARY KEY, partner_id TEXT, channel TEXT,"
             " signed_up_at TEXT, signed_up_known TEXT, attributed_at TEXT, attributed_known TEXT,"
-            " onboarded_at TEXT, onboarded_known TEXT, do_not_contact INTEGER NOT NULL DEFAULT 0)",
+            " onboarded_at TEXT, onboarded_known TEXT, do_not_contact INTEGER)",
             f"CREATE INDEX IF NOT EXISTS {t.customers}_partner ON {t.customers} (partner_id, onboarded_at)",
         ]
 
@@ -28,32 +34,36 @@ class CustomersView(View):
         event = envelope.payload
         when, known = ts(envelope.effective_at), ts(envelope.recorded_at)
         if isinstance(event, CustomerSignedUp):
-            self._upsert(cursor, t, event.customer_id, {"signed_up_at": when, "signed_up_known": known})
+            self._set(event.customer_id, signed_up_at=when, signed_up_known=known)
         elif isinstance(event, CustomerClaimed):
-            self._upsert(cursor, t, event.customer_id, {
-                "partner_id": event.partner_id, "channel": event.channel, "attributed_at": when, "attributed_known": known,
-            })
+            self._set(event.customer_id, partner_id=event.partner_id, channel=event.channel,
+                      attributed_at=when, attributed_known=known)
         elif isinstance(event, DoNotContactSet):
-            cursor.execute(
-                f"UPDATE {t.customers} SET do_not_contact = %s WHERE customer_id = %s", (int(event.value), event.customer_id)
-            )
+            self._set(event.customer_id, do_not_contact=int(event.value))
 
-    @staticmethod
-    def _upsert(cursor: Any, t: Tables, customer_id: str, values: dict[str, str]) -> None:
-        """Insert or update, and derive onboarding in the same statement: onboarded once
-        signed up and attributed, at the later date, known when both were."""
-        columns = ", ".join(values)
-        marks = ", ".join("%s" for _ in values)
-        updates = ", ".join(f"{column} = excluded.{column}" for column in values)
-        cursor.execute(
-            f"INSERT INTO {t.customers} AS c (customer_id, {columns}) VALUES (%s, {marks})"
+    def _set(self, customer_id: str, **columns: Any) -> None:
+        self._changes.setdefault(customer_id, {}).update(columns)
+
+    def discard(self) -> None:
+        self._changes = {}
+
+    def flush(self, cursor: Any, t: Tables) -> None:
+        """Upsert every customer the batch touched, then derive onboarding: onboarded
+        once signed up and attributed, at the later date, known when both were."""
+        if not self._changes:
+            return
+        columns = (*_COLUMNS, "do_not_contact")
+        updates = ", ".join(f"{c} = COALESCE(excluded.{c}, {t.customers}.{c})" for c in columns)
+        cursor.executemany(
+            f"INSERT INTO {t.customers} (customer_id, {', '.join(columns)}) VALUES (%s{', %s' * len(columns)})"
             f" ON CONFLICT (customer_id) DO UPDATE SET {updates}",
-            (customer_id, *values.values()),
+            [(customer_id, *(change.get(c) for c in columns)) for customer_id, change in self._changes.items()],
         )
-        cursor.execute(
+        cursor.executemany(
             f"UPDATE {t.customers} SET"
             " onboarded_at = CASE WHEN signed_up_at > attributed_at THEN signed_up_at ELSE attributed_at END,"
             " onboarded_known = CASE WHEN signed_up_known > attributed_known THEN signed_up_known ELSE attributed_known END"
             " WHERE customer_id = %s AND signed_up_at IS NOT NULL AND attributed_at IS NOT NULL",
-            (customer_id,),
+            [(customer_id,) for customer_id, change in self._changes.items() if "do_not_contact" not in change or len(change) > 1],
         )
+        self._changes = {}

@@ -13,13 +13,14 @@ from events.revenue import CommissionReviewed
 from events.statement import StatementIssued
 from ledger.aggregate import Envelope
 from projections.columns import to_minor, ts
-from projections.money import CLAWED_BACK, EARNED, money_lines
+from projections.money import MONEY_TOPICS, money_lines
 from projections.runner import Tables, View
 
 PAYABLE, ON_HOLD, VOID = 0, 1, 2
 
 
 class LinesView(View):
+    TOPICS = MONEY_TOPICS
     name = "lines"
     TABLES = ("lines",)
 
@@ -42,9 +43,6 @@ class LinesView(View):
         event = envelope.payload
         for seq, line in enumerate(money_lines(event)):
             held = ON_HOLD if line.held else PAYABLE
-            if line.bucket == CLAWED_BACK and line.payment_id is not None:
-                self.flush(cursor, t)
-                held = self._payment_hold(cursor, t, line.payment_id)
             self._rows.append((
                 position, seq, line.partner_id, line.currency, line.bucket, line.kind,
                 to_minor(line.amount, line.currency), line.source_id, line.payment_id,
@@ -66,17 +64,8 @@ class LinesView(View):
         self._rows = []
 
     def flush(self, cursor: Any, t: Tables) -> None:
-        if self._rows:
-            cursor.executemany(f"INSERT INTO {t.lines} VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", self._rows)
-            self._rows = []
-
-    @staticmethod
-    def _payment_hold(cursor: Any, t: Tables, payment_id: str) -> int:
-        cursor.execute(
-            f"SELECT held FROM {t.lines} WHERE payment_id = %s AND bucket = %s", (payment_id, EARNED)
-        )
-        row = cursor.fetchone()
-        return int(row[0]) if row else PAYABLE
+        cursor.insert_many(t.lines, self._rows)
+        self._rows = []
 
     @staticmethod
     def _review(cursor: Any, t: Tables, event: CommissionReviewed, when: str) -> None:

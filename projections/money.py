@@ -9,7 +9,13 @@ from decimal import Decimal
 
 from events.base import LedgerEvent
 from events.revenue import CommissionAdjusted, CommissionReviewed, CostRecorded, PaymentRecorded, PaymentReversed
-from events.statement import PayoutRecorded
+from events.statement import PayoutRecorded, StatementIssued
+
+# The events that can move money (``money_lines`` returns nothing for the others).
+MONEY_TOPICS = frozenset(
+    e.TOPIC for e in (PaymentRecorded, PaymentReversed, CommissionReviewed, CostRecorded, CommissionAdjusted,
+                      PayoutRecorded, StatementIssued)
+)
 
 # Balance buckets. lifetime_commission = earned - clawed_back - deducted + adjusted.
 EARNED, CLAWED_BACK, DEDUCTED, ADJUSTED, DISCOUNT, PAID = (
@@ -46,7 +52,10 @@ def money_lines(event: LedgerEvent) -> list[MoneyLine]:
                 MoneyLine(event.partner_id, event.currency, DISCOUNT, "discount_reversal", -event.clawback,
                           event.reversal_id, event.payment_id)
             ]
-        return [MoneyLine(event.partner_id, event.currency, CLAWED_BACK, event.reason, event.clawback, event.reversal_id, event.payment_id)]
+        return [
+            MoneyLine(event.partner_id, event.currency, CLAWED_BACK, event.reason, event.clawback,
+                      event.reversal_id, event.payment_id, held=event.on_hold)
+        ]
     if isinstance(event, CommissionReviewed) and event.partner_id and event.voided:
         return [MoneyLine(event.partner_id, event.currency, CLAWED_BACK, "void", event.voided, event.payment_id, event.payment_id)]
     if isinstance(event, CostRecorded) and event.partner_id and event.deduction:

@@ -13,6 +13,7 @@ _STATES = {ApplicationApproved: "approved", ApplicationRejected: "rejected", Par
 
 
 class PartnersView(View):
+    TOPICS = frozenset(e.TOPIC for e in (ApplicationSubmitted, ApplicationApproved, ApplicationRejected, PartnerTerminated))
     name = "partners"
     TABLES = ("partners",)
 

@@ -29,6 +29,12 @@ class View:
 
     name: str
     TABLES: tuple[str, ...] = ()
+    # The event topics this view reads (None: every topic). Events no view reads are
+    # not even decoded.
+    TOPICS: frozenset[str] | None = None
+
+    def wants(self, topic: str) -> bool:
+        return self.TOPICS is None or topic in self.TOPICS
 
     def ddl(self, t: Tables) -> list[str]:
         raise NotImplementedError
@@ -119,12 +125,15 @@ class ProjectionRunner:
             if not notifications:
                 return None, position
             for notification in notifications:
+                readers = [v for v in self.views if notification.id > positions[v.name] and v.wants(notification.topic)]
+                if not readers:
+                    applied += 1
+                    continue
                 envelope = decode(notification)
                 if known_at is not None and envelope.recorded_at > known_at:
                     continue
-                for view in self.views:
-                    if notification.id > positions[view.name]:
-                        view.handle(cursor, self.t, envelope, notification.id)
+                for view in readers:
+                    view.handle(cursor, self.t, envelope, notification.id)
                 applied += 1
             for view in self.views:
                 view.flush(cursor, self.t)

@@ -12,6 +12,7 @@ from projections.runner import Tables, View
 
 
 class StatementsView(View):
+    TOPICS = frozenset({StatementIssued.TOPIC})
     name = "statements"
     TABLES = ("statements",)
 

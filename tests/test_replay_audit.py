@@ -159,14 +159,15 @@ def test_projection_stopped_mid_batch_resumes_exactly(ledger):
         pass
 
     views = live_views()
-    original = views[2].handle
+    audit = views[-1]
+    original = audit.handle
 
-    def explode_at_9(cursor, t, envelope, position):
-        if position == 9:
+    def explode_from_9(cursor, t, envelope, position):
+        if position >= 9:
             raise Boom
         original(cursor, t, envelope, position)
 
-    views[2].handle = explode_at_9  # type: ignore[method-assign]
+    audit.handle = explode_from_9  # type: ignore[method-assign]
     crashing = ProjectionRunner(runtime.db, runtime.store, views, prefix="resume_")
     with pytest.raises(Boom):
         crashing.catch_up(batch_size=5)  # the batch 7..11 rolls back whole
