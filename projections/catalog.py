@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from projections.audit_view import AuditView
+from projections.balances_view import BalancesView
 from projections.customers_view import CustomersView
 from projections.lines_view import LinesView
 from projections.partners_view import PartnersView
@@ -16,9 +17,10 @@ TABLE_KEYS = {
     "lines": ("position", "seq"),
     "statements": ("statement_id",),
     "audit": ("position",),
+    "balances": ("partner_id", "currency", "bucket"),
 }
 
 
 def live_views() -> list[View]:
     # Order matters: the audit view reads the customers view's attribution.
-    return [PartnersView(), CustomersView(), LinesView(), StatementsView(), AuditView()]
+    return [PartnersView(), CustomersView(), LinesView(), BalancesView(), StatementsView(), AuditView()]

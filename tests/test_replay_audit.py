@@ -179,3 +179,12 @@ def test_projection_stopped_mid_batch_resumes_exactly(ledger):
     resumed = Queries(runtime.db, runtime.store, runtime.vault, Tables("resume_"))
     for partner in ("p1", "p2"):
         assert resumed.balance(partner) == runtime.queries.balance(partner)
+
+
+def test_running_totals_equal_the_journal_sums(ledger):
+    history(ledger)
+    from datetime import UTC, datetime
+
+    far = datetime(9999, 1, 1, tzinfo=UTC)
+    for partner in ("p1", "p2"):
+        assert ledger.runtime.queries.balance(partner) == ledger.runtime.queries.balance(partner, as_of=far)
