@@ -218,7 +218,8 @@ class KafkaRelay:
         notifications = self.store.notifications(after, batch_size or self.config.relay_batch_size)
         if not notifications:
             return 0, after
-        envelopes = [(notification.id, decode(notification)) for notification in notifications]
+        # Bookkeeping events are never published: skip them before paying for decoding.
+        envelopes = [(n.id, decode(n)) for n in notifications if n.topic not in UNPUBLISHED_TYPES]
         attributed = self._attributions({
             customer_id for _, envelope in envelopes
             if isinstance(customer_id := getattr(envelope.payload, "customer_id", None), str)
