@@ -96,7 +96,9 @@ class UnitOfWork:
             self._loaded.clear()
         if not pending:
             return 0
-        recordings = self.store.save(*pending, read_versions=read_versions)
+        # Straight to the library's event store: Application.save would only add
+        # snapshotting and notification hooks this ledger does not use.
+        recordings = self.store.events.put(pending, read_versions=read_versions)
         return len(recordings)
 
     def discard(self) -> None:
