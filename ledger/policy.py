@@ -144,9 +144,10 @@ def cost_deduction(
     amount: Decimal, currency: str,
 ) -> tuple[Decimal, Decimal]:
     """(rate, deduction): a cost reduces net revenue, so it deducts rate x cost at the
-    rate in force on its date; only referral customers inside their commission period."""
+    rate in force on its date, exactly when a payment on that date would earn: referral
+    customers, inside their commission period, partner not terminated."""
     none = (ZERO, zero(currency))
-    if customer.resold:
+    if customer.resold or (partner.terminated_at is not None and cost_at >= partner.terminated_at):
         return none
     terms, level = level_terms(partner, program, cost_at)
     if level is None or level not in terms.levels:

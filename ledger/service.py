@@ -180,6 +180,8 @@ class Ledger:
 
     def set_payout_details(self, meta: EventMeta, partner_id: str, method: str, account: str) -> Result:
         partner = self._partner(partner_id)
+        if partner.forgotten:
+            raise reject("forgotten", f"partner {partner_id!r} was forgotten: no personal data is stored for it", "partner_id")
         sealed = self.vault.seal(_subject("partner", partner_id), account)
         event = PayoutDetailsSet(partner_id=partner_id, method=method, account=sealed, account_masked=mask(account))
         self.uow.record(partner, event, meta)
@@ -211,7 +213,7 @@ class Ledger:
 
     def forget_partner(self, meta: EventMeta, partner_id: str, reason: str) -> Result:
         partner = self._partner(partner_id)
-        self.vault.forget(_subject("partner", partner_id))
+        self.uow.forget(_subject("partner", partner_id))
         self.uow.record(partner, PartnerForgotten(partner_id=partner_id, reason=reason), meta)
         return {"partner_id": partner_id, "forgotten": True}
 
@@ -219,6 +221,8 @@ class Ledger:
 
     def sign_up_customer(self, meta: EventMeta, customer_id: str, email: str | None, company: str | None) -> Result:
         customer = self.uow.get_or_new(Customer, customer_id)
+        if customer.forgotten and email:
+            raise reject("forgotten", f"customer {customer_id!r} was forgotten: no personal data is stored for it", "email")
         if customer.signed_up_at is not None:
             raise reject("conflict", f"customer {customer_id!r} has already signed up", "customer_id")
         event = CustomerSignedUp(
@@ -247,7 +251,7 @@ class Ledger:
     def _claim_refusal(customer: Customer, partner: Partner, program: Program, channel: str, on: datetime) -> str | None:
         if customer.partner_id is not None:
             return "customer is already attributed to a partner"
-        if customer.first_paid_at is not None:
+        if customer.first_paid_at is not None and customer.first_paid_at <= on:
             return "customer is already a paying customer (purchased before the claim)"
         if not partner.is_approved:
             return f"partner is {partner.state}, not approved"
@@ -264,7 +268,7 @@ class Ledger:
 
     def forget_customer(self, meta: EventMeta, customer_id: str, reason: str) -> Result:
         customer = self._customer(customer_id)
-        self.vault.forget(_subject("customer", customer_id))
+        self.uow.forget(_subject("customer", customer_id))
         self.uow.record(customer, CustomerForgotten(customer_id=customer_id, reason=reason), meta)
         return {"customer_id": customer_id, "forgotten": True}
 

@@ -26,6 +26,7 @@ GENESIS = bytes(32)
 def _chunks(items: Sequence[UUID], size: int = 500) -> list[Sequence[UUID]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 CHAIN_TABLE = "ledger_chain"
+KEYS_TABLE = "ledger_keys"  # the vault's keys: outside the log, same database
 
 
 class EnvelopeMapper(Mapper):  # type: ignore[type-arg]
@@ -109,6 +110,16 @@ def _check_reads(cursor: Any, table: str, placeholder: str, read_versions: dict[
                 raise IntegrityError(f"aggregate {aggregate_id} changed after it was read (version {version})")
 
 
+def _shred(cursor: Any, table: str, placeholder: str, subjects: Sequence[str] | None) -> None:
+    """Crypto-shredding, in the transaction that records the forget event."""
+    for subject in subjects or ():
+        cursor.execute(
+            f"INSERT INTO {table} (subject, secret, forgotten_at) VALUES ({placeholder}, NULL, CURRENT_TIMESTAMP)"
+            " ON CONFLICT (subject) DO UPDATE SET secret = NULL, forgotten_at = CURRENT_TIMESTAMP",
+            (subject,),
+        )
+
+
 def _seal(cursor: Any, table: str, placeholder: str, ids: Sequence[int], events: Sequence[StoredEvent]) -> None:
     cursor.execute(f"SELECT hash FROM {table} ORDER BY position DESC LIMIT 1")
     row = cursor.fetchone()
@@ -144,6 +155,7 @@ class SealingSQLiteRecorder(SQLiteApplicationRecorder):
         ids = super()._insert_events(c, stored_events, **kwargs)
         # After the insert: the transaction now holds SQLite's write lock.
         _check_reads(c, self.events_table_name, "?", kwargs.get("read_versions"), hex_ids=True)
+        _shred(c, KEYS_TABLE, "?", kwargs.get("forget_subjects"))
         if ids:
             _seal(c, CHAIN_TABLE, "?", ids, stored_events)
         return ids
@@ -174,6 +186,7 @@ class SealingPostgresRecorder(PostgresApplicationRecorder):
             self._lock_table(curs)
             table = f"{self.datastore.schema}.{self.events_table_name}"
             _check_reads(curs, table, "%s", kwargs["read_versions"], hex_ids=False)
+        _shred(curs, f"{self.datastore.schema}.{KEYS_TABLE}", "%s", kwargs.get("forget_subjects"))
 
     # The library holds an EXCLUSIVE lock on the events table while inserting, so
     # the chain head cannot move under us between reading it and extending it.

@@ -34,6 +34,7 @@ class UnitOfWork:
         self._dirty: dict[UUID, Aggregate] = {}
         self._pending: list[Envelope] = []  # in the order they were recorded
         self._read: set[UUID] = set()  # aggregates this batch decided on
+        self._forget: list[str] = []  # vault subjects whose keys go with this batch
         self.recorded = 0  # events recorded since the unit of work began
 
     def get(self, cls: type[A], key: str) -> A | None:
@@ -79,6 +80,11 @@ class UnitOfWork:
         self.recorded += 1
         return envelope
 
+    def forget(self, subject: str) -> None:
+        """Destroy a subject's key in the same transaction as the batch's events: a
+        batch that fails or is replayed forgets nothing."""
+        self._forget.append(subject)
+
     def commit(self) -> int:
         """Write every pending event in one transaction, in the order they were
         recorded (so the log reads like the commands did); returns how many."""
@@ -90,6 +96,7 @@ class UnitOfWork:
             for i in self._read
             if i not in self._dirty and (found := self._loaded.get(i)) is not None
         }
+        forget, self._forget = self._forget, []
         self._dirty.clear()
         self._read.clear()
         if len(self._loaded) > MAX_CACHED:
@@ -98,7 +105,7 @@ class UnitOfWork:
             return 0
         # Straight to the library's event store: Application.save would only add
         # snapshotting and notification hooks this ledger does not use.
-        recordings = self.store.events.put(pending, read_versions=read_versions)
+        recordings = self.store.events.put(pending, read_versions=read_versions, forget_subjects=forget)
         return len(recordings)
 
     def discard(self) -> None:
@@ -107,6 +114,7 @@ class UnitOfWork:
         self._dirty.clear()
         self._pending.clear()
         self._read.clear()
+        self._forget.clear()
 
 
 def load_as_known_at(

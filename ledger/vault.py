@@ -1,7 +1,8 @@
 """Personal data, sealed with a key per partner or customer kept outside the log.
 
 Destroying a subject's key forgets its personal data without rewriting a single event
-(crypto-shredding): sealed fields then read as ``[forgotten]``.
+(crypto-shredding): sealed fields then read as ``[forgotten]``. The key is destroyed
+in the transaction that records the forget event (see ``ledger.store``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken
 
 from ledger.database import Database
+from ledger.errors import reject
 
 FORGOTTEN = "[forgotten]"
 _PREFIX = "sealed:"
@@ -35,7 +37,7 @@ class Vault:
     def seal(self, subject: str, plaintext: str) -> str:
         key = self._key(subject, create=True)
         if key is None:
-            raise ValueError(f"{subject} was forgotten: its personal data cannot be stored")
+            raise reject("forgotten", f"{subject} was forgotten: its personal data cannot be stored")
         token = Fernet(key).encrypt(plaintext.encode()).decode()
         return f"{_PREFIX}{subject}:{token}"
 
@@ -43,6 +45,8 @@ class Vault:
         if text is None or not text.startswith(_PREFIX):
             return text
         subject, _, token = text[len(_PREFIX):].rpartition(":")
+        # Not from the cache: another process may have forgotten the subject since.
+        self._keys.pop(subject, None)
         key = self._key(subject, create=False)
         if key is None:
             return FORGOTTEN
@@ -69,20 +73,6 @@ class Vault:
                 )
                 for subject, secret in cursor.fetchall():
                     self._keys[subject] = secret.encode() if secret else None
-
-    def forget(self, subject: str) -> None:
-        with self.db.connect() as conn, self.db.transaction(conn) as cursor:
-            cursor.execute(
-                "UPDATE ledger_keys SET secret = NULL, forgotten_at = CURRENT_TIMESTAMP "
-                "WHERE subject = %s",
-                (subject,),
-            )
-            cursor.execute(
-                "INSERT INTO ledger_keys (subject, secret, forgotten_at) "
-                "VALUES (%s, NULL, CURRENT_TIMESTAMP) ON CONFLICT (subject) DO NOTHING",
-                (subject,),
-            )
-        self._keys[subject] = None
 
     def fingerprint(self, value: str) -> str:
         """A keyed hash: comparable between records, useless to whoever lacks the pepper."""
