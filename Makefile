@@ -20,6 +20,8 @@ demo: install
 	$(BIN)/python -m demo --size $(DEMO_SIZE) --db sqlite:///$(DEMO_DB)
 
 test: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: install
