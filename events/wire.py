@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 ENVELOPE_VERSION = 1
 
 # Fields that hold sealed personal data or keyed hashes of it. They are never
-# published, at any depth. The same rule as the audit trail's (projections/audit_view.py).
+# published, at any depth, nor copied into the audit trail (projections/audit_view.py).
 PRIVATE_FIELDS = frozenset({"contact_email", "email", "account", "email_hash", "domain_hash"})
 SEALED_PREFIX = "sealed:"
 

@@ -7,13 +7,11 @@ from typing import Any
 
 from events.customer import ClaimRejected, CustomerClaimed
 from events.receipt import CommandAccepted
+from events.wire import public_payload
 from ledger.aggregate import Envelope
 from projections.columns import ts
 from projections.money import money_lines
 from projections.runner import Tables, View
-
-# Fields that are sealed personal data or keyed hashes: never copied into the trail.
-_PRIVATE = {"contact_email", "email", "account", "email_hash", "domain_hash"}
 
 
 class AuditView(View):
@@ -51,7 +49,7 @@ class AuditView(View):
             {"bucket": line.bucket, "kind": line.kind, "amount": str(line.amount), "currency": line.currency}
             for line in money_lines(event)
         ]
-        details = _public(fields)
+        details = public_payload(fields)  # the same privacy rule as Kafka's
         if isinstance(event, ClaimRejected):
             details["rejected"] = True
         meta = envelope.meta
@@ -77,10 +75,3 @@ class AuditView(View):
             self._partner_of[customer_id] = row[0]
         return self._partner_of[customer_id]
 
-
-def _public(fields: dict[str, Any]) -> dict[str, Any]:
-    return {
-        key: _public(value) if isinstance(value, dict) else value
-        for key, value in fields.items()
-        if key not in _PRIVATE
-    }
