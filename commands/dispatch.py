@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
+import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -79,9 +79,10 @@ def _validation_refusal(exc: ValidationError, command_type: str) -> CommandRejec
     return CommandRejected(code, message, field or ("type" if code == "unknown_type" else None))
 
 
-def fingerprint(command: m.Command) -> str:
-    canonical = json.dumps(command.content(), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+def fingerprint(command: m.Command, key: Callable[[str], str]) -> str:
+    """Identifies a command's content for idempotency. Keyed (``key`` is the vault's
+    HMAC), so a stored fingerprint cannot be used to confirm a guessed e-mail or account."""
+    return key(json.dumps(command.content(), sort_keys=True, separators=(",", ":")))
 
 
 @dataclass
@@ -122,7 +123,7 @@ class Dispatcher:
 
     def _run(self, command: m.Command) -> Result:
         uow = self.ledger.uow
-        keys, print_ = command.idempotency_keys(), fingerprint(command)
+        keys, print_ = command.idempotency_keys(), fingerprint(command, self.ledger.vault.keyed_hash)
         for key in keys:
             receipt = uow.get(Receipt, key)
             if receipt is None:
@@ -237,12 +238,15 @@ def _sealed_subjects(commands: list[m.Command]) -> Iterator[str]:
             yield f"customer:{command.customer_id}"
 
 
+_CLOSE_PERIOD = re.compile(r'"type"\s*:\s*"close_period"')
+
+
 def _is_barrier(raw: str | bytes | dict[str, Any]) -> bool:
     """Commands that read the journal (a month close) run alone, after a commit."""
     if isinstance(raw, dict):
         return raw.get("type") == "close_period"
     text = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
-    return "close_period" in text
+    return _CLOSE_PERIOD.search(text) is not None
 
 
 Handler = Callable[[Ledger, EventMeta, Any], Result]

@@ -3,8 +3,8 @@
     python -m demo --size demo --db sqlite:///demo.db [--seed 7] [--out demo-commands.jsonl]
 
 An SQLite database is deleted first (a fresh start); any other database must be empty.
-Rejected commands are expected (duplicate and late claims, and ``close_period`` until the
-ledger supports it): they are counted by error code, not treated as a failure.
+Rejected commands are expected (duplicate and late claims): they are counted by error
+code, not treated as a failure.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ log = structlog.get_logger(__name__)
 
 DEFAULT_DB = "sqlite:///demo.db"
 # The refusals a generated history is meant to provoke (see demo.generate).
-EXPECTED_REJECTIONS = frozenset({"claim_rejected", "not_supported"})
+EXPECTED_REJECTIONS = frozenset({"claim_rejected"})
 
 
 class RejectionCounter(io.TextIOBase):

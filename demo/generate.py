@@ -16,8 +16,7 @@ The simulation keeps just enough of the ledger's rules in mind (who is approved,
 who is attributed, which payments are held for review) that every command it
 emits is accepted, except the ones meant to be refused: duplicate or late claims,
 claims by rejected or terminated partners, leads from untrained partners once the
-program requires training (all ``claim_rejected``), and, until the ledger supports
-it, ``close_period`` (``not_supported``).
+program requires training (all ``claim_rejected``).
 """
 
 from __future__ import annotations

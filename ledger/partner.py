@@ -51,6 +51,7 @@ class Partner(Aggregate):
         self.rate_overrides = Timeline[Decimal | None]()
         self.promo_rate: Decimal | None = None
         self.tax_form: str | None = None
+        self.tax_form_at: datetime | None = None
         self.training_completed_at: datetime | None = None
         self.payout_method: str | None = None
         self.payout_account_masked: str | None = None
@@ -104,6 +105,8 @@ class Partner(Aggregate):
     @when.register
     def _(self, e: TaxFormSubmitted, envelope: Envelope) -> None:
         self.tax_form = e.form
+        if self.tax_form_at is None or envelope.effective_at < self.tax_form_at:
+            self.tax_form_at = envelope.effective_at
 
     @when.register
     def _(self, e: PayoutDetailsSet, envelope: Envelope) -> None:

@@ -149,6 +149,8 @@ def cost_deduction(
     none = (ZERO, zero(currency))
     if customer.resold or (partner.terminated_at is not None and cost_at >= partner.terminated_at):
         return none
+    if customer.attributed_at is not None and cost_at < customer.attributed_at:
+        return none
     terms, level = level_terms(partner, program, cost_at)
     if level is None or level not in terms.levels:
         return none

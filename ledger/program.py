@@ -27,7 +27,7 @@ class Program(Aggregate):
 
     def terms_on(self, on: datetime) -> Terms:
         """Terms in force on a date; before the first terms, the first terms."""
-        terms = self.terms.at(on) or self.terms.latest()
+        terms = self.terms.at(on) or self.terms.first()
         assert terms is not None, "a program always has terms"
         return terms
 

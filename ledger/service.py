@@ -255,6 +255,8 @@ class Ledger:
             return "customer is already a paying customer (purchased before the claim)"
         if not partner.is_approved:
             return f"partner is {partner.state}, not approved"
+        if partner.approved_at is None or partner.approved_at > on:
+            return "partner was not yet approved on the claim date"
         if channel == "lead" and program.terms_on(on).training_required_for_leads and not partner.trained_by(on):
             return "leads qualify only after the partner completed training"
         return None
@@ -400,7 +402,7 @@ class Ledger:
             reasons.append("balance is not positive")
         elif closing < payout.minimum:
             reasons.append(f"balance is below the minimum payout of {payout.minimum}")
-        if payout.requires_tax_form and partner.tax_form is None:
+        if payout.requires_tax_form and (partner.tax_form_at is None or partner.tax_form_at > end):
             reasons.append("no tax form on file")
         if payout.requires_training and not partner.trained_by(end):
             reasons.append("training not completed")

@@ -27,6 +27,9 @@ class Timeline(Generic[T]):
         index = bisect_right(self._times, (on, len(self._times) + 1))
         return self._values[self._times[index - 1]] if index else None
 
+    def first(self) -> T | None:
+        return self._values[self._times[0]] if self._times else None
+
     def latest(self) -> T | None:
         return self._values[self._times[-1]] if self._times else None
 

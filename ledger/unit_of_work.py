@@ -101,6 +101,8 @@ class UnitOfWork:
         self._read.clear()
         if len(self._loaded) > MAX_CACHED:
             self._loaded.clear()
+        # An absence is not validated at commit: another writer may create it next.
+        self._loaded = {i: a for i, a in self._loaded.items() if a is not None}
         if not pending:
             return 0
         # Straight to the library's event store: Application.save would only add

@@ -75,8 +75,12 @@ class Vault:
                     self._keys[subject] = secret.encode() if secret else None
 
     def fingerprint(self, value: str) -> str:
-        """A keyed hash: comparable between records, useless to whoever lacks the pepper."""
-        return hmac.new(self._pepper, value.strip().lower().encode(), hashlib.sha256).hexdigest()
+        """A keyed hash of an address or domain, case and spaces ignored: comparable
+        between records, useless to whoever lacks the pepper."""
+        return self.keyed_hash(value.strip().lower())
+
+    def keyed_hash(self, text: str) -> str:
+        return hmac.new(self._pepper, text.encode(), hashlib.sha256).hexdigest()
 
     def _key(self, subject: str, *, create: bool) -> bytes | None:
         if subject in self._keys:
@@ -104,6 +108,8 @@ class Vault:
         return cursor.fetchone()
 
 
-def mask(value: str, keep: int = 4) -> str:
-    """Show only the last characters: enough to recognise, useless to misuse."""
-    return "*" * max(len(value) - keep, 0) + value[-keep:]
+def mask(value: str) -> str:
+    """Show only the last characters (at most 4, at most a third): enough to recognise,
+    useless to misuse."""
+    keep = min(4, len(value) // 3)
+    return "*" * (len(value) - keep) + (value[-keep:] if keep else "")

@@ -12,7 +12,7 @@ from ledger.calendar import month_end
 from ledger.database import Database
 from projections.columns import from_minor, from_ts, ts
 from projections.lines_view import PAYABLE
-from projections.money import COMMISSION_SIGN, STATEMENT_BUCKETS
+from projections.money import CLAWED_BACK, COMMISSION_SIGN, EARNED, STATEMENT_BUCKETS
 from projections.runner import Tables
 
 
@@ -27,8 +27,11 @@ def statement_drafts(db: Database, t: Tables, program_id: str, period: str) -> l
             f" WHERE p.program_id = %s AND l.statement_id IS NULL AND l.held = {PAYABLE}"
             f" AND l.bucket IN ({buckets}) AND l.effective_at <= %s"
             " AND (l.payable_at IS NULL OR l.payable_at <= %s)"
+            # A reversal waits for the commission it reverses to be payable.
+            f" AND (l.bucket <> '{CLAWED_BACK}' OR NOT EXISTS (SELECT 1 FROM {t.lines} e WHERE e.payment_id = l.payment_id"
+            f" AND e.bucket = '{EARNED}' AND (e.payable_at IS NULL OR e.payable_at > %s)))"
             " ORDER BY l.partner_id, l.currency, l.effective_at, l.position, l.seq",
-            (program_id, end, end),
+            (program_id, end, end, end),
         )
         rows = cursor.fetchall()
         # Accounts with an earlier statement get one too, to carry their balance forward.

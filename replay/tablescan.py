@@ -8,12 +8,16 @@ from typing import Any
 from ledger.database import Database
 
 PAGE = 5000
+INTEGER_KEYS = frozenset({"position", "seq"})
 
 
 def scan(db: Database, table: str, keys: Sequence[str], where: str = "", params: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
     """Rows of ``table`` ordered by ``keys`` (keyset pagination); each row's key
     columns come first."""
-    order = ", ".join(keys)
+    # Byte order for text keys on PostgreSQL, so that the order matches Python's
+    # comparisons whatever the database's collation.
+    ordered = [f'{k} COLLATE "C"' if db.is_postgres and k not in INTEGER_KEYS else k for k in keys]
+    order = ", ".join(ordered)
     last: tuple[Any, ...] | None = None
     with db.connect() as conn:
         while True:
@@ -22,7 +26,7 @@ def scan(db: Database, table: str, keys: Sequence[str], where: str = "", params:
             if last is not None:
                 clauses.append(f"({order}) > ({', '.join('%s' for _ in keys)})")
                 args = (*params, *last)
-            sql = f"SELECT {order}, * FROM {table}"
+            sql = f"SELECT {', '.join(keys)}, * FROM {table}"
             if clauses:
                 sql += " WHERE " + " AND ".join(clauses)
             with db.transaction(conn) as cursor:

@@ -67,7 +67,7 @@ def replay(
                 found = _diff_table(db, getattr(live.t, table), getattr(scratch.t, table), keys)
                 report.differences += found
                 report.checked[f"{table}_tables"] = 1
-        statements = _verify_statements(db, store, scratch.t, target)
+        statements = _verify_statements(db, store, scratch.t, target, known_at)
         report.checked["statements"] = next(statements)
         report.differences += list(statements)
     log.info("replay_done", events=report.events, differences=len(report.differences))
@@ -105,9 +105,9 @@ def _normal(row: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(int(v) if isinstance(v, Decimal) else v for v in row)
 
 
-def _verify_statements(db: Database, store: LedgerStore, t: Tables, stop: int) -> Iterator[Any]:
+def _verify_statements(db: Database, store: LedgerStore, t: Tables, stop: int, known_at: datetime | None) -> Iterator[Any]:
     """First yields how many statements were checked, then each difference found."""
-    issued = list(_issued_statements(store, stop))
+    issued = list(_issued_statements(store, stop, known_at))
     yield len(issued)
     previous: dict[tuple[str, str], tuple[int, Decimal]] = {}
     with db.connect() as conn, db.transaction(conn) as cursor:
@@ -137,7 +137,7 @@ def _verify_statements(db: Database, store: LedgerStore, t: Tables, stop: int) -
             previous[account] = (position, statement.closing)
 
 
-def _issued_statements(store: LedgerStore, stop: int) -> Iterator[tuple[int, StatementIssued]]:
+def _issued_statements(store: LedgerStore, stop: int, known_at: datetime | None) -> Iterator[tuple[int, StatementIssued]]:
     after = 0
     while True:
         batch = store.recorder.select_notifications(
@@ -146,9 +146,10 @@ def _issued_statements(store: LedgerStore, stop: int) -> Iterator[tuple[int, Sta
         if not batch:
             return
         for notification in batch:
-            payload = decode(notification).payload
-            assert isinstance(payload, StatementIssued)
-            yield notification.id, payload
+            envelope = decode(notification)
+            assert isinstance(envelope.payload, StatementIssued)
+            if known_at is None or envelope.recorded_at <= known_at:
+                yield notification.id, envelope.payload
         after = batch[-1].id
 
 

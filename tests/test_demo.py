@@ -115,12 +115,10 @@ def test_tiny_history_applies_through_python_m_demo(tmp_path: Path, capsys: pyte
         assert section in output, section
     assert out.read_bytes() == b"".join(to_jsonl(c).encode() for c in generate(7, "tiny"))
 
-    # Only the refusals the history is meant to provoke, and close_period only while
-    # the ledger does not support it.
+    # Only the refusals the history is meant to provoke.
     rejected = rejected_block(output)
     assert rejected, output  # duplicate / late claims are always in the history
     assert {code for code, _ in rejected} <= EXPECTED_REJECTIONS, rejected
-    assert {kind for code, kind in rejected if code == "not_supported"} <= {"close_period"}
     assert {kind for code, kind in rejected if code == "claim_rejected"} == {"claim_customer"}
 
     # The figures printed are the ones the read side gives.
