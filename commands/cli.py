@@ -73,7 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     show = snap.add_parser("show")
     show.add_argument("snapshot_id")
     show.add_argument("--partner")
-    sub.add_parser("verify", help="recompute the hash chain sealing the log")
+    verify = sub.add_parser("verify", help="recompute the hash chain sealing the log")
+    verify.add_argument("--expect", metavar="POSITION:HEAD", help="a head recorded at an earlier audit")
     project = sub.add_parser("project", help="bring the read models up to date")
     project.add_argument("--follow", action="store_true", help="keep following the log")
     project.add_argument("--interval", type=float, default=1.0)
@@ -194,7 +195,11 @@ def cmd_snapshot(runtime: Runtime, args: argparse.Namespace) -> int:
 
 
 def cmd_verify(runtime: Runtime, args: argparse.Namespace) -> int:
-    report = verify_chain(runtime.db, runtime.store)
+    expect = None
+    if args.expect:
+        position, _, head = args.expect.partition(":")
+        expect = (int(position), head)
+    report = verify_chain(runtime.db, runtime.store, expect)
     print(json.dumps(report.as_dict()))
     return 0 if report.ok else 1
 

@@ -16,17 +16,25 @@ class ChainReport:
     events: int
     first_bad_position: int | None
     reason: str | None
+    # The last seal: keep it somewhere the database's administrators cannot write
+    # (a ticket, an e-mail to the auditor). Whoever can rewrite the database can
+    # recompute the chain, but cannot make it end in a head recorded elsewhere.
+    head: str | None = None
+    head_position: int | None = None
 
     @property
     def ok(self) -> bool:
         return self.first_bad_position is None
 
     def as_dict(self) -> dict[str, object]:
-        return {"ok": self.ok, "events": self.events, "first_bad_position": self.first_bad_position, "reason": self.reason}
+        return {"ok": self.ok, "events": self.events, "first_bad_position": self.first_bad_position,
+                "reason": self.reason, "head": self.head, "head_position": self.head_position}
 
 
-def verify_chain(db: Database, store: LedgerStore) -> ChainReport:
-    """Walk the log and its seals side by side; name the first position that fails."""
+def verify_chain(db: Database, store: LedgerStore, expect: tuple[int, str] | None = None) -> ChainReport:
+    """Walk the log and its seals side by side; name the first position that fails.
+    ``expect`` is a (position, head) recorded at an earlier audit: the recomputed seal
+    at that position must be that head."""
     seals = scan(db, CHAIN_TABLE, ("position",))
     previous, count, after = GENESIS, 0, 0
     while True:
@@ -42,9 +50,11 @@ def verify_chain(db: Database, store: LedgerStore) -> ChainReport:
             expected = chain_hash(previous, notification.id, notification)
             if bytes(seal[-1]) != expected:
                 return ChainReport(count, notification.id, "content does not match its seal (edited?)")
+            if expect is not None and notification.id == expect[0] and expected.hex() != expect[1]:
+                return ChainReport(count, notification.id, "history differs from the head recorded at an earlier audit")
             previous, count = expected, count + 1
         after = notifications[-1].id
     extra = next(seals, None)
     if extra is not None:
         return ChainReport(count, int(extra[0]), "sealed event is missing (deleted?)")
-    return ChainReport(count, None, None)
+    return ChainReport(count, None, None, previous.hex() if count else None, after or None)

@@ -188,3 +188,12 @@ def test_running_totals_equal_the_journal_sums(ledger):
     far = datetime(9999, 1, 1, tzinfo=UTC)
     for partner in ("p1", "p2"):
         assert ledger.runtime.queries.balance(partner) == ledger.runtime.queries.balance(partner, as_of=far)
+
+
+def test_verify_checks_a_head_recorded_at_an_earlier_audit(sqlite_ledger):
+    history(sqlite_ledger)
+    first = json.loads(sqlite_ledger.cli("verify")[1])
+    sqlite_ledger.ok(b.payment("pay9", "c1", {"subscription": "1.00"}, at="2025-03-01T00:00:00Z"))
+    recorded = f"{first['head_position']}:{first['head']}"
+    assert sqlite_ledger.cli("verify", "--expect", recorded)[0] == 0
+    assert sqlite_ledger.cli("verify", "--expect", f"{first['head_position']}:{'0' * 64}")[0] == 1
