@@ -170,6 +170,18 @@ class _Translating:
     def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> Any:
         return self._cursor.executemany(self._db.sql(sql), params)
 
+    def execute_values(
+        self, sql: str, rows: Sequence[Sequence[Any]], page: int = 500, params_before: Sequence[Any] = ()
+    ) -> None:
+        """One statement per page of rows: ``sql`` holds ``VALUES ...`` where the rows go
+        (a multi-row VALUES list, understood by both databases); ``params_before`` fill
+        any placeholders before it."""
+        for start in range(0, len(rows), page):
+            chunk = rows[start : start + page]
+            row = "(" + ", ".join("%s" for _ in chunk[0]) + ")"
+            values = "VALUES " + ", ".join(row for _ in chunk)
+            self.execute(sql.replace("VALUES ...", values), [*params_before, *(value for r in chunk for value in r)])
+
     def insert_many(self, table: str, rows: Sequence[Sequence[Any]]) -> None:
         """Append rows (all columns, in order): COPY on PostgreSQL, one executemany on SQLite."""
         if not rows:

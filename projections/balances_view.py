@@ -49,14 +49,14 @@ class BalancesView(View):
     def flush(self, cursor: Any, t: Tables) -> None:
         resets = [(p, c, DUE, due + self._deltas.pop((p, c, DUE), 0)) for (p, c), due in self._due_reset.items()]
         if resets:
-            cursor.executemany(
-                f"INSERT INTO {t.balances} VALUES (%s, %s, %s, %s)"
+            cursor.execute_values(
+                f"INSERT INTO {t.balances} VALUES ..."
                 " ON CONFLICT (partner_id, currency, bucket) DO UPDATE SET amount_minor = excluded.amount_minor",
                 resets,
             )
         if self._deltas:
-            cursor.executemany(
-                f"INSERT INTO {t.balances} VALUES (%s, %s, %s, %s) ON CONFLICT (partner_id, currency, bucket)"
+            cursor.execute_values(
+                f"INSERT INTO {t.balances} VALUES ... ON CONFLICT (partner_id, currency, bucket)"
                 f" DO UPDATE SET amount_minor = {t.balances}.amount_minor + excluded.amount_minor",
                 [(*key, delta) for key, delta in self._deltas.items()],
             )

@@ -54,16 +54,16 @@ class CustomersView(View):
             return
         columns = (*_COLUMNS, "do_not_contact")
         updates = ", ".join(f"{c} = COALESCE(excluded.{c}, {t.customers}.{c})" for c in columns)
-        cursor.executemany(
-            f"INSERT INTO {t.customers} (customer_id, {', '.join(columns)}) VALUES (%s{', %s' * len(columns)})"
+        cursor.execute_values(
+            f"INSERT INTO {t.customers} (customer_id, {', '.join(columns)}) VALUES ..."
             f" ON CONFLICT (customer_id) DO UPDATE SET {updates}",
             [(customer_id, *(change.get(c) for c in columns)) for customer_id, change in self._changes.items()],
         )
-        cursor.executemany(
+        cursor.execute_values(
             f"UPDATE {t.customers} SET"
             " onboarded_at = CASE WHEN signed_up_at > attributed_at THEN signed_up_at ELSE attributed_at END,"
             " onboarded_known = CASE WHEN signed_up_known > attributed_known THEN signed_up_known ELSE attributed_known END"
-            " WHERE customer_id = %s AND signed_up_at IS NOT NULL AND attributed_at IS NOT NULL",
-            [(customer_id,) for customer_id, change in self._changes.items() if "do_not_contact" not in change or len(change) > 1],
+            " WHERE signed_up_at IS NOT NULL AND attributed_at IS NOT NULL AND customer_id IN (SELECT * FROM (VALUES ...) AS v)",
+            [(customer_id,) for customer_id in self._changes],
         )
         self._changes = {}

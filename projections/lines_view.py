@@ -54,10 +54,10 @@ class LinesView(View):
         if isinstance(event, CommissionReviewed):
             self._review(cursor, t, event, ts(envelope.effective_at))
         elif isinstance(event, StatementIssued):
-            keys = [tuple(int(part) for part in line.line_key.split(":")) for line in event.lines]
-            cursor.executemany(
-                f"UPDATE {t.lines} SET statement_id = %s WHERE position = %s AND seq = %s",
-                [(event.statement_id, position_, seq) for position_, seq in keys],
+            cursor.execute_values(
+                f"UPDATE {t.lines} SET statement_id = %s WHERE (position, seq) IN (VALUES ...)",
+                [tuple(int(part) for part in line.line_key.split(":")) for line in event.lines],
+                params_before=(event.statement_id,),
             )
 
     def discard(self) -> None:

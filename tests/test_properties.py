@@ -892,7 +892,10 @@ def test_a_claim_qualifies_by_what_the_customer_had_done_by_the_claim_date(
     assume(claim_day != pay_day)
     claim = b.claim("c1", "p1", channel="lead", at=(T0 + timedelta(days=claim_day)).isoformat())
     pay = b.payment("pay1", "c1", {"subscription": "100.00"}, at=(T0 + timedelta(days=pay_day)).isoformat())
-    commands = [b.program(preset="referral-tiers"), *b.partner("p1"), b.signup("c1", at=T0.isoformat())]
+    # The partner is approved before any claim date, so only the purchase decides.
+    approved = (T0 - timedelta(days=1)).isoformat()
+    commands = [b.program(preset="referral-tiers", at=approved), b.application("p1", at=approved), b.approve("p1", at=approved),
+                b.signup("c1", at=T0.isoformat())]
     commands += [claim, pay] if claim_recorded_first else [pay, claim]
     with tempfile.TemporaryDirectory(prefix="ledger-prop-") as tmp:
         runtime = open_runtime(f"sqlite:///{Path(tmp) / 'ledger.db'}")
