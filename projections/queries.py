@@ -104,7 +104,7 @@ class Queries:
     def statements(
         self, partner_id: str, period: str, as_of: datetime | None = None, known_at: datetime | None = None
     ) -> list[dict[str, Any]]:
-        self._partner(partner_id, known_at)
+        self._known_partner(partner_id, known_at)
         rows = self._rows(
             f"SELECT document FROM {self.t.statements} WHERE partner_id = %s AND period = %s"
             " AND effective_at <= %s AND recorded_at <= %s ORDER BY currency",
