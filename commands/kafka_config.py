@@ -86,7 +86,7 @@ class KafkaConfig:
     enable_idempotence: bool = True
     compression_type: str | None = None
     delivery_timeout_ms: int = 120000
-    relay_batch_size: int = 500
+    relay_batch_size: int = 5000
     relay_interval_s: float = 1.0
     # Topic management: off in production (topics are provisioned), on for development.
     create_topics: bool = False
@@ -135,7 +135,7 @@ class KafkaConfig:
             enable_idempotence=_bool(env.get("LEDGER_KAFKA_IDEMPOTENCE"), True),
             compression_type=env.get("LEDGER_KAFKA_COMPRESSION") or None,
             delivery_timeout_ms=_int(env, "LEDGER_KAFKA_DELIVERY_TIMEOUT_MS", 120000),
-            relay_batch_size=max(1, _int(env, "LEDGER_KAFKA_RELAY_BATCH_SIZE", 500)),
+            relay_batch_size=max(1, _int(env, "LEDGER_KAFKA_RELAY_BATCH_SIZE", 5000)),
             relay_interval_s=relay_interval,
             create_topics=_bool(env.get("LEDGER_KAFKA_CREATE_TOPICS"), False),
             partitions=max(1, _int(env, "LEDGER_KAFKA_PARTITIONS", 6)),
