@@ -99,7 +99,3 @@ class Aggregate:
     def collect_events(self) -> list[Envelope]:
         collected, self._pending = self._pending, []
         return collected
-
-    @property
-    def has_pending(self) -> bool:
-        return bool(self._pending)

@@ -18,10 +18,6 @@ def add_years(moment: datetime, years: int) -> datetime:
     return add_months(moment, 12 * years)
 
 
-def start_of_day(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
 def end_of_day(day: date) -> datetime:
     return datetime.combine(day, time.max, tzinfo=UTC)
 

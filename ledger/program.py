@@ -31,11 +31,6 @@ class Program(Aggregate):
         assert terms is not None, "a program always has terms"
         return terms
 
-    def current_terms(self) -> Terms:
-        latest = self.terms.latest()
-        assert latest is not None
-        return latest
-
     def promo_slot_open(self, on: datetime) -> bool:
         promo = self.terms_on(on).promo
         return (

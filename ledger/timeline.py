@@ -29,12 +29,3 @@ class Timeline(Generic[T]):
 
     def first(self) -> T | None:
         return self._values[self._times[0]] if self._times else None
-
-    def latest(self) -> T | None:
-        return self._values[self._times[-1]] if self._times else None
-
-    def first_time(self) -> datetime | None:
-        return self._times[0][0] if self._times else None
-
-    def __bool__(self) -> bool:
-        return bool(self._times)

@@ -37,11 +37,6 @@ class MoneyLine:
     payable_at: datetime | None = None
     held: bool = False
 
-    @property
-    def commission_effect(self) -> Decimal:
-        """Signed effect on the commission balance (discounts are not commission)."""
-        return self.amount * COMMISSION_SIGN.get(self.bucket, 0)
-
 
 def money_lines(event: LedgerEvent) -> list[MoneyLine]:
     if isinstance(event, PaymentRecorded):
