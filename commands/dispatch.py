@@ -131,16 +131,16 @@ class Dispatcher:
             if receipt.fingerprint != print_:
                 field = key.split(":")[0] + "_id"
                 conflict = reject("conflict", f"{key} was already used for a different command", field)
-                return error_result(conflict, command.type)  # type: ignore[attr-defined]
+                return error_result(conflict, command.type)
             return receipt.result
         meta = self._meta(command)
         recorded_before = uow.recorded
         try:
-            result: Result = {"ok": True, "type": command.type, **self._execute(command, meta)}  # type: ignore[attr-defined]
+            result: Result = {"ok": True, "type": command.type, **self._execute(command, meta)}
         except CommandRejected as refusal:
             if uow.recorded != recorded_before and not refusal.recorded:
-                raise RuntimeError(f"{command.type} recorded events and then was refused") from refusal  # type: ignore[attr-defined]
-            result = error_result(refusal, command.type)  # type: ignore[attr-defined]
+                raise RuntimeError(f"{command.type} recorded events and then was refused") from refusal
+            result = error_result(refusal, command.type)
             if not refusal.recorded:
                 return result
         for key in keys:
@@ -163,7 +163,7 @@ class Dispatcher:
             return self.ledger.close_period(meta, command.program_id, command.period, drafts)
         handler = _HANDLERS.get(type(command))
         if handler is None:
-            raise reject("not_supported", f"{command.type} is not available yet", "type")  # type: ignore[attr-defined]
+            raise reject("not_supported", f"{command.type} is not supported by this interface", "type")
         return handler(self.ledger, meta, command)
 
     def commit(self) -> int:

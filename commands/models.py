@@ -33,6 +33,7 @@ class Command(BaseModel):
     # The field whose value is this command's idempotency key, if it has one.
     KEY_FIELD: ClassVar[str | None] = None
 
+    type: str  # each command narrows it to its own literal name
     at: datetime | None = None
     actor: Id | None = None
     command_id: Id | None = None
