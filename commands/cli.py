@@ -180,7 +180,14 @@ def cmd_snapshot(runtime: Runtime, args: argparse.Namespace) -> int:
     if args.action == "take":
         runtime.projections.catch_up()
         position = min(runtime.projections.positions().values())
-        print(json.dumps(snapshots.take(runtime.projections.t, position, args.label).as_dict()))
+        snapshot = snapshots.take(
+            runtime.projections.t, position, args.label,
+            still_at=lambda: min(runtime.projections.positions().values()) == position,
+        )
+        if snapshot is None:
+            print("read models moved on while the snapshot was taken (a writer caught up): take it again", file=sys.stderr)
+            return 1
+        print(json.dumps(snapshot.as_dict()))
     elif args.action == "list":
         print(json.dumps([s.as_dict() for s in snapshots.list()], indent=2))
     else:

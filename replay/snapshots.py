@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -100,8 +100,12 @@ class SnapshotStore:
             for statement in _immutability(db):
                 cursor.execute(statement)
 
-    def take(self, t: Tables, position: int, label: str | None) -> Snapshot:
+    def take(self, t: Tables, position: int, label: str | None, still_at: Callable[[], bool] = lambda: True) -> Snapshot | None:
+        """Freeze the read models, which are at ``position``; None (and nothing stored)
+        if ``still_at`` says they moved on while being read."""
         digest, rows = content_hash(partner_documents(self.db, t))
+        if not still_at():
+            return None
         snapshot = Snapshot(uuid.uuid4().hex[:16], label, position, datetime.now(UTC).isoformat(), digest)
         with self.db.connect() as conn, self.db.transaction(conn) as cursor:
             cursor.execute(
