@@ -29,6 +29,7 @@ from ledger.payment import Payment
 from ledger.presets import preset_terms
 from ledger.program import Program
 from ledger.service import Ledger, Result
+from ledger.vault import subject
 
 log = structlog.get_logger(__name__)
 
@@ -233,9 +234,9 @@ def _sealed_subjects(commands: list[m.Command]) -> Iterator[str]:
     """Whose key the batch will seal personal data with."""
     for command in commands:
         if isinstance(command, m.SubmitApplication | m.SetPayoutDetails):
-            yield f"partner:{command.partner_id}"
+            yield subject("partner", command.partner_id)
         elif isinstance(command, m.SignUpCustomer) and command.email:
-            yield f"customer:{command.customer_id}"
+            yield subject("customer", command.customer_id)
 
 
 _CLOSE_PERIOD = re.compile(r'"type"\s*:\s*"close_period"')

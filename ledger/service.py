@@ -56,7 +56,7 @@ from ledger.partner import Partner
 from ledger.payment import Payment
 from ledger.program import Program
 from ledger.unit_of_work import UnitOfWork
-from ledger.vault import Vault, mask
+from ledger.vault import Vault, mask, subject
 
 Result = dict[str, Any]
 
@@ -126,7 +126,7 @@ class Ledger:
         if self.uow.get(Partner, partner_id) is not None:
             raise reject("conflict", f"partner {partner_id!r} has already applied", "partner_id")
         email = str(profile["contact_email"])
-        sealed = Profile.model_validate({**profile, "contact_email": self.vault.seal(_subject("partner", partner_id), email)})
+        sealed = Profile.model_validate({**profile, "contact_email": self.vault.seal(subject("partner", partner_id), email)})
         partner = self.uow.new(Partner, partner_id)
         event = ApplicationSubmitted(
             partner_id=partner_id, program_id=program_id, profile=sealed,
@@ -182,7 +182,7 @@ class Ledger:
         partner = self._partner(partner_id)
         if partner.forgotten:
             raise reject("forgotten", f"partner {partner_id!r} was forgotten: no personal data is stored for it", "partner_id")
-        sealed = self.vault.seal(_subject("partner", partner_id), account)
+        sealed = self.vault.seal(subject("partner", partner_id), account)
         event = PayoutDetailsSet(partner_id=partner_id, method=method, account=sealed, account_masked=mask(account))
         self.uow.record(partner, event, meta)
         return {"partner_id": partner_id, "method": method, "account": mask(account)}
@@ -213,7 +213,7 @@ class Ledger:
 
     def forget_partner(self, meta: EventMeta, partner_id: str, reason: str) -> Result:
         partner = self._partner(partner_id)
-        self.uow.forget(_subject("partner", partner_id))
+        self.uow.forget(subject("partner", partner_id))
         self.uow.record(partner, PartnerForgotten(partner_id=partner_id, reason=reason), meta)
         return {"partner_id": partner_id, "forgotten": True}
 
@@ -227,7 +227,7 @@ class Ledger:
             raise reject("conflict", f"customer {customer_id!r} has already signed up", "customer_id")
         event = CustomerSignedUp(
             customer_id=customer_id, company=company,
-            email=self.vault.seal(_subject("customer", customer_id), email) if email else None,
+            email=self.vault.seal(subject("customer", customer_id), email) if email else None,
             email_hash=self.vault.fingerprint(email) if email else None,
             domain_hash=self._domain_hash(email) if email else None,
         )
@@ -270,7 +270,7 @@ class Ledger:
 
     def forget_customer(self, meta: EventMeta, customer_id: str, reason: str) -> Result:
         customer = self._customer(customer_id)
-        self.uow.forget(_subject("customer", customer_id))
+        self.uow.forget(subject("customer", customer_id))
         self.uow.record(customer, CustomerForgotten(customer_id=customer_id, reason=reason), meta)
         return {"customer_id": customer_id, "forgotten": True}
 
@@ -427,7 +427,3 @@ class Ledger:
     def _domain_hash(self, email: str) -> str | None:
         domain = email.rpartition("@")[2].strip().lower()
         return None if not domain or domain in policy.FREE_MAIL_DOMAINS else self.vault.fingerprint(domain)
-
-
-def _subject(kind: str, key: str) -> str:
-    return f"{kind}:{key}"

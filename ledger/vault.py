@@ -108,6 +108,11 @@ class Vault:
         return cursor.fetchone()
 
 
+def subject(kind: str, key: str) -> str:
+    """Whose key seals a value: ``partner:<id>`` or ``customer:<id>``."""
+    return f"{kind}:{key}"
+
+
 def mask(value: str) -> str:
     """Show only the last characters (at most 4, at most a third): enough to recognise,
     useless to misuse."""

@@ -9,10 +9,8 @@ from typing import Any
 from events.statement import PayoutRecorded, StatementIssued
 from ledger.aggregate import Envelope
 from projections.columns import to_minor
-from projections.money import MONEY_TOPICS, money_lines
+from projections.money import DUE, MONEY_TOPICS, money_lines
 from projections.runner import Tables, View
-
-DUE = "due"
 
 
 class BalancesView(View):

@@ -21,6 +21,7 @@ MONEY_TOPICS = frozenset(
 EARNED, CLAWED_BACK, DEDUCTED, ADJUSTED, DISCOUNT, PAID = (
     "earned", "clawed_back", "deducted", "adjusted", "discount", "paid",
 )
+DUE = "due"  # not a money line: the latest statement's due less payouts since
 COMMISSION_SIGN = {EARNED: 1, CLAWED_BACK: -1, DEDUCTED: -1, ADJUSTED: 1}
 STATEMENT_BUCKETS = tuple(COMMISSION_SIGN)  # discounts are the reseller's own margin; payouts move the opening
 

@@ -19,7 +19,7 @@ from ledger.store import LedgerStore
 from ledger.unit_of_work import load_as_known_at
 from ledger.vault import Vault
 from projections.columns import FAR_FUTURE, from_minor, from_ts, ts
-from projections.money import ADJUSTED, CLAWED_BACK, DEDUCTED, DISCOUNT, EARNED, PAID
+from projections.money import ADJUSTED, CLAWED_BACK, DEDUCTED, DISCOUNT, DUE, EARNED, PAID
 from projections.runner import Tables
 
 
@@ -57,29 +57,22 @@ class Queries:
         )
         if not rows:
             self._known_partner(partner_id, known_at)
-        sums: dict[str, dict[str, Decimal]] = {}
-        for currency, bucket, units in rows:
-            sums.setdefault(currency, {})[bucket] = from_minor(units, currency)
-        for currency, due in self._due(partner_id, as_of, known_at).items():
-            sums.setdefault(currency, {})["due"] = due
-        return {"partner_id": partner_id, "currencies": {c: balance_figures(c, s) for c, s in sorted(sums.items())}}
+        rows += [(currency, DUE, due) for currency, due in self._due(partner_id, as_of, known_at).items()]
+        return balance_document(partner_id, rows)
 
     def _current_balance(self, partner_id: str) -> dict[str, Any]:
         """Now, as far as the ledger knows: the running totals, one indexed read."""
         rows = self._rows(f"SELECT currency, bucket, amount_minor FROM {self.t.balances} WHERE partner_id = %s", (partner_id,))
         if not rows:
             self._known_partner(partner_id, None)
-        sums: dict[str, dict[str, Decimal]] = {}
-        for currency, bucket, units in rows:
-            sums.setdefault(currency, {})[bucket] = from_minor(units, currency)
-        return {"partner_id": partner_id, "currencies": {c: balance_figures(c, s) for c, s in sorted(sums.items())}}
+        return balance_document(partner_id, rows)
 
     def _known_partner(self, partner_id: str, known_at: datetime | None) -> None:
         if not self._rows(f"SELECT 1 FROM {self.t.partners} WHERE partner_id = %s AND applied_known <= %s",
                           (partner_id, _bound(known_at))):
             raise NotFound(f"partner {partner_id!r} does not exist")
 
-    def _due(self, partner_id: str, as_of: datetime | None, known_at: datetime | None) -> dict[str, Decimal]:
+    def _due(self, partner_id: str, as_of: datetime | None, known_at: datetime | None) -> dict[str, int]:
         """Per currency: the latest statement's amount due less payouts recorded since."""
         bounds = (_bound(as_of), _bound(known_at))
         latest = self._rows(
@@ -96,7 +89,7 @@ class Queries:
                 f" AND bucket = '{PAID}' AND position > %s AND effective_at <= %s AND recorded_at <= %s",
                 (partner_id, currency, position, *bounds),
             )
-            due[currency] = from_minor(due_minor - paid, currency)
+            due[currency] = int(due_minor) - int(paid)
         return due
 
     # -- statements ------------------------------------------------------------------
@@ -180,6 +173,14 @@ def _bound(moment: datetime | None) -> str:
     return ts(as_utc(moment)) if moment is not None else FAR_FUTURE
 
 
+def balance_document(partner_id: str, rows: list[Any]) -> dict[str, Any]:
+    """DESIGN.md's balance object from (currency, bucket, amount in minor units) rows."""
+    sums: dict[str, dict[str, Decimal]] = {}
+    for currency, bucket, units in rows:
+        sums.setdefault(currency, {})[bucket] = from_minor(units, currency)
+    return {"partner_id": partner_id, "currencies": {c: balance_figures(c, s) for c, s in sorted(sums.items())}}
+
+
 def balance_figures(currency: str, sums: dict[str, Decimal]) -> dict[str, str]:
     def get(bucket: str) -> Decimal:
         return round_money(sums.get(bucket, Decimal(0)), currency)
@@ -188,7 +189,7 @@ def balance_figures(currency: str, sums: dict[str, Decimal]) -> dict[str, str]:
     figures = {
         "earned": get(EARNED), "clawed_back": get(CLAWED_BACK), "deducted": get(DEDUCTED),
         "adjusted": get(ADJUSTED), "lifetime_commission": lifetime, "paid": get(PAID),
-        "balance": lifetime - get(PAID), "due": get("due"), "discount": get(DISCOUNT),
+        "balance": lifetime - get(PAID), "due": get(DUE), "discount": get(DISCOUNT),
     }
     return {name: str(value) for name, value in figures.items()}
 

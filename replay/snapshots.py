@@ -10,13 +10,10 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from ledger.database import Database
-from projections.columns import from_minor
-from projections.money import PAID
-from projections.queries import balance_figures
+from projections.queries import balance_document
 from projections.runner import Tables
 from replay.tablescan import scan
 
@@ -40,37 +37,26 @@ class Snapshot:
 def partner_documents(db: Database, t: Tables) -> Iterator[dict[str, Any]]:
     """Each partner's frozen figures, in partner order: balances per currency,
     onboarded customers, and the statements issued."""
-    sums: dict[str, dict[str, dict[str, Decimal]]] = {}
-    due: dict[tuple[str, str], tuple[int, int]] = {}
-    onboarded: dict[str, int] = {}
+    balances: dict[str, list[Any]] = {}
     statements: dict[str, list[dict[str, str]]] = {}
     with db.connect() as conn, db.transaction(conn) as cursor:
-        cursor.execute(f"SELECT partner_id, currency, bucket, SUM(amount_minor) FROM {t.lines} GROUP BY partner_id, currency, bucket")
+        cursor.execute(f"SELECT partner_id, currency, bucket, amount_minor FROM {t.balances}")
         for partner, currency, bucket, units in cursor.fetchall():
-            sums.setdefault(partner, {}).setdefault(currency, {})[bucket] = from_minor(units, currency)
+            balances.setdefault(partner, []).append((currency, bucket, units))
         cursor.execute(f"SELECT partner_id, COUNT(*) FROM {t.customers} WHERE onboarded_at IS NOT NULL GROUP BY partner_id")
         onboarded = {partner: int(count) for partner, count in cursor.fetchall()}
-        cursor.execute(f"SELECT partner_id, currency, position, due_minor, statement_id, document FROM {t.statements} ORDER BY position")
-        for partner, currency, position, due_minor, statement_id, document in cursor.fetchall():
-            due[(partner, currency)] = (int(position), int(due_minor))
+        cursor.execute(f"SELECT partner_id, statement_id, document FROM {t.statements} ORDER BY position")
+        for partner, statement_id, document in cursor.fetchall():
             figures = json.loads(document)
             statements.setdefault(partner, []).append(
                 {"statement_id": statement_id, "closing": figures["closing"], "due": figures["due"]}
             )
-        for (partner, currency), (position, due_minor) in due.items():
-            cursor.execute(
-                f"SELECT COALESCE(SUM(amount_minor), 0) FROM {t.lines} WHERE partner_id = %s AND currency = %s"
-                f" AND bucket = '{PAID}' AND position > %s",
-                (partner, currency, position),
-            )
-            paid_since = int(cursor.fetchone()[0])
-            sums.setdefault(partner, {}).setdefault(currency, {})["due"] = from_minor(due_minor - paid_since, currency)
         cursor.execute(f"SELECT partner_id FROM {t.partners} ORDER BY partner_id")
         partners = [row[0] for row in cursor.fetchall()]
     for partner in partners:
         yield {
             "partner_id": partner,
-            "currencies": {c: balance_figures(c, s) for c, s in sorted(sums.get(partner, {}).items())},
+            "currencies": balance_document(partner, balances.get(partner, []))["currencies"],
             "onboarded_total": onboarded.get(partner, 0),
             "statements": statements.get(partner, []),
         }
