@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from events.base import EventMeta
 from events.customer import (
@@ -47,6 +47,7 @@ from events.revenue import (
 from events.statement import PayoutRecorded, PeriodClosed, StatementIssued
 from ledger import policy
 from ledger.account import Account, StatementDraft
+from ledger.aggregate import Aggregate
 from ledger.calendar import month_end
 from ledger.customer import Customer
 from ledger.entries import Adjustment, Cost
@@ -59,6 +60,7 @@ from ledger.unit_of_work import UnitOfWork
 from ledger.vault import Vault, mask, subject
 
 Result = dict[str, Any]
+A = TypeVar("A", bound=Aggregate)
 
 
 class Ledger:
@@ -68,17 +70,18 @@ class Ledger:
 
     # -- loading with clear refusals -------------------------------------------------
 
+    def _existing(self, cls: type[A], key: str) -> A:
+        """The aggregate, or a ``not_found`` refusal naming the ``<kind>_id`` field."""
+        found = self.uow.get(cls, key)
+        if found is None:
+            raise reject("not_found", f"{cls.KIND} {key!r} does not exist", f"{cls.KIND}_id")
+        return found
+
     def _program(self, program_id: str) -> Program:
-        program = self.uow.get(Program, program_id)
-        if program is None:
-            raise reject("not_found", f"program {program_id!r} does not exist", "program_id")
-        return program
+        return self._existing(Program, program_id)
 
     def _partner(self, partner_id: str) -> Partner:
-        partner = self.uow.get(Partner, partner_id)
-        if partner is None:
-            raise reject("not_found", f"partner {partner_id!r} does not exist", "partner_id")
-        return partner
+        return self._existing(Partner, partner_id)
 
     def _approved_partner(self, partner_id: str) -> Partner:
         partner = self._partner(partner_id)
@@ -87,16 +90,10 @@ class Ledger:
         return partner
 
     def _customer(self, customer_id: str) -> Customer:
-        customer = self.uow.get(Customer, customer_id)
-        if customer is None:
-            raise reject("not_found", f"customer {customer_id!r} does not exist", "customer_id")
-        return customer
+        return self._existing(Customer, customer_id)
 
     def _payment(self, payment_id: str) -> Payment:
-        payment = self.uow.get(Payment, payment_id)
-        if payment is None:
-            raise reject("not_found", f"payment {payment_id!r} does not exist", "payment_id")
-        return payment
+        return self._existing(Payment, payment_id)
 
     # -- programs --------------------------------------------------------------------
 
