@@ -63,16 +63,12 @@ def decode(stored_event: StoredEvent) -> Envelope:
     payload = payload_class.upcast(state["payload"], state["schema_version"])
     originator_id = stored_event.originator_id
     return Envelope(
-        originator_id=originator_id if not isinstance(originator_id, str) else _uuid(originator_id),
+        originator_id=UUID(originator_id) if isinstance(originator_id, str) else originator_id,
         originator_version=stored_event.originator_version,
         timestamp=datetime.fromisoformat(state["recorded_at"]),
         meta=EventMeta.model_validate(state["meta"]),
         payload=payload_class.model_validate(payload),
     )
-
-
-def _uuid(text: str) -> Any:
-    return UUID(text)
 
 
 def chain_hash(previous: bytes, position: int, stored: StoredEvent) -> bytes:
