@@ -124,7 +124,8 @@ class Dispatcher:
 
     def _run(self, command: m.Command) -> Result:
         uow = self.ledger.uow
-        keys, print_ = command.idempotency_keys(), fingerprint(command, self.ledger.vault.keyed_hash)
+        keys = command.idempotency_keys()
+        print_ = fingerprint(command, self.ledger.vault.keyed_hash) if keys else ""
         for key in keys:
             receipt = uow.get(Receipt, key)
             if receipt is None:
