@@ -15,8 +15,8 @@ import structlog
 
 from bench import measure
 from bench.pg import scratch_schema
-from commands.logging import configure_logging
 from demo.generate import generate, write_jsonl
+from entrypoints.logging import configure_logging
 
 log = structlog.get_logger("bench")
 

@@ -15,12 +15,12 @@ from statistics import quantiles
 from typing import Any
 
 from bench.pg import connect
-from commands.cli import main as ledger_main
-from commands.runtime import open_runtime
+from entrypoints.bootstrap import bootstrap
+from entrypoints.cli import main as ledger_main
 
 
 def _events(url: str) -> int:
-    runtime = open_runtime(url)
+    runtime = bootstrap(database_url=url)
     try:
         return runtime.store.max_position()
     finally:
@@ -80,7 +80,7 @@ def replay_in_child(url: str) -> dict[str, float]:
     rss_file = Path(tempfile.mkstemp(suffix=".rss")[1])
     started = time.perf_counter()
     done = subprocess.run(
-        ["/usr/bin/time", "-f", "%M", "-o", str(rss_file), sys.executable, "-m", "commands.cli", "--db", url, "replay"],
+        ["/usr/bin/time", "-f", "%M", "-o", str(rss_file), sys.executable, "-m", "entrypoints.cli", "--db", url, "replay"],
         capture_output=True, check=True,
     )
     seconds = time.perf_counter() - started
@@ -102,9 +102,9 @@ def raw_scan_rows_per_s(schema: str) -> float:
 
 
 def query_latencies(url: str, samples: int = 300) -> dict[str, float]:
-    runtime = open_runtime(url)
+    runtime = bootstrap(database_url=url)
     try:
-        runtime.projections.catch_up()
+        runtime.read_models.catch_up()
         with runtime.db.connect() as conn, runtime.db.transaction(conn) as cursor:
             cursor.execute("SELECT partner_id FROM proj_partners WHERE state = 'approved' ORDER BY partner_id")
             partners = [row[0] for row in cursor.fetchall()]

@@ -6,10 +6,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from commands.kafka_config import KafkaConfig, ensure_topics
-from commands.runtime import open_runtime
-from ledger.store import decode
-from projections.kafka_relay import KafkaRelay, OutboundRecord, default_producer, records_for
+from adapters.event_store import decode
+from adapters.kafka import KafkaClients, KafkaConfig
+from entrypoints.bootstrap import Ledger, bootstrap
+from entrypoints.relay import KafkaRelay, OutboundRecord, records_for
+from entrypoints.settings import load_settings
 from tests.kafka_broker import TansuBroker, tansu_binary
 
 
@@ -18,13 +19,13 @@ def relay_benchmark(url: str) -> dict[str, Any]:
     if binary is None:
         return {}
     broker = TansuBroker(binary).start()
-    runtime = open_runtime(url)
+    ledger = bootstrap(database_url=url)
     try:
-        env = {"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "LEDGER_KAFKA_CREATE_TOPICS": "1"}
-        relayed = _relay(runtime, KafkaConfig.from_env({**env, "LEDGER_KAFKA_TOPIC_PREFIX": "relay."}))
-        raw = _raw(runtime, KafkaConfig.from_env({**env, "LEDGER_KAFKA_TOPIC_PREFIX": "raw."}))
+        env = {"LEDGER_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "LEDGER_KAFKA_CREATE_TOPICS": "1"}
+        relayed = _relay(ledger, load_settings({**env, "LEDGER_KAFKA_TOPIC_PREFIX": "relay."}).kafka)
+        raw = _raw(ledger, load_settings({**env, "LEDGER_KAFKA_TOPIC_PREFIX": "raw."}).kafka)
     finally:
-        runtime.close()
+        ledger.close()
         broker.stop()
     return {
         "events": relayed["events"],
@@ -37,10 +38,10 @@ def relay_benchmark(url: str) -> dict[str, Any]:
     }
 
 
-def _relay(runtime: Any, config: KafkaConfig) -> dict[str, float]:
-    relay = KafkaRelay(runtime.db, runtime.store, config)
+def _relay(ledger: Ledger, config: KafkaConfig) -> dict[str, float]:
+    relay = KafkaRelay(ledger, config)
     relay.setup()
-    records = len(_records(runtime, config))
+    records = len(_records(ledger, config))
     started = time.perf_counter()
     events = relay.drain()
     relay.close()
@@ -49,10 +50,11 @@ def _relay(runtime: Any, config: KafkaConfig) -> dict[str, float]:
             "records_per_s": round(records / seconds, 1)}
 
 
-def _raw(runtime: Any, config: KafkaConfig) -> float:
-    ensure_topics(config, [config.events_topic, config.statements_topic, config.payouts_topic])
-    records = _records(runtime, config)
-    producer: Any = default_producer(config)
+def _raw(ledger: Ledger, config: KafkaConfig) -> float:
+    clients = KafkaClients(config)
+    clients.ensure_topics([config.events_topic, config.statements_topic, config.payouts_topic])
+    records = _records(ledger, config)
+    producer: Any = clients.producer()
     started = time.perf_counter()
     for record in records:
         producer.send(record.topic, value=record.value, key=record.key, headers=record.headers)
@@ -62,10 +64,10 @@ def _raw(runtime: Any, config: KafkaConfig) -> float:
     return round(len(records) / seconds, 1)
 
 
-def _records(runtime: Any, config: KafkaConfig) -> list[OutboundRecord]:
+def _records(ledger: Ledger, config: KafkaConfig) -> list[OutboundRecord]:
     records: list[OutboundRecord] = []
     after = 0
-    while batch := runtime.store.notifications(after, 5000):
+    while batch := ledger.store.notifications(after, 5000):
         for notification in batch:
             records += records_for(decode(notification), notification.id, config)
         after = batch[-1].id

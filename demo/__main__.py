@@ -21,12 +21,12 @@ from pathlib import Path
 
 import structlog
 
-from commands.cli import main as ledger_main
-from commands.logging import configure_logging
-from commands.runtime import open_runtime
+from adapters.database import Database
 from demo.generate import SIZES, generate, write_jsonl
 from demo.summary import event_count, render, summarize
-from ledger.database import Database
+from entrypoints.bootstrap import bootstrap
+from entrypoints.cli import main as ledger_main
+from entrypoints.logging import configure_logging
 
 log = structlog.get_logger(__name__)
 
@@ -98,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if db.kind == "sqlite":
         _fresh_sqlite(db)
     else:
-        runtime = open_runtime(args.db)
+        runtime = bootstrap(database_url=args.db)
         try:
             existing = event_count(runtime)
         finally:
@@ -125,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unexpected:
         log.warning("demo_unexpected_rejections", codes=sorted(unexpected))
 
-    runtime = open_runtime(args.db)
+    runtime = bootstrap(database_url=args.db)
     try:
         summary = summarize(runtime)
     finally:

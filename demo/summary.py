@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from commands.runtime import Runtime
+from entrypoints.bootstrap import Ledger
 from projections.columns import from_minor, from_ts
 from projections.money import ADJUSTED, CLAWED_BACK, DEDUCTED, DISCOUNT, EARNED
 from projections.runner import Tables
@@ -45,25 +45,25 @@ class Summary:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _rows(runtime: Runtime, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+def _rows(runtime: Ledger, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
     db = runtime.db
     with db.connect() as conn, db.transaction(conn) as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
 
-def event_count(runtime: Runtime) -> int:
+def event_count(runtime: Ledger) -> int:
     return int(_rows(runtime, f"SELECT COUNT(*) FROM {runtime.db.events_table()}")[0][0])
 
 
-def history_end(runtime: Runtime, t: Tables | None = None) -> datetime | None:
+def history_end(runtime: Ledger, t: Tables | None = None) -> datetime | None:
     """The latest effective time of any business event."""
     t = t or Tables()
     [(latest,)] = _rows(runtime, f"SELECT MAX(effective_at) FROM {t.audit}")
     return from_ts(latest) if latest else None
 
 
-def currency_totals(runtime: Runtime, t: Tables | None = None) -> dict[str, dict[str, Decimal]]:
+def currency_totals(runtime: Ledger, t: Tables | None = None) -> dict[str, dict[str, Decimal]]:
     t = t or Tables()
     rows = _rows(runtime, f"SELECT currency, bucket, SUM(amount_minor) FROM {t.lines} GROUP BY currency, bucket")
     sums: dict[str, dict[str, Decimal]] = {}
@@ -80,7 +80,7 @@ def currency_totals(runtime: Runtime, t: Tables | None = None) -> dict[str, dict
     return totals
 
 
-def top_partners(runtime: Runtime, limit: int = 10, t: Tables | None = None) -> list[TopPartner]:
+def top_partners(runtime: Ledger, limit: int = 10, t: Tables | None = None) -> list[TopPartner]:
     """The partners with the most lifetime commission (one row per partner and currency)."""
     t = t or Tables()
     rows = _rows(
@@ -96,7 +96,7 @@ def top_partners(runtime: Runtime, limit: int = 10, t: Tables | None = None) -> 
     ]
 
 
-def approved_partners(runtime: Runtime, t: Tables | None = None) -> list[str]:
+def approved_partners(runtime: Ledger, t: Tables | None = None) -> list[str]:
     """Partners that were approved and have not been terminated since."""
     t = t or Tables()
     rows = _rows(
@@ -109,15 +109,15 @@ def approved_partners(runtime: Runtime, t: Tables | None = None) -> list[str]:
     return [row[0] for row in rows]
 
 
-def status_counts(runtime: Runtime, partner_ids: list[str], on: datetime | None) -> Counter[str]:
+def status_counts(runtime: Ledger, partner_ids: list[str], on: datetime | None) -> Counter[str]:
     counts: Counter[str] = Counter()
     for partner_id in partner_ids:
         counts[runtime.queries.status(partner_id, on)["status"]] += 1
     return counts
 
 
-def summarize(runtime: Runtime) -> Summary:
-    runtime.projections.catch_up()
+def summarize(runtime: Ledger) -> Summary:
+    runtime.read_models.catch_up()
     end = history_end(runtime)
     partners = approved_partners(runtime)
     return Summary(

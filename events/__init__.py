@@ -6,6 +6,6 @@ outside consumers (through the exported JSON Schemas) all read the same definiti
 
 # Importing the modules registers their event classes.
 from events import customer, partner, program, receipt, revenue, statement  # noqa: F401
-from events.base import EventMeta, LedgerEvent, event_class_for_topic, registered_events
+from events.base import Event, EventMeta, event_class_for_topic, registered_events
 
-__all__ = ["EventMeta", "LedgerEvent", "event_class_for_topic", "registered_events"]
+__all__ = ["Event", "EventMeta", "event_class_for_topic", "registered_events"]

@@ -25,10 +25,10 @@ class EventMeta(BaseModel):
     correlation_id: str
 
 
-_REGISTRY: dict[str, type[LedgerEvent]] = {}
+_REGISTRY: dict[str, type[Event]] = {}
 
 
-class LedgerEvent(BaseModel):
+class Event(BaseModel):
     """An immutable fact. Subclasses set a stable ``TOPIC`` and a ``SCHEMA_VERSION``.
 
     The topic, never the Python path, names the event in storage, so classes can move
@@ -64,12 +64,12 @@ class LedgerEvent(BaseModel):
         return state
 
 
-def event_class_for_topic(topic: str) -> type[LedgerEvent]:
+def event_class_for_topic(topic: str) -> type[Event]:
     try:
         return _REGISTRY[topic]
     except KeyError:
         raise LookupError(f"unknown event topic {topic!r}") from None
 
 
-def registered_events() -> dict[str, type[LedgerEvent]]:
+def registered_events() -> dict[str, type[Event]]:
     return dict(_REGISTRY)

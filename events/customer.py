@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from events.base import LedgerEvent
+from events.base import Event
 
 Channel = Literal["link", "code", "lead", "resell"]
 
 
-class CustomerSignedUp(LedgerEvent):
+class CustomerSignedUp(Event):
     TOPIC = "customer.signed_up"
     customer_id: str
     email: str | None = None  # sealed
@@ -19,7 +19,7 @@ class CustomerSignedUp(LedgerEvent):
     company: str | None = None
 
 
-class CustomerClaimed(LedgerEvent):
+class CustomerClaimed(Event):
     """The first valid claim: the customer is attributed to the partner."""
 
     TOPIC = "customer.claimed"
@@ -29,7 +29,7 @@ class CustomerClaimed(LedgerEvent):
     channel: Channel
 
 
-class ClaimRejected(LedgerEvent):
+class ClaimRejected(Event):
     """A claim that failed a qualification rule, kept for the audit trail."""
 
     TOPIC = "customer.claim_rejected"
@@ -39,7 +39,7 @@ class ClaimRejected(LedgerEvent):
     reason: str
 
 
-class CustomerFirstPaid(LedgerEvent):
+class CustomerFirstPaid(Event):
     """The earliest payment date known for the customer (moves only backwards)."""
 
     TOPIC = "customer.first_paid"
@@ -47,13 +47,13 @@ class CustomerFirstPaid(LedgerEvent):
     paid_at: datetime
 
 
-class DoNotContactSet(LedgerEvent):
+class DoNotContactSet(Event):
     TOPIC = "customer.do_not_contact_set"
     customer_id: str
     value: bool
 
 
-class CustomerForgotten(LedgerEvent):
+class CustomerForgotten(Event):
     TOPIC = "customer.forgotten"
     customer_id: str
     reason: str

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from events.base import LedgerEvent
+from events.base import Event
 
 TaxForm = Literal["W-9", "W-8BEN", "W-8BEN-E"]
 
@@ -30,7 +30,7 @@ class Profile(BaseModel):
     expected_pipeline: str | None = None
 
 
-class ApplicationSubmitted(LedgerEvent):
+class ApplicationSubmitted(Event):
     TOPIC = "partner.application_submitted"
     partner_id: str
     program_id: str
@@ -41,7 +41,7 @@ class ApplicationSubmitted(LedgerEvent):
     domain_hash: str | None
 
 
-class ApplicationApproved(LedgerEvent):
+class ApplicationApproved(Event):
     TOPIC = "partner.application_approved"
     partner_id: str
     level: str
@@ -49,31 +49,31 @@ class ApplicationApproved(LedgerEvent):
     promo_rate: Decimal | None = None
 
 
-class ApplicationRejected(LedgerEvent):
+class ApplicationRejected(Event):
     TOPIC = "partner.application_rejected"
     partner_id: str
     reason: str
 
 
-class LevelChanged(LedgerEvent):
+class LevelChanged(Event):
     TOPIC = "partner.level_changed"
     partner_id: str
     level: str
 
 
-class CommissionRateSet(LedgerEvent):
+class CommissionRateSet(Event):
     TOPIC = "partner.commission_rate_set"
     partner_id: str
     rate: Decimal | None
 
 
-class TaxFormSubmitted(LedgerEvent):
+class TaxFormSubmitted(Event):
     TOPIC = "partner.tax_form_submitted"
     partner_id: str
     form: TaxForm
 
 
-class PayoutDetailsSet(LedgerEvent):
+class PayoutDetailsSet(Event):
     TOPIC = "partner.payout_details_set"
     partner_id: str
     method: str
@@ -81,29 +81,29 @@ class PayoutDetailsSet(LedgerEvent):
     account_masked: str
 
 
-class TrainingCompleted(LedgerEvent):
+class TrainingCompleted(Event):
     TOPIC = "partner.training_completed"
     partner_id: str
 
 
-class MeetingRecorded(LedgerEvent):
+class MeetingRecorded(Event):
     TOPIC = "partner.meeting_recorded"
     partner_id: str
 
 
-class ActiveUntilSet(LedgerEvent):
+class ActiveUntilSet(Event):
     TOPIC = "partner.active_until_set"
     partner_id: str
     until: date | None
 
 
-class PartnerTerminated(LedgerEvent):
+class PartnerTerminated(Event):
     TOPIC = "partner.terminated"
     partner_id: str
     reason: str
 
 
-class PartnerForgotten(LedgerEvent):
+class PartnerForgotten(Event):
     TOPIC = "partner.forgotten"
     partner_id: str
     reason: str

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from events.base import LedgerEvent
+from events.base import Event
 
 Rate = Decimal  # a fraction between 0 and 1, e.g. Decimal("0.20")
 
@@ -63,20 +63,20 @@ class Terms(_Terms):
         return self.commissionable_revenue == "*" or kind in self.commissionable_revenue
 
 
-class ProgramDefined(LedgerEvent):
+class ProgramDefined(Event):
     TOPIC = "program.defined"
     program_id: str
     terms: Terms
     preset: str | None = None
 
 
-class ProgramTermsChanged(LedgerEvent):
+class ProgramTermsChanged(Event):
     TOPIC = "program.terms_changed"
     program_id: str
     terms: Terms
 
 
-class PromoSlotTaken(LedgerEvent):
+class PromoSlotTaken(Event):
     """Recorded on the program with the approval, so slots are counted atomically."""
 
     TOPIC = "program.promo_slot_taken"
@@ -85,6 +85,6 @@ class PromoSlotTaken(LedgerEvent):
     rate: Decimal
 
 
-class PromoClosed(LedgerEvent):
+class PromoClosed(Event):
     TOPIC = "program.promo_closed"
     program_id: str

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from events.base import LedgerEvent
+from events.base import Event
 
 
-class CommandAccepted(LedgerEvent):
+class CommandAccepted(Event):
     TOPIC = "command.accepted"
     key: str
     fingerprint: str

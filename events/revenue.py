@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from events.base import LedgerEvent
+from events.base import Event
 
 EarningKind = Literal["commission", "discount", "none"]
 
@@ -40,7 +40,7 @@ class Earning(BaseModel):
     hold_reason: str | None = None
 
 
-class PaymentRecorded(LedgerEvent):
+class PaymentRecorded(Event):
     TOPIC = "payment.recorded"
     payment_id: str
     customer_id: str
@@ -51,7 +51,7 @@ class PaymentRecorded(LedgerEvent):
     earning: Earning
 
 
-class PaymentReversed(LedgerEvent):
+class PaymentReversed(Event):
     """A refund or chargeback, and the share of the earning it claws back."""
 
     TOPIC = "payment.reversed"
@@ -67,7 +67,7 @@ class PaymentReversed(LedgerEvent):
     on_hold: bool = False
 
 
-class CommissionReviewed(LedgerEvent):
+class CommissionReviewed(Event):
     """An admin's decision on a payment held for review (self-referral)."""
 
     TOPIC = "payment.commission_reviewed"
@@ -79,7 +79,7 @@ class CommissionReviewed(LedgerEvent):
     voided: Decimal  # what was left of the earning and is now void (0 on release)
 
 
-class CostRecorded(LedgerEvent):
+class CostRecorded(Event):
     TOPIC = "cost.recorded"
     cost_id: str
     customer_id: str
@@ -91,7 +91,7 @@ class CostRecorded(LedgerEvent):
     deduction: Decimal
 
 
-class CommissionAdjusted(LedgerEvent):
+class CommissionAdjusted(Event):
     TOPIC = "adjustment.recorded"
     adjustment_id: str
     partner_id: str

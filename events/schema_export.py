@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel
 
 import events
-from events.base import LedgerEvent
+from events.base import Event
 from events.wire import PRIVATE_FIELDS, DeadLetter, WireEnvelope
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
@@ -53,7 +53,7 @@ def file_name(event_type: str, version: int) -> str:
     return f"{event_type}.v{version}.json"
 
 
-def published_events() -> dict[str, type[LedgerEvent]]:
+def published_events() -> dict[str, type[Event]]:
     """The catalogue's event types that the relay publishes (classes defined in the
     ``events`` package: tests may register others)."""
     return {

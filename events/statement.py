@@ -7,10 +7,10 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict
 
-from events.base import LedgerEvent
+from events.base import Event
 
 
-class PeriodClosed(LedgerEvent):
+class PeriodClosed(Event):
     """Recorded on the program: a period closes once, after the one before it."""
 
     TOPIC = "program.period_closed"
@@ -29,7 +29,7 @@ class StatementLine(BaseModel):
     line_key: str  # "<log position>:<seq>", the money line this is
 
 
-class StatementIssued(LedgerEvent):
+class StatementIssued(Event):
     TOPIC = "statement.issued"
     statement_id: str
     program_id: str
@@ -44,7 +44,7 @@ class StatementIssued(LedgerEvent):
     carried_forward_because: list[str] = []
 
 
-class PayoutRecorded(LedgerEvent):
+class PayoutRecorded(Event):
     TOPIC = "payout.recorded"
     payout_id: str
     partner_id: str

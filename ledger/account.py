@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import singledispatchmethod
 
-from events.base import LedgerEvent
+from events.base import Event
 from events.statement import PayoutRecorded, StatementIssued, StatementLine
 from ledger.aggregate import Aggregate, Envelope
 from ledger.money import ZERO
@@ -47,7 +47,7 @@ class Account(Aggregate):
         return (self.latest.due if self.latest else ZERO) - self.paid_since_latest
 
     @singledispatchmethod
-    def when(self, payload: LedgerEvent, envelope: Envelope) -> None:
+    def when(self, payload: Event, envelope: Envelope) -> None:
         super().when(payload, envelope)
 
     @when.register

@@ -13,7 +13,7 @@ from functools import lru_cache, singledispatchmethod
 from typing import Any, ClassVar, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from events.base import EventMeta, LedgerEvent
+from events.base import Event, EventMeta
 
 LEDGER_NAMESPACE = uuid5(NAMESPACE_URL, "https://commission-ledger/ids")
 
@@ -28,7 +28,7 @@ class Envelope:
     originator_version: int
     timestamp: datetime  # recorded time: when the ledger learnt the fact
     meta: EventMeta
-    payload: LedgerEvent
+    payload: Event
 
     @property
     def event_id(self) -> UUID:
@@ -55,10 +55,10 @@ def _aggregate_id(kind: str, key: str) -> UUID:
     return uuid5(LEDGER_NAMESPACE, f"{kind}:{key}")
 
 
-_AGGREGATE_FOR_EVENT: dict[type[LedgerEvent], type[Aggregate]] = {}
+_AGGREGATE_FOR_EVENT: dict[type[Event], type[Aggregate]] = {}
 
 
-def aggregate_class_for(payload: LedgerEvent) -> type[Aggregate]:
+def aggregate_class_for(payload: Event) -> type[Aggregate]:
     return _AGGREGATE_FOR_EVENT[type(payload)]
 
 
@@ -66,7 +66,7 @@ class Aggregate:
     """Base aggregate: state is the fold of its events through ``when``."""
 
     KIND: ClassVar[str]
-    EVENTS: ClassVar[tuple[type[LedgerEvent], ...]] = ()
+    EVENTS: ClassVar[tuple[type[Event], ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -82,7 +82,7 @@ class Aggregate:
     def id_for(cls, key: str) -> UUID:
         return _aggregate_id(cls.KIND, key)
 
-    def record(self, payload: LedgerEvent, meta: EventMeta) -> Envelope:
+    def record(self, payload: Event, meta: EventMeta) -> Envelope:
         envelope = Envelope(self.id, self.version + 1, datetime.now(UTC), meta, payload)
         self.apply(envelope)
         self._pending.append(envelope)
@@ -93,7 +93,7 @@ class Aggregate:
         self.when(envelope.payload, envelope)
 
     @singledispatchmethod
-    def when(self, payload: LedgerEvent, envelope: Envelope) -> None:
+    def when(self, payload: Event, envelope: Envelope) -> None:
         raise TypeError(f"{type(self).__name__} cannot apply {type(payload).__name__}")
 
     def collect_events(self) -> list[Envelope]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import singledispatchmethod
 
-from events.base import LedgerEvent
+from events.base import Event
 from events.customer import (
     ClaimRejected,
     CustomerClaimed,
@@ -50,7 +50,7 @@ class Customer(Aggregate):
         return max(self.signed_up_at, self.attributed_at)
 
     @singledispatchmethod
-    def when(self, payload: LedgerEvent, envelope: Envelope) -> None:
+    def when(self, payload: Event, envelope: Envelope) -> None:
         super().when(payload, envelope)
 
     @when.register

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import singledispatchmethod
 from typing import Any
 
-from events.base import LedgerEvent
+from events.base import Event
 from events.receipt import CommandAccepted
 from events.revenue import CommissionAdjusted, CostRecorded
 from ledger.aggregate import Aggregate, Envelope
@@ -16,7 +16,7 @@ class Cost(Aggregate):
     EVENTS = (CostRecorded,)
 
     @singledispatchmethod
-    def when(self, payload: LedgerEvent, envelope: Envelope) -> None:
+    def when(self, payload: Event, envelope: Envelope) -> None:
         self.fact = payload
 
 
@@ -25,7 +25,7 @@ class Adjustment(Aggregate):
     EVENTS = (CommissionAdjusted,)
 
     @singledispatchmethod
-    def when(self, payload: LedgerEvent, envelope: Envelope) -> None:
+    def when(self, payload: Event, envelope: Envelope) -> None:
         self.fact = payload
 
 
@@ -39,6 +39,6 @@ class Receipt(Aggregate):
     result: dict[str, Any]
 
     @singledispatchmethod
-    def when(self, payload: LedgerEvent, envelope: Envelope) -> None:
+    def when(self, payload: Event, envelope: Envelope) -> None:
         assert isinstance(payload, CommandAccepted)
         self.fingerprint, self.result = payload.fingerprint, payload.result

@@ -7,7 +7,7 @@ from decimal import Decimal
 from functools import singledispatchmethod
 from typing import Literal
 
-from events.base import LedgerEvent
+from events.base import Event
 from events.partner import (
     ActiveUntilSet,
     ApplicationApproved,
@@ -73,7 +73,7 @@ class Partner(Aggregate):
         return self.training_completed_at is not None and self.training_completed_at <= on
 
     @singledispatchmethod
-    def when(self, payload: LedgerEvent, envelope: Envelope) -> None:
+    def when(self, payload: Event, envelope: Envelope) -> None:
         super().when(payload, envelope)
 
     @when.register

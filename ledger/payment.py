@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import singledispatchmethod
 
-from events.base import LedgerEvent
+from events.base import Event
 from events.revenue import CommissionReviewed, Earning, PaymentRecorded, PaymentReversed
 from ledger.aggregate import Aggregate, Envelope
 from ledger.money import ZERO
@@ -45,7 +45,7 @@ class Payment(Aggregate):
         return self.earning.hold_reason is not None and self.review is None
 
     @singledispatchmethod
-    def when(self, payload: LedgerEvent, envelope: Envelope) -> None:
+    def when(self, payload: Event, envelope: Envelope) -> None:
         super().when(payload, envelope)
 
     @when.register

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import singledispatchmethod
 
-from events.base import LedgerEvent
+from events.base import Event
 from events.program import ProgramDefined, ProgramTermsChanged, PromoClosed, PromoSlotTaken, Terms
 from events.statement import PeriodClosed
 from ledger.aggregate import Aggregate, Envelope
@@ -38,7 +38,7 @@ class Program(Aggregate):
         )
 
     @singledispatchmethod
-    def when(self, payload: LedgerEvent, envelope: Envelope) -> None:
+    def when(self, payload: Event, envelope: Envelope) -> None:
         super().when(payload, envelope)
 
     @when.register

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from adapters.database import Database
+from adapters.event_store import EventStore
+from ledger.account import StatementDraft
 from projections.audit_view import AuditView
 from projections.balances_view import BalancesView
 from projections.customers_view import CustomersView
 from projections.lines_view import LinesView
 from projections.partners_view import PartnersView
-from projections.runner import View
+from projections.runner import ProjectionRunner, View
+from projections.statement_drafts import statement_drafts
 from projections.statements_view import StatementsView
 
 # Primary keys, for streaming comparisons of two copies of a view's tables.
@@ -24,3 +28,16 @@ TABLE_KEYS = {
 def live_views() -> list[View]:
     # Order matters: the audit view reads the customers view's attribution.
     return [PartnersView(), CustomersView(), LinesView(), BalancesView(), StatementsView(), AuditView()]
+
+
+class LiveReadModels(ProjectionRunner):
+    """The live read models (``proj_*`` tables): what the bus keeps current after every
+    commit and what a month close reads its statement lines from."""
+
+    def __init__(self, db: Database, store: EventStore) -> None:
+        super().__init__(db, store, live_views())
+
+    def statement_drafts(self, program_id: str, period: str) -> list[StatementDraft]:
+        """Month close reads the journal, so it must be current: catch up first."""
+        self.catch_up()
+        return statement_drafts(self.db, self.t, program_id, period)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from events.base import LedgerEvent
+from events.base import Event
 from events.revenue import CommissionAdjusted, CommissionReviewed, CostRecorded, PaymentRecorded, PaymentReversed
 from events.statement import PayoutRecorded, StatementIssued
 
@@ -39,7 +39,7 @@ class MoneyLine:
     held: bool = False
 
 
-def money_lines(event: LedgerEvent) -> list[MoneyLine]:
+def money_lines(event: Event) -> list[MoneyLine]:
     if isinstance(event, PaymentRecorded):
         return _payment(event)
     if isinstance(event, PaymentReversed) and event.partner_id and event.clawback:

@@ -8,16 +8,15 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from adapters.database import Database
+from adapters.event_store import EventStore
+from adapters.vault import Vault
 from ledger.calendar import as_utc
-from ledger.database import Database
 from ledger.money import round_money
 from ledger.partner import Partner
 from ledger.policy import effective_rate
 from ledger.program import Program
 from ledger.status import partner_status
-from ledger.store import LedgerStore
-from ledger.unit_of_work import load_as_known_at
-from ledger.vault import Vault
 from projections.columns import FAR_FUTURE, from_minor, from_ts, ts
 from projections.money import ADJUSTED, CLAWED_BACK, DEDUCTED, DISCOUNT, DUE, EARNED, PAID
 from projections.runner import Tables
@@ -28,7 +27,7 @@ class NotFound(LookupError):
 
 
 class Queries:
-    def __init__(self, db: Database, store: LedgerStore, vault: Vault, t: Tables | None = None) -> None:
+    def __init__(self, db: Database, store: EventStore, vault: Vault, t: Tables | None = None) -> None:
         self.db, self.store, self.vault = db, store, vault
         self.t = t or Tables()
 
@@ -38,10 +37,10 @@ class Queries:
             return cursor.fetchall()
 
     def _partner(self, partner_id: str, known_at: datetime | None) -> tuple[Partner, Program]:
-        partner = load_as_known_at(self.store, Partner, partner_id, known_at)
+        partner = self.store.load(Partner, partner_id, known_at)
         if partner is None:
             raise NotFound(f"partner {partner_id!r} does not exist")
-        program = load_as_known_at(self.store, Program, partner.program_id, known_at)
+        program = self.store.load(Program, partner.program_id, known_at)
         assert program is not None
         return partner, program
 

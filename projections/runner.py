@@ -14,9 +14,9 @@ from typing import Any
 
 import structlog
 
+from adapters.database import Database
+from adapters.event_store import EventStore, decode
 from ledger.aggregate import Envelope
-from ledger.database import Database
-from ledger.store import LedgerStore, decode
 
 log = structlog.get_logger(__name__)
 
@@ -60,7 +60,7 @@ class Tables:
 
 
 class ProjectionRunner:
-    def __init__(self, db: Database, store: LedgerStore, views: Sequence[View], prefix: str = "proj_") -> None:
+    def __init__(self, db: Database, store: EventStore, views: Sequence[View], prefix: str = "proj_") -> None:
         self.db, self.store, self.views = db, store, list(views)
         self.t = Tables(prefix)
         self._ready = False

@@ -6,10 +6,10 @@ from __future__ import annotations
 from itertools import groupby
 from typing import Any
 
+from adapters.database import Database
 from events.statement import StatementLine
 from ledger.account import StatementDraft
 from ledger.calendar import month_end
-from ledger.database import Database
 from projections.columns import from_minor, from_ts, ts
 from projections.lines_view import PAYABLE
 from projections.money import CLAWED_BACK, COMMISSION_SIGN, EARNED, STATEMENT_BUCKETS

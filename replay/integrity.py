@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ledger.database import Database
-from ledger.store import CHAIN_TABLE, GENESIS, LedgerStore, chain_hash
+from adapters.database import Database
+from adapters.event_store import EventStore
+from adapters.hash_chain import CHAIN_TABLE, GENESIS, chain_hash
 from replay.tablescan import scan
 
 BATCH = 5000
@@ -31,7 +32,7 @@ class ChainReport:
                 "reason": self.reason, "head": self.head, "head_position": self.head_position}
 
 
-def verify_chain(db: Database, store: LedgerStore, expect: tuple[int, str] | None = None) -> ChainReport:
+def verify_chain(db: Database, store: EventStore, expect: tuple[int, str] | None = None) -> ChainReport:
     """Walk the log and its seals side by side; name the first position that fails.
     ``expect`` is a (position, head) recorded at an earlier audit: the recomputed seal
     at that position must be that head."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ledger.database import Database
+from adapters.database import Database
 from projections.queries import balance_document
 from projections.runner import Tables
 from replay.tablescan import scan

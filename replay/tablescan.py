@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ledger.database import Database
+from adapters.database import Database
 
 PAGE = 5000
 INTEGER_KEYS = frozenset({"position", "seq"})

@@ -13,9 +13,9 @@ from typing import Any
 
 import structlog
 
+from adapters.database import Database
+from adapters.event_store import EventStore, decode
 from events.statement import StatementIssued
-from ledger.database import Database
-from ledger.store import LedgerStore, decode
 from projections.catalog import TABLE_KEYS, live_views
 from projections.columns import from_minor
 from projections.money import COMMISSION_SIGN, PAID
@@ -46,7 +46,7 @@ class ReplayReport:
 
 
 def replay(
-    db: Database, store: LedgerStore, live: ProjectionRunner, snapshots: SnapshotStore, *,
+    db: Database, store: EventStore, live: ProjectionRunner, snapshots: SnapshotStore, *,
     known_at: datetime | None = None, verify: bool = False,
 ) -> ReplayReport:
     live.catch_up()
@@ -109,7 +109,7 @@ def _normal(row: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(int(v) if isinstance(v, Decimal) else v for v in row)
 
 
-def _verify_statements(db: Database, store: LedgerStore, t: Tables, stop: int, known_at: datetime | None) -> Iterator[Any]:
+def _verify_statements(db: Database, store: EventStore, t: Tables, stop: int, known_at: datetime | None) -> Iterator[Any]:
     """First yields how many statements were checked, then each difference found."""
     issued = list(_issued_statements(store, stop, known_at))
     yield len(issued)
@@ -141,7 +141,7 @@ def _verify_statements(db: Database, store: LedgerStore, t: Tables, stop: int, k
             previous[account] = (position, statement.closing)
 
 
-def _issued_statements(store: LedgerStore, stop: int, known_at: datetime | None) -> Iterator[tuple[int, StatementIssued]]:
+def _issued_statements(store: EventStore, stop: int, known_at: datetime | None) -> Iterator[tuple[int, StatementIssued]]:
     after = 0
     while True:
         batch = store.recorder.select_notifications(

@@ -13,9 +13,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from commands.cli import main as cli_main
-from commands.logging import configure_logging
-from commands.runtime import Runtime, open_runtime
+from entrypoints.bootstrap import Ledger, bootstrap
+from entrypoints.cli import main as cli_main
+from entrypoints.logging import configure_logging
 
 PG_DSN = os.environ.get("LEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -59,18 +59,16 @@ def ledger_url(request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue(f"{request.param}_url")
 
 
-class Ledger:
-    """Test driver: applies commands through the public dispatch path and queries the
+class Driver:
+    """Test driver: applies commands through the message bus and queries the
     read side; ``cli`` runs the ``ledger`` command line in-process."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.runtime: Runtime = open_runtime(url)
+        self.app: Ledger = bootstrap(database_url=url)
 
     def apply(self, *commands: dict[str, Any]) -> list[dict[str, Any]]:
-        results = list(self.runtime.dispatcher("cli").apply_many(commands))
-        self.runtime.projections.catch_up()
-        return results
+        return list(self.app.bus.handle_many(commands))
 
     def ok(self, *commands: dict[str, Any]) -> list[dict[str, Any]]:
         results = self.apply(*commands)
@@ -84,7 +82,7 @@ class Ledger:
         return result["error"]
 
     def balance(self, partner_id: str, currency: str = "USD", **kw: Any) -> dict[str, str]:
-        return self.runtime.queries.balance(partner_id, **kw)["currencies"].get(currency, {})
+        return self.app.queries.balance(partner_id, **kw)["currencies"].get(currency, {})
 
     def cli(self, *args: str) -> tuple[int, str]:
         out = io.StringIO()
@@ -98,21 +96,21 @@ class Ledger:
         return json.loads(out)
 
     def event_count(self) -> int:
-        return self.runtime.store.max_position()
+        return self.app.store.max_position()
 
     def close(self) -> None:
-        self.runtime.close()
+        self.app.close()
 
 
 @pytest.fixture
-def ledger(ledger_url: str) -> Iterator[Ledger]:
-    driver = Ledger(ledger_url)
+def ledger(ledger_url: str) -> Iterator[Driver]:
+    driver = Driver(ledger_url)
     yield driver
     driver.close()
 
 
 @pytest.fixture
-def sqlite_ledger(sqlite_url: str) -> Iterator[Ledger]:
-    driver = Ledger(sqlite_url)
+def sqlite_ledger(sqlite_url: str) -> Iterator[Driver]:
+    driver = Driver(sqlite_url)
     yield driver
     driver.close()

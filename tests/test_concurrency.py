@@ -1,5 +1,5 @@
 """Real concurrent writers on PostgreSQL: each thread has its own runtime (its own
-connection pool, unit of work and dispatcher), all released at once by a barrier."""
+connection pool, unit of work and message bus), all released at once by a barrier."""
 
 from __future__ import annotations
 
@@ -11,19 +11,20 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import IntegrityError
 
-from commands.runtime import Runtime, open_runtime
-from ledger.database import Database
-from ledger.store import CHAIN_TABLE, GENESIS, chain_hash, decode
-from ledger.unit_of_work import UnitOfWork
+from adapters.database import Database
+from adapters.event_store import decode
+from adapters.hash_chain import CHAIN_TABLE, GENESIS, chain_hash
+from commands.unit_of_work import UnitOfWork
+from entrypoints.bootstrap import Ledger, bootstrap
 from tests import builders as b
 
 WRITERS = 8
 
 
 @pytest.fixture
-def runtimes(pg_url: str) -> Iterator[list[Runtime]]:
+def runtimes(pg_url: str) -> Iterator[list[Ledger]]:
     # Opened one after another: creating the schema and tables is not what is under test.
-    opened = [open_runtime(pg_url) for _ in range(WRITERS + 1)]
+    opened = [bootstrap(database_url=pg_url) for _ in range(WRITERS + 1)]
     yield opened
     for runtime in opened:
         runtime.close()
@@ -31,7 +32,7 @@ def runtimes(pg_url: str) -> Iterator[list[Runtime]]:
 
 @pytest.fixture
 def conflicts(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Counts the version conflicts writers ran into (and the dispatcher retried)."""
+    """Counts the version conflicts writers ran into (and the bus retried)."""
     seen: Counter[str] = Counter()
     commit = UnitOfWork.commit
 
@@ -46,8 +47,8 @@ def conflicts(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     return seen
 
 
-def apply(runtime: Runtime, *commands: dict[str, Any]) -> list[dict[str, Any]]:
-    return list(runtime.dispatcher("api", "tester").apply_many(commands))
+def apply(runtime: Ledger, *commands: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(runtime.bus.handle_many(commands, source="api", actor="tester"))
 
 
 def run_together(work: list[Callable[[], Any]]) -> list[Any]:
@@ -74,11 +75,11 @@ def run_together(work: list[Callable[[], Any]]) -> list[Any]:
     return results
 
 
-def topics(runtime: Runtime) -> Counter[str]:
+def topics(runtime: Ledger) -> Counter[str]:
     return Counter(n.topic for n in runtime.store.notifications(0, 100_000))
 
 
-def assert_chain_intact(runtime: Runtime) -> None:
+def assert_chain_intact(runtime: Ledger) -> None:
     """Concurrent inserts still seal every event exactly once, in log order."""
     db: Database = runtime.db
     notifications = runtime.store.notifications(0, 100_000)
@@ -93,7 +94,7 @@ def assert_chain_intact(runtime: Runtime) -> None:
 
 
 def test_concurrent_approvals_never_hand_out_more_promo_slots_than_exist(
-    runtimes: list[Runtime], conflicts: Counter[str]
+    runtimes: list[Ledger], conflicts: Counter[str]
 ) -> None:
     admin, writers = runtimes[0], runtimes[1:]
     partners = [f"p{i}" for i in range(WRITERS)]
@@ -130,7 +131,7 @@ def test_concurrent_approvals_never_hand_out_more_promo_slots_than_exist(
     assert late[1]["ok"] and late[1]["promo"] is False
 
 
-def test_concurrent_deliveries_of_one_payment_record_it_once(runtimes: list[Runtime], conflicts: Counter[str]) -> None:
+def test_concurrent_deliveries_of_one_payment_record_it_once(runtimes: list[Ledger], conflicts: Counter[str]) -> None:
     admin, writers = runtimes[0], runtimes[1:]
     setup = apply(admin, b.program("sp", preset="sales-partner"), *b.partner("p1", "sp"), *b.customer("c1", "p1"))
     assert all(r["ok"] for r in setup), setup
@@ -151,12 +152,12 @@ def test_concurrent_deliveries_of_one_payment_record_it_once(runtimes: list[Runt
     assert counts["payment.recorded"] == rounds
     assert counts["customer.first_paid"] == 1
     assert counts["command.accepted"] == rounds  # one receipt per payment id
-    admin.projections.catch_up()
+    admin.read_models.catch_up()
     assert admin.queries.balance("p1")["currencies"]["USD"]["earned"] == "150.00"  # 3 x 50 % of 100.00
     assert_chain_intact(admin)
 
 
-def test_concurrent_refunds_of_one_payment_never_exceed_what_was_paid(runtimes: list[Runtime]) -> None:
+def test_concurrent_refunds_of_one_payment_never_exceed_what_was_paid(runtimes: list[Ledger]) -> None:
     admin, writers = runtimes[0], runtimes[1:]
     setup = apply(
         admin, b.program("sp", preset="sales-partner"), *b.partner("p1", "sp"), *b.customer("c1", "p1"),
@@ -175,7 +176,7 @@ def test_concurrent_refunds_of_one_payment_never_exceed_what_was_paid(runtimes: 
     assert {r["error"]["code"] for r in refused} == {"invalid"}
     # 40/120 of 50.00 = 16.67, twice, then the rest (16.66) with the last 40.00.
     assert sorted(r["clawback"] for r in accepted) == ["16.66", "16.67", "16.67"]
-    admin.projections.catch_up()
+    admin.read_models.catch_up()
     balance = admin.queries.balance("p1")["currencies"]["USD"]
     assert (balance["earned"], balance["clawed_back"], balance["lifetime_commission"]) == ("50.00", "50.00", "0.00")
     assert topics(admin)["payment.reversed"] == 3

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from commands.dispatch import parse
-from commands.runtime import open_runtime
+from commands.parsing import parse
 from demo.__main__ import EXPECTED_REJECTIONS
 from demo.__main__ import main as demo_main
 from demo.generate import generate, to_jsonl, write_jsonl
+from entrypoints.bootstrap import bootstrap
 
 
 def digest(seed: int, size: str) -> str:
@@ -123,7 +123,7 @@ def test_tiny_history_applies_through_python_m_demo(tmp_path: Path, capsys: pyte
 
     # The figures printed are the ones the read side gives.
     events = int(re.search(r"Events stored: ([\d,]+)", output)[1].replace(",", ""))  # type: ignore[index]
-    runtime = open_runtime(url)
+    runtime = bootstrap(database_url=url)
     try:
         assert events == runtime.store.max_position()
         top = re.search(r"Top 10 partners by lifetime commission:\n.*\n  (\S+) +(\S+) +([\d,.-]+) +([A-Z]{3})", output)

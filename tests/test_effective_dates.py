@@ -32,7 +32,7 @@ def test_a_refund_of_a_pending_commission_waits_for_it(ledger):
               b.payment("pay1", "c1", {"subscription": "100.00"}, at="2025-01-20T00:00:00Z"),
               b.refund("r1", "pay1", "50.00", at="2025-01-25T00:00:00Z"))
     ledger.ok(close("2025-01", "2025-02-01T01:00:00Z"))
-    assert ledger.runtime.queries.statements("p1", "2025-01") == []  # neither is stated yet
+    assert ledger.app.queries.statements("p1", "2025-01") == []  # neither is stated yet
     ledger.ok(close("2025-02", "2025-03-01T01:00:00Z"))
     february = ledger.cli_json("statement", "p1", "--period", "2025-02")
     assert sorted(line["amount"] for line in february["lines"]) == ["-10.00", "20.00"]

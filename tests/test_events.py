@@ -14,11 +14,11 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 
 import events  # noqa: F401  (registers the whole catalogue)
+from adapters.event_store import EnvelopeMapper, decode
 from events import base
-from events.base import EventMeta, LedgerEvent, event_class_for_topic, registered_events
+from events.base import Event, EventMeta, event_class_for_topic, registered_events
 from events.revenue import Earning, PaymentRecorded, RevenueLine
 from ledger.aggregate import Envelope
-from ledger.store import EnvelopeMapper, decode
 
 # The stored names of every event. A rename breaks every stored event of that type,
 # so it must be a deliberate change of this list (and come with a migration).
@@ -59,7 +59,7 @@ CATALOGUE_TOPICS = {
 T = datetime(2025, 3, 4, 5, 6, 7, 123456, tzinfo=UTC)
 
 
-def _catalogue() -> dict[str, type[LedgerEvent]]:
+def _catalogue() -> dict[str, type[Event]]:
     """The registry without the demo events tests define for themselves."""
     return {topic: cls for topic, cls in registered_events().items() if not topic.startswith("test.")}
 
@@ -74,7 +74,7 @@ def _meta(at: datetime = T) -> EventMeta:
     return EventMeta(effective_at=at, actor="tester", source="api", correlation_id="corr-1")
 
 
-def _envelope(payload: LedgerEvent, *, recorded: datetime = T, effective: datetime = T, version: int = 1) -> Envelope:
+def _envelope(payload: Event, *, recorded: datetime = T, effective: datetime = T, version: int = 1) -> Envelope:
     return Envelope(uuid4(), version, recorded, _meta(effective), payload)
 
 
@@ -98,7 +98,7 @@ def test_catalogue_topics_are_exactly_the_stable_list() -> None:
 
 
 def test_every_event_class_has_its_own_topic_and_is_registered_under_it() -> None:
-    concrete = [cls for cls in _all_subclasses(LedgerEvent) if "TOPIC" in cls.__dict__]
+    concrete = [cls for cls in _all_subclasses(Event) if "TOPIC" in cls.__dict__]
     catalogue = [cls for cls in concrete if not cls.TOPIC.startswith("test.")]
     topics = [cls.TOPIC for cls in catalogue]
     assert len(topics) == len(set(topics)), sorted(t for t in topics if topics.count(t) > 1)
@@ -123,7 +123,7 @@ def test_unknown_topic_is_a_lookup_error() -> None:
 
 def test_a_second_class_cannot_take_an_existing_topic() -> None:
     with pytest.raises(TypeError, match="registered twice"):
-        type("Impostor", (LedgerEvent,), {"TOPIC": "payment.recorded", "__annotations__": {}})
+        type("Impostor", (Event,), {"TOPIC": "payment.recorded", "__annotations__": {}})
     assert event_class_for_topic("payment.recorded") is PaymentRecorded
 
 
@@ -197,7 +197,7 @@ def test_amounts_are_stored_exactly_through_a_real_store(sqlite_ledger: Any) -> 
         b.program(preset="refer-resell"), *b.partner("p1"), *b.customer("c1", "p1"),
         b.payment("pay1", "c1", {"subscription": "10.50", "setup": "0.10"}, tax="1.05"),
     )
-    store = sqlite_ledger.runtime.store
+    store = sqlite_ledger.app.store
     [stored] = [n for n in store.notifications(0, 1000) if n.topic == "payment.recorded"]
     state = json.loads(stored.state)
     assert [line["amount"] for line in state["payload"]["lines"]] == ["10.50", "0.10"]
@@ -210,7 +210,7 @@ def test_amounts_are_stored_exactly_through_a_real_store(sqlite_ledger: Any) -> 
 # -- upcasting --------------------------------------------------------------------------------
 
 
-class UpcastDemo(LedgerEvent):
+class UpcastDemo(Event):
     """v1 had only ``name``; v2 added ``greeting``."""
 
     TOPIC = "test.upcast_demo"
@@ -223,7 +223,7 @@ class UpcastDemo(LedgerEvent):
         return {**state, "greeting": f"hello {state['name']}"}
 
 
-class ThreeStepDemo(LedgerEvent):
+class ThreeStepDemo(Event):
     TOPIC = "test.three_step_demo"
     SCHEMA_VERSION = 3
     amount: Decimal
@@ -238,7 +238,7 @@ class ThreeStepDemo(LedgerEvent):
         return {**state, "currency": "USD"}
 
 
-class GapDemo(LedgerEvent):
+class GapDemo(Event):
     """Version 3 with no upcaster from v1: old events cannot be read."""
 
     TOPIC = "test.gap_demo"
@@ -304,7 +304,7 @@ def test_upcasting_does_not_touch_the_stored_bytes() -> None:
 def test_a_moved_event_class_still_decodes_because_the_topic_is_stored() -> None:
     topic = "test.moved_demo"
 
-    class MovedDemo(LedgerEvent):
+    class MovedDemo(Event):
         TOPIC = "test.moved_demo"
         note: str
         amount: Decimal
@@ -321,7 +321,7 @@ def test_a_moved_event_class_still_decodes_because_the_topic_is_stored() -> None
         # under a new name, with the same topic.
         base._REGISTRY.pop(topic)
         relocated = type(
-            "RenamedDemo", (LedgerEvent,),
+            "RenamedDemo", (Event,),
             {
                 "__module__": "somewhere.else.entirely",
                 "__qualname__": "Namespace.RenamedDemo",

@@ -6,29 +6,46 @@ import subprocess
 import sys
 import time
 
+from commands.bus import MessageBus
+from commands.unit_of_work import UnitOfWork
+from ledger.account import StatementDraft
+from projections.catalog import LiveReadModels
 from tests import builders as b
-from tests.conftest import Ledger
+from tests.conftest import Driver
+
+
+class NotCatchingUp:
+    """Read models this process leaves alone (another process keeps them current)."""
+
+    def __init__(self, live: LiveReadModels) -> None:
+        self.live = live
+
+    def catch_up(self) -> int:
+        return 0
+
+    def statement_drafts(self, program_id: str, period: str) -> list[StatementDraft]:
+        return self.live.statement_drafts(program_id, period)
 
 
 def test_follower_process_projects_what_another_process_writes(pg_url):
     follower = subprocess.Popen(
-        [sys.executable, "-m", "commands.cli", "--db", pg_url, "project", "--follow", "--interval", "0.1"],
+        [sys.executable, "-m", "entrypoints.cli", "--db", pg_url, "project", "--follow", "--interval", "0.1"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
-    writer = Ledger(pg_url)
+    writer = Driver(pg_url)
     try:
-        dispatcher = writer.runtime.dispatcher("cli")
-        # Write without catching up the read side here: only the follower projects.
-        results = list(dispatcher.apply_many([
+        # Write through a bus that does not catch up the read side: only the follower projects.
+        bus = MessageBus(UnitOfWork(writer.app.store), writer.app.vault, NotCatchingUp(writer.app.read_models))
+        results = list(bus.handle_many([
             b.program(), *b.partner("p1"), *b.customer("c1", "p1"), b.payment("pay1", "c1", {"platform_fee": "80.00"}),
         ]))
         assert all(r["ok"] for r in results)
-        head = writer.runtime.store.max_position()
+        head = writer.app.store.max_position()
         deadline = time.monotonic() + 20
-        while min(writer.runtime.projections.positions().values()) < head and time.monotonic() < deadline:
+        while min(writer.app.read_models.positions().values()) < head and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert min(writer.runtime.projections.positions().values()) == head
-        assert writer.runtime.queries.balance("p1")["currencies"]["USD"]["earned"] == "40.00"
+        assert min(writer.app.read_models.positions().values()) == head
+        assert writer.app.queries.balance("p1")["currencies"]["USD"]["earned"] == "40.00"
     finally:
         follower.terminate()
         follower.wait(10)

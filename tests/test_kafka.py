@@ -24,16 +24,19 @@ import jsonschema
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from commands.kafka_config import KafkaConfig, ensure_topics
-from commands.kafka_consumer import ConsumerHalted, PaymentsConsumer
+from adapters.event_store import decode
+from adapters.kafka import KafkaConfig, ensure_topics
+from commands import models as m
+from commands.handlers import HANDLERS
+from entrypoints.consumer import ConsumerHalted, PaymentsConsumer
+from entrypoints.relay import KafkaRelay, RelayError, records_for
+from entrypoints.settings import load_settings
 from events.base import EventMeta
 from events.schema_export import SCHEMA_DIR, UNPUBLISHED_TYPES, file_name
 from events.statement import PayoutRecorded, StatementIssued
 from ledger.aggregate import Envelope
-from ledger.store import decode
-from projections.kafka_relay import KafkaRelay, RelayError, records_for
 from tests import builders as b
-from tests.conftest import Ledger
+from tests.conftest import Driver
 from tests.kafka_broker import BrokerUnavailable, TansuBroker, tansu_binary
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,7 +89,7 @@ def kafka_env(kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch) -> dict[str
 
 @pytest.fixture
 def config(kafka_env: dict[str, str]) -> KafkaConfig:
-    return KafkaConfig.from_env(kafka_env)
+    return load_settings(kafka_env).kafka
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -122,10 +125,10 @@ def read_topic(config: KafkaConfig, topic: str, timeout: float = 15.0) -> list[A
         consumer.close()
 
 
-def expected_events(ledger: Ledger) -> dict[str, tuple[int, str]]:
+def expected_events(ledger: Driver) -> dict[str, tuple[int, str]]:
     """event id -> (log position, type) of every event the relay must publish."""
     out = {}
-    for notification in ledger.runtime.store.notifications(0, 1_000_000):
+    for notification in ledger.app.store.notifications(0, 1_000_000):
         envelope = decode(notification)
         if envelope.payload.TOPIC not in UNPUBLISHED_TYPES:
             out[str(envelope.event_id)] = (notification.id, envelope.payload.TOPIC)
@@ -157,7 +160,7 @@ def assert_in_order_per_key(records: list[Any]) -> None:
         assert positions == sorted(positions), (key, positions)
 
 
-def history(ledger: Ledger, payments: int = 3) -> None:
+def history(ledger: Driver, payments: int = 3) -> None:
     ledger.ok(
         b.program(), *b.partner("p1"), *b.partner("p2"),
         *b.customer("c1", "p1", email="alice@c1.example"), *b.customer("c2", "p1"), *b.customer("c3", "p2"),
@@ -176,7 +179,7 @@ def history(ledger: Ledger, payments: int = 3) -> None:
     )
 
 
-def run_cli(ledger: Ledger, *args: str) -> tuple[int, dict[str, Any]]:
+def run_cli(ledger: Driver, *args: str) -> tuple[int, dict[str, Any]]:
     code, out = ledger.cli(*args)
     return code, json.loads(out.strip().splitlines()[-1])
 
@@ -184,7 +187,7 @@ def run_cli(ledger: Ledger, *args: str) -> tuple[int, dict[str, Any]]:
 # -- relay -----------------------------------------------------------------------------
 
 
-def test_relay_end_to_end(ledger: Ledger, config: KafkaConfig) -> None:
+def test_relay_end_to_end(ledger: Driver, config: KafkaConfig) -> None:
     history(ledger, payments=8)
     expected = expected_events(ledger)
 
@@ -221,7 +224,7 @@ def test_relay_end_to_end(ledger: Ledger, config: KafkaConfig) -> None:
     assert "account" not in by_type["partner.payout_details_set"]["payload"]
 
 
-def test_statements_and_payouts_go_to_their_own_topics(sqlite_ledger: Ledger, config: KafkaConfig) -> None:
+def test_statements_and_payouts_go_to_their_own_topics(sqlite_ledger: Driver, config: KafkaConfig) -> None:
     ledger = sqlite_ledger
     history(ledger, payments=4)
     results = ledger.apply({"type": "close_period", "program_id": "prog", "period": "2025-02", "at": "2025-03-01T01:00:00Z"})
@@ -245,7 +248,7 @@ def test_statements_and_payouts_go_to_their_own_topics(sqlite_ledger: Ledger, co
 
 
 def test_routing_by_event_type() -> None:
-    config = KafkaConfig.from_env({"LEDGER_KAFKA_TOPIC_PREFIX": "x."})
+    config = load_settings({"LEDGER_KAFKA_TOPIC_PREFIX": "x."}).kafka
     meta = EventMeta(effective_at=datetime(2025, 3, 1, tzinfo=UTC), actor="t", source="cli", correlation_id="c")
     statement = StatementIssued(statement_id="s1", program_id="prog", partner_id="p9", currency="USD", period="2025-02",
                                 opening=0, lines=[], closing=0, due=0)  # type: ignore[arg-type]
@@ -257,7 +260,7 @@ def test_routing_by_event_type() -> None:
         assert {r.key for r in records} == {b"p9"}
 
 
-def test_relay_never_advances_past_an_unacknowledged_batch(sqlite_ledger: Ledger, config: KafkaConfig) -> None:
+def test_relay_never_advances_past_an_unacknowledged_batch(sqlite_ledger: Driver, config: KafkaConfig) -> None:
     history(sqlite_ledger, payments=2)
 
     class FailingProducer:
@@ -277,8 +280,8 @@ def test_relay_never_advances_past_an_unacknowledged_batch(sqlite_ledger: Ledger
         def close(self, timeout: float | None = None) -> None:
             self.real.close(timeout)
 
-    store, db = sqlite_ledger.runtime.store, sqlite_ledger.runtime.db
-    relay = KafkaRelay(db, store, config, producer_factory=lambda c: FailingProducer(KafkaProducer(**c.producer())))
+    app = sqlite_ledger.app
+    relay = KafkaRelay(app, config, producer_factory=lambda c: FailingProducer(KafkaProducer(**c.producer())))
     with pytest.raises(TimeoutError):
         relay.drain()
     assert relay.position() == 0
@@ -296,13 +299,13 @@ def test_relay_never_advances_past_an_unacknowledged_batch(sqlite_ledger: Ledger
             self.sent += 1
             return self.real.send(*args, **kwargs) if self.sent < 7 else Nack()
 
-    relay = KafkaRelay(db, store, config, producer_factory=lambda c: NackingProducer(KafkaProducer(**c.producer())))
+    relay = KafkaRelay(app, config, producer_factory=lambda c: NackingProducer(KafkaProducer(**c.producer())))
     with pytest.raises(RelayError, match="not acknowledged"):
         relay.drain()
     assert relay.position() == 0
     relay.close()
 
-    relay = KafkaRelay(db, store, config)
+    relay = KafkaRelay(app, config)
     assert relay.drain() == sqlite_ledger.event_count()
     relay.close()
     records = read_topic(config, config.events_topic)
@@ -310,17 +313,17 @@ def test_relay_never_advances_past_an_unacknowledged_batch(sqlite_ledger: Ledger
     assert_in_order_per_key(records)
 
 
-def test_relay_killed_mid_stream_loses_nothing(sqlite_ledger: Ledger, kafka_env: dict[str, str], config: KafkaConfig,
+def test_relay_killed_mid_stream_loses_nothing(sqlite_ledger: Driver, kafka_env: dict[str, str], config: KafkaConfig,
                                                tmp_path: Path) -> None:
     ledger = sqlite_ledger
     history(ledger, payments=240)
     total = ledger.event_count()
     env = os.environ | kafka_env | {"LEDGER_KAFKA_RELAY_BATCH_SIZE": "2", "LEDGER_KAFKA_RELAY_INTERVAL_S": "0.1"}
-    command = [sys.executable, "-m", "commands.cli", "--db", ledger.url, "relay"]
+    command = [sys.executable, "-m", "entrypoints.cli", "--db", ledger.url, "relay"]
     stderr = tmp_path / "relay.err"
     with open(stderr, "wb") as err:
         process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
-    relay = KafkaRelay(ledger.runtime.db, ledger.runtime.store, config)
+    relay = KafkaRelay(ledger.app, config)
     try:
         deadline = time.monotonic() + 30
         while relay.position() < 40 and process.poll() is None and time.monotonic() < deadline:
@@ -363,7 +366,7 @@ def as_bytes(command: dict[str, Any]) -> bytes:
     return json.dumps(command).encode()
 
 
-def test_consume_applies_dead_letters_and_dedupes(sqlite_ledger: Ledger, kafka_env: dict[str, str],
+def test_consume_applies_dead_letters_and_dedupes(sqlite_ledger: Driver, kafka_env: dict[str, str],
                                                   config: KafkaConfig, monkeypatch: pytest.MonkeyPatch) -> None:
     ledger = sqlite_ledger
     ledger.ok(b.program(), *b.partner("p1"), *b.customer("c1", "p1"))
@@ -387,7 +390,7 @@ def test_consume_applies_dead_letters_and_dedupes(sqlite_ledger: Ledger, kafka_e
     balance = ledger.balance("p1")
     assert balance["earned"] == "75.00"  # 50 % promo of 100 + 50, pay1 counted once
     assert balance["clawed_back"] == "5.00"
-    assert ledger.runtime.queries.audit(customer_id="c2")[0]["source"] == "kafka"
+    assert ledger.app.queries.audit(customer_id="c2")[0]["source"] == "kafka"
 
     dead = [json.loads(r.value) for r in read_topic(config, config.dlq_topic)]
     dlq_schema = json.loads((SCHEMA_DIR / "dead_letter.v1.json").read_text())
@@ -411,21 +414,21 @@ def test_consume_applies_dead_letters_and_dedupes(sqlite_ledger: Ledger, kafka_e
     assert ledger.balance("p1")["earned"] == "75.00"
 
 
-def test_consumer_commits_nothing_the_ledger_failed_on(sqlite_ledger: Ledger, config: KafkaConfig,
+def test_consumer_commits_nothing_the_ledger_failed_on(sqlite_ledger: Driver, config: KafkaConfig,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     ledger = sqlite_ledger
     ledger.ok(b.program(), *b.partner("p1"), *b.customer("c1", "p1"))
     produce(config, [("c1", as_bytes(b.payment("pay1", "c1"))), ("c1", as_bytes(b.payment("pay2", "c1")))])
-    runtime = ledger.runtime
-    real = runtime.ledger.record_payment
+    app = ledger.app
+    real = HANDLERS[m.RecordPayment]
 
-    def flaky(meta: Any, payment_id: str, *args: Any) -> Any:
-        if payment_id == "pay2":
+    def flaky(ctx: Any, command: m.RecordPayment) -> Any:
+        if command.payment_id == "pay2":
             raise ConnectionError("database went away")
-        return real(meta, payment_id, *args)
+        return real(ctx, command)
 
-    monkeypatch.setattr(runtime.ledger, "record_payment", flaky)
-    consumer = PaymentsConsumer(runtime, config)
+    monkeypatch.setitem(HANDLERS, m.RecordPayment, flaky)
+    consumer = PaymentsConsumer(app, config)
     try:
         with pytest.raises(ConsumerHalted, match="not committed"):
             consumer.run(once=True)
@@ -433,8 +436,8 @@ def test_consumer_commits_nothing_the_ledger_failed_on(sqlite_ledger: Ledger, co
         consumer.close()
     assert ledger.balance("p1")["earned"] == "50.00"
 
-    monkeypatch.setattr(runtime.ledger, "record_payment", real)
-    consumer = PaymentsConsumer(runtime, config)
+    monkeypatch.setitem(HANDLERS, m.RecordPayment, real)
+    consumer = PaymentsConsumer(app, config)
     try:
         stats = consumer.run(once=True)
     finally:

@@ -46,11 +46,11 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from commands.runtime import Runtime, open_runtime
+from adapters.event_store import decode
+from entrypoints.bootstrap import Ledger, bootstrap
 from events.customer import ClaimRejected, CustomerClaimed
 from events.program import PromoSlotTaken
 from events.revenue import CommissionReviewed, PaymentRecorded, PaymentReversed
-from ledger.store import decode
 from projections.catalog import live_views
 from projections.queries import Queries
 from projections.runner import ProjectionRunner, Tables
@@ -618,12 +618,12 @@ def check_outcomes(scenario: Scenario, results: list[dict[str, Any]]) -> None:
                 assert actual == wanted, f"{path}: {where}"
 
 
-def all_balances(runtime: Runtime, partners: list[str], queries: Queries | None = None) -> dict[str, Any]:
+def all_balances(runtime: Ledger, partners: list[str], queries: Queries | None = None) -> dict[str, Any]:
     queries = queries or runtime.queries
     return {p: queries.balance(p)["currencies"] for p in partners}
 
 
-def table_rows(runtime: Runtime, t: Tables) -> dict[str, list[tuple[Any, ...]]]:
+def table_rows(runtime: Ledger, t: Tables) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every live read model's tables (in a stable order)."""
     rows = {}
     with runtime.db.connect() as conn, runtime.db.transaction(conn) as cursor:
@@ -634,7 +634,7 @@ def table_rows(runtime: Runtime, t: Tables) -> dict[str, list[tuple[Any, ...]]]:
     return rows
 
 
-def check_time_travel(runtime: Runtime, scenario: Scenario, known: list[datetime]) -> None:
+def check_time_travel(runtime: Ledger, scenario: Scenario, known: list[datetime]) -> None:
     """(h) The balance as of a command's effective time, and as known right after it was
     applied, is the model's balance after that command (the clock only moves forward)."""
     latest = datetime.min.replace(tzinfo=UTC)
@@ -652,13 +652,13 @@ def check_time_travel(runtime: Runtime, scenario: Scenario, known: list[datetime
             assert runtime.queries.balance(partner_id, known_at=known[index])["currencies"] == currencies, (index, partner_id)
 
 
-def check_replay_equals_live(runtime: Runtime, partners: list[str]) -> None:
+def check_replay_equals_live(runtime: Ledger, partners: list[str]) -> None:
     """(a) A fresh runner, from event zero, into scratch tables: identical read models."""
     replay = ProjectionRunner(runtime.db, runtime.store, live_views(), prefix="chk_")
     replay.setup()
     try:
         replay.catch_up()
-        assert replay.positions() == runtime.projections.positions()
+        assert replay.positions() == runtime.read_models.positions()
         scratch = Queries(runtime.db, runtime.store, runtime.vault, Tables("chk_"))
         assert all_balances(runtime, partners, scratch) == all_balances(runtime, partners)
         assert table_rows(runtime, Tables("chk_")) == table_rows(runtime, Tables("proj_"))
@@ -666,7 +666,7 @@ def check_replay_equals_live(runtime: Runtime, partners: list[str]) -> None:
         replay.drop()
 
 
-def check_event_invariants(runtime: Runtime, scenario: Scenario) -> None:
+def check_event_invariants(runtime: Ledger, scenario: Scenario) -> None:
     payloads = [decode(n).payload for n in runtime.store.notifications(0, 1_000_000)]
 
     # (b) per payment: clawbacks (and voids) are never negative and never exceed the earning;
@@ -719,7 +719,7 @@ def check_event_invariants(runtime: Runtime, scenario: Scenario) -> None:
     assert sorted(holders) == sorted(slots)
 
 
-def check_balances(runtime: Runtime, scenario: Scenario, results: list[dict[str, Any]]) -> dict[str, Any]:
+def check_balances(runtime: Ledger, scenario: Scenario, results: list[dict[str, Any]]) -> dict[str, Any]:
     partners = sorted(scenario.model.partners)
     balances = all_balances(runtime, partners)
     # The model's balances, to the cent.
@@ -749,14 +749,13 @@ def check_balances(runtime: Runtime, scenario: Scenario, results: list[dict[str,
 
 
 def run_scenario(url: str, batch_url: str | None, scenario: Scenario) -> None:
-    runtime = open_runtime(url)
+    runtime = bootstrap(database_url=url)
     try:
-        dispatcher = runtime.dispatcher("cli")
         results, known = [], []
         for command in scenario.commands:  # one transaction per command, projections caught up each time
-            results.append(dispatcher.apply(command))
+            results.append(runtime.bus.handle(command))
             known.append(datetime.now(UTC))
-            runtime.projections.catch_up()
+            runtime.read_models.catch_up()
         check_outcomes(scenario, results)
         balances = check_balances(runtime, scenario, results)
         check_time_travel(runtime, scenario, known)
@@ -765,8 +764,8 @@ def run_scenario(url: str, batch_url: str | None, scenario: Scenario) -> None:
 
         # (f) the same list again: every command is a no-op returning its first result.
         events_before = runtime.store.max_position()
-        again = list(dispatcher.apply_many(scenario.commands))
-        runtime.projections.catch_up()
+        again = list(runtime.bus.handle_many(scenario.commands))
+        runtime.read_models.catch_up()
         assert [normalised(r) for r in again] == [normalised(r) for r in results]
         assert runtime.store.max_position() == events_before
         assert all_balances(runtime, sorted(scenario.model.partners)) == balances
@@ -776,10 +775,10 @@ def run_scenario(url: str, batch_url: str | None, scenario: Scenario) -> None:
     if batch_url is None:
         return
     # (g) the whole list in one batch (one unit of work, one transaction): same outcome.
-    batch = open_runtime(batch_url)
+    batch = bootstrap(database_url=batch_url)
     try:
-        batch_results = list(batch.dispatcher("cli").apply_many(scenario.commands, batch_size=len(scenario.commands)))
-        batch.projections.catch_up()
+        batch_results = list(batch.bus.handle_many(scenario.commands, batch_size=len(scenario.commands)))
+        batch.read_models.catch_up()
         assert [normalised(r) for r in batch_results] == [normalised(r) for r in results]
         assert batch.store.max_position() == events_before
         assert all_balances(batch, sorted(scenario.model.partners)) == balances
@@ -861,10 +860,10 @@ def test_clawbacks_track_the_refunded_share_and_never_exceed_the_earning(
         commands.append(reverse("last", "pay", cents(left)))
         expects.append(model.run(commands[-1]))
     with tempfile.TemporaryDirectory(prefix="ledger-prop-") as tmp:
-        runtime = open_runtime(f"sqlite:///{Path(tmp) / 'ledger.db'}")
+        runtime = bootstrap(database_url=f"sqlite:///{Path(tmp) / 'ledger.db'}")
         try:
-            results = list(runtime.dispatcher("cli").apply_many(commands))
-            runtime.projections.catch_up()
+            results = list(runtime.bus.handle_many(commands))
+            runtime.read_models.catch_up()
             check_outcomes(Scenario(terms, commands, expects, model), results)
             assert all_balances(runtime, ["p1"]) == model.balances()
             earned = Decimal(results[5]["earning"]["amount"])
@@ -898,9 +897,9 @@ def test_a_claim_qualifies_by_what_the_customer_had_done_by_the_claim_date(
                 b.signup("c1", at=T0.isoformat())]
     commands += [claim, pay] if claim_recorded_first else [pay, claim]
     with tempfile.TemporaryDirectory(prefix="ledger-prop-") as tmp:
-        runtime = open_runtime(f"sqlite:///{Path(tmp) / 'ledger.db'}")
+        runtime = bootstrap(database_url=f"sqlite:///{Path(tmp) / 'ledger.db'}")
         try:
-            results = [runtime.dispatcher("cli").apply(command) for command in commands]
+            results = [runtime.bus.handle(command) for command in commands]
         finally:
             runtime.close()
     claim_result = results[4] if claim_recorded_first else results[5]
@@ -928,9 +927,9 @@ def test_a_cost_deducts_exactly_when_a_payment_on_its_date_would_earn(day: int, 
         b.cost("cost", "c1", cents(cost_cents), at=at),
     ]
     with tempfile.TemporaryDirectory(prefix="ledger-prop-") as tmp:
-        runtime = open_runtime(f"sqlite:///{Path(tmp) / 'ledger.db'}")
+        runtime = bootstrap(database_url=f"sqlite:///{Path(tmp) / 'ledger.db'}")
         try:
-            results = list(runtime.dispatcher("cli").apply_many(commands))
+            results = list(runtime.bus.handle_many(commands))
         finally:
             runtime.close()
     assert all(r["ok"] for r in results), results
@@ -952,7 +951,7 @@ def test_a_batch_replayed_after_a_conflict_gives_the_results_of_a_clean_run(forg
     not leave the replayed batch unable to seal the personal data it carries."""
     from eventsourcing.persistence import IntegrityError
 
-    from ledger.unit_of_work import UnitOfWork
+    from commands.unit_of_work import UnitOfWork
 
     forget_command = (
         {"type": "forget_partner", "partner_id": "p1", "reason": "erasure request"} if forget == "partner"
@@ -964,14 +963,14 @@ def test_a_batch_replayed_after_a_conflict_gives_the_results_of_a_clean_run(forg
         {**forget_command, "at": "2025-03-01T00:00:00Z"},
     ]
     with tempfile.TemporaryDirectory(prefix="ledger-prop-") as tmp:
-        clean = open_runtime(f"sqlite:///{Path(tmp) / 'clean.db'}")
+        clean = bootstrap(database_url=f"sqlite:///{Path(tmp) / 'clean.db'}")
         try:
-            expected = list(clean.dispatcher("cli").apply_many(commands))
+            expected = list(clean.bus.handle_many(commands))
         finally:
             clean.close()
         assert all(r["ok"] for r in expected), expected
 
-        runtime = open_runtime(f"sqlite:///{Path(tmp) / 'raced.db'}")
+        runtime = bootstrap(database_url=f"sqlite:///{Path(tmp) / 'raced.db'}")
         commit = UnitOfWork.commit
         lost = [conflicts]
 
@@ -983,7 +982,7 @@ def test_a_batch_replayed_after_a_conflict_gives_the_results_of_a_clean_run(forg
 
         try:
             UnitOfWork.commit = losing_commit  # type: ignore[method-assign]
-            results = list(runtime.dispatcher("cli").apply_many(commands))
+            results = list(runtime.bus.handle_many(commands))
         finally:
             UnitOfWork.commit = commit  # type: ignore[method-assign]
             runtime.close()

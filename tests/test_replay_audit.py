@@ -45,7 +45,7 @@ def test_replay_verify_equals_live_and_exits_zero(ledger):
 
 def test_replay_verify_reports_a_drifted_read_model(ledger):
     history(ledger)
-    with ledger.runtime.db.connect() as conn, ledger.runtime.db.transaction(conn) as cursor:
+    with ledger.app.db.connect() as conn, ledger.app.db.transaction(conn) as cursor:
         cursor.execute("UPDATE proj_lines SET amount_minor = amount_minor + 1 WHERE source_id = 'pay1'")
     code, out = ledger.cli("replay", "--verify")
     assert code == 1
@@ -67,7 +67,7 @@ def test_snapshot_take_show_list_and_replay_rederives_it(ledger):
 def test_snapshots_are_immutable(ledger):
     history(ledger)
     ledger.cli("snapshot", "take")
-    db = ledger.runtime.db
+    db = ledger.app.db
     with pytest.raises(Exception, match="immutable"), db.connect() as conn, db.transaction(conn) as cursor:
         cursor.execute("UPDATE ledger_snapshots SET hash = 'x'")
 
@@ -119,9 +119,9 @@ def test_verify_passes_then_detects_an_edit_on_sqlite(sqlite_ledger):
 
 
 def test_postgres_refuses_update_delete_truncate_of_the_log(pg_url):
-    from tests.conftest import Ledger
+    from tests.conftest import Driver
 
-    ledger = Ledger(pg_url)
+    ledger = Driver(pg_url)
     try:
         history(ledger)
         schema = pg_url.split("schema=")[1]
@@ -142,14 +142,14 @@ def test_forgetting_a_partner_keeps_money_and_verification_working(ledger):
     assert ledger.balance("p1") == before
     assert ledger.cli("replay", "--verify")[0] == 0
     assert ledger.cli("verify")[0] == 0
-    with ledger.runtime.db.connect() as conn, ledger.runtime.db.transaction(conn) as cursor:
+    with ledger.app.db.connect() as conn, ledger.app.db.transaction(conn) as cursor:
         cursor.execute("SELECT secret FROM ledger_keys WHERE subject = 'partner:p1'")
         assert cursor.fetchone()[0] is None
 
 
 def test_projection_stopped_mid_batch_resumes_exactly(ledger):
     history(ledger)
-    runtime = ledger.runtime
+    runtime = ledger.app
     fresh = ProjectionRunner(runtime.db, runtime.store, live_views(), prefix="resume_")
     fresh.setup()
     fresh.catch_up(batch_size=3, max_batches=2)  # "crash" after two committed batches
@@ -187,7 +187,7 @@ def test_running_totals_equal_the_journal_sums(ledger):
 
     far = datetime(9999, 1, 1, tzinfo=UTC)
     for partner in ("p1", "p2"):
-        assert ledger.runtime.queries.balance(partner) == ledger.runtime.queries.balance(partner, as_of=far)
+        assert ledger.app.queries.balance(partner) == ledger.app.queries.balance(partner, as_of=far)
 
 
 def test_verify_checks_a_head_recorded_at_an_earlier_audit(sqlite_ledger):

@@ -70,7 +70,7 @@ def test_leads_need_training_when_the_terms_require_it(ledger):
     ledger.ok(b.claim("c2", "p1", "link", at="2025-01-10T00:00:00Z"))  # only leads need it
     ledger.ok(b.cmd("complete_training", partner_id="p1", at="2025-01-15T00:00:00Z"))
     ledger.ok(b.claim("c3", "p1", "lead", at="2025-01-16T00:00:00Z"))
-    assert ledger.runtime.queries.partner("p1")["training_completed"] is True
+    assert ledger.app.queries.partner("p1")["training_completed"] is True
 
 
 def test_leads_need_no_training_by_default(ledger):
@@ -97,7 +97,7 @@ def test_payment_of_an_unattributed_customer_earns_nothing(ledger):
 
 def test_partner_lifecycle_states(ledger):
     ledger.ok(b.program(terms=b.terms()), b.application("p1"), b.application("p2"))
-    q = ledger.runtime.queries
+    q = ledger.app.queries
     assert (q.partner("p1")["state"], q.partner("p1")["level"], q.partner("p1")["rate"]) == ("applied", None, None)
     ledger.ok(b.approve("p1", "Gold"), b.cmd("reject_application", partner_id="p2", reason="no fit"))
     assert (q.partner("p1")["state"], q.partner("p1")["level"], q.partner("p1")["rate"]) == ("approved", "Gold", "0.25")

@@ -110,7 +110,7 @@ def test_apply_exits_1_when_a_command_is_rejected_and_applies_the_others(ledger,
     assert [r["ok"] for r in results] == [True, False, True, False, True]
     assert results[1]["error"]["code"] == "invalid_json"
     assert results[3]["error"]["code"] == "unknown_type"
-    assert ledger.runtime.queries.partner("p1")["state"] == "approved"
+    assert ledger.app.queries.partner("p1")["state"] == "approved"
 
 
 def test_apply_exits_0_when_everything_applies(ledger, tmp_path):

@@ -103,7 +103,7 @@ def test_rate_override_is_effective_dated_and_null_removes_it(ledger):
     assert earning(ledger, pay("feb", "2025-02-15T00:00:00Z"))["rate"] == "0.20"
     assert earning(ledger, pay("mar", "2025-03-15T00:00:00Z"))["rate"] == "0.30"
     assert earning(ledger, pay("apr", "2025-04-15T00:00:00Z"))["rate"] == "0.20"
-    assert ledger.runtime.queries.partner("p1")["rate"] == "0.20"
+    assert ledger.app.queries.partner("p1")["rate"] == "0.20"
 
 
 def test_change_program_terms_applies_from_its_effective_date(ledger):
@@ -119,7 +119,7 @@ def test_presets_express_the_three_programs(ledger):
         b.program("rr", preset="refer-resell"), b.program("sp", preset="sales-partner"), b.program("rt", preset="referral-tiers"),
         *b.partner("a", "rr"), *b.partner("p", "sp", rate="0.20"), *b.partner("t", "rt", level="Master"),
     )
-    q = ledger.runtime.queries
+    q = ledger.app.queries
     assert (q.partner("a")["level"], q.partner("a")["rate"]) == ("Registered", "0.15")
     assert q.partner("p")["rate"] == "0.20"
     assert (q.partner("t")["level"], q.partner("t")["rate"]) == ("Master", "0.20")
@@ -136,7 +136,7 @@ def test_omitted_terms_take_the_defaults(ledger):
     got = earning(ledger, b.payment("pay1", "c1", {"anything": "50.00"}, at="2025-02-01T00:00:00Z"))
     assert got["amount"] == "5.00"  # "*" by default, 0 hold days: payable at once
     assert datetime.fromisoformat(got["payable_at"]) == datetime.fromisoformat("2025-02-01T00:00:00+00:00")
-    status = ledger.runtime.queries.status("p1", on=datetime.fromisoformat("2025-06-01T00:00:00+00:00"))
+    status = ledger.app.queries.status("p1", on=datetime.fromisoformat("2025-06-01T00:00:00+00:00"))
     assert status["status"] == "at_risk"  # target 10 a year by default; one onboarded
 
 
@@ -147,7 +147,7 @@ def test_promo_slots_go_to_the_first_n_approvals(ledger):
     ledger.ok(b.program(preset="sales-partner"))  # 50 % for the first 3
     promos = [ledger.ok(*b.partner(f"p{i}"))[1]["promo"] for i in range(1, 5)]
     assert promos == [True, True, True, False]
-    q = ledger.runtime.queries
+    q = ledger.app.queries
     assert (q.partner("p1")["promo"], q.partner("p1")["rate"]) == (True, "0.50")
     assert (q.partner("p4")["promo"], q.partner("p4")["rate"]) == (False, "0.20")
     ledger.ok(*b.customer("c1", "p1"))
@@ -160,7 +160,7 @@ def test_an_explicit_rate_at_approval_takes_no_promo_slot(ledger):
     assert approved["promo"] is False
     promos = [ledger.ok(*b.partner(f"p{i}"))[1]["promo"] for i in range(1, 5)]
     assert promos == [True, True, True, False]
-    assert ledger.runtime.queries.partner("p0")["rate"] == "0.30"
+    assert ledger.app.queries.partner("p0")["rate"] == "0.30"
 
 
 def test_close_promo_stops_further_slots_and_holders_keep_theirs(ledger):
@@ -168,8 +168,8 @@ def test_close_promo_stops_further_slots_and_holders_keep_theirs(ledger):
     [closed] = ledger.ok(b.cmd("close_promo", program_id="prog"))
     assert closed["promo_holders"] == ["p1"]
     assert ledger.ok(*b.partner("p2"))[1]["promo"] is False
-    assert ledger.runtime.queries.partner("p1")["rate"] == "0.50"
-    assert ledger.runtime.queries.partner("p2")["rate"] == "0.20"
+    assert ledger.app.queries.partner("p1")["rate"] == "0.50"
+    assert ledger.app.queries.partner("p2")["rate"] == "0.20"
     assert ledger.refused(b.cmd("close_promo", program_id="prog"))["code"] == "invalid_state"
 
 
@@ -223,7 +223,7 @@ def test_payments_after_termination_earn_nothing(ledger):
     ledger.ok(b.cmd("terminate_partner", partner_id="p1", reason="left", at="2025-03-01T00:00:00Z"))
     assert earning(ledger, pay("after", "2025-03-02T00:00:00Z"))["kind"] == "none"
     assert earning(ledger, pay("before", "2025-02-15T00:00:00Z"))["amount"] == "20.00"
-    assert ledger.runtime.queries.partner("p1")["state"] == "terminated"
+    assert ledger.app.queries.partner("p1")["state"] == "terminated"
 
 
 # -- refunds and chargebacks ------------------------------------------------------------
@@ -384,7 +384,7 @@ def test_manual_adjustments_carry_actor_and_reason(ledger):
     )
     bal = ledger.balance("p1")
     assert (bal["adjusted"], bal["lifetime_commission"], bal["balance"]) == ("10.00", "10.00", "10.00")
-    trail = [e for e in ledger.runtime.queries.audit(partner_id="p1") if e["type"] == "adjustment.recorded"]
+    trail = [e for e in ledger.app.queries.audit(partner_id="p1") if e["type"] == "adjustment.recorded"]
     assert [(e["actor"], e["details"]["reason"]) for e in trail] == [("alice", "bonus"), ("bob", "correction")]
     zero = b.cmd("adjust_commission", adjustment_id="a3", partner_id="p1", amount="0", currency="USD", reason="x")
     assert ledger.refused(zero)["field"] == "amount"

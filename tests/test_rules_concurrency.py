@@ -8,19 +8,19 @@ import threading
 from typing import Any
 
 from tests import builders as b
-from tests.conftest import Ledger
+from tests.conftest import Driver
 
 
-def in_parallel(ledger: Ledger, commands: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each command through the dispatcher of its own runtime (its own process, as far
+def in_parallel(ledger: Driver, commands: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each command through the message bus of its own ledger (its own process, as far
     as the ledger can tell), all at once; the read side catches up afterwards."""
-    results = run_parallel(ledger.url, [lambda d, c=c: d.runtime.dispatcher("cli").apply(c) for c in commands])
-    ledger.runtime.projections.catch_up()
+    results = run_parallel(ledger.url, [lambda d, c=c: d.app.bus.handle(c) for c in commands])
+    ledger.app.read_models.catch_up()
     return results
 
 
 def run_parallel(url: str, jobs: list[Any]) -> list[Any]:
-    drivers = [Ledger(url) for _ in jobs]
+    drivers = [Driver(url) for _ in jobs]
     barrier = threading.Barrier(len(jobs))
     results: list[Any] = [None] * len(jobs)
 
@@ -46,7 +46,7 @@ def test_promo_slots_never_exceed_n_under_concurrent_approvals(ledger):
     results = in_parallel(ledger, [b.approve(f"p{i}") for i in range(6)])
     assert all(r["ok"] for r in results), results
     assert sum(r["promo"] for r in results) == 3
-    holders = [p for p in (f"p{i}" for i in range(6)) if ledger.runtime.queries.partner(p)["promo"]]
+    holders = [p for p in (f"p{i}" for i in range(6)) if ledger.app.queries.partner(p)["promo"]]
     assert len(holders) == 3
 
 
@@ -61,7 +61,7 @@ def test_a_writer_sees_what_another_writer_recorded_before_it(ledger):
     # Two long-lived runtimes on one database (e.g. `ledger consume` and an admin CLI).
     ledger.ok(b.program(terms=b.terms()), *b.partner("p1"), *b.customer("c1", "p1"),
               b.payment("pay1", "c1", {"subscription": "100.00"}, at="2025-02-01T00:00:00Z"))
-    admin = Ledger(ledger.url)
+    admin = Driver(ledger.url)
     try:
         admin.ok(b.cmd("set_commission_rate", partner_id="p1", rate="0.50", at="2025-01-05T00:00:00Z"),
                  b.cmd("terminate_partner", partner_id="p1", reason="left", at="2025-03-01T00:00:00Z"))
@@ -78,10 +78,10 @@ def test_projection_catch_up_from_several_runtimes_at_once(ledger):
     # read models must neither fail nor count an event twice.
     ledger.ok(b.program(terms=b.terms()), *b.partner("p1"), *b.customer("c1", "p1"))
     # the log grows without the read side catching up:
-    list(ledger.runtime.dispatcher("cli").apply_many([b.payment(f"pay{i}", "c1", {"subscription": "10.00"}) for i in range(20)]))
-    results = run_parallel(ledger.url, [lambda d: d.runtime.projections.catch_up() for _ in range(4)])
+    list(ledger.app.bus.handle_many([b.payment(f"pay{i}", "c1", {"subscription": "10.00"}) for i in range(20)]))
+    results = run_parallel(ledger.url, [lambda d: d.app.read_models.catch_up() for _ in range(4)])
     assert all(isinstance(r, int) for r in results), results
-    ledger.runtime.projections.catch_up()
+    ledger.app.read_models.catch_up()
     assert ledger.balance("p1")["earned"] == "40.00"
-    payments = [e for e in ledger.runtime.queries.audit(partner_id="p1") if e["type"] == "payment.recorded"]
+    payments = [e for e in ledger.app.queries.audit(partner_id="p1") if e["type"] == "payment.recorded"]
     assert len(payments) == 20

@@ -20,7 +20,7 @@ def onboard(partner_id: str, count: int, at: str, prefix: str | None = None) -> 
 
 
 def status(ledger: Any, partner_id: str, when: str) -> dict[str, Any]:
-    return ledger.runtime.queries.status(partner_id, on=on(when))
+    return ledger.app.queries.status(partner_id, on=on(when))
 
 
 def test_young_partner_averages_over_at_least_twelve_months(ledger):

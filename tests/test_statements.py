@@ -96,7 +96,7 @@ def test_hold_days_keep_lines_pending_until_payable(ledger):
     ledger.ok(b.program(terms=terms), *b.partner("p1"), *b.customer("c1", "p1"),
               b.payment("pay1", "c1", {"subscription": "100.00"}, at="2025-01-15T00:00:00Z"))
     ledger.ok(close("2025-01", "2025-02-01T01:00:00Z"))
-    assert ledger.runtime.queries.statements("p1", "2025-01") == []  # pending: nothing stated yet
+    assert ledger.app.queries.statements("p1", "2025-01") == []  # pending: nothing stated yet
     ledger.ok(close("2025-02", "2025-03-01T01:00:00Z"))
     february = ledger.cli_json("statement", "p1", "--period", "2025-02")
     assert [line["amount"] for line in february["lines"]] == ["20.00"]

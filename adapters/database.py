@@ -1,6 +1,6 @@
 """Where the ledger lives: an SQLite file (the default) or a PostgreSQL database.
 
-``LEDGER_DATABASE_URL`` (or ``--db``) chooses: ``sqlite:///path`` or
+The URL (setting ``LEDGER_DATABASE_URL`` or ``--db``) chooses: ``sqlite:///path`` or
 ``postgresql://user[:password]@host[:port]/dbname[?schema=name]``.
 """
 
@@ -15,15 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlparse
 
-DEFAULT_URL = "sqlite:///./ledger.db"
-
-
 _POOLS: dict[str, Any] = {}
 _SQLITE = threading.local()  # SQLite connections are per thread
-
-
-def database_url(explicit: str | None = None) -> str:
-    return explicit or os.environ.get("LEDGER_DATABASE_URL") or DEFAULT_URL
 
 
 class Cursor(Protocol):

@@ -1,32 +1,32 @@
-"""The event store: the eventsourcing library's recorders with a catalogue-aware mapper,
-an append-only log and a hash chain sealing every event as it is inserted."""
+"""The event store: the eventsourcing library's Application and recorders with a
+catalogue-aware mapper. Every insert also extends the hash chain (``hash_chain``),
+validates what a batch only read, and destroys forgotten subjects' keys, all in the
+insert's own transaction."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import Application
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, Notification, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
+from adapters.database import Database
+from adapters.hash_chain import CHAIN_TABLE, seal
+from adapters.schema import create_chain_table, create_log_guards
+from adapters.vault import KEYS_TABLE
 from events.base import EventMeta, event_class_for_topic
-from ledger.aggregate import Envelope
-from ledger.database import Database
-
-GENESIS = bytes(32)
+from ledger.aggregate import A, Envelope
 
 
 def _chunks(items: Sequence[UUID], size: int = 500) -> list[Sequence[UUID]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
-CHAIN_TABLE = "ledger_chain"
-KEYS_TABLE = "ledger_keys"  # the vault's keys: outside the log, same database
 
 
 class EnvelopeMapper(Mapper):  # type: ignore[type-arg]
@@ -71,20 +71,6 @@ def decode(stored_event: StoredEvent) -> Envelope:
     )
 
 
-def chain_hash(previous: bytes, position: int, stored: StoredEvent) -> bytes:
-    """The seal of one event: its content and position, chained to the seal before it."""
-    digest = hashlib.sha256(previous)
-    digest.update(position.to_bytes(8, "big"))
-    digest.update(str(stored.originator_id).replace("-", "").encode())
-    digest.update(b"\x00%d\x00" % stored.originator_version)
-    digest.update(stored.topic.encode())
-    digest.update(b"\x00")
-    state = stored.state
-    # A hand-edited row may come back as text rather than bytes: hash what is there.
-    digest.update(state if isinstance(state, bytes | bytearray | memoryview) else str(state).encode())
-    return digest.digest()
-
-
 def _check_reads(cursor: Any, table: str, placeholder: str, read_versions: dict[UUID, int] | None, hex_ids: bool) -> None:
     """Optimistic read validation, inside the insert's transaction: if an aggregate a
     batch decided on (without writing to it) has moved on since it was read, the batch
@@ -116,19 +102,6 @@ def _shred(cursor: Any, table: str, placeholder: str, subjects: Sequence[str] | 
         )
 
 
-def _seal(cursor: Any, table: str, placeholder: str, ids: Sequence[int], events: Sequence[StoredEvent]) -> None:
-    cursor.execute(f"SELECT hash FROM {table} ORDER BY position DESC LIMIT 1")
-    row = cursor.fetchone()
-    previous = bytes(row[0] if not isinstance(row, dict) else row["hash"]) if row else GENESIS
-    rows = []
-    for position, stored in zip(ids, events, strict=True):
-        previous = chain_hash(previous, position, stored)
-        rows.append((position, previous))
-    cursor.executemany(
-        f"INSERT INTO {table} (position, hash) VALUES ({placeholder}, {placeholder})", rows
-    )
-
-
 class SealingSQLiteRecorder(SQLiteApplicationRecorder):
     def select_events_of(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
         """Every event of many aggregates in one query, by aggregate then version."""
@@ -153,7 +126,7 @@ class SealingSQLiteRecorder(SQLiteApplicationRecorder):
         _check_reads(c, self.events_table_name, "?", kwargs.get("read_versions"), hex_ids=True)
         _shred(c, KEYS_TABLE, "?", kwargs.get("forget_subjects"))
         if ids:
-            _seal(c, CHAIN_TABLE, "?", ids, stored_events)
+            seal(c, CHAIN_TABLE, "?", ids, stored_events)
         return ids
 
 
@@ -191,11 +164,11 @@ class SealingPostgresRecorder(PostgresApplicationRecorder):
     ) -> Sequence[int] | None:
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         if ids:
-            _seal(curs, f"{self.datastore.schema}.{CHAIN_TABLE}", "%s", ids, stored_events)
+            seal(curs, f"{self.datastore.schema}.{CHAIN_TABLE}", "%s", ids, stored_events)
         return ids
 
 
-class LedgerStore(Application):  # type: ignore[type-arg]
+class EventStore(Application):  # type: ignore[type-arg]
     """The library's Application, configured for the ledger's database."""
 
     name = "ledger"
@@ -206,9 +179,11 @@ class LedgerStore(Application):  # type: ignore[type-arg]
         env = db.eventsourcing_env() | {
             "APPLICATION_RECORDER_TOPIC": f"{recorder.__module__}:{recorder.__qualname__}",
         }
-        _create_log_guards(db)
+        create_chain_table(db)
         super().__init__(env=env)
-        _create_log_guards(db, after_events_table=True)
+        create_log_guards(db)
+
+    decode = staticmethod(decode)
 
     def construct_mapper(self) -> Mapper:  # type: ignore[type-arg]
         return EnvelopeMapper()
@@ -230,43 +205,29 @@ class LedgerStore(Application):  # type: ignore[type-arg]
     def max_position(self) -> int:
         return self.recorder.max_notification_id() or 0
 
+    def get(self, aggregate_id: UUID) -> Any:
+        """The aggregate's current state, or None if it has no events."""
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
 
-_REFUSE = "the ledger event log is append-only"
+    def append(self, envelopes: Sequence[Envelope], *, read_versions: dict[UUID, int], forget_subjects: Sequence[str]) -> int:
+        """Append in one transaction. Straight to the library's event store:
+        ``Application.save`` would only add snapshotting and notification hooks this
+        ledger does not use."""
+        return len(self.events.put(list(envelopes), read_versions=read_versions, forget_subjects=forget_subjects))
 
-
-def _create_log_guards(db: Database, *, after_events_table: bool = False) -> None:
-    """The chain table first; once the events table exists, triggers that refuse any
-    UPDATE, DELETE or TRUNCATE of the log and of its chain."""
-    statements = _guard_statements(db) if after_events_table else [
-        f"CREATE TABLE IF NOT EXISTS {CHAIN_TABLE} (position BIGINT PRIMARY KEY, hash "
-        + ("BYTEA" if db.is_postgres else "BLOB")
-        + " NOT NULL)"
-    ]
-    with db.connect() as conn, db.transaction(conn) as cursor:
-        if db.is_postgres:
-            cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {db.schema}")
-        for statement in statements:
-            cursor.execute(statement)
-
-
-def _guard_statements(db: Database) -> list[str]:
-    tables = [db.events_table(), CHAIN_TABLE]
-    if not db.is_postgres:
-        return [
-            f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} "
-            f"BEGIN SELECT RAISE(ABORT, '{_REFUSE}'); END"
-            for table in tables
-            for op in ("UPDATE", "DELETE")
-        ]
-    statements = [
-        "CREATE OR REPLACE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql "
-        f"AS $$ BEGIN RAISE EXCEPTION '{_REFUSE}: % refused', TG_OP; END $$"
-    ]
-    for table in tables:
-        statements += [
-            f"CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change()",
-            f"CREATE OR REPLACE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change()",
-        ]
-    return statements
+    def load(self, cls: type[A], key: str, known_at: datetime | None = None) -> A | None:
+        """An aggregate as the ledger knows it now, or knew it at ``known_at`` (recorded time)."""
+        aggregate_id = cls.id_for(key)
+        if known_at is None:
+            found = self.get(aggregate_id)
+            return found if isinstance(found, cls) else None
+        aggregate: Any = None
+        for stored in self.recorder.select_events(aggregate_id):
+            envelope = decode(stored)
+            if envelope.recorded_at > known_at:
+                break
+            aggregate = envelope.mutate(aggregate)
+        return aggregate if isinstance(aggregate, cls) else None

@@ -1,4 +1,5 @@
-"""The ``ledger`` command line: apply commands, query the read side."""
+"""The ``ledger`` command line: arguments to a command or a query, through the bus or
+the queries of ``entrypoints.bootstrap``, rendered as JSON or a table."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import IO, Any
 
-from commands.logging import configure_logging
-from commands.runtime import Runtime, open_runtime
+from entrypoints.bootstrap import Ledger, bootstrap
+from entrypoints.logging import configure_logging
+from entrypoints.settings import SettingsError, load_settings
 from ledger.calendar import as_utc, end_of_day
 from projections.queries import NotFound
 from replay.integrity import verify_chain
-from replay.snapshots import SnapshotStore
 from replay.verify import replay
 
 
@@ -30,7 +31,7 @@ def _moment(text: str) -> datetime:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ledger", description="Event-sourced commission ledger.")
-    parser.add_argument("--db", help="database URL (default: $LEDGER_DATABASE_URL or sqlite:///./ledger.db)")
+    parser.add_argument("--db", help="database URL (default: $LEDGER_DATABASE_URL, else sqlite:///./ledger.db)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     apply = sub.add_parser("apply", help="apply JSONL commands from FILE or - (stdin)")
@@ -86,16 +87,21 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    configure_logging()
     args = _parser().parse_args(argv)
-    runtime = open_runtime(args.db)
     try:
-        return _COMMANDS[args.command](runtime, args)
+        settings = load_settings(**({"database_url": args.db} if args.db else {}))
+    except SettingsError as error:
+        print(json.dumps({"ok": False, "error": {"code": "settings", "message": str(error)}}), file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    ledger = bootstrap(settings)
+    try:
+        return _COMMANDS[args.command](ledger, args)
     except NotFound as missing:
         print(json.dumps({"ok": False, "error": {"code": "not_found", "message": str(missing)}}), file=sys.stderr)
         return 2
     finally:
-        runtime.close()
+        ledger.close()
 
 
 def _lines(file: str) -> Iterator[str]:
@@ -106,37 +112,33 @@ def _lines(file: str) -> Iterator[str]:
                 yield line
 
 
-def cmd_apply(runtime: Runtime, args: argparse.Namespace) -> int:
+def cmd_apply(ledger: Ledger, args: argparse.Namespace) -> int:
     rejected = 0
     out = sys.stdout
-    for result in runtime.dispatcher("cli").apply_many(_lines(args.file), batch_size=args.batch_size):
+    for result in ledger.bus.handle_many(_lines(args.file), source="cli", batch_size=args.batch_size):
         rejected += not result["ok"]
         if not args.quiet or not result["ok"]:
             out.write(json.dumps(result) + "\n")
-    runtime.projections.catch_up()
     return 1 if rejected else 0
 
 
-def cmd_balance(runtime: Runtime, args: argparse.Namespace) -> int:
-    runtime.projections.catch_up()
-    return _show(runtime.queries.balance(args.partner, args.as_of, args.known_at), args)
+def cmd_balance(ledger: Ledger, args: argparse.Namespace) -> int:
+    return _show(ledger.queries.balance(args.partner, args.as_of, args.known_at), args)
 
 
-def cmd_status(runtime: Runtime, args: argparse.Namespace) -> int:
-    runtime.projections.catch_up()
-    return _show(runtime.queries.status(args.partner, args.on, args.known_at), args)
+def cmd_status(ledger: Ledger, args: argparse.Namespace) -> int:
+    return _show(ledger.queries.status(args.partner, args.on, args.known_at), args)
 
 
-def cmd_partner(runtime: Runtime, args: argparse.Namespace) -> int:
-    return _show(runtime.queries.partner(args.partner, args.known_at), args)
+def cmd_partner(ledger: Ledger, args: argparse.Namespace) -> int:
+    return _show(ledger.queries.partner(args.partner, args.known_at), args)
 
 
-def cmd_audit(runtime: Runtime, args: argparse.Namespace) -> int:
+def cmd_audit(ledger: Ledger, args: argparse.Namespace) -> int:
     if bool(args.partner) == bool(args.customer):
         print("give a PARTNER or --customer ID", file=sys.stderr)
         return 2
-    runtime.projections.catch_up()
-    trail = runtime.queries.audit(partner_id=args.partner, customer_id=args.customer, as_of=args.as_of, known_at=args.known_at)
+    trail = ledger.queries.audit(partner_id=args.partner, customer_id=args.customer, as_of=args.as_of, known_at=args.known_at)
     if args.json:
         print(json.dumps(trail, indent=2))
         return 0
@@ -147,9 +149,8 @@ def cmd_audit(runtime: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_statement(runtime: Runtime, args: argparse.Namespace) -> int:
-    runtime.projections.catch_up()
-    statements = runtime.queries.statements(args.partner, args.period, args.as_of, args.known_at)
+def cmd_statement(ledger: Ledger, args: argparse.Namespace) -> int:
+    statements = ledger.queries.statements(args.partner, args.period, args.as_of, args.known_at)
     if not statements:
         raise NotFound(f"no statement for {args.partner} in {args.period}")
     if args.json:
@@ -166,8 +167,8 @@ def cmd_statement(runtime: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_replay(runtime: Runtime, args: argparse.Namespace) -> int:
-    report = replay(runtime.db, runtime.store, runtime.projections, SnapshotStore(runtime.db),
+def cmd_replay(ledger: Ledger, args: argparse.Namespace) -> int:
+    report = replay(ledger.db, ledger.store, ledger.read_models, ledger.snapshots(),
                     known_at=args.known_at, verify=args.verify)
     print(json.dumps(report.as_dict(), indent=2))
     for difference in report.differences[:50]:
@@ -175,14 +176,14 @@ def cmd_replay(runtime: Runtime, args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def cmd_snapshot(runtime: Runtime, args: argparse.Namespace) -> int:
-    snapshots = SnapshotStore(runtime.db)
+def cmd_snapshot(ledger: Ledger, args: argparse.Namespace) -> int:
+    snapshots = ledger.snapshots()
     if args.action == "take":
-        runtime.projections.catch_up()
-        position = min(runtime.projections.positions().values())
+        ledger.read_models.catch_up()
+        position = min(ledger.read_models.positions().values())
         snapshot = snapshots.take(
-            runtime.projections.t, position, args.label,
-            still_at=lambda: min(runtime.projections.positions().values()) == position,
+            ledger.read_models.t, position, args.label,
+            still_at=lambda: min(ledger.read_models.positions().values()) == position,
         )
         if snapshot is None:
             print("read models moved on while the snapshot was taken (a writer caught up): take it again", file=sys.stderr)
@@ -201,42 +202,38 @@ def cmd_snapshot(runtime: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_verify(runtime: Runtime, args: argparse.Namespace) -> int:
+def cmd_verify(ledger: Ledger, args: argparse.Namespace) -> int:
     expect = None
     if args.expect:
         position, _, head = args.expect.partition(":")
         expect = (int(position), head)
-    report = verify_chain(runtime.db, runtime.store, expect)
+    report = verify_chain(ledger.db, ledger.store, expect)
     print(json.dumps(report.as_dict()))
     return 0 if report.ok else 1
 
 
-def cmd_project(runtime: Runtime, args: argparse.Namespace) -> int:
+def cmd_project(ledger: Ledger, args: argparse.Namespace) -> int:
     import time
 
     while True:
-        applied = runtime.projections.catch_up()
+        applied = ledger.read_models.catch_up()
         if not args.follow:
-            print(json.dumps({"applied": applied, "positions": runtime.projections.positions()}))
+            print(json.dumps({"applied": applied, "positions": ledger.read_models.positions()}))
             return 0
         if not applied:
             time.sleep(args.interval)
 
 
-def cmd_relay(runtime: Runtime, args: argparse.Namespace) -> int:
-    from commands.kafka_config import kafka_config_or_none
-    from projections.kafka_relay import run_relay
+def cmd_relay(ledger: Ledger, args: argparse.Namespace) -> int:
+    from entrypoints.relay import run_relay
 
-    config = kafka_config_or_none()
-    return 2 if config is None else run_relay(runtime.db, runtime.store, config, once=args.once)
+    return run_relay(ledger, once=args.once)
 
 
-def cmd_consume(runtime: Runtime, args: argparse.Namespace) -> int:
-    from commands.kafka_config import kafka_config_or_none
-    from commands.kafka_consumer import run_consumer
+def cmd_consume(ledger: Ledger, args: argparse.Namespace) -> int:
+    from entrypoints.consumer import run_consumer
 
-    config = kafka_config_or_none()
-    return 2 if config is None else run_consumer(runtime, config, once=args.once)
+    return run_consumer(ledger, once=args.once)
 
 
 def _show(document: dict[str, Any], args: argparse.Namespace) -> int:

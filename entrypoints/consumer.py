@@ -2,7 +2,7 @@
 
 Each message is one command as JSON (``record_payment``, ``record_refund``,
 ``record_chargeback``, ``record_cost`` or ``sign_up_customer``), applied through the
-same dispatcher as the CLI, so it is validated, deduplicated by its idempotency key
+same message bus as the CLI, so it is validated, deduplicated by its idempotency key
 and recorded with ``source="kafka"``. For each polled batch:
 
 1. the commands are applied and committed to the ledger;
@@ -29,15 +29,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from kafka.errors import CommitFailedError, KafkaError
 
 from commands import models as m
-from commands.kafka_config import KafkaConfig, ensure_topics, stop_on_signals
-from commands.runtime import Runtime
+from entrypoints.bootstrap import Ledger
+from entrypoints.signals import stop_on_signals
 from events.wire import ENVELOPE_VERSION
+
+if TYPE_CHECKING:
+    from adapters.kafka import KafkaConfig
 
 log = structlog.get_logger(__name__)
 
@@ -113,32 +116,19 @@ def dead_letter(message: Any, error: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def default_consumer(config: KafkaConfig) -> Any:
-    from kafka import KafkaConsumer
-
-    consumer = KafkaConsumer(**config.consumer())
-    consumer.subscribe([config.payments_topic])
-    return consumer
-
-
-def default_producer(config: KafkaConfig) -> Any:
-    from kafka import KafkaProducer
-
-    return KafkaProducer(**config.producer())
-
-
 class PaymentsConsumer:
     def __init__(
-        self, runtime: Runtime, config: KafkaConfig,
-        consumer_factory: Callable[[KafkaConfig], Any] = default_consumer,
-        producer_factory: Callable[[KafkaConfig], Any] = default_producer,
+        self, ledger: Ledger, config: KafkaConfig | None = None,
+        consumer_factory: Callable[[KafkaConfig], Any] | None = None,
+        producer_factory: Callable[[KafkaConfig], Any] | None = None,
     ) -> None:
-        self.runtime, self.config = runtime, config
-        self.dispatcher = runtime.dispatcher(source="kafka", actor="kafka:billing")
+        self.ledger = ledger
+        clients = ledger.kafka(config)
+        self.config = config = clients.config
         if config.create_topics:
-            ensure_topics(config, [config.payments_topic, config.dlq_topic])
-        self.consumer = consumer_factory(config)
-        self._producer_factory = producer_factory
+            clients.ensure_topics([config.payments_topic, config.dlq_topic])
+        self.consumer = (consumer_factory or (lambda c: clients.consumer([c.payments_topic])))(config)
+        self._producer_factory = producer_factory or (lambda _: clients.producer())
         self._producer: Any = None
         self.stats = Stats()
 
@@ -162,7 +152,8 @@ class PaymentsConsumer:
             items.append(_Prepared(message, command, error))
         to_apply = [item for item in items if item.command is not None]
         try:
-            results = list(self.dispatcher.apply_many([item.command for item in to_apply if item.command is not None]))
+            commands = [item.command for item in to_apply if item.command is not None]
+            results = list(self.ledger.bus.handle_many(commands, source="kafka", actor="kafka:billing"))
         except Exception as exc:  # the ledger failed, it did not refuse: commit nothing of this batch
             first = messages[0]
             raise ConsumerHalted(
@@ -186,8 +177,6 @@ class PaymentsConsumer:
 
         dead = [item for item in items if item.error is not None and item.error.get("code") != "internal" and committable(item)]
         self._send_dead_letters(dead)
-        if to_apply:
-            self.runtime.projections.catch_up()
         offsets: dict[Any, Any] = {}
         for item in items:
             if committable(item):
@@ -278,14 +267,15 @@ class PaymentsConsumer:
             self.consumer.close()
 
 
-def run_consumer(runtime: Runtime, config: KafkaConfig, *, once: bool) -> int:
+def run_consumer(ledger: Ledger, *, once: bool) -> int:
     """``ledger consume [--once]``: the exit code."""
+    config = ledger.settings.kafka
     log.info("consumer_starting", once=once, topic=config.payments_topic, kafka=config.describe())
     started = time.monotonic()
     code = 0
     consumer: PaymentsConsumer | None = None
     try:
-        consumer = PaymentsConsumer(runtime, config)
+        consumer = PaymentsConsumer(ledger, config)
         with stop_on_signals(threading.Event()) as stop:
             consumer.run(once=once, stop=stop)
     except (ConsumerHalted, KafkaError) as error:

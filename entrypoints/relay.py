@@ -16,28 +16,25 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
 from kafka.errors import KafkaError
 
-from commands.kafka_config import KafkaConfig, ensure_topics, stop_on_signals
+from entrypoints.bootstrap import Ledger
+from entrypoints.signals import stop_on_signals
 from events.customer import CustomerClaimed
 from events.schema_export import UNPUBLISHED_TYPES
 from events.wire import ENVELOPE_VERSION, public_payload
 from ledger.aggregate import Envelope
-from ledger.database import Database
-from ledger.store import LedgerStore, decode
+from projections.relay_tracking import RelayTracking
+
+if TYPE_CHECKING:
+    from adapters.kafka import KafkaConfig
 
 log = structlog.get_logger(__name__)
-
-TRACKING_TABLE = "relay_tracking"
-# Customer -> partner attributions seen in the log, with the claim's position, so an
-# event that names only a customer is keyed by its partner once the claim precedes it
-# (attributions never change). A pure function of the log: shared by every sink.
-ATTRIBUTION_TABLE = "relay_attribution"
 
 # Event types that also go to a topic of their own, by catalogue topic name.
 STATEMENT_TYPES = frozenset({"statement.issued"})
@@ -122,86 +119,37 @@ def records_for(
     return [OutboundRecord(topic, key, value, headers) for topic in topics]
 
 
-def default_producer(config: KafkaConfig) -> Producer:
-    from kafka import KafkaProducer
-
-    producer: Producer = KafkaProducer(**config.producer())
-    return producer
-
-
 class KafkaRelay:
     """Publishes the log after ``relay_tracking.position`` for its sink, batch by batch."""
 
     def __init__(
-        self, db: Database, store: LedgerStore, config: KafkaConfig,
-        producer_factory: Callable[[KafkaConfig], Producer] = default_producer,
+        self, ledger: Ledger, config: KafkaConfig | None = None,
+        producer_factory: Callable[[KafkaConfig], Producer] | None = None,
         sink: str | None = None,
     ) -> None:
-        self.db, self.store, self.config = db, store, config
-        self.sink = sink or f"kafka:{config.topic_prefix}"
-        self._producer_factory = producer_factory
+        self.store = ledger.store
+        self.clients = ledger.kafka(config)
+        self.config = self.clients.config
+        self.sink = sink or f"kafka:{self.config.topic_prefix}"
+        self.tracking = RelayTracking(ledger.db, self.sink)
+        self._producer_factory = producer_factory or (lambda _: self.clients.producer())
         self._producer: Producer | None = None
         self._ready = False
-
-    # -- tracking -----------------------------------------------------------------------
 
     def setup(self) -> None:
         if self._ready:
             return
-        with self.db.connect() as conn, self.db.transaction(conn) as cursor:
-            cursor.execute(
-                f"CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} (sink TEXT PRIMARY KEY, position BIGINT NOT NULL)"
-            )
-            cursor.execute(
-                f"INSERT INTO {TRACKING_TABLE} (sink, position) VALUES (%s, 0) ON CONFLICT (sink) DO NOTHING",
-                (self.sink,),
-            )
-            cursor.execute(
-                f"CREATE TABLE IF NOT EXISTS {ATTRIBUTION_TABLE} ("
-                " customer_id TEXT PRIMARY KEY, partner_id TEXT NOT NULL, position BIGINT NOT NULL)"
-            )
+        self.tracking.setup()
         if self.config.create_topics:
             try:
-                ensure_topics(self.config, [self.config.events_topic, self.config.statements_topic, self.config.payouts_topic])
+                self.clients.ensure_topics([self.config.events_topic, self.config.statements_topic, self.config.payouts_topic])
             except KafkaError as exc:
                 raise RelayError(f"cannot create topics: {type(exc).__name__}: {exc}") from exc
         self._ready = True
 
     def position(self) -> int:
         self.setup()
-        with self.db.connect() as conn, self.db.transaction(conn) as cursor:
-            cursor.execute(f"SELECT position FROM {TRACKING_TABLE} WHERE sink = %s", (self.sink,))
-            row = cursor.fetchone()
-        return int(row[0]) if row else 0
-
-    def _attributions(self, customer_ids: set[str]) -> dict[str, tuple[str, int]]:
-        found: dict[str, tuple[str, int]] = {}
-        ids = sorted(customer_ids)
-        with self.db.connect() as conn, self.db.transaction(conn) as cursor:
-            for start in range(0, len(ids), 500):
-                chunk = ids[start:start + 500]
-                cursor.execute(
-                    f"SELECT customer_id, partner_id, position FROM {ATTRIBUTION_TABLE} "
-                    f"WHERE customer_id IN ({', '.join(['%s'] * len(chunk))})",
-                    chunk,
-                )
-                for customer_id, partner_id, position in cursor.fetchall():
-                    found[customer_id] = (partner_id, int(position))
-        return found
-
-    def _advance(self, position: int, claims: Sequence[tuple[str, str, int]] = ()) -> None:
-        # Never backwards: two relays on one sink must not undo each other's progress.
-        with self.db.connect() as conn, self.db.transaction(conn) as cursor:
-            if claims:
-                cursor.executemany(
-                    f"INSERT INTO {ATTRIBUTION_TABLE} (customer_id, partner_id, position) VALUES (%s, %s, %s) "
-                    "ON CONFLICT (customer_id) DO NOTHING",
-                    list(claims),
-                )
-            cursor.execute(
-                f"UPDATE {TRACKING_TABLE} SET position = %s WHERE sink = %s AND position < %s",
-                (position, self.sink, position),
-            )
+        return self.tracking.position()
 
     # -- publishing ---------------------------------------------------------------------
 
@@ -219,8 +167,8 @@ class KafkaRelay:
         if not notifications:
             return 0, after
         # Bookkeeping events are never published: skip them before paying for decoding.
-        envelopes = [(n.id, decode(n)) for n in notifications if n.topic not in UNPUBLISHED_TYPES]
-        attributed = self._attributions({
+        envelopes = [(n.id, self.store.decode(n)) for n in notifications if n.topic not in UNPUBLISHED_TYPES]
+        attributed = self.tracking.attributions({
             customer_id for _, envelope in envelopes
             if isinstance(customer_id := getattr(envelope.payload, "customer_id", None), str)
         })
@@ -248,7 +196,7 @@ class KafkaRelay:
             if failed:
                 raise RelayError(f"{len(failed)} of {len(futures)} records not acknowledged: {failed[0]!r}")
         position = notifications[-1].id
-        self._advance(position, claims)
+        self.tracking.advance(position, claims)
         log.debug("relay_batch_published", sink=self.sink, events=len(notifications), records=len(futures), position=position)
         return len(notifications), position
 
@@ -298,9 +246,10 @@ class KafkaRelay:
             self._producer = None
 
 
-def run_relay(db: Database, store: LedgerStore, config: KafkaConfig, *, once: bool) -> int:
+def run_relay(ledger: Ledger, *, once: bool) -> int:
     """``ledger relay [--once]``: the exit code."""
-    relay = KafkaRelay(db, store, config)
+    config = ledger.settings.kafka
+    relay = KafkaRelay(ledger, config)
     started = time.monotonic()
     log.info("relay_starting", sink=relay.sink, once=once, kafka=config.describe())
     try:

@@ -11,15 +11,12 @@ it safe to keep aggregates cached from one batch to the next.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
-
-from events.base import EventMeta, LedgerEvent
+from commands.ports import EventStore
+from events.base import Event, EventMeta
 from ledger.aggregate import Aggregate, Envelope
-from ledger.store import LedgerStore, decode
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -28,7 +25,7 @@ MAX_CACHED = 100_000
 
 
 class UnitOfWork:
-    def __init__(self, store: LedgerStore) -> None:
+    def __init__(self, store: EventStore) -> None:
         self.store = store
         self._loaded: dict[UUID, Aggregate | None] = {}
         self._dirty: dict[UUID, Aggregate] = {}
@@ -40,10 +37,7 @@ class UnitOfWork:
     def get(self, cls: type[A], key: str) -> A | None:
         aggregate_id = cls.id_for(key)
         if aggregate_id not in self._loaded:
-            try:
-                self._loaded[aggregate_id] = self.store.repository.get(aggregate_id)
-            except AggregateNotFoundError:
-                self._loaded[aggregate_id] = None
+            self._loaded[aggregate_id] = self.store.get(aggregate_id)
         found = self._loaded[aggregate_id]
         self._read.add(aggregate_id)
         return found if isinstance(found, cls) else None
@@ -73,7 +67,7 @@ class UnitOfWork:
     def get_or_new(self, cls: type[A], key: str) -> A:
         return self.get(cls, key) or self.new(cls, key)
 
-    def record(self, aggregate: Aggregate, payload: LedgerEvent, meta: EventMeta) -> Envelope:
+    def record(self, aggregate: Aggregate, payload: Event, meta: EventMeta) -> Envelope:
         envelope = aggregate.record(payload, meta)
         self._dirty[aggregate.id] = aggregate
         self._pending.append(envelope)
@@ -105,10 +99,7 @@ class UnitOfWork:
         self._loaded = {i: a for i, a in self._loaded.items() if a is not None}
         if not pending:
             return 0
-        # Straight to the library's event store: Application.save would only add
-        # snapshotting and notification hooks this ledger does not use.
-        recordings = self.store.events.put(pending, read_versions=read_versions, forget_subjects=forget)
-        return len(recordings)
+        return self.store.append(pending, read_versions=read_versions, forget_subjects=forget)
 
     def discard(self) -> None:
         """Forget everything loaded and pending (after a conflict or a failure)."""
@@ -117,27 +108,3 @@ class UnitOfWork:
         self._pending.clear()
         self._read.clear()
         self._forget.clear()
-
-
-def load_as_known_at(
-    store: LedgerStore, cls: type[A], key: str, known_at: datetime | None
-) -> A | None:
-    """An aggregate as the ledger knew it at ``known_at`` (recorded time)."""
-    aggregate_id = cls.id_for(key)
-    if known_at is None:
-        try:
-            found: Any = store.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
-        return found if isinstance(found, cls) else None
-    aggregate: A | None = None
-    for envelope in _stream(store, aggregate_id):
-        if envelope.recorded_at > known_at:
-            break
-        aggregate = envelope.mutate(aggregate)  # type: ignore[assignment]
-    return aggregate
-
-
-def _stream(store: LedgerStore, aggregate_id: UUID) -> Iterable[Envelope]:
-    for stored in store.recorder.select_events(aggregate_id):
-        yield decode(stored)

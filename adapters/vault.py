@@ -2,7 +2,7 @@
 
 Destroying a subject's key forgets its personal data without rewriting a single event
 (crypto-shredding): sealed fields then read as ``[forgotten]``. The key is destroyed
-in the transaction that records the forget event (see ``ledger.store``).
+in the transaction that records the forget event (see ``adapters.event_store``).
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from ledger.database import Database
+from adapters.database import Database
 from ledger.errors import reject
+from ledger.privacy import FORGOTTEN
 
-FORGOTTEN = "[forgotten]"
+KEYS_TABLE = "ledger_keys"  # outside the log, in the same database
 _PREFIX = "sealed:"
 _PEPPER_SUBJECT = "ledger:pepper"
 
@@ -29,7 +30,7 @@ class Vault:
         self._keys: dict[str, bytes | None] = {}
         with db.connect() as conn, db.transaction(conn) as cursor:
             cursor.execute(
-                "CREATE TABLE IF NOT EXISTS ledger_keys (subject TEXT PRIMARY KEY, "
+                f"CREATE TABLE IF NOT EXISTS {KEYS_TABLE} (subject TEXT PRIMARY KEY, "
                 "secret TEXT, forgotten_at TEXT)"
             )
         self._pepper = self._key(_PEPPER_SUBJECT, create=True) or b""
@@ -106,15 +107,3 @@ class Vault:
     def _select(cursor: Any, subject: str) -> Any:
         cursor.execute("SELECT secret FROM ledger_keys WHERE subject = %s", (subject,))
         return cursor.fetchone()
-
-
-def subject(kind: str, key: str) -> str:
-    """Whose key seals a value: ``partner:<id>`` or ``customer:<id>``."""
-    return f"{kind}:{key}"
-
-
-def mask(value: str) -> str:
-    """Show only the last characters (at most 4, at most a third): enough to recognise,
-    useless to misuse."""
-    keep = min(4, len(value) // 3)
-    return "*" * (len(value) - keep) + (value[-keep:] if keep else "")

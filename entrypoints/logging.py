@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
 import structlog
 
 
-def configure_logging(level: str | None = None) -> None:
-    name = (level or os.environ.get("LEDGER_LOG_LEVEL", "WARNING")).upper()
+def configure_logging(level: str = "WARNING") -> None:
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,
@@ -18,7 +16,7 @@ def configure_logging(level: str | None = None) -> None:
             structlog.processors.format_exc_info,
             structlog.processors.JSONRenderer(),
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, name, logging.WARNING)),
+        wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper(), logging.WARNING)),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )

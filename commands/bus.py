@@ -1,0 +1,215 @@
+"""The message bus: the only way to change the ledger.
+
+``bus.handle(command)`` validates a command, applies idempotency, runs its handler in a
+unit of work, commits, and brings the read models up to date. ``bus.handle_many``
+does the same for a stream of commands, committed a batch at a time (``ledger apply``,
+the Kafka consumer, HTTP batches).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from eventsourcing.persistence import IntegrityError
+
+from commands import models as m
+from commands.handlers import HANDLERS, Context, Result
+from commands.parsing import Raw, parse
+from commands.ports import ReadModels, Vault
+from commands.unit_of_work import UnitOfWork
+from events.base import EventMeta, Source
+from events.receipt import CommandAccepted
+from ledger.aggregate import Aggregate
+from ledger.customer import Customer
+from ledger.entries import Receipt
+from ledger.errors import CommandRejected, reject
+from ledger.partner import Partner
+from ledger.payment import Payment
+from ledger.privacy import subject
+from ledger.program import Program
+
+log = structlog.get_logger(__name__)
+
+BATCH_SIZE = 500
+MAX_ATTEMPTS = 5
+Message = Raw | m.Command
+
+
+def error_result(error: CommandRejected, command_type: str | None = None) -> Result:
+    result: Result = {"ok": False, "error": error.as_dict(), "errors": [p.as_dict() for p in error.problems]}
+    if command_type:
+        result["type"] = command_type
+    return result
+
+
+def fingerprint(command: m.Command, key: Callable[[str], str]) -> str:
+    """Identifies a command's content for idempotency. Keyed (``key`` is the vault's
+    HMAC), so a stored fingerprint cannot be used to confirm a guessed e-mail or account."""
+    return key(json.dumps(command.content(), sort_keys=True, separators=(",", ":")))
+
+
+class MessageBus:
+    def __init__(self, uow: UnitOfWork, vault: Vault, read_models: ReadModels) -> None:
+        self.uow, self.vault, self.read_models = uow, vault, read_models
+        # One unit of work: threads (the HTTP server's) take turns.
+        self._lock = threading.RLock()
+
+    def handle(self, message: Message, *, source: Source = "cli", actor: str | None = None) -> Result:
+        """One command in its own transaction; the read models are current afterwards."""
+        return next(self.handle_many([message], source=source, actor=actor))
+
+    def handle_many(
+        self, messages: Iterable[Message], *, source: Source = "cli", actor: str | None = None,
+        batch_size: int = BATCH_SIZE,
+    ) -> Iterator[Result]:
+        """Commands in order, committed ``batch_size`` at a time; results in order.
+
+        A version conflict with another writer replays the batch on fresh state. An
+        unexpected failure replays it one command per transaction, so only the
+        culprit fails. A month close runs alone, after a commit, so it sees
+        everything before it."""
+        origin = (source, actor or source)
+        batch: list[Message] = []
+        for message in messages:
+            if _is_barrier(message) and batch:
+                yield from self._apply_batch(batch, origin)
+                batch = []
+            batch.append(message)
+            if len(batch) >= batch_size or _is_barrier(message):
+                yield from self._apply_batch(batch, origin)
+                batch = []
+        if batch:
+            yield from self._apply_batch(batch, origin)
+
+    # -- one batch ------------------------------------------------------------------------
+
+    def _apply_batch(self, batch: list[Message], origin: tuple[Source, str]) -> list[Result]:
+        with self._lock:
+            results = self._decide_and_commit(batch, origin)
+            self.read_models.catch_up()
+            return results
+
+    def _decide_and_commit(self, batch: list[Message], origin: tuple[Source, str]) -> list[Result]:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                parsed = [_parse(message) for message in batch]
+                self._prefetch([c for c in parsed if isinstance(c, m.Command)])
+                results = [self._run(c, origin) if isinstance(c, m.Command) else c for c in parsed]
+                self.uow.commit()
+                return results
+            except IntegrityError:
+                self.uow.discard()
+                log.info("batch_conflict_retry", attempt=attempt, size=len(batch))
+            except Exception:
+                self.uow.discard()
+                if len(batch) == 1:
+                    raise
+                log.warning("batch_failed_retrying_singly", size=len(batch))
+                return [self._alone(message, origin) for message in batch]
+        raise RuntimeError(f"gave up after {MAX_ATTEMPTS} conflicting attempts")
+
+    def _alone(self, message: Message, origin: tuple[Source, str]) -> Result:
+        try:
+            return self._decide_and_commit([message], origin)[0]
+        except Exception as exc:  # reported, never swallowed silently
+            log.exception("command_failed")
+            return error_result(reject("internal", f"the ledger failed on this command: {type(exc).__name__}"))
+
+    def _prefetch(self, commands: list[m.Command]) -> None:
+        """Load what a batch will touch in a few queries instead of one per aggregate:
+        receipts and referenced aggregates, then customers' partners, then programs."""
+        wanted: list[tuple[type[Aggregate], str]] = []
+        for command in commands:
+            wanted += [(Receipt, key) for key in command.idempotency_keys()]
+            wanted += [(cls, getattr(command, name)) for name, cls in _REFERENCES.items() if hasattr(command, name)]
+        self.vault.prepare(_sealed_subjects(commands))
+        found = self.uow.prefetch(wanted)
+        partner_ids = [a.partner_id for a in found if isinstance(a, Customer) and a.partner_id]
+        found += self.uow.prefetch((Partner, partner_id) for partner_id in partner_ids)
+        self.uow.prefetch((Program, a.program_id) for a in found if isinstance(a, Partner))
+
+    # -- one command ----------------------------------------------------------------------
+
+    def _run(self, command: m.Command, origin: tuple[Source, str]) -> Result:
+        keys = command.idempotency_keys()
+        print_ = fingerprint(command, self.vault.keyed_hash) if keys else ""
+        for key in keys:
+            receipt = self.uow.get(Receipt, key)
+            if receipt is None:
+                continue
+            if receipt.fingerprint != print_:
+                field = key.split(":")[0] + "_id"
+                return error_result(reject("conflict", f"{key} was already used for a different command", field), command.type)
+            return receipt.result
+        ctx = Context(self.uow, self.vault, self.read_models, _meta(command, origin))
+        recorded_before = self.uow.recorded
+        try:
+            result: Result = {"ok": True, "type": command.type, **_handler(command)(ctx, command)}
+        except CommandRejected as refusal:
+            if self.uow.recorded != recorded_before and not refusal.recorded:
+                raise RuntimeError(f"{command.type} recorded events and then was refused") from refusal
+            result = error_result(refusal, command.type)
+            if not refusal.recorded:
+                return result
+        for key in keys:
+            self.uow.record(self.uow.new(Receipt, key), CommandAccepted(key=key, fingerprint=print_, result=result), ctx.meta)
+        return result
+
+
+def _handler(command: m.Command) -> Callable[[Context, Any], Result]:
+    handler = HANDLERS.get(type(command))
+    if handler is None:
+        raise reject("not_supported", f"{command.type} has no handler", "type")
+    return handler
+
+
+def _parse(message: Message) -> m.Command | Result:
+    try:
+        return parse(message)
+    except CommandRejected as refusal:
+        return error_result(refusal, message.get("type") if isinstance(message, dict) else None)
+
+
+def _meta(command: m.Command, origin: tuple[Source, str]) -> EventMeta:
+    source, default_actor = origin
+    return EventMeta(
+        effective_at=command.at or datetime.now(UTC),
+        actor=command.actor or default_actor,
+        source=source,
+        correlation_id=command.command_id or str(uuid.uuid4()),
+    )
+
+
+# Command fields that name an aggregate the command will read.
+_REFERENCES: dict[str, type[Aggregate]] = {
+    "program_id": Program, "partner_id": Partner, "customer_id": Customer, "payment_id": Payment,
+}
+
+
+def _sealed_subjects(commands: list[m.Command]) -> Iterator[str]:
+    """Whose key the batch will seal personal data with."""
+    for command in commands:
+        if isinstance(command, m.SubmitApplication | m.SetPayoutDetails):
+            yield subject("partner", command.partner_id)
+        elif isinstance(command, m.SignUpCustomer) and command.email:
+            yield subject("customer", command.customer_id)
+
+
+_CLOSE_PERIOD = re.compile(r'"type"\s*:\s*"close_period"')
+
+
+def _is_barrier(message: Message) -> bool:
+    """Commands that read the journal (a month close) run alone, after a commit."""
+    if isinstance(message, m.Command):
+        return isinstance(message, m.ClosePeriod)
+    if isinstance(message, dict):
+        return message.get("type") == "close_period"
+    text = message.decode(errors="replace") if isinstance(message, bytes) else message
+    return _CLOSE_PERIOD.search(text) is not None

@@ -1,0 +1,60 @@
+"""Month close: one statement per partner and currency, from the journal's lines that
+no earlier statement holds."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from commands import models as m
+from commands.handlers.base import Context, Result, handles
+from events.program import PayoutTerms
+from events.statement import PeriodClosed, StatementIssued
+from ledger.account import Account
+from ledger.calendar import month_end
+from ledger.errors import reject
+from ledger.money import ZERO, round_money, zero
+from ledger.partner import Partner
+
+
+@handles(m.ClosePeriod)
+def close_period(ctx: Context, c: m.ClosePeriod) -> Result:
+    program = ctx.program(c.program_id)
+    if program.last_closed_period is not None and c.period <= program.last_closed_period:
+        raise reject("invalid_state", f"{c.period} is not after the last closed period {program.last_closed_period}", "period")
+    end = month_end(c.period)
+    if ctx.meta.effective_at <= end:
+        raise reject("invalid_state", f"{c.period} cannot be closed before it has ended", "period")
+    terms = program.terms_on(end)
+    issued = []
+    for draft in ctx.read_models.statement_drafts(c.program_id, c.period):
+        account = ctx.uow.get_or_new(Account, Account.key(draft.partner_id, draft.currency))
+        opening = round_money(account.opening_for_next, draft.currency)
+        if not draft.lines and not opening:
+            continue
+        closing = opening + sum((line.amount for line in draft.lines), ZERO)
+        reasons = not_payable(ctx.partner(draft.partner_id), terms.payout, closing, end)
+        statement_id = f"{c.program_id}/{draft.partner_id}/{draft.currency}/{c.period}"
+        statement = StatementIssued(
+            statement_id=statement_id, program_id=c.program_id, partner_id=draft.partner_id,
+            currency=draft.currency, period=c.period, opening=opening, lines=draft.lines,
+            closing=closing, due=zero(draft.currency) if reasons else closing, carried_forward_because=reasons,
+        )
+        ctx.record(account, statement)
+        issued.append(statement_id)
+    ctx.record(program, PeriodClosed(program_id=c.program_id, period=c.period, statement_ids=issued))
+    return {"program_id": c.program_id, "period": c.period, "statements": len(issued)}
+
+
+def not_payable(partner: Partner, payout: PayoutTerms, closing: Decimal, end: datetime) -> list[str]:
+    """Why a statement's closing balance is not due (empty when it is)."""
+    reasons = []
+    if closing <= 0:
+        reasons.append("balance is not positive")
+    elif closing < payout.minimum:
+        reasons.append(f"balance is below the minimum payout of {payout.minimum}")
+    if payout.requires_tax_form and (partner.tax_form_at is None or partner.tax_form_at > end):
+        reasons.append("no tax form on file")
+    if payout.requires_training and not partner.trained_by(end):
+        reasons.append("training not completed")
+    return reasons

@@ -1,0 +1,49 @@
+"""What the service layer needs from the outside world, as protocols.
+
+``entrypoints.bootstrap`` plugs the adapters in (``adapters.event_store.EventStore``,
+``adapters.vault.Vault``); the service layer never imports them, so it can run against
+anything with these shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+from uuid import UUID
+
+from ledger.account import StatementDraft
+from ledger.aggregate import Aggregate, Envelope
+
+
+class EventStore(Protocol):
+    def get(self, aggregate_id: UUID) -> Aggregate | None:
+        """The aggregate's current state, or None if it has no events."""
+
+    def load_many(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, list[Envelope]]:
+        """Every event of many aggregates at once (absent ones are left out)."""
+
+    def append(self, envelopes: Sequence[Envelope], *, read_versions: dict[UUID, int], forget_subjects: Sequence[str]) -> int:
+        """Append ``envelopes`` in one transaction; raise the library's ``IntegrityError``
+        if any aggregate written or read (``read_versions``) moved on meanwhile."""
+
+
+class Vault(Protocol):
+    def seal(self, subject: str, plaintext: str) -> str:
+        """Encrypt personal data under the subject's key."""
+
+    def fingerprint(self, value: str) -> str:
+        """A keyed hash of an address or a domain (case and spaces ignored)."""
+
+    def keyed_hash(self, text: str) -> str:
+        """A keyed hash of any text."""
+
+    def prepare(self, subjects: Iterable[str]) -> None:
+        """Make sure keys exist for many subjects at once."""
+
+
+class ReadModels(Protocol):
+    def catch_up(self) -> int:
+        """Bring every read model up to date with the log; returns events applied."""
+
+    def statement_drafts(self, program_id: str, period: str) -> list[StatementDraft]:
+        """What a month close states, per partner and currency (read models current)."""

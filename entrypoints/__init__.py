@@ -1,0 +1,1 @@
+"""Entry points: the processes people run (CLI, Kafka consumer and relay, HTTP server) and the wiring they share."""

@@ -1,0 +1,58 @@
+"""The composition root: wires the adapters to the service layer once.
+
+``bootstrap()`` returns the ``Ledger``: the message bus (the only way to change it), the
+queries and read models (the way to read it), and what replay, snapshots and the Kafka
+entry points need. Every entry point (CLI, Kafka consumer and relay, HTTP) starts here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from adapters.database import Database
+from adapters.event_store import EventStore
+from adapters.kafka import KafkaClients, KafkaConfig
+from adapters.vault import Vault
+from commands.bus import MessageBus
+from commands.unit_of_work import UnitOfWork
+from entrypoints.settings import Settings, load_settings
+from projections.catalog import LiveReadModels
+from projections.queries import Queries
+from replay.snapshots import SnapshotStore
+
+
+@dataclass
+class Ledger:
+    settings: Settings
+    db: Database
+    store: EventStore
+    vault: Vault
+    bus: MessageBus
+    read_models: LiveReadModels
+    queries: Queries
+
+    def snapshots(self) -> SnapshotStore:
+        return SnapshotStore(self.db)
+
+    def kafka(self, config: KafkaConfig | None = None) -> KafkaClients:
+        """Kafka clients on these settings (or on ``config``)."""
+        return KafkaClients(config or self.settings.kafka)
+
+    def close(self) -> None:
+        self.store.close()
+        self.db.close()
+
+
+def bootstrap(settings: Settings | None = None, *, database_url: str | None = None) -> Ledger:
+    """The ledger on ``settings`` (default: the environment); ``database_url`` overrides
+    the setting (``--db``)."""
+    settings = settings or load_settings()
+    if database_url:
+        settings = settings.model_copy(update={"database_url": database_url})
+    db = Database.from_url(settings.database_url)
+    store = EventStore(db)
+    vault = Vault(db)
+    read_models = LiveReadModels(db, store)
+    read_models.setup()
+    bus = MessageBus(UnitOfWork(store), vault, read_models)
+    return Ledger(settings, db, store, vault, bus, read_models, Queries(db, store, vault))
