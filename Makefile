@@ -22,11 +22,13 @@ demo: install
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 schemas: install  # regenerate events/schemas/ (JSON Schemas for Kafka consumers)
 	$(BIN)/python -m events.schema_export
