@@ -5,8 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_DB ?= demo.db
 DEMO_SIZE ?= demo
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
-.PHONY: install demo test lint bench bench-quick clean schemas
+.PHONY: install demo serve test lint bench bench-quick clean schemas
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +20,14 @@ install: $(STAMP)
 
 demo: install
 	$(BIN)/python -m demo --size $(DEMO_SIZE) --db sqlite:///$(DEMO_DB)
+
+# The dashboards and API on the demo database (made first when missing), with a one-time admin sign-in link.
+serve: install
+	@test -f $(DEMO_DB) || $(MAKE) --no-print-directory demo
+	@echo "Dashboard: http://$(HOST):$(PORT)/   API reference: http://$(HOST):$(PORT)/docs"
+	@echo "Sign in as admin (one-time link, expires in 72 h):"
+	@$(BIN)/ledger --db sqlite:///$(DEMO_DB) token invite --role admin --label "make serve" --base-url http://$(HOST):$(PORT)
+	$(BIN)/ledger --db sqlite:///$(DEMO_DB) serve --host $(HOST) --port $(PORT)
 
 test: install
 	$(BIN)/ruff check .

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from adapters.access import AccessStore
 from adapters.database import Database
 from adapters.event_store import EventStore
 from adapters.kafka import KafkaClients, KafkaConfig
@@ -18,7 +19,7 @@ from commands.unit_of_work import UnitOfWork
 from entrypoints.settings import Settings, load_settings
 from projections.catalog import LiveReadModels
 from projections.queries import Queries
-from replay.snapshots import SnapshotStore
+from replay.snapshots import Snapshot, SnapshotStore
 
 
 @dataclass
@@ -30,9 +31,20 @@ class Ledger:
     bus: MessageBus
     read_models: LiveReadModels
     queries: Queries
+    access: AccessStore  # the HTTP server's tokens, invites and sessions (hashes only)
 
     def snapshots(self) -> SnapshotStore:
         return SnapshotStore(self.db)
+
+    def take_snapshot(self, label: str | None) -> Snapshot | None:
+        """Freeze the read models once they are current; None if a writer moved them on
+        while they were read (take it again)."""
+        self.read_models.catch_up()
+        position = min(self.read_models.positions().values())
+        return self.snapshots().take(
+            self.read_models.t, position, label,
+            still_at=lambda: min(self.read_models.positions().values()) == position,
+        )
 
     def kafka(self, config: KafkaConfig | None = None) -> KafkaClients:
         """Kafka clients on these settings (or on ``config``)."""
@@ -55,4 +67,4 @@ def bootstrap(settings: Settings | None = None, *, database_url: str | None = No
     read_models = LiveReadModels(db, store)
     read_models.setup()
     bus = MessageBus(UnitOfWork(store), vault, read_models)
-    return Ledger(settings, db, store, vault, bus, read_models, Queries(db, store, vault))
+    return Ledger(settings, db, store, vault, bus, read_models, Queries(db, store, vault), AccessStore(db))

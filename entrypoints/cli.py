@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import IO, Any
 
 from entrypoints.bootstrap import Ledger, bootstrap
+from entrypoints.http import cli as http_cli
 from entrypoints.logging import configure_logging
 from entrypoints.settings import SettingsError, load_settings
 from ledger.calendar import as_utc, end_of_day
@@ -83,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     relay.add_argument("--once", action="store_true", help="publish what is in the log, then exit")
     consume = sub.add_parser("consume", help="apply billing's commands from Kafka (settings: docs/kafka.md)")
     consume.add_argument("--once", action="store_true", help="drain what is on the topic, then exit")
+    _COMMANDS.update(http_cli.add_parsers(sub))
     return parser
 
 

@@ -34,6 +34,12 @@ class Settings(BaseSettings):
                             "sqlite:///path or postgresql://user@host:port/db[?schema=name]")
     log_level: LogLevel = env("LOG_LEVEL", "WARNING", "structured logs (JSON on stderr) at this level and above")
 
+    http_max_body_bytes: int = env("HTTP_MAX_BODY_BYTES", 2_000_000, "largest request body the HTTP server reads (413 above)")
+    http_session_hours: float = env("HTTP_SESSION_HOURS", 168.0, "how long a browser session lasts")
+    http_invite_hours: float = env("HTTP_INVITE_HOURS", 72.0, "how long a one-time invite link stays valid")
+    http_public_url: str = env("HTTP_PUBLIC_URL", "", "base of links the server hands out (default: the request's own)")
+    http_read_wait_s: float = env("HTTP_READ_WAIT_S", 5.0, "how long a read with ?min_position= waits for the read models")
+
     kafka_bootstrap_servers: str = env("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092",
                                        "comma-separated host:port list", "KAFKA_BOOTSTRAP_SERVERS")
     kafka_topic_prefix: str = env("KAFKA_TOPIC_PREFIX", "", "prefix for every topic name (e.g. prod.)")
@@ -84,11 +90,19 @@ class Settings(BaseSettings):
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("kafka_session_timeout_ms", "kafka_heartbeat_interval_ms", "kafka_max_poll_records",
-                     "kafka_delivery_timeout_ms", "kafka_relay_batch_size", "kafka_partitions", "kafka_replication_factor")
+                     "kafka_delivery_timeout_ms", "kafka_relay_batch_size", "kafka_partitions", "kafka_replication_factor",
+                     "http_max_body_bytes")
     @classmethod
     def _positive(cls, value: int) -> int:
         if value < 1:
             raise ValueError("must be at least 1")
+        return value
+
+    @field_validator("http_session_hours", "http_invite_hours", "http_read_wait_s")
+    @classmethod
+    def _above_zero(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be more than 0")
         return value
 
     @field_validator("kafka_api_version")

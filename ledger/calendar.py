@@ -30,3 +30,11 @@ def month_end(period: str) -> datetime:
 
 def as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def parse_moment(text: str) -> datetime:
+    """An ISO-8601 date or date-time as given to ``as_of``, ``known_at`` and ``on``: a
+    bare date means the end of that day; a time without a zone is UTC."""
+    if len(text) == 10:
+        return end_of_day(date.fromisoformat(text))
+    return as_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))

@@ -114,3 +114,52 @@ def sqlite_ledger(sqlite_url: str) -> Iterator[Driver]:
     driver = Driver(sqlite_url)
     yield driver
     driver.close()
+
+
+# -- HTTP ------------------------------------------------------------------------------
+
+
+class Http:
+    """The HTTP app over a test ledger, in-process (FastAPI's TestClient), with a token
+    per role: ``get(path, as_="finance")``; ``as_=None`` sends no credentials."""
+
+    def __init__(self, driver: Driver) -> None:
+        from fastapi.testclient import TestClient
+
+        from entrypoints.http.app import create_app
+
+        self.driver = driver
+        self.app = create_app(driver.app)
+        self.client = TestClient(self.app, base_url="http://testserver")
+        self._tokens: dict[tuple[str, str | None], str] = {}
+
+    def token(self, role: str, partner_id: str | None = None) -> str:
+        key = (role, partner_id)
+        if key not in self._tokens:
+            _, secret = self.driver.app.access.issue("token", role, partner_id=partner_id, label=f"test {role}")
+            self._tokens[key] = secret
+        return self._tokens[key]
+
+    def headers(self, as_: str | None, partner_id: str | None = None, **extra: str) -> dict[str, str]:
+        headers = dict(extra)
+        if as_ is not None:
+            headers["Authorization"] = f"Bearer {self.token(as_, partner_id)}"
+        return headers
+
+    def request(self, method: str, path: str, as_: str | None = None, partner_id: str | None = None,
+                headers: dict[str, str] | None = None, **kw: Any) -> Any:
+        return self.client.request(method, path, headers=self.headers(as_, partner_id, **(headers or {})),
+                                   follow_redirects=False, **kw)
+
+    def get(self, path: str, as_: str | None = None, **kw: Any) -> Any:
+        return self.request("GET", path, as_, **kw)
+
+    def post(self, path: str, as_: str | None = None, **kw: Any) -> Any:
+        return self.request("POST", path, as_, **kw)
+
+
+@pytest.fixture
+def http(sqlite_ledger: Driver) -> Iterator[Http]:
+    client = Http(sqlite_ledger)
+    yield client
+    client.client.close()

@@ -1,0 +1,63 @@
+"""``create_app(ledger)``: the FastAPI application over one bootstrapped ``Ledger``.
+
+Routes change the ledger only through ``ledger.bus`` and read it only through
+``ledger.queries`` (and the read models' positions)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.staticfiles import StaticFiles
+
+from entrypoints.bootstrap import Ledger
+from entrypoints.http import pages, problems
+from entrypoints.http.middleware import Guard
+from entrypoints.http.routes import audit, commands, docs, health, partners
+from entrypoints.http.templating import STATIC_DIR
+
+DESCRIPTION = """An event-sourced commission ledger for SaaS partner programs.
+
+Send `Authorization: Bearer <token>` (`ledger token create --role R`). Errors are
+`application/problem+json` (RFC 9457) with the ledger's `code`, `field` and `errors`."""
+
+
+def create_app(ledger: Ledger) -> FastAPI:
+    app = FastAPI(
+        title="Commission ledger", version="1", description=DESCRIPTION,
+        docs_url=None, redoc_url=None, openapi_url="/openapi.json",
+        responses={"default": {"model": problems.ProblemDetail, "description": "a problem (RFC 9457)",
+                               "content": {problems.PROBLEM_JSON: {}}}},
+    )
+    app.state.ledger = ledger
+    for error, handler in problems.HANDLERS.items():
+        app.add_exception_handler(error, handler)
+    app.add_middleware(Guard, max_body_bytes=ledger.settings.http_max_body_bytes)
+    app.include_router(health.router)
+    app.include_router(docs.router)
+    for api in (commands.router, partners.router, audit.router):
+        app.include_router(api)
+    for router in pages.ROUTERS:
+        app.include_router(router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    app.mount("/static/swagger", docs.SWAGGER_ASSETS, name="swagger")
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, plus the shape every command shares (``POST /v1/commands``
+    reads its body itself, to accept JSON Lines and to validate a batch whole)."""
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        schema.setdefault("components", {}).setdefault("schemas", {})["CommandObject"] = {
+            "type": "object", "required": ["type"], "additionalProperties": True,
+            "properties": {
+                "type": {"type": "string", "enum": commands.COMMAND_TYPES},
+                "command_id": {"type": "string", "description": "idempotency key (or the Idempotency-Key header)"},
+                "at": {"type": "string", "description": "effective time, ISO-8601 (default now)"},
+            },
+        }
+        app.openapi_schema = schema
+    return app.openapi_schema

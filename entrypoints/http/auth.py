@@ -1,0 +1,153 @@
+"""Authentication: a bearer token (API clients) or a session cookie (browsers), both
+resolved to a ``Principal``; sessions opened from a token or a one-time invite; a CSRF
+token on every state-changing request a browser makes.
+
+Routes depend on ``current_principal`` (401 without valid credentials) or
+``optional_principal`` (pages that redirect to the sign-in page instead), and check
+permissions with ``require`` and ``partner_visible`` (another partner's anything is 404).
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request, Response
+
+from entrypoints.bootstrap import Ledger
+from entrypoints.http.access import Principal, Role
+from entrypoints.http.problems import ApiError
+from projections.queries import NotFound
+
+SESSION_COOKIE = "ledger_session"
+CSRF_FIELD = "csrf_token"  # form field
+CSRF_HEADER = "X-CSRF-Token"  # the same token, for scripts
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_ledger(request: Request) -> Ledger:
+    ledger: Ledger = request.app.state.ledger
+    return ledger
+
+
+LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+
+
+def _credentials(request: Request, ledger: LedgerDep) -> Principal | None:
+    # A plain function: FastAPI runs it in the thread pool, so a database lookup never
+    # stalls the event loop.
+    return _from_bearer(request, ledger) or _from_session(request, ledger)
+
+
+async def optional_principal(
+    request: Request, ledger: LedgerDep, principal: Annotated[Principal | None, Depends(_credentials)],
+) -> Principal | None:
+    """The caller, or None when it sent no valid credentials. A browser's
+    state-changing request must carry the session's CSRF token (403 otherwise)."""
+    if principal is not None and principal.via == "session" and request.method not in SAFE_METHODS:
+        await _check_csrf(request, ledger, principal)
+    return principal
+
+
+OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
+
+
+async def current_principal(principal: OptionalPrincipal) -> Principal:
+    if principal is None:
+        raise ApiError("unauthorized", "sign in: send 'Authorization: Bearer <token>' (see `ledger token create`)",
+                       headers={"WWW-Authenticate": "Bearer"})
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require(permission: str) -> Callable[[Principal], Principal]:
+    """A dependency: the caller, if its role has ``permission`` (403 otherwise)."""
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        if not principal.can(permission):
+            raise ApiError("forbidden", f"the {principal.role.value} role may not do this ({permission})")
+        return principal
+
+    return check
+
+
+def partner_visible(principal: Principal, partner_id: str) -> None:
+    """A partner asking about any other partner learns nothing, not even that it
+    exists: 404, exactly as for a partner that does not exist. Other roles without
+    the right to read partners get 403."""
+    if principal.may_read_partner(partner_id):
+        return
+    if principal.role is Role.PARTNER:
+        raise NotFound(f"partner {partner_id!r} does not exist")
+    raise ApiError("forbidden", f"the {principal.role.value} role may not read partners")
+
+
+def _from_bearer(request: Request, ledger: Ledger) -> Principal | None:
+    scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not secret:
+        return None
+    credential = ledger.access.authenticate(secret.strip(), "token")
+    if credential is None:
+        raise ApiError("unauthorized", "the bearer token is unknown, expired or revoked", headers={"WWW-Authenticate": "Bearer"})
+    return Principal(Role(credential.role), credential.credential_id, credential.partner_id, via="bearer")
+
+
+def _from_session(request: Request, ledger: Ledger) -> Principal | None:
+    secret = request.cookies.get(SESSION_COOKIE)
+    if not secret:
+        return None
+    credential = ledger.access.authenticate(secret, "session")
+    if credential is None:
+        return None
+    return Principal(Role(credential.role), credential.credential_id, credential.partner_id, via="session")
+
+
+def csrf_token(ledger: Ledger, principal: Principal | None) -> str:
+    """The CSRF token of a browser session (forms carry it in ``csrf_token``): a keyed
+    hash of the session's id, so every worker computes the same one and none is stored."""
+    if principal is None or principal.via != "session":
+        return ""
+    return ledger.vault.keyed_hash(f"csrf:{principal.credential_id}")
+
+
+async def _check_csrf(request: Request, ledger: Ledger, principal: Principal) -> None:
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not sent and request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        sent = str((await request.form()).get(CSRF_FIELD, ""))
+    if not hmac.compare_digest(sent, csrf_token(ledger, principal)):
+        raise ApiError("csrf", "this form is stale or did not come from the ledger's own pages: reload and try again")
+
+
+def open_session(ledger: Ledger, response: Response, request: Request, role: str, partner_id: str | None, parent_id: str) -> None:
+    """A browser session for whoever presented a token or an invite: an HttpOnly,
+    SameSite=Strict cookie (Secure over HTTPS) holding a fresh session secret."""
+    hours = ledger.settings.http_session_hours
+    _, secret = ledger.access.issue(
+        "session", role, partner_id=partner_id, lifetime=timedelta(hours=hours), parent_id=parent_id,
+    )
+    response.set_cookie(
+        SESSION_COOKIE, secret, max_age=int(hours * 3600), httponly=True, samesite="strict",
+        secure=request.url.scheme == "https", path="/",
+    )
+
+
+def close_session(ledger: Ledger, response: Response, principal: Principal | None) -> None:
+    if principal is not None and principal.via == "session":
+        ledger.access.revoke(principal.credential_id)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+
+
+def invite_link(ledger: Ledger, base_url: str, role: Role, partner_id: str | None = None, label: str | None = None) -> dict[str, str]:
+    """A one-time sign-in link (expires after ``LEDGER_HTTP_INVITE_HOURS``): how a newly
+    approved partner, or the first admin, gets in. Only its hash is kept."""
+    credential, secret = ledger.access.issue(
+        "invite", role.value, partner_id=partner_id, label=label,
+        lifetime=timedelta(hours=ledger.settings.http_invite_hours),
+    )
+    base = (ledger.settings.http_public_url or base_url).rstrip("/")
+    assert credential.expires_at is not None
+    return {"url": f"{base}/invite/{secret}", "expires_at": credential.expires_at.isoformat(), "invite_id": credential.credential_id}

@@ -1,0 +1,105 @@
+"""The HTTP server's subcommands of ``ledger``: ``serve`` and ``token``. They register
+themselves on the main parser (``add_parsers``) so the CLI module stays small."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from entrypoints.bootstrap import Ledger
+from entrypoints.http.access import Role
+
+Command = Callable[[Ledger, argparse.Namespace], int]
+
+
+def add_parsers(sub: Any) -> dict[str, Command]:
+    """Add ``serve`` and ``token`` to the ``ledger`` parser; returns their handlers."""
+    serve = sub.add_parser("serve", help="the HTTP API and dashboards (FastAPI on uvicorn)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (each bootstraps its own ledger)")
+
+    token = sub.add_parser("token", help="API tokens and one-time sign-in links (only hashes are stored)")
+    actions = token.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="a new token, printed once")
+    invite = actions.add_parser("invite", help="a one-time sign-in link for a browser")
+    for parser in (create, invite):
+        parser.add_argument("--role", required=True, choices=[r.value for r in Role])
+        parser.add_argument("--partner", help="the partner a partner token is bound to")
+        parser.add_argument("--label", help="what the token is for (shown by `token list`)")
+        parser.add_argument("--json", action="store_true", help="print JSON")
+    create.add_argument("--expires", type=float, metavar="DAYS", help="expire after DAYS days (default: never)")
+    invite.add_argument("--base-url", default="http://127.0.0.1:8000", help="where the server is reached")
+    listing = actions.add_parser("list", help="tokens and invites (never their secrets)")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    revoke = actions.add_parser("revoke", help="revoke a token or invite (and its browser sessions)")
+    revoke.add_argument("token_id")
+    return {"serve": cmd_serve, "token": cmd_token}
+
+
+def cmd_serve(ledger: Ledger, args: argparse.Namespace) -> int:
+    from entrypoints.http.server import serve
+
+    print(f"serving on http://{args.host}:{args.port}/ (API reference: /docs)", file=sys.stderr)
+    ledger.close()  # each worker bootstraps its own
+    serve(ledger.settings, host=args.host, port=args.port, workers=args.workers)
+    return 0
+
+
+def cmd_token(ledger: Ledger, args: argparse.Namespace) -> int:
+    if args.action in ("create", "invite"):
+        problem = _binding_problem(args.role, args.partner)
+        if problem:
+            print(json.dumps({"ok": False, "error": {"code": "invalid", "message": problem, "field": "partner"}}), file=sys.stderr)
+            return 2
+        if args.partner:
+            ledger.queries.partner(args.partner)  # not_found unless the partner exists
+    if args.action == "create":
+        return _create(ledger, args)
+    if args.action == "invite":
+        from entrypoints.http.auth import invite_link  # FastAPI only loads when needed
+
+        link = invite_link(ledger, args.base_url, Role(args.role), args.partner, args.label)
+        print(json.dumps(link) if args.json else link["url"])
+        return 0
+    if args.action == "list":
+        return _list(ledger, args)
+    if not ledger.access.revoke(args.token_id):
+        print(json.dumps({"ok": False, "error": {"code": "not_found", "message": f"no live token {args.token_id!r}"}}), file=sys.stderr)
+        return 2
+    print(json.dumps({"ok": True, "revoked": args.token_id}))
+    return 0
+
+
+def _binding_problem(role: str, partner: str | None) -> str | None:
+    if role == Role.PARTNER and not partner:
+        return "a partner token needs --partner"
+    if role != Role.PARTNER and partner:
+        return f"--partner binds partner tokens only, not {role}"
+    return None
+
+
+def _create(ledger: Ledger, args: argparse.Namespace) -> int:
+    lifetime = timedelta(days=args.expires) if args.expires else None
+    credential, secret = ledger.access.issue("token", args.role, partner_id=args.partner, label=args.label, lifetime=lifetime)
+    if args.json:
+        print(json.dumps({**credential.as_dict(), "token": secret}))
+    else:
+        print(f"token {credential.credential_id} ({args.role}); shown once, store it now:\n{secret}")
+    return 0
+
+
+def _list(ledger: Ledger, args: argparse.Namespace) -> int:
+    credentials = [c.as_dict() for c in ledger.access.credentials()]
+    if args.json:
+        print(json.dumps(credentials, indent=2))
+        return 0
+    for c in credentials:
+        state = "revoked" if c["revoked_at"] else "used" if c["used_at"] else "live"
+        print(f"{c['token_id']}  {c['kind']:<6} {c['role']:<8} {c['partner_id'] or '-':<16} {state:<8} "
+              f"expires {c['expires_at'] or 'never':<32} {c['label'] or ''}")
+    return 0

@@ -1,0 +1,10 @@
+"""The HTML pages, one router module per console. The app includes every router in
+``ROUTERS``: a new console adds its module here (see docs/http.md, "Adding pages")."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from entrypoints.http.pages import home, sessions
+
+ROUTERS: list[APIRouter] = [sessions.router, home.router]

@@ -1,0 +1,64 @@
+"""Signing in and out in a browser: with a token (pasted once) or a one-time invite
+link. Both open a session cookie (HttpOnly, SameSite=Strict)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from entrypoints.http.auth import LedgerDep, OptionalPrincipal, close_session, open_session
+from entrypoints.http.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/signin", response_class=HTMLResponse)
+def signin_page(request: Request, principal: OptionalPrincipal) -> Response:
+    return render(request, "signin.html", principal=principal)
+
+
+@router.post("/signin", response_class=HTMLResponse)
+def signin(request: Request, ledger: LedgerDep, token: Annotated[str, Form(max_length=200)]) -> Response:
+    credential = ledger.access.authenticate(token.strip(), "token")
+    if credential is None:
+        return render(request, "signin.html", {"error": "That token is unknown, expired or revoked."}, status=401)
+    response = RedirectResponse("/", status_code=303)
+    open_session(ledger, response, request, credential.role, credential.partner_id, credential.credential_id)
+    return response
+
+
+@router.get("/invite/{code}", response_class=HTMLResponse)
+def invite_page(request: Request, ledger: LedgerDep, code: str) -> Response:
+    """Shows who the link signs in as; a button (a POST) uses it, so a mail scanner
+    that fetches links cannot spend it."""
+    invite = ledger.access.authenticate(code, "invite")
+    if invite is None or invite.used_at is not None:
+        return _spent(request)
+    expires = invite.expires_at.strftime("%Y-%m-%d %H:%M UTC") if invite.expires_at else "never"
+    return render(request, "invite.html", {"role": invite.role, "partner_id": invite.partner_id, "expires_at": expires})
+
+
+@router.post("/invite/{code}", response_class=HTMLResponse)
+def use_invite(request: Request, ledger: LedgerDep, code: str) -> Response:
+    invite = ledger.access.redeem_invite(code)
+    if invite is None:
+        return _spent(request)
+    response = RedirectResponse("/", status_code=303)
+    open_session(ledger, response, request, invite.role, invite.partner_id, invite.credential_id)
+    return response
+
+
+@router.post("/signout")
+def signout(ledger: LedgerDep, principal: OptionalPrincipal) -> Response:
+    response = RedirectResponse("/signin", status_code=303)
+    close_session(ledger, response, principal)
+    return response
+
+
+def _spent(request: Request) -> Response:
+    return render(request, "message.html", {
+        "title": "This link no longer works",
+        "message": "Invite links work once and expire. Ask your program admin for a new one.",
+    }, status=404)

@@ -1,0 +1,71 @@
+"""Query parameters shared by the reads: ``as_of``, ``known_at`` and ``on`` (as on the
+CLI: an ISO date means the end of that day) and ``min_position`` (read-your-writes)."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Query
+
+from entrypoints.http.auth import LedgerDep
+from entrypoints.http.problems import ApiError
+from ledger.calendar import parse_moment
+
+_MOMENT = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+
+
+def _moment(name: str, text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return parse_moment(text)
+    except ValueError:
+        raise ApiError("invalid", f"{name}: not an ISO-8601 date or time: {text!r}", name) from None
+
+
+def _described(what: str) -> str:
+    return f"{what}: an ISO-8601 date (the end of that day) or date-time (UTC unless zoned)"
+
+
+def _moment_query(what: str) -> Any:
+    return Query(pattern=_MOMENT, max_length=40, description=_described(what))
+
+
+def as_of_param(as_of: Annotated[str | None, _moment_query("effective (business) time")] = None) -> datetime | None:
+    return _moment("as_of", as_of)
+
+
+def known_at_param(known_at: Annotated[str | None, _moment_query("what the ledger knew then")] = None) -> datetime | None:
+    return _moment("known_at", known_at)
+
+
+def on_param(on: Annotated[str | None, _moment_query("the day to evaluate (default now)")] = None) -> datetime | None:
+    return _moment("on", on)
+
+
+AsOf = Annotated[datetime | None, Depends(as_of_param)]
+KnownAt = Annotated[datetime | None, Depends(known_at_param)]
+On = Annotated[datetime | None, Depends(on_param)]
+
+
+def read_models_at(
+    ledger: LedgerDep,
+    min_position: Annotated[int | None, Query(ge=0, le=2**62, description="wait briefly until the read models reach this position")] = None,
+) -> None:
+    """Read-your-writes: a read given the position a write answered waits until the read
+    models have reached it (another process may be catching them up), else 503."""
+    if min_position is None:
+        return
+    if min_position > ledger.store.max_position():
+        raise ApiError("invalid", f"min_position: the log has no position {min_position} yet", "min_position")
+    deadline = time.monotonic() + ledger.settings.http_read_wait_s
+    while min(ledger.read_models.positions().values()) < min_position:
+        if time.monotonic() >= deadline:
+            raise ApiError("not_caught_up", f"the read models have not reached position {min_position} yet: retry",
+                           "min_position", headers={"Retry-After": "1"})
+        time.sleep(0.02)
+
+
+Fresh = Depends(read_models_at)

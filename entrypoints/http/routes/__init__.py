@@ -1,0 +1,1 @@
+"""The JSON routes: health, API docs and ``/v1``."""
