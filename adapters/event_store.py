@@ -1,69 +1,98 @@
-"""The event store: the eventsourcing library's Application and recorders with a
-catalogue-aware mapper. Every insert also extends the hash chain (``hash_chain``),
-validates what a batch only read, and destroys forgotten subjects' keys, all in the
-insert's own transaction."""
+"""The event store: the eventsourcing library's Application and recorders for reading,
+and the ledger's own batch writer.
+
+A batch of events is written in one transaction: under the log's write lock, the
+versions of what the batch only read are validated, the events get their positions
+and go in with one ``COPY`` (PostgreSQL) or one ``executemany`` (SQLite), the hash
+chain is extended in Python and written the same way, forgotten subjects' keys are
+destroyed, and the batch's idempotency keys are written (``adapters.idempotency``).
+A version or key another writer took meanwhile fails the whole transaction with the
+library's ``IntegrityError``; the bus replays the batch on fresh state.
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from functools import cache, lru_cache
+from typing import Any, Literal, cast
 from uuid import UUID
 
+import orjson
+import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, Notification, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from psycopg.sql import SQL, Identifier
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
+from adapters import idempotency
 from adapters.database import Database
 from adapters.hash_chain import CHAIN_TABLE, seal
 from adapters.schema import create_chain_table, create_log_guards
 from adapters.vault import KEYS_TABLE
-from events.base import EventMeta, event_class_for_topic
+from events.base import Event, EventMeta, event_class_for_topic
 from ledger.aggregate import A, Envelope
+
+SCAN_CHUNK = 10_000  # events per round trip when reading the log in order
+LOCK_TIMEOUT_S = 30  # how long a writer waits for the log's write lock
 
 
 def _chunks(items: Sequence[UUID], size: int = 500) -> list[Sequence[UUID]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-class EnvelopeMapper(Mapper):  # type: ignore[type-arg]
-    """Stores an envelope as JSON under its payload's registered topic, and runs the
-    payload's upcasters on the way back (the library's own pydantic example does not)."""
+# -- encoding ------------------------------------------------------------------------------
 
-    def __init__(self) -> None:
-        super().__init__(transcoder=JSONTranscoder())
 
-    def to_stored_event(self, domain_event: Any) -> StoredEvent:
-        envelope: Envelope = domain_event
-        payload = envelope.payload
-        state = {
-            "schema_version": payload.SCHEMA_VERSION,
-            "recorded_at": envelope.timestamp.isoformat(),
-            "meta": envelope.meta.model_dump(mode="json"),
-            "payload": payload.model_dump(mode="json"),
-        }
-        return StoredEvent(
-            originator_id=envelope.originator_id,
-            originator_version=envelope.originator_version,
-            topic=payload.TOPIC,
-            state=json.dumps(state, separators=(",", ":")).encode(),
-        )
+@lru_cache(maxsize=4096)
+def _meta_json(meta: EventMeta) -> bytes:
+    """The events of one command share their metadata: serialise it once."""
+    return meta.model_dump_json().encode()
 
-    def to_domain_event(self, stored_event: StoredEvent) -> Any:
-        return decode(stored_event)
+
+def encode(envelope: Envelope) -> StoredEvent:
+    """One envelope as stored: its payload's topic and a JSON document of schema
+    version, recorded time, metadata and payload (serialised by pydantic, in Rust)."""
+    payload = envelope.payload
+    state = b'{"schema_version":%d,"recorded_at":"%s","meta":%s,"payload":%s}' % (
+        payload.SCHEMA_VERSION, envelope.timestamp.isoformat().encode(), _meta_json(envelope.meta),
+        payload.model_dump_json().encode(),
+    )
+    return StoredEvent(envelope.originator_id, envelope.originator_version, payload.TOPIC, state)
+
+
+@cache
+def _stored_model(payload_class: type[Event]) -> type[BaseModel]:
+    """A model of the whole stored document of one event type at its current schema
+    version, so a stored event is parsed and validated once, from bytes."""
+    return create_model(
+        f"Stored{payload_class.__name__}",
+        __config__=ConfigDict(frozen=True, extra="forbid"),
+        schema_version=(Literal[payload_class.SCHEMA_VERSION], ...),  # type: ignore[arg-type]
+        recorded_at=(datetime, ...),
+        meta=(EventMeta, ...),
+        payload=(payload_class, ...),
+    )
 
 
 def decode(stored_event: StoredEvent) -> Envelope:
-    """Rebuild the envelope of any stored event or notification."""
-    state = json.loads(stored_event.state)
+    """Rebuild the envelope of any stored event or notification (upcasting payloads
+    stored under an older schema version)."""
     payload_class = event_class_for_topic(stored_event.topic)
-    payload = payload_class.upcast(state["payload"], state["schema_version"])
     originator_id = stored_event.originator_id
+    identity = UUID(originator_id) if isinstance(originator_id, str) else originator_id
+    try:
+        document: Any = _stored_model(payload_class).model_validate_json(stored_event.state)
+        return Envelope(identity, stored_event.originator_version, document.recorded_at, document.meta, document.payload)
+    except ValidationError:
+        pass  # an older schema version (or a hand-edited row): the general path below
+    state = orjson.loads(stored_event.state)
+    payload = payload_class.upcast(state["payload"], state["schema_version"])
     return Envelope(
-        originator_id=UUID(originator_id) if isinstance(originator_id, str) else originator_id,
+        originator_id=identity,
         originator_version=stored_event.originator_version,
         timestamp=datetime.fromisoformat(state["recorded_at"]),
         meta=EventMeta.model_validate(state["meta"]),
@@ -71,38 +100,23 @@ def decode(stored_event: StoredEvent) -> Envelope:
     )
 
 
-def _check_reads(cursor: Any, table: str, placeholder: str, read_versions: dict[UUID, int] | None, hex_ids: bool) -> None:
-    """Optimistic read validation, inside the insert's transaction: if an aggregate a
-    batch decided on (without writing to it) has moved on since it was read, the batch
-    decided on stale facts; refuse it like a version conflict, and it is replayed."""
-    if not read_versions:
-        return
-    ids = list(read_versions)
-    for chunk in _chunks(ids, 1000):
-        keys = [i.hex if hex_ids else i for i in chunk]
-        cursor.execute(
-            f"SELECT originator_id, MAX(originator_version) FROM {table} WHERE originator_id IN "
-            f"({', '.join(placeholder for _ in keys)}) GROUP BY originator_id",
-            keys,
-        )
-        for row in cursor.fetchall():
-            originator_id, version = (row[0], row[1]) if not isinstance(row, dict) else (row["originator_id"], row["max"])
-            aggregate_id = originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
-            if version > read_versions[aggregate_id]:
-                raise IntegrityError(f"aggregate {aggregate_id} changed after it was read (version {version})")
+class EnvelopeMapper(Mapper):  # type: ignore[type-arg]
+    """The library's repository reads through this: stored events to envelopes."""
+
+    def __init__(self) -> None:
+        super().__init__(transcoder=JSONTranscoder())
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        return encode(domain_event)
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        return decode(stored_event)
 
 
-def _shred(cursor: Any, table: str, placeholder: str, subjects: Sequence[str] | None) -> None:
-    """Crypto-shredding, in the transaction that records the forget event."""
-    for subject in subjects or ():
-        cursor.execute(
-            f"INSERT INTO {table} (subject, secret, forgotten_at) VALUES ({placeholder}, NULL, CURRENT_TIMESTAMP)"
-            " ON CONFLICT (subject) DO UPDATE SET secret = NULL, forgotten_at = CURRENT_TIMESTAMP",
-            (subject,),
-        )
+# -- reading -----------------------------------------------------------------------------
 
 
-class SealingSQLiteRecorder(SQLiteApplicationRecorder):
+class BatchReadingSQLiteRecorder(SQLiteApplicationRecorder):
     def select_events_of(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
         """Every event of many aggregates in one query, by aggregate then version."""
         events: list[StoredEvent] = []
@@ -120,17 +134,8 @@ class SealingSQLiteRecorder(SQLiteApplicationRecorder):
                 ]
         return events
 
-    def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
-        ids = super()._insert_events(c, stored_events, **kwargs)
-        # After the insert: the transaction now holds SQLite's write lock.
-        _check_reads(c, self.events_table_name, "?", kwargs.get("read_versions"), hex_ids=True)
-        _shred(c, KEYS_TABLE, "?", kwargs.get("forget_subjects"))
-        if ids:
-            seal(c, CHAIN_TABLE, "?", ids, stored_events)
-        return ids
 
-
-class SealingPostgresRecorder(PostgresApplicationRecorder):
+class BatchReadingPostgresRecorder(PostgresApplicationRecorder):
     def select_events_of(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
         """Every event of many aggregates in one query, by aggregate then version."""
         events: list[StoredEvent] = []
@@ -146,52 +151,90 @@ class SealingPostgresRecorder(PostgresApplicationRecorder):
                 ]
         return events
 
-    def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
-        """Runs first in the insert's transaction. The library raises errors from later
-        steps only after its transaction block has ended (committed), so the read check
-        happens here, under the table lock taken early, where raising rolls back."""
-        super()._insert_events(curs, stored_events, **kwargs)
-        if kwargs.get("read_versions"):
-            self._lock_table(curs)
-            table = f"{self.datastore.schema}.{self.events_table_name}"
-            _check_reads(curs, table, "%s", kwargs["read_versions"], hex_ids=False)
-        _shred(curs, f"{self.datastore.schema}.{KEYS_TABLE}", "%s", kwargs.get("forget_subjects"))
 
-    # The library holds an EXCLUSIVE lock on the events table while inserting, so
-    # the chain head cannot move under us between reading it and extending it.
-    def _fetch_ids_after_insert_events(
-        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        if ids:
-            seal(curs, f"{self.datastore.schema}.{CHAIN_TABLE}", "%s", ids, stored_events)
-        return ids
+# -- writing -----------------------------------------------------------------------------
+
+
+def _check_reads(cursor: Any, table: str, read_versions: dict[UUID, int], hex_ids: bool) -> None:
+    """Optimistic read validation, under the log's write lock: if an aggregate a batch
+    decided on (without writing to it) has moved on since it was read, the batch
+    decided on stale facts; refuse it like a version conflict, and it is replayed."""
+    ids = list(read_versions)
+    for chunk in _chunks(ids, 1000):
+        keys = [i.hex if hex_ids else i for i in chunk]
+        cursor.execute(
+            f"SELECT originator_id, MAX(originator_version) FROM {table} WHERE originator_id IN "
+            f"({', '.join('%s' for _ in keys)}) GROUP BY originator_id",
+            keys,
+        )
+        for originator_id, version in cursor.fetchall():
+            aggregate_id = originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
+            if version > read_versions[aggregate_id]:
+                raise IntegrityError(f"aggregate {aggregate_id} changed after it was read (version {version})")
+
+
+def _shred(cursor: Any, subjects: Sequence[str]) -> None:
+    """Crypto-shredding, in the transaction that records the forget event."""
+    for subject in subjects:
+        cursor.execute(
+            f"INSERT INTO {KEYS_TABLE} (subject, secret, forgotten_at) VALUES (%s, NULL, CURRENT_TIMESTAMP)"
+            " ON CONFLICT (subject) DO UPDATE SET secret = NULL, forgotten_at = CURRENT_TIMESTAMP",
+            (subject,),
+        )
 
 
 class EventStore(Application):  # type: ignore[type-arg]
-    """The library's Application, configured for the ledger's database."""
+    """The library's Application (reading, the repository), configured for the
+    ledger's database, with the ledger's batch writer (``append``)."""
 
     name = "ledger"
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        recorder = SealingPostgresRecorder if db.is_postgres else SealingSQLiteRecorder
+        recorder = BatchReadingPostgresRecorder if db.is_postgres else BatchReadingSQLiteRecorder
         env = db.eventsourcing_env() | {
             "APPLICATION_RECORDER_TOPIC": f"{recorder.__module__}:{recorder.__qualname__}",
         }
         create_chain_table(db)
         super().__init__(env=env)
         create_log_guards(db)
+        self.table = db.events_table()
+        with db.connect() as conn, db.transaction(conn) as cursor:
+            idempotency.create_table(cursor, self.table, _table_exists(db, cursor, idempotency.TABLE))
+            self._sequence = ""
+            if db.is_postgres:
+                cursor.execute("SELECT pg_get_serial_sequence(%s, 'notification_id')", (f"{db.schema}.{self.table}",))
+                self._sequence = cursor.fetchone()[0]
 
     decode = staticmethod(decode)
 
     def construct_mapper(self) -> Mapper:  # type: ignore[type-arg]
         return EnvelopeMapper()
 
+    # -- reading ------------------------------------------------------------------------
+
     def notifications(self, after: int, limit: int, stop: int | None = None) -> Sequence[Notification]:
         return self.recorder.select_notifications(
             start=after, limit=limit, stop=stop, inclusive_of_start=False
         )
+
+    def scan(self, after: int = 0, stop: int | None = None, chunk: int = SCAN_CHUNK) -> Iterator[Notification]:
+        """The log after ``after`` (up to ``stop``) in order, read in large chunks
+        (a server-side cursor on PostgreSQL): memory stays flat however long it is."""
+        if self.db.is_postgres:
+            bound = "" if stop is None else " AND notification_id <= %s"
+            sql = (f"SELECT notification_id, originator_id, originator_version, topic, state FROM {self.table}"
+                   f" WHERE notification_id > %s{bound} ORDER BY notification_id")
+            with self.db.connect() as conn, conn.transaction(), conn.cursor(name="ledger_scan") as cursor:
+                cursor.itersize = chunk
+                cursor.execute(sql, (after,) if stop is None else (after, stop))
+                for row in cursor:
+                    yield Notification(row[1], row[2], row[3], bytes(row[4]), row[0])
+            return
+        # SQLite reads in process: a page at a time by rowid costs nothing more.
+        while batch := self.recorder.select_notifications(start=after, limit=chunk, stop=stop, inclusive_of_start=False):
+            yield from batch
+            after = batch[-1].id
 
     def load_many(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, list[Envelope]]:
         """Decoded events of many aggregates at once (absent ones are left out)."""
@@ -212,12 +255,6 @@ class EventStore(Application):  # type: ignore[type-arg]
         except AggregateNotFoundError:
             return None
 
-    def append(self, envelopes: Sequence[Envelope], *, read_versions: dict[UUID, int], forget_subjects: Sequence[str]) -> int:
-        """Append in one transaction. Straight to the library's event store:
-        ``Application.save`` would only add snapshotting and notification hooks this
-        ledger does not use."""
-        return len(self.events.put(list(envelopes), read_versions=read_versions, forget_subjects=forget_subjects))
-
     def load(self, cls: type[A], key: str, known_at: datetime | None = None) -> A | None:
         """An aggregate as the ledger knows it now, or knew it at ``known_at`` (recorded time)."""
         aggregate_id = cls.id_for(key)
@@ -231,3 +268,70 @@ class EventStore(Application):  # type: ignore[type-arg]
                 break
             aggregate = envelope.mutate(aggregate)
         return aggregate if isinstance(aggregate, cls) else None
+
+    def receipts(self, keys: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+        """(fingerprint, first result) of those idempotency keys already used."""
+        if not keys:
+            return {}
+        with self.db.connect() as conn, self.db.transaction(conn) as cursor:
+            return idempotency.lookup(cursor, keys)
+
+    # -- writing ------------------------------------------------------------------------
+
+    def append(
+        self, envelopes: Sequence[Envelope], *, read_versions: dict[UUID, int], forget_subjects: Sequence[str],
+        receipts: Sequence[tuple[str, str, dict[str, Any]]] = (),
+    ) -> list[int]:
+        """Append a batch in one transaction (see the module's docstring); returns the
+        events' positions in the log."""
+        stored = [encode(envelope) for envelope in envelopes]
+        try:
+            with self.db.connect() as conn, self.db.transaction(conn) as cursor:
+                positions = self._write_events(cursor, stored, read_versions)
+                _shred(cursor, forget_subjects)
+                idempotency.insert(cursor, receipts)
+        except (psycopg.IntegrityError, sqlite3.IntegrityError) as exc:
+            raise IntegrityError(f"another writer got there first: {exc}") from exc
+        return positions
+
+    def _write_events(self, cursor: Any, stored: list[StoredEvent], read_versions: dict[UUID, int]) -> list[int]:
+        if not stored and not read_versions:
+            return []
+        if self.db.is_postgres:
+            # Writers take turns on the log, so positions are committed in order and
+            # the chain head cannot move between reading and extending it. Readers
+            # are not blocked.
+            cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_S}s'")
+            cursor.execute(f"LOCK TABLE {self.table} IN EXCLUSIVE MODE")
+        # (SQLite: ``BEGIN IMMEDIATE`` already holds the database's write lock.)
+        if read_versions:
+            _check_reads(cursor, self.table, read_versions, hex_ids=not self.db.is_postgres)
+        if not stored:
+            return []
+        positions = self._positions(cursor, len(stored))
+        pairs = zip(stored, positions, strict=True)
+        if self.db.is_postgres:
+            cursor.insert_many(self.table, [(s.originator_id, s.originator_version, s.topic, s.state, p) for s, p in pairs])
+        else:  # the library stores ids as hex text, and positions are rowids
+            cursor.executemany(
+                f"INSERT INTO {self.table} (rowid, originator_id, originator_version, topic, state) VALUES (%s, %s, %s, %s, %s)",
+                [(p, cast(UUID, s.originator_id).hex, s.originator_version, s.topic, s.state) for s, p in pairs],
+            )
+        seal(cursor, CHAIN_TABLE, positions, stored)
+        return positions
+
+    def _positions(self, cursor: Any, count: int) -> list[int]:
+        if self.db.is_postgres:
+            cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", (self._sequence, count))
+            return sorted(int(row[0]) for row in cursor.fetchall())
+        cursor.execute(f"SELECT COALESCE(MAX(rowid), 0) FROM {self.table}")
+        last = int(cursor.fetchone()[0])
+        return list(range(last + 1, last + 1 + count))
+
+
+def _table_exists(db: Database, cursor: Any, table: str) -> bool:
+    if db.is_postgres:
+        cursor.execute("SELECT to_regclass(%s)", (f"{db.schema}.{table}",))
+        return cursor.fetchone()[0] is not None
+    cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s", (table,))
+    return cursor.fetchone() is not None

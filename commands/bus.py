@@ -25,10 +25,8 @@ from commands.parsing import Raw, parse
 from commands.ports import ReadModels, Vault
 from commands.unit_of_work import UnitOfWork
 from events.base import EventMeta, Source
-from events.receipt import CommandAccepted
-from ledger.aggregate import Aggregate
+from ledger.aggregate import Aggregate, Envelope
 from ledger.customer import Customer
-from ledger.entries import Receipt
 from ledger.errors import CommandRejected, reject
 from ledger.partner import Partner
 from ledger.payment import Payment
@@ -92,17 +90,22 @@ class MessageBus:
 
     def _apply_batch(self, batch: list[Message], origin: tuple[Source, str]) -> list[Result]:
         with self._lock:
-            results = self._decide_and_commit(batch, origin)
-            self.read_models.catch_up()
+            committed: list[tuple[int, Envelope]] = []
+            results = self._decide_and_commit(batch, origin, committed)
+            self.read_models.catch_up(recent=committed)
             return results
 
-    def _decide_and_commit(self, batch: list[Message], origin: tuple[Source, str]) -> list[Result]:
+    def _decide_and_commit(
+        self, batch: list[Message], origin: tuple[Source, str], committed: list[tuple[int, Envelope]]
+    ) -> list[Result]:
+        """Decide every command of the batch in memory and write what they recorded in
+        one transaction; ``committed`` receives the events written, with positions."""
+        parsed = [_parse(message) for message in batch]  # validated once, whatever the retries
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                parsed = [_parse(message) for message in batch]
                 self._prefetch([c for c in parsed if isinstance(c, m.Command)])
                 results = [self._run(c, origin) if isinstance(c, m.Command) else c for c in parsed]
-                self.uow.commit()
+                committed += self.uow.commit()
                 return results
             except IntegrityError:
                 self.uow.discard()
@@ -112,22 +115,24 @@ class MessageBus:
                 if len(batch) == 1:
                     raise
                 log.warning("batch_failed_retrying_singly", size=len(batch))
-                return [self._alone(message, origin) for message in batch]
+                return [self._alone(command, origin, committed) for command in parsed]
         raise RuntimeError(f"gave up after {MAX_ATTEMPTS} conflicting attempts")
 
-    def _alone(self, message: Message, origin: tuple[Source, str]) -> Result:
+    def _alone(self, message: m.Command | Result, origin: tuple[Source, str], committed: list[tuple[int, Envelope]]) -> Result:
+        if not isinstance(message, m.Command):
+            return message  # refused when parsed
         try:
-            return self._decide_and_commit([message], origin)[0]
+            return self._decide_and_commit([message], origin, committed)[0]
         except Exception as exc:  # reported, never swallowed silently
             log.exception("command_failed")
             return error_result(reject("internal", f"the ledger failed on this command: {type(exc).__name__}"))
 
     def _prefetch(self, commands: list[m.Command]) -> None:
         """Load what a batch will touch in a few queries instead of one per aggregate:
-        receipts and referenced aggregates, then customers' partners, then programs."""
+        idempotency keys, referenced aggregates, then customers' partners, then programs."""
         wanted: list[tuple[type[Aggregate], str]] = []
+        self.uow.prefetch_receipts(key for command in commands for key in command.idempotency_keys())
         for command in commands:
-            wanted += [(Receipt, key) for key in command.idempotency_keys()]
             wanted += [(cls, getattr(command, name)) for name, cls in _REFERENCES.items() if hasattr(command, name)]
         self.vault.prepare(_sealed_subjects(commands))
         found = self.uow.prefetch(wanted)
@@ -141,13 +146,14 @@ class MessageBus:
         keys = command.idempotency_keys()
         print_ = fingerprint(command, self.vault.keyed_hash) if keys else ""
         for key in keys:
-            receipt = self.uow.get(Receipt, key)
+            receipt = self.uow.receipt(key)
             if receipt is None:
                 continue
-            if receipt.fingerprint != print_:
+            first_print, first_result = receipt
+            if first_print != print_:
                 field = key.split(":")[0] + "_id"
                 return error_result(reject("conflict", f"{key} was already used for a different command", field), command.type)
-            return receipt.result
+            return first_result
         ctx = Context(self.uow, self.vault, self.read_models, _meta(command, origin))
         recorded_before = self.uow.recorded
         try:
@@ -159,7 +165,7 @@ class MessageBus:
             if not refusal.recorded:
                 return result
         for key in keys:
-            self.uow.record(self.uow.new(Receipt, key), CommandAccepted(key=key, fingerprint=print_, result=result), ctx.meta)
+            self.uow.keep_receipt(key, (print_, result))
         return result
 
 

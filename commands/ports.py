@@ -8,7 +8,7 @@ anything with these shapes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from ledger.account import StatementDraft
@@ -22,9 +22,17 @@ class EventStore(Protocol):
     def load_many(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, list[Envelope]]:
         """Every event of many aggregates at once (absent ones are left out)."""
 
-    def append(self, envelopes: Sequence[Envelope], *, read_versions: dict[UUID, int], forget_subjects: Sequence[str]) -> int:
-        """Append ``envelopes`` in one transaction; raise the library's ``IntegrityError``
-        if any aggregate written or read (``read_versions``) moved on meanwhile."""
+    def receipts(self, keys: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+        """(fingerprint, first result) of those idempotency keys already used."""
+
+    def append(
+        self, envelopes: Sequence[Envelope], *, read_versions: dict[UUID, int], forget_subjects: Sequence[str],
+        receipts: Sequence[tuple[str, str, dict[str, Any]]] = (),
+    ) -> list[int]:
+        """Append ``envelopes`` and the new idempotency ``receipts`` (key, fingerprint,
+        result) in one transaction; return the events' positions. Raise the library's
+        ``IntegrityError`` if any aggregate written or read (``read_versions``) moved
+        on meanwhile, or a key was taken by another writer."""
 
 
 class Vault(Protocol):
@@ -42,8 +50,10 @@ class Vault(Protocol):
 
 
 class ReadModels(Protocol):
-    def catch_up(self) -> int:
-        """Bring every read model up to date with the log; returns events applied."""
+    def catch_up(self, *, recent: Sequence[tuple[int, Envelope]] = ()) -> int:
+        """Bring every read model up to date with the log; returns events applied.
+        ``recent``: events just written, with their positions, which need not be read
+        back from the log when the read models are right behind them."""
 
     def statement_drafts(self, program_id: str, period: str) -> list[StatementDraft]:
         """What a month close states, per partner and currency (read models current)."""

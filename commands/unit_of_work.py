@@ -1,7 +1,7 @@
 """A unit of work over the event store: aggregates loaded once, many commands, one save.
 
 ``ledger apply`` runs hundreds of commands through one unit of work and commits them
-in a single transaction. Optimistic concurrency covers both what a batch writes
+in a single transaction, with the idempotency keys they used. Optimistic concurrency covers both what a batch writes
 (aggregate versions) and what it only read: the versions of aggregates it decided on
 are checked inside the insert transaction, so a batch that decided on facts another
 writer has since changed is refused and replayed from fresh state. That is what makes
@@ -11,7 +11,7 @@ it safe to keep aggregates cached from one batch to the next.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from commands.ports import EventStore
@@ -19,6 +19,7 @@ from events.base import Event, EventMeta
 from ledger.aggregate import Aggregate, Envelope
 
 A = TypeVar("A", bound=Aggregate)
+Receipt = tuple[str, dict[str, Any]]  # (fingerprint of the command's content, its first result)
 
 # Aggregates kept between batches, at most (memory stays bounded on huge imports).
 MAX_CACHED = 100_000
@@ -32,6 +33,8 @@ class UnitOfWork:
         self._pending: list[Envelope] = []  # in the order they were recorded
         self._read: set[UUID] = set()  # aggregates this batch decided on
         self._forget: list[str] = []  # vault subjects whose keys go with this batch
+        self._receipts: dict[str, Receipt | None] = {}  # idempotency keys looked up (None: unused)
+        self._new_receipts: dict[str, Receipt] = {}  # keys this batch uses first
         self.recorded = 0  # events recorded since the unit of work began
 
     def get(self, cls: type[A], key: str) -> A | None:
@@ -59,6 +62,27 @@ class UnitOfWork:
                 found.append(aggregate)
         return found
 
+    def prefetch_receipts(self, keys: Iterable[str]) -> None:
+        """Look up a batch's idempotency keys in one query."""
+        wanted = [key for key in keys if key not in self._receipts]
+        if not wanted:
+            return
+        found = self.store.receipts(wanted)
+        for key in wanted:
+            self._receipts[key] = found.get(key)
+
+    def receipt(self, key: str) -> Receipt | None:
+        """What the first command with this key decided, if one was recorded (in an
+        earlier batch or earlier in this one)."""
+        if key in self._new_receipts:
+            return self._new_receipts[key]
+        self.prefetch_receipts([key])
+        return self._receipts[key]
+
+    def keep_receipt(self, key: str, receipt: Receipt) -> None:
+        """Record the first use of a key, with the batch's events."""
+        self._new_receipts[key] = receipt
+
     def new(self, cls: type[A], key: str) -> A:
         aggregate = cls(cls.id_for(key))
         self._loaded[aggregate.id] = aggregate
@@ -79,9 +103,10 @@ class UnitOfWork:
         batch that fails or is replayed forgets nothing."""
         self._forget.append(subject)
 
-    def commit(self) -> int:
+    def commit(self) -> list[tuple[int, Envelope]]:
         """Write every pending event in one transaction, in the order they were
-        recorded (so the log reads like the commands did); returns how many."""
+        recorded (so the log reads like the commands did), with the batch's new
+        idempotency keys; returns the events written with their positions."""
         pending, self._pending = self._pending, []
         for aggregate in self._dirty.values():
             aggregate.collect_events()  # already in ``pending``, in order
@@ -91,15 +116,19 @@ class UnitOfWork:
             if i not in self._dirty and (found := self._loaded.get(i)) is not None
         }
         forget, self._forget = self._forget, []
+        receipts = [(key, *receipt) for key, receipt in self._new_receipts.items()]
+        self._new_receipts = {}
         self._dirty.clear()
         self._read.clear()
         if len(self._loaded) > MAX_CACHED:
             self._loaded.clear()
         # An absence is not validated at commit: another writer may create it next.
         self._loaded = {i: a for i, a in self._loaded.items() if a is not None}
-        if not pending:
-            return 0
-        return self.store.append(pending, read_versions=read_versions, forget_subjects=forget)
+        self._receipts = {}
+        if not pending and not receipts:
+            return []
+        positions = self.store.append(pending, read_versions=read_versions, forget_subjects=forget, receipts=receipts)
+        return list(zip(positions, pending, strict=True))
 
     def discard(self) -> None:
         """Forget everything loaded and pending (after a conflict or a failure)."""
@@ -108,3 +137,5 @@ class UnitOfWork:
         self._pending.clear()
         self._read.clear()
         self._forget.clear()
+        self._receipts.clear()
+        self._new_receipts.clear()

@@ -19,8 +19,11 @@ class AuditView(View):
     TABLES = ("audit",)
 
     def __init__(self) -> None:
-        self._rows: list[tuple[Any, ...]] = []
-        self._partner_of: dict[str, str] = {}  # attributions never change: safe to remember
+        self._rows: list[list[Any]] = []
+        # Per batch: customers claimed so far, and rows that name only a customer
+        # claimed before the batch (or never), resolved at flush in one query.
+        self._claimed: dict[str, str] = {}
+        self._unresolved: list[list[Any]] = []
 
     def ddl(self, t: Tables) -> list[str]:
         return [
@@ -34,17 +37,17 @@ class AuditView(View):
         ]
 
     def wants(self, topic: str) -> bool:
-        return topic != CommandAccepted.TOPIC  # idempotency receipts are bookkeeping, not business facts
+        return topic != CommandAccepted.TOPIC  # legacy idempotency receipts are bookkeeping, not business facts
 
     def handle(self, cursor: Any, t: Tables, envelope: Envelope, position: int) -> None:
         event = envelope.payload
         fields = event.model_dump(mode="json")
         customer_id = fields.get("customer_id")
         if isinstance(event, CustomerClaimed):
-            self._partner_of[event.customer_id] = event.partner_id
+            self._claimed[event.customer_id] = event.partner_id
         partner_id = fields.get("partner_id") or (fields.get("earning") or {}).get("partner_id")
         if partner_id is None and customer_id is not None:
-            partner_id = self._attributed_partner(cursor, t, customer_id)
+            partner_id = self._claimed.get(customer_id)
         money = [
             {"bucket": line.bucket, "kind": line.kind, "amount": str(line.amount), "currency": line.currency}
             for line in money_lines(event)
@@ -53,25 +56,39 @@ class AuditView(View):
         if isinstance(event, ClaimRejected):
             details["rejected"] = True
         meta = envelope.meta
-        self._rows.append((
+        row = [
             position, str(envelope.event_id), event.TOPIC, partner_id, customer_id,
             ts(envelope.effective_at), ts(envelope.recorded_at), meta.actor, meta.source,
             meta.correlation_id, json.dumps(money), json.dumps(details, sort_keys=True),
-        ))
+        ]
+        self._rows.append(row)
+        if partner_id is None and customer_id is not None:
+            self._unresolved.append(row)
 
     def discard(self) -> None:
-        self._rows = []
+        self._rows, self._unresolved, self._claimed = [], [], {}
 
     def flush(self, cursor: Any, t: Tables) -> None:
+        self._resolve_partners(cursor, t)
         cursor.insert_many(t.audit, self._rows)
-        self._rows = []
+        self.discard()
 
-    def _attributed_partner(self, cursor: Any, t: Tables, customer_id: str) -> str | None:
-        if customer_id not in self._partner_of:
-            cursor.execute(f"SELECT partner_id FROM {t.customers} WHERE customer_id = %s", (customer_id,))
-            row = cursor.fetchone()
-            if row is None or row[0] is None:
-                return None
-            self._partner_of[customer_id] = row[0]
-        return self._partner_of[customer_id]
+    def _resolve_partners(self, cursor: Any, t: Tables) -> None:
+        """The partner of rows that name only a customer: the customer's attribution,
+        if it came before the row. A claim in this batch came after any such row
+        (else the row would have it); attributions never change, so a claim from an
+        earlier batch is the one in the customers view."""
+        earlier = sorted({row[4] for row in self._unresolved if row[4] not in self._claimed})
+        partner_of: dict[str, str] = {}
+        for start in range(0, len(earlier), 500):
+            chunk = earlier[start : start + 500]
+            cursor.execute(
+                f"SELECT customer_id, partner_id FROM {t.customers} WHERE partner_id IS NOT NULL"
+                f" AND customer_id IN ({', '.join('%s' for _ in chunk)})",
+                chunk,
+            )
+            partner_of.update((customer_id, partner_id) for customer_id, partner_id in cursor.fetchall())
+        for row in self._unresolved:
+            if row[4] not in self._claimed:
+                row[3] = partner_of.get(row[4])
 

@@ -25,14 +25,31 @@ class PartnersView(View):
             f"CREATE INDEX IF NOT EXISTS {t.partners}_program ON {t.partners} (program_id, state)",
         ]
 
+    def __init__(self) -> None:
+        self._new: dict[str, list[Any]] = {}  # per batch: partners who applied, as rows
+        self._states: dict[str, str] = {}  # per batch: new states of partners from earlier batches
+
     def handle(self, cursor: Any, t: Tables, envelope: Envelope, position: int) -> None:
         event = envelope.payload
         if isinstance(event, ApplicationSubmitted):
-            cursor.execute(
-                f"INSERT INTO {t.partners} VALUES (%s, %s, %s, %s, %s)",
-                (event.partner_id, event.program_id, "applied", ts(envelope.effective_at), ts(envelope.recorded_at)),
-            )
+            self._new[event.partner_id] = [
+                event.partner_id, event.program_id, "applied", ts(envelope.effective_at), ts(envelope.recorded_at),
+            ]
         elif isinstance(event, ApplicationApproved | ApplicationRejected | PartnerTerminated):
-            cursor.execute(
-                f"UPDATE {t.partners} SET state = %s WHERE partner_id = %s", (_STATES[type(event)], event.partner_id)
+            state = _STATES[type(event)]
+            if event.partner_id in self._new:
+                self._new[event.partner_id][2] = state
+            else:
+                self._states[event.partner_id] = state
+
+    def discard(self) -> None:
+        self._new, self._states = {}, {}
+
+    def flush(self, cursor: Any, t: Tables) -> None:
+        cursor.insert_many(t.partners, list(self._new.values()))
+        if self._states:
+            cursor.executemany(
+                f"UPDATE {t.partners} SET state = %s WHERE partner_id = %s",
+                [(state, partner_id) for partner_id, state in self._states.items()],
             )
+        self.discard()

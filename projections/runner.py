@@ -8,11 +8,13 @@ runner, given a table prefix, rebuilds the views into a scratch area for replay.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 import structlog
+from eventsourcing.persistence import Notification
 
 from adapters.database import Database
 from adapters.event_store import EventStore, decode
@@ -21,6 +23,8 @@ from ledger.aggregate import Envelope
 log = structlog.get_logger(__name__)
 
 BATCH_SIZE = 2000
+REBUILD_BATCH = 10_000
+Item = tuple[int, str, Envelope | Notification]  # (position, topic, the event decoded or as stored)
 
 
 class View:
@@ -89,60 +93,93 @@ class ProjectionRunner:
 
     def catch_up(
         self, *, stop: int | None = None, known_at: datetime | None = None, batch_size: int = BATCH_SIZE,
-        max_batches: int | None = None,
+        max_batches: int | None = None, recent: Sequence[tuple[int, Envelope]] = (),
     ) -> int:
         """Apply every notification after each view's position (up to ``stop``, and only
-        events recorded by ``known_at``); returns how many were applied."""
+        events recorded by ``known_at``); returns how many were applied. ``recent``:
+        events a writer just committed; when the views are right behind them they are
+        applied as they are, not read back from the log and decoded again."""
         self.setup()
         applied = batches = position = 0
+        pending = list(recent)
         with self.db.connect() as conn:
             while max_batches is None or batches < max_batches:
-                try:
-                    done, position = self._batch(conn, stop, known_at, batch_size)
-                except BaseException:
-                    for view in self.views:
-                        view.discard()
-                    raise
-                if done is None:
-                    break
-                applied += done
+                with self._undo_on_failure(), self.db.transaction(conn) as cursor:
+                    positions = self._lock_positions(cursor)
+                    position = min(positions[view.name] for view in self.views)
+                    if pending and pending[0][0] == position + 1:
+                        items: list[Item] = [(p, e.payload.TOPIC, e) for p, e in pending]
+                    else:
+                        items = [(n.id, n.topic, n) for n in self.store.notifications(position, batch_size, stop)]
+                    pending = []
+                    if not items:
+                        break
+                    applied += self._apply(cursor, positions, items, known_at)
+                    position = items[-1][0]
                 batches += 1
         if applied:
             log.debug("projections_caught_up", applied=applied, position=position)
         return applied
 
-    def _batch(self, conn: Any, stop: int | None, known_at: datetime | None, batch_size: int) -> tuple[int | None, int]:
-        """One batch in one transaction; (events applied or None when caught up, position)."""
+    def rebuild(self, *, stop: int | None = None, known_at: datetime | None = None, batch_size: int = REBUILD_BATCH) -> int:
+        """Catch up from the log read in order in large chunks (a server-side cursor),
+        ``batch_size`` events per transaction: replay's way, at the speed of a scan."""
+        self.setup()
         applied = 0
-        with self.db.transaction(conn) as cursor:
-            # Lock the tracking rows: a second runner waits, then sees our positions,
-            # so two workers never apply the same event twice.
-            lock = " FOR UPDATE" if self.db.is_postgres else ""
-            cursor.execute(f"SELECT view, position FROM {self.t.tracking}{lock}")
-            positions = {row[0]: int(row[1]) for row in cursor.fetchall()}
-            position = min(positions[view.name] for view in self.views)
-            notifications = self.store.notifications(position, batch_size, stop)
-            if not notifications:
-                return None, position
-            for notification in notifications:
-                readers = [v for v in self.views if notification.id > positions[v.name] and v.wants(notification.topic)]
-                if not readers:
-                    applied += 1
-                    continue
-                envelope = decode(notification)
-                if known_at is not None and envelope.recorded_at > known_at:
-                    continue
-                for view in readers:
-                    view.handle(cursor, self.t, envelope, notification.id)
-                applied += 1
+        batch: list[Item] = []
+        with self.db.connect() as conn:
+            for notification in self.store.scan(min(self.positions().values()), stop):
+                batch.append((notification.id, notification.topic, notification))
+                if len(batch) >= batch_size:
+                    applied += self._commit(conn, batch, known_at)
+                    batch = []
+            if batch:
+                applied += self._commit(conn, batch, known_at)
+        return applied
+
+    def _commit(self, conn: Any, items: list[Item], known_at: datetime | None) -> int:
+        with self._undo_on_failure(), self.db.transaction(conn) as cursor:
+            return self._apply(cursor, self._lock_positions(cursor), items, known_at)
+
+    @contextmanager
+    def _undo_on_failure(self) -> Iterator[None]:
+        try:
+            yield
+        except BaseException:
             for view in self.views:
-                view.flush(cursor, self.t)
-            position = notifications[-1].id
-            cursor.executemany(
-                f"UPDATE {self.t.tracking} SET position = %s WHERE view = %s",
-                [(max(positions[view.name], position), view.name) for view in self.views],
-            )
-        return applied, position
+                view.discard()
+            raise
+
+    def _lock_positions(self, cursor: Any) -> dict[str, int]:
+        # Lock the tracking rows: a second runner waits, then sees our positions,
+        # so two workers never apply the same event twice.
+        lock = " FOR UPDATE" if self.db.is_postgres else ""
+        cursor.execute(f"SELECT view, position FROM {self.t.tracking}{lock}")
+        return {row[0]: int(row[1]) for row in cursor.fetchall()}
+
+    def _apply(self, cursor: Any, positions: dict[str, int], items: list[Item], known_at: datetime | None) -> int:
+        """Apply ``items`` (in log order) to the views that have not seen them, write
+        what the views buffered, and move their positions; returns events applied."""
+        applied = 0
+        for position, topic, event in items:
+            readers = [v for v in self.views if position > positions[v.name] and v.wants(topic)]
+            if not readers:
+                applied += 1
+                continue
+            envelope = event if isinstance(event, Envelope) else decode(event)
+            if known_at is not None and envelope.recorded_at > known_at:
+                continue
+            for view in readers:
+                view.handle(cursor, self.t, envelope, position)
+            applied += 1
+        for view in self.views:
+            view.flush(cursor, self.t)
+        last = items[-1][0]
+        cursor.executemany(
+            f"UPDATE {self.t.tracking} SET position = %s WHERE view = %s",
+            [(max(positions[view.name], last), view.name) for view in self.views],
+        )
+        return applied
 
     def drop(self) -> None:
         with self.db.connect() as conn, self.db.transaction(conn) as cursor:

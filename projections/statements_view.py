@@ -26,6 +26,16 @@ class StatementsView(View):
             f"CREATE INDEX IF NOT EXISTS {t.statements}_partner ON {t.statements} (partner_id, period)",
         ]
 
+    def __init__(self) -> None:
+        self._rows: list[tuple[Any, ...]] = []
+
+    def discard(self) -> None:
+        self._rows = []
+
+    def flush(self, cursor: Any, t: Tables) -> None:
+        cursor.insert_many(t.statements, self._rows)
+        self._rows = []
+
     def handle(self, cursor: Any, t: Tables, envelope: Envelope, position: int) -> None:
         event = envelope.payload
         if not isinstance(event, StatementIssued):
@@ -47,11 +57,8 @@ class StatementsView(View):
         }
         if event.carried_forward_because:
             document["carried_forward_because"] = event.carried_forward_because
-        cursor.execute(
-            f"INSERT INTO {t.statements} VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                event.statement_id, position, event.program_id, event.partner_id, event.currency, event.period,
-                ts(envelope.effective_at), ts(envelope.recorded_at), to_minor(event.due, event.currency),
-                json.dumps(document),
-            ),
-        )
+        self._rows.append((
+            event.statement_id, position, event.program_id, event.partner_id, event.currency, event.period,
+            ts(envelope.effective_at), ts(envelope.recorded_at), to_minor(event.due, event.currency),
+            json.dumps(document),
+        ))

@@ -57,10 +57,10 @@ def replay(
     report = ReplayReport(events=0, position=target)
     if verify and known_at is None:
         for snapshot in (s for s in snapshots.list() if s.position <= target):
-            report.events += scratch.catch_up(stop=snapshot.position)
+            report.events += scratch.rebuild(stop=snapshot.position)
             report.differences += _diff_snapshot(db, scratch.t, snapshots, snapshot.snapshot_id, snapshot.hash)
             report.checked["snapshots"] = report.checked.get("snapshots", 0) + 1
-    report.events += scratch.catch_up(stop=target, known_at=known_at)
+    report.events += scratch.rebuild(stop=target, known_at=known_at)
     if verify:
         if known_at is None:
             for table, keys in TABLE_KEYS.items():

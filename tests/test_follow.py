@@ -20,7 +20,7 @@ class NotCatchingUp:
     def __init__(self, live: LiveReadModels) -> None:
         self.live = live
 
-    def catch_up(self) -> int:
+    def catch_up(self, *, recent: object = ()) -> int:
         return 0
 
     def statement_drafts(self, program_id: str, period: str) -> list[StatementDraft]:
