@@ -18,6 +18,7 @@ from commands.bus import MessageBus
 from commands.unit_of_work import UnitOfWork
 from entrypoints.settings import Settings, load_settings
 from projections.catalog import LiveReadModels
+from projections.listings import Listings
 from projections.queries import Queries
 from replay.snapshots import Snapshot, SnapshotStore
 
@@ -32,6 +33,7 @@ class Ledger:
     read_models: LiveReadModels
     queries: Queries
     access: AccessStore  # the HTTP server's tokens, invites and sessions (hashes only)
+    listings: Listings
 
     def snapshots(self) -> SnapshotStore:
         return SnapshotStore(self.db)
@@ -67,4 +69,6 @@ def bootstrap(settings: Settings | None = None, *, database_url: str | None = No
     read_models = LiveReadModels(db, store)
     read_models.setup()
     bus = MessageBus(UnitOfWork(store), vault, read_models)
-    return Ledger(settings, db, store, vault, bus, read_models, Queries(db, store, vault), AccessStore(db))
+    return Ledger(
+        settings, db, store, vault, bus, read_models, Queries(db, store, vault), AccessStore(db), Listings(db, store)
+    )

@@ -13,8 +13,19 @@ from typing import IO, Any
 from entrypoints.bootstrap import Ledger, bootstrap
 from entrypoints.http import cli as http_cli
 from entrypoints.logging import configure_logging
+from entrypoints.output import print_json, print_table
 from entrypoints.settings import SettingsError, load_settings
 from ledger.calendar import as_utc, end_of_day
+from projections.listings import (
+    APPLICATION_STATES,
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    PARTNER_STATES,
+    STATUSES,
+    BadListing,
+    Listings,
+    Page,
+)
 from projections.queries import NotFound
 from replay.integrity import verify_chain
 from replay.verify import replay
@@ -64,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     statement.add_argument("--period", required=True, help="YYYY-MM")
     statement.add_argument("--as-of", type=_moment)
     statement.add_argument("--known-at", type=_moment, help="as the ledger knew it then")
+    _list_parser(sub)
     replay = sub.add_parser("replay", help="rebuild every read model from the log (into a scratch area)")
     replay.add_argument("--known-at", type=_moment, help="only events recorded by then")
     replay.add_argument("--verify", action="store_true", help="diff against live read models, statements, snapshots")
@@ -88,6 +100,38 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _list_parser(sub: Any) -> None:
+    listing = sub.add_parser("list", help="list partners, applications, statements, payouts due or holds")
+    kinds = listing.add_subparsers(dest="kind", required=True)
+
+    def kind(name: str, help_: str) -> argparse.ArgumentParser:
+        p = kinds.add_parser(name, help=help_)
+        p.add_argument("--json", action="store_true", help="print JSON: {\"items\": [...], \"next\": CURSOR}")
+        p.add_argument("--limit", type=int, default=DEFAULT_LIMIT, help=f"at most this many (1..{MAX_LIMIT})")
+        p.add_argument("--after", metavar="CURSOR", help="continue after the page that returned this cursor")
+        p.add_argument("--all", action="store_true", help="every page, not just the first")
+        return p
+
+    partners = kind("partners", "partners in id order with state, level and status")
+    partners.add_argument("--status", choices=STATUSES, help="status on --on (approved partners only)")
+    partners.add_argument("--level", help="level on --on")
+    partners.add_argument("--program")
+    partners.add_argument("--state", choices=PARTNER_STATES)
+    partners.add_argument("--on", type=_moment, help="date status and level are evaluated on (default now)")
+    partners.add_argument("--q", help="partners whose id contains this text")
+    applications = kind("applications", "applications oldest first (the review queue)")
+    applications.add_argument("--state", choices=[*APPLICATION_STATES, "all"], default="pending")
+    applications.add_argument("--program")
+    statements = kind("statements", "a month's issued statements")
+    statements.add_argument("--period", required=True, help="YYYY-MM")
+    statements.add_argument("--program")
+    payouts = kind("payouts-due", "partners with an amount due, and the statement to pay it against")
+    payouts.add_argument("--program")
+    holds = kind("holds", "commission on hold for review")
+    holds.add_argument("--program")
+    holds.add_argument("--partner")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -101,6 +145,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _COMMANDS[args.command](ledger, args)
     except NotFound as missing:
         print(json.dumps({"ok": False, "error": {"code": "not_found", "message": str(missing)}}), file=sys.stderr)
+        return 2
+    except BadListing as bad:
+        print(json.dumps({"ok": False, "error": {"code": "invalid", "message": str(bad), "field": bad.field}}), file=sys.stderr)
         return 2
     finally:
         ledger.close()
@@ -166,6 +213,57 @@ def cmd_statement(ledger: Ledger, args: argparse.Namespace) -> int:
         print(f"  closing {document['closing']:>14}\n  due     {document['due']:>14}")
         for reason in document.get("carried_forward_because", []):
             print(f"  carried forward: {reason}")
+    return 0
+
+
+# What each listing shows as a table: (column, item key), money columns right-aligned.
+_LIST_COLUMNS: dict[str, list[tuple[str, str]]] = {
+    "partners": [("partner", "partner_id"), ("program", "program_id"), ("company", "company"), ("state", "state"),
+                 ("level", "level"), ("status", "status"), ("applied", "applied_at"), ("terminated", "terminated_at")],
+    "applications": [("partner", "partner_id"), ("program", "program_id"), ("applied", "applied_at"),
+                     ("state", "state"), ("company", "company"), ("country", "country"),
+                     ("business", "business_type"), ("team", "team_size"), ("clients", "client_count")],
+    "statements": [("statement", "statement_id"), ("partner", "partner_id"), ("currency", "currency"),
+                   ("opening", "opening"), ("lines", "lines"), ("closing", "closing"), ("due", "due"),
+                   ("not due because", "carried_forward_because")],
+    "payouts-due": [("partner", "partner_id"), ("program", "program_id"), ("currency", "currency"),
+                    ("due", "due"), ("statements", "statement_ids")],
+    "holds": [("partner", "partner_id"), ("customer", "customer_id"), ("payment", "payment_id"),
+              ("currency", "currency"), ("amount", "amount"), ("since", "since"), ("reason", "reason")],
+}
+_NUMERIC = ("opening", "lines", "closing", "due", "amount", "team", "clients")
+
+
+def _listing(listings: Listings, args: argparse.Namespace) -> Any:
+    """The listing function of ``args.kind``, with its filters bound."""
+    common = {"limit": args.limit}
+    if args.kind == "partners":
+        return lambda after: listings.partners(status=args.status, level=args.level, program=args.program, state=args.state,
+                                               on=args.on, q=args.q, after=after, **common)
+    if args.kind == "applications":
+        state = None if args.state == "all" else args.state
+        return lambda after: listings.applications(state=state, program=args.program, after=after, **common)
+    if args.kind == "statements":
+        return lambda after: listings.statements(period=args.period, program=args.program, after=after, **common)
+    if args.kind == "payouts-due":
+        return lambda after: listings.payouts_due(program=args.program, after=after, **common)
+    return lambda after: listings.holds(program=args.program, partner=args.partner, after=after, **common)
+
+
+def cmd_list(ledger: Ledger, args: argparse.Namespace) -> int:
+    fetch = _listing(ledger.listings, args)
+    page: Page = fetch(args.after)
+    items = list(page.items)
+    while args.all and page.next:
+        page = fetch(page.next)
+        items += page.items
+    if args.json:
+        print_json({"items": items, "next": page.next})
+        return 0
+    columns = _LIST_COLUMNS[args.kind]
+    note = f"more: --after {page.next}" if page.next else None
+    print_table([c for c, _ in columns], [[item[k] for _, k in columns] for item in items],
+                numeric=_NUMERIC, note=note)
     return 0
 
 
@@ -264,6 +362,7 @@ _COMMANDS = {
     "audit": cmd_audit,
     "statement": cmd_statement,
     "project": cmd_project,
+    "list": cmd_list,
     "replay": cmd_replay,
     "snapshot": cmd_snapshot,
     "verify": cmd_verify,

@@ -9,6 +9,7 @@ from projections.audit_view import AuditView
 from projections.balances_view import BalancesView
 from projections.customers_view import CustomersView
 from projections.lines_view import LinesView
+from projections.listings_view import ListingsView
 from projections.partners_view import PartnersView
 from projections.runner import ProjectionRunner, View
 from projections.statement_drafts import statement_drafts
@@ -22,12 +23,14 @@ TABLE_KEYS = {
     "statements": ("statement_id",),
     "audit": ("position",),
     "balances": ("partner_id", "currency", "bucket"),
+    "partner_levels": ("position",),
+    "holds": ("payment_id",),
 }
 
 
 def live_views() -> list[View]:
     # Order matters: the audit view reads the customers view's attribution.
-    return [PartnersView(), CustomersView(), LinesView(), BalancesView(), StatementsView(), AuditView()]
+    return [PartnersView(), CustomersView(), LinesView(), BalancesView(), StatementsView(), AuditView(), ListingsView()]
 
 
 class LiveReadModels(ProjectionRunner):

@@ -1,0 +1,368 @@
+"""Listings: partners, applications, a month's statements, payouts due and commission on
+hold, for finance and ops (the CLI's ``ledger list`` and the HTTP API's list routes).
+
+Every listing reads only read models (and aggregates for the rows of one page), returns
+JSON-ready dicts (money as decimal strings) in a stable order, and pages by keyset: a
+page is ``{"items": [...], "next": CURSOR | None}`` and ``after=CURSOR`` continues after
+its last item, so pages stay right while the ledger keeps growing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from adapters.database import Database
+from adapters.event_store import EventStore
+from ledger.partner import Partner
+from ledger.program import Program
+from ledger.status import partner_status
+from projections.columns import from_minor, from_ts, ts
+from projections.money import DUE
+from projections.runner import Tables
+
+DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
+PARTNER_STATES = ("applied", "approved", "rejected", "terminated")
+STATUSES = ("active", "at_risk", "locked")
+# "pending" is what an admin's queue calls an application awaiting a decision.
+APPLICATION_STATES = {"pending": "applied", "approved": "approved", "rejected": "rejected", "terminated": "terminated"}
+
+
+class BadListing(ValueError):
+    """A listing parameter that makes no sense; ``field`` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    next: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"items": self.items, "next": self.next}
+
+
+def encode_cursor(key: Sequence[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, width: int) -> list[Any]:
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error):
+        raise BadListing("after", "not a cursor this listing returned") from None
+    if not isinstance(key, list) or len(key) != width or not all(isinstance(k, str) for k in key):
+        raise BadListing("after", "not a cursor this listing returned")
+    return key
+
+
+class Listings:
+    def __init__(self, db: Database, store: EventStore, t: Tables | None = None) -> None:
+        self.db, self.store = db, store
+        self.t = t or Tables()
+
+    # -- partners --------------------------------------------------------------------
+
+    def partners(
+        self, *, status: str | None = None, level: str | None = None, program: str | None = None,
+        state: str | None = None, on: datetime | None = None, q: str | None = None,
+        limit: int = DEFAULT_LIMIT, after: str | None = None,
+    ) -> Page:
+        """Partners in id order, with state, level and status on ``on`` (default now).
+        ``status`` (active, at_risk, locked) and ``level`` apply on ``on``; ``q`` finds
+        partners whose id contains it (ids, not personal data, are searchable)."""
+        _one_of("status", status, STATUSES)
+        _one_of("state", state, PARTNER_STATES)
+        limit = _limit(limit)
+        on = on or datetime.now(UTC)
+        when = ts(on)
+        where, params = ["p.applied_at <= %s"], [when]
+        if program:
+            where.append("p.program_id = %s")
+            params.append(program)
+        if state:
+            where.append("p.state = %s")
+            params.append(state)
+        if q:
+            where.append("LOWER(p.partner_id) LIKE %s ESCAPE '\\'")
+            params.append("%" + _like(q.lower()) + "%")
+        if level:
+            where.append(f"({self._level_on()}) = %s")
+            params += [when, level]
+        if status:  # status is derived, not stored: only approved partners have one
+            where.append("p.state = 'approved'")
+        sql = (
+            f"SELECT p.partner_id, p.program_id, p.state, p.applied_at, ({self._level_on()})"
+            f" FROM {self.t.partners} p WHERE {' AND '.join(where)} AND p.partner_id > %s ORDER BY p.partner_id LIMIT %s"
+        )
+
+        def chunk(cursor_key: str, size: int) -> list[Any]:
+            return self._rows(sql, (when, *params, cursor_key, size))
+
+        items: list[dict[str, Any]] = []
+        start = decode_cursor(after, 1)[0] if after else ""
+        exhausted = False
+        while len(items) <= limit and not exhausted:
+            rows = chunk(start, limit + 1)
+            exhausted = len(rows) <= limit
+            for item in self._partner_items(rows, on):
+                if status is None or item["status"] == status:
+                    items.append(item)
+            if rows:
+                start = rows[-1][0]
+            if status is None:
+                break
+        return _page(items, limit, lambda item: [item["partner_id"]])
+
+    def _partner_items(self, rows: list[Any], on: datetime) -> Iterator[dict[str, Any]]:
+        partners = self._partners([row[0] for row in rows])
+        onboarded = self._onboarded([row[0] for row in rows], on)
+        programs: dict[str, Program] = {}
+        for partner_id, program_id, state, applied_at, level in rows:
+            partner = partners[partner_id]
+            status = self._status(partner, programs, onboarded.get(partner_id, []), on)
+            yield {
+                "partner_id": partner_id,
+                "program_id": program_id,
+                "state": state,
+                "level": level,
+                "status": status,
+                "company": partner.profile.company if partner.profile else None,
+                "applied_at": from_ts(applied_at).isoformat(),
+                "approved_at": partner.approved_at.isoformat() if partner.approved_at else None,
+                "terminated_at": partner.terminated_at.isoformat() if partner.terminated_at else None,
+            }
+
+    def _status(self, partner: Partner, programs: dict[str, Program], onboarded: list[datetime], on: datetime) -> str | None:
+        if partner.state != "approved" or partner.approved_at is None or partner.approved_at > on:
+            return None
+        if partner.program_id not in programs:
+            programs[partner.program_id] = self._program(partner.program_id)
+        terms = programs[partner.program_id].terms_on(on).status
+        return partner_status(
+            on=on, approved_at=partner.approved_at, onboarded=onboarded, terms=terms,
+            active_until=partner.active_until.at(on),
+        ).status
+
+    # -- applications ----------------------------------------------------------------
+
+    def applications(
+        self, *, state: str | None = "pending", program: str | None = None,
+        limit: int = DEFAULT_LIMIT, after: str | None = None,
+    ) -> Page:
+        """Applications oldest first (a review queue): ``state`` pending (the default),
+        approved, rejected or terminated; None for every application."""
+        _one_of("state", state, tuple(APPLICATION_STATES))
+        limit = _limit(limit)
+        where, params = [], []
+        if state:
+            where.append("state = %s")
+            params.append(APPLICATION_STATES[state])
+        if program:
+            where.append("program_id = %s")
+            params.append(program)
+        start = decode_cursor(after, 2) if after else ["", ""]
+        where.append("(applied_at > %s OR (applied_at = %s AND partner_id > %s))")
+        params += [start[0], start[0], start[1]]
+        rows = self._rows(
+            f"SELECT partner_id, program_id, state, applied_at FROM {self.t.partners} WHERE {' AND '.join(where)}"
+            " ORDER BY applied_at, partner_id LIMIT %s",
+            (*params, limit + 1),
+        )
+        partners = self._partners([row[0] for row in rows])
+        items = []
+        for partner_id, program_id, stored_state, applied_at in rows:
+            profile = partners[partner_id].profile
+            items.append({
+                "partner_id": partner_id,
+                "program_id": program_id,
+                "state": "pending" if stored_state == "applied" else stored_state,
+                "applied_at": from_ts(applied_at).isoformat(),
+                "company": profile.company if profile else None,
+                "country": profile.country if profile else None,
+                "business_type": profile.business_type if profile else None,
+                "team_size": profile.team_size if profile else None,
+                "client_count": profile.client_count if profile else None,
+                "_key": [applied_at, partner_id],
+            })
+        return _page(items, limit, lambda item: item.pop("_key"), strip="_key")
+
+    # -- statements ------------------------------------------------------------------
+
+    def statements(
+        self, *, period: str, program: str | None = None, limit: int = DEFAULT_LIMIT, after: str | None = None,
+    ) -> Page:
+        """A month's issued statements (totals, not lines) by program, partner and currency."""
+        if not _is_period(period):
+            raise BadListing("period", f"{period!r} is not a month (YYYY-MM)")
+        limit = _limit(limit)
+        where, params = ["period = %s"], [period]
+        if program:
+            where.append("program_id = %s")
+            params.append(program)
+        start = decode_cursor(after, 1)[0] if after else ""
+        rows = self._rows(
+            f"SELECT statement_id, program_id, partner_id, currency, document FROM {self.t.statements}"
+            f" WHERE {' AND '.join(where)} AND statement_id > %s ORDER BY statement_id LIMIT %s",
+            (*params, start, limit + 1),
+        )
+        items = []
+        for statement_id, program_id, partner_id, currency, document in rows:
+            figures = json.loads(document)
+            items.append({
+                "statement_id": statement_id, "program_id": program_id, "partner_id": partner_id,
+                "period": period, "currency": currency, "opening": figures["opening"],
+                "lines": len(figures["lines"]), "closing": figures["closing"], "due": figures["due"],
+                "carried_forward_because": figures.get("carried_forward_because", []),
+                "issued_at": figures["issued_at"],
+            })
+        return _page(items, limit, lambda item: [item["statement_id"]])
+
+    # -- payouts due -----------------------------------------------------------------
+
+    def payouts_due(self, *, program: str | None = None, limit: int = DEFAULT_LIMIT, after: str | None = None) -> Page:
+        """Every partner and currency with an amount due now (the latest statement's due
+        less payouts since), with the statement to pay it against."""
+        limit = _limit(limit)
+        where, params = [f"b.bucket = '{DUE}' AND b.amount_minor > 0"], []
+        if program:
+            where.append("p.program_id = %s")
+            params.append(program)
+        start = decode_cursor(after, 2) if after else ["", ""]
+        where.append("(b.partner_id > %s OR (b.partner_id = %s AND b.currency > %s))")
+        params += [start[0], start[0], start[1]]
+        rows = self._rows(
+            "SELECT b.partner_id, p.program_id, b.currency, b.amount_minor,"
+            f" (SELECT s.statement_id FROM {self.t.statements} s WHERE s.partner_id = b.partner_id"
+            " AND s.currency = b.currency ORDER BY s.position DESC LIMIT 1)"
+            f" FROM {self.t.balances} b JOIN {self.t.partners} p ON p.partner_id = b.partner_id"
+            f" WHERE {' AND '.join(where)} ORDER BY b.partner_id, b.currency LIMIT %s",
+            (*params, limit + 1),
+        )
+        items = [
+            {"partner_id": partner_id, "program_id": program_id, "currency": currency,
+             "due": str(from_minor(units, currency)), "statement_ids": [statement_id]}
+            for partner_id, program_id, currency, units, statement_id in rows
+        ]
+        return _page(items, limit, lambda item: [item["partner_id"], item["currency"]])
+
+    # -- holds -----------------------------------------------------------------------
+
+    def holds(
+        self, *, program: str | None = None, partner: str | None = None, limit: int = DEFAULT_LIMIT, after: str | None = None,
+    ) -> Page:
+        """Commission on hold for review (a self-referral), oldest first, until an admin
+        releases or voids it (``review_commission``)."""
+        limit = _limit(limit)
+        where, params = [], []
+        if program:
+            where.append("p.program_id = %s")
+            params.append(program)
+        if partner:
+            where.append("h.partner_id = %s")
+            params.append(partner)
+        start = decode_cursor(after, 2) if after else ["", ""]
+        where.append("(h.since > %s OR (h.since = %s AND h.payment_id > %s))")
+        params += [start[0], start[0], start[1]]
+        rows = self._rows(
+            "SELECT h.payment_id, h.partner_id, p.program_id, h.customer_id, h.currency, h.amount_minor, h.since, h.reason"
+            f" FROM {self.t.holds} h JOIN {self.t.partners} p ON p.partner_id = h.partner_id"
+            f" WHERE {' AND '.join(where)} ORDER BY h.since, h.payment_id LIMIT %s",
+            (*params, limit + 1),
+        )
+        items = [
+            {"partner_id": partner_id, "program_id": program_id, "customer_id": customer_id, "payment_id": payment_id,
+             "currency": currency, "amount": str(from_minor(units, currency)), "since": from_ts(since).isoformat(),
+             "reason": reason, "_key": [since, payment_id]}
+            for payment_id, partner_id, program_id, customer_id, currency, units, since, reason in rows
+        ]
+        return _page(items, limit, lambda item: item.pop("_key"), strip="_key")
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _level_on(self) -> str:
+        """SQL for the level of partner ``p`` on a date (one ``%s``): the latest change effective by then."""
+        return (
+            f"SELECT l.level FROM {self.t.partner_levels} l WHERE l.partner_id = p.partner_id"
+            " AND l.effective_at <= %s ORDER BY l.effective_at DESC, l.position DESC LIMIT 1"
+        )
+
+    def _rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        with self.db.connect() as conn, self.db.transaction(conn) as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+    def _partners(self, partner_ids: list[str]) -> dict[str, Partner]:
+        """The aggregates of one page of partners, in one read."""
+        events = self.store.load_many([Partner.id_for(partner_id) for partner_id in partner_ids])
+        partners = {}
+        for partner_id in partner_ids:
+            aggregate: Any = None
+            for envelope in events.get(Partner.id_for(partner_id), []):
+                aggregate = envelope.mutate(aggregate)
+            partners[partner_id] = aggregate
+        return partners
+
+    def _onboarded(self, partner_ids: list[str], on: datetime) -> dict[str, list[datetime]]:
+        if not partner_ids:
+            return {}
+        marks = ", ".join("%s" for _ in partner_ids)
+        rows = self._rows(
+            f"SELECT partner_id, onboarded_at FROM {self.t.customers}"
+            f" WHERE partner_id IN ({marks}) AND onboarded_at IS NOT NULL AND onboarded_at <= %s",
+            (*partner_ids, ts(on)),
+        )
+        found: dict[str, list[datetime]] = {}
+        for partner_id, onboarded_at in rows:
+            found.setdefault(partner_id, []).append(from_ts(onboarded_at))
+        return found
+
+    def _program(self, program_id: str) -> Program:
+        program = self.store.load(Program, program_id)
+        assert program is not None, f"partner of unknown program {program_id}"
+        return program
+
+
+def _page(items: list[dict[str, Any]], limit: int, key: Any, strip: str | None = None) -> Page:
+    more = len(items) > limit
+    items = items[:limit]
+    cursor = encode_cursor(key(dict(items[-1]))) if more and items else None
+    if strip:
+        for item in items:
+            item.pop(strip, None)
+    return Page(items, cursor)
+
+
+def _limit(limit: int) -> int:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise BadListing("limit", f"limit must be between 1 and {MAX_LIMIT}")
+    return limit
+
+
+def _one_of(field: str, value: str | None, allowed: Iterable[str]) -> None:
+    allowed = tuple(allowed)
+    if value is not None and value not in allowed:
+        raise BadListing(field, f"{value!r} is not one of {', '.join(allowed)}")
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _is_period(period: str) -> bool:
+    try:
+        datetime.strptime(period, "%Y-%m")
+    except ValueError:
+        return False
+    return len(period) == 7
+
+
+__all__ = ["BadListing", "Listings", "Page"]
