@@ -30,7 +30,7 @@ TABLE_KEYS = {
 
 def live_views() -> list[View]:
     # Order matters: the audit view reads the customers view's attribution.
-    return [PartnersView(), CustomersView(), LinesView(), BalancesView(), StatementsView(), AuditView(), ListingsView()]
+    return [PartnersView(), CustomersView(), LinesView(), BalancesView(), StatementsView(), ListingsView(), AuditView()]
 
 
 class LiveReadModels(ProjectionRunner):
