@@ -75,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     statement.add_argument("--period", required=True, help="YYYY-MM")
     statement.add_argument("--as-of", type=_moment)
     statement.add_argument("--known-at", type=_moment, help="as the ledger knew it then")
+    periods = query("periods", "a program's closed months and the next one to close", partner=False)
+    periods.add_argument("program")
+    periods.add_argument("--known-at", type=_moment)
     _list_parser(sub)
     replay = sub.add_parser("replay", help="rebuild every read model from the log (into a scratch area)")
     replay.add_argument("--known-at", type=_moment, help="only events recorded by then")
@@ -181,6 +184,18 @@ def cmd_status(ledger: Ledger, args: argparse.Namespace) -> int:
 
 def cmd_partner(ledger: Ledger, args: argparse.Namespace) -> int:
     return _show(ledger.queries.partner(args.partner, args.known_at), args)
+
+
+def cmd_periods(ledger: Ledger, args: argparse.Namespace) -> int:
+    periods = ledger.queries.periods(args.program, args.known_at)
+    if args.json:
+        print_json(periods)
+        return 0
+    rows = [[c["period"], c["closed_at"], c["statements"]] for c in periods["closed"]]
+    note = f"next to close: {periods['next']} (once it has ended, after {periods['next_can_close_after'][:10]})"
+    print_table(("period", "closed at", "statements"), rows, title=f"Closed months of {args.program}",
+                numeric=("statements",), note=note)
+    return 0
 
 
 def cmd_audit(ledger: Ledger, args: argparse.Namespace) -> int:
@@ -363,6 +378,7 @@ _COMMANDS = {
     "statement": cmd_statement,
     "project": cmd_project,
     "list": cmd_list,
+    "periods": cmd_periods,
     "replay": cmd_replay,
     "snapshot": cmd_snapshot,
     "verify": cmd_verify,

@@ -28,6 +28,16 @@ def month_end(period: str) -> datetime:
     return end_of_day(date(year, month, calendar.monthrange(year, month)[1]))
 
 
+def next_period(period: str) -> str:
+    """The ``YYYY-MM`` month after ``period``."""
+    year, month = (int(part) for part in period.split("-"))
+    return f"{year + month // 12:04d}-{month % 12 + 1:02d}"
+
+
+def period_of(moment: datetime) -> str:
+    return f"{moment.year:04d}-{moment.month:02d}"
+
+
 def as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 

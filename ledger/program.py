@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from functools import singledispatchmethod
 
@@ -9,7 +10,15 @@ from events.base import Event
 from events.program import ProgramDefined, ProgramTermsChanged, PromoClosed, PromoSlotTaken, Terms
 from events.statement import PeriodClosed
 from ledger.aggregate import Aggregate, Envelope
+from ledger.calendar import next_period
 from ledger.timeline import Timeline
+
+
+@dataclass(frozen=True)
+class ClosedPeriod:
+    period: str
+    closed_at: datetime  # when the close was recorded
+    statements: int
 
 
 class Program(Aggregate):
@@ -23,7 +32,19 @@ class Program(Aggregate):
         self.terms = Timeline[Terms]()
         self.promo_holders: list[str] = []
         self.promo_closed = False
-        self.last_closed_period: str | None = None
+        self.defined_at: datetime | None = None
+        self.closed_periods: list[ClosedPeriod] = []
+
+    @property
+    def last_closed_period(self) -> str | None:
+        return self.closed_periods[-1].period if self.closed_periods else None
+
+    @property
+    def next_period_to_close(self) -> str | None:
+        """The month after the last closed one (None before the first close: any ended
+        month may be the first)."""
+        last = self.last_closed_period
+        return None if last is None else next_period(last)
 
     def terms_on(self, on: datetime) -> Terms:
         """Terms in force on a date; before the first terms, the first terms."""
@@ -44,6 +65,7 @@ class Program(Aggregate):
     @when.register
     def _(self, e: ProgramDefined, envelope: Envelope) -> None:
         self.program_id, self.preset = e.program_id, e.preset
+        self.defined_at = envelope.effective_at
         self.terms.set(envelope.effective_at, e.terms)
 
     @when.register
@@ -60,4 +82,4 @@ class Program(Aggregate):
 
     @when.register
     def _(self, e: PeriodClosed, envelope: Envelope) -> None:
-        self.last_closed_period = e.period
+        self.closed_periods.append(ClosedPeriod(e.period, envelope.recorded_at, len(e.statement_ids)))

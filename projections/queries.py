@@ -11,7 +11,7 @@ from typing import Any
 from adapters.database import Database
 from adapters.event_store import EventStore
 from adapters.vault import Vault
-from ledger.calendar import as_utc
+from ledger.calendar import as_utc, month_end, period_of
 from ledger.money import round_money
 from ledger.partner import Partner
 from ledger.policy import effective_rate
@@ -142,6 +142,28 @@ class Queries:
             "tax_form": partner.tax_form,
             "training_completed": partner.training_completed_at is not None,
             "profile": profile,
+        }
+
+    # -- periods ---------------------------------------------------------------------
+
+    def periods(self, program_id: str, known_at: datetime | None = None) -> dict[str, Any]:
+        """A program's closed months (in order) and the next one to close. Before the
+        first close, ``next`` is the program's first month (any ended month may be the
+        first to close; later ones close strictly in order)."""
+        program = self.store.load(Program, program_id, known_at)
+        if program is None:
+            raise NotFound(f"program {program_id!r} does not exist")
+        assert program.defined_at is not None
+        next_month = program.next_period_to_close or period_of(program.defined_at)
+        return {
+            "program_id": program_id,
+            "closed": [
+                {"period": c.period, "closed_at": c.closed_at.isoformat(), "statements": c.statements}
+                for c in program.closed_periods
+            ],
+            "last_closed": program.last_closed_period,
+            "next": next_month,
+            "next_can_close_after": month_end(next_month).isoformat(),
         }
 
     # -- audit -----------------------------------------------------------------------

@@ -20,11 +20,13 @@ from ledger.partner import Partner
 @handles(m.ClosePeriod)
 def close_period(ctx: Context, c: m.ClosePeriod) -> Result:
     program = ctx.program(c.program_id)
-    if program.last_closed_period is not None and c.period <= program.last_closed_period:
-        raise reject("invalid_state", f"{c.period} is not after the last closed period {program.last_closed_period}", "period")
+    expected = program.next_period_to_close
+    if expected is not None and c.period != expected:
+        closed = "is already closed" if c.period < expected else "cannot be closed yet"
+        raise reject("out_of_order", f"{c.period} {closed}: months close in order and the first open month is {expected}", "period")
     end = month_end(c.period)
     if ctx.meta.effective_at <= end:
-        raise reject("invalid_state", f"{c.period} cannot be closed before it has ended", "period")
+        raise reject("too_early", f"{c.period} has not ended yet (it ends {end.date().isoformat()})", "period")
     terms = program.terms_on(end)
     issued = []
     for draft in ctx.read_models.statement_drafts(c.program_id, c.period):
