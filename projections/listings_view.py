@@ -18,6 +18,9 @@ class ListingsView(View):
     name = "listings"
     TABLES = ("partner_levels", "holds")
 
+    def __init__(self) -> None:
+        self._levels: list[tuple[Any, ...]] = []  # per batch: level changes, written at once
+
     def ddl(self, t: Tables) -> list[str]:
         return [
             f"CREATE TABLE IF NOT EXISTS {t.partner_levels} (position BIGINT PRIMARY KEY,"
@@ -32,10 +35,8 @@ class ListingsView(View):
     def handle(self, cursor: Any, t: Tables, envelope: Envelope, position: int) -> None:
         event = envelope.payload
         if isinstance(event, ApplicationApproved | LevelChanged):
-            cursor.execute(
-                f"INSERT INTO {t.partner_levels} VALUES (%s, %s, %s, %s)",
-                (position, event.partner_id, ts(envelope.effective_at), event.level),
-            )
+            self._levels.append((position, event.partner_id, ts(envelope.effective_at), event.level))
+        # Holds are rare (self-referrals): written as they come.
         elif isinstance(event, PaymentRecorded):
             earning = event.earning
             if earning.hold_reason is not None and earning.partner_id is not None and earning.kind == "commission":
@@ -52,3 +53,10 @@ class ListingsView(View):
             )
         elif isinstance(event, CommissionReviewed):
             cursor.execute(f"DELETE FROM {t.holds} WHERE payment_id = %s", (event.payment_id,))
+
+    def discard(self) -> None:
+        self._levels = []
+
+    def flush(self, cursor: Any, t: Tables) -> None:
+        cursor.insert_many(t.partner_levels, self._levels)
+        self._levels = []
