@@ -21,7 +21,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(database_url: str, *, workers: int = 1, timeout: float = 30.0) -> Iterator[str]:
+def running_server(database_url: str, *, workers: int = 1, timeout: float = 90.0) -> Iterator[str]:
     """``ledger serve`` on ``database_url``; yields its base URL once /healthz answers."""
     port = free_port()
     env = {**os.environ, "LEDGER_DATABASE_URL": database_url}
