@@ -8,9 +8,12 @@ the Kafka consumer, HTTP batches).
 
 from __future__ import annotations
 
+import itertools
 import json
+import random
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
@@ -21,7 +24,7 @@ from eventsourcing.persistence import IntegrityError
 
 from commands import models as m
 from commands.handlers import HANDLERS, Context, Result
-from commands.parsing import Raw, parse
+from commands.parsing import Raw, Sourced, parse
 from commands.ports import ReadModels, Vault
 from commands.unit_of_work import UnitOfWork
 from events.base import EventMeta, Source
@@ -36,8 +39,8 @@ from ledger.program import Program
 log = structlog.get_logger(__name__)
 
 BATCH_SIZE = 500
-MAX_ATTEMPTS = 5
-Message = Raw | m.Command
+MAX_BACKOFF = 1.0  # seconds: the longest pause between two attempts of a conflicting batch
+Message = Raw | Sourced | m.Command
 
 
 def error_result(error: CommandRejected, command_type: str | None = None) -> Result:
@@ -91,17 +94,23 @@ class MessageBus:
     def _apply_batch(self, batch: list[Message], origin: tuple[Source, str]) -> list[Result]:
         with self._lock:
             committed: list[tuple[int, Envelope]] = []
-            results = self._decide_and_commit(batch, origin, committed)
+            parsed = [_parse(message) for message in batch]  # validated once, whatever the retries
+            results = self._decide_and_commit(parsed, origin, committed)
             self.read_models.catch_up(recent=committed)
             return results
 
     def _decide_and_commit(
-        self, batch: list[Message], origin: tuple[Source, str], committed: list[tuple[int, Envelope]]
+        self, parsed: list[m.Command | Result], origin: tuple[Source, str], committed: list[tuple[int, Envelope]]
     ) -> list[Result]:
         """Decide every command of the batch in memory and write what they recorded in
-        one transaction; ``committed`` receives the events written, with positions."""
-        parsed = [_parse(message) for message in batch]  # validated once, whatever the retries
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+        one transaction; ``committed`` receives the events written, with positions.
+
+        A version conflict with another writer is replayed on fresh state, after a
+        pause that grows with each conflict (with jitter, so writers fall out of step),
+        until it goes through: a writer never gives up because another one is busy.
+        An unexpected failure replays the batch one command per transaction, so only
+        the culprit fails (code ``internal``) and the others still apply."""
+        for attempt in itertools.count(1):
             try:
                 self._prefetch([c for c in parsed if isinstance(c, m.Command)])
                 results = [self._run(c, origin) if isinstance(c, m.Command) else c for c in parsed]
@@ -109,23 +118,18 @@ class MessageBus:
                 return results
             except IntegrityError:
                 self.uow.discard()
-                log.info("batch_conflict_retry", attempt=attempt, size=len(batch))
+                pause = random.uniform(0, min(MAX_BACKOFF, 0.01 * 2**attempt))
+                log.info("batch_conflict_retry", attempt=attempt, size=len(parsed), pause=round(pause, 3))
+                time.sleep(pause)
             except Exception:
                 self.uow.discard()
-                if len(batch) == 1:
-                    raise
-                log.warning("batch_failed_retrying_singly", size=len(batch))
-                return [self._alone(command, origin, committed) for command in parsed]
-        raise RuntimeError(f"gave up after {MAX_ATTEMPTS} conflicting attempts")
-
-    def _alone(self, message: m.Command | Result, origin: tuple[Source, str], committed: list[tuple[int, Envelope]]) -> Result:
-        if not isinstance(message, m.Command):
-            return message  # refused when parsed
-        try:
-            return self._decide_and_commit([message], origin, committed)[0]
-        except Exception as exc:  # reported, never swallowed silently
-            log.exception("command_failed")
-            return error_result(reject("internal", f"the ledger failed on this command: {type(exc).__name__}"))
+                if len(parsed) > 1:
+                    log.warning("batch_failed_retrying_singly", size=len(parsed))
+                    return [self._decide_and_commit([command], origin, committed)[0] for command in parsed]
+                log.exception("command_failed")  # reported, never swallowed silently
+                failed = reject("internal", "the ledger failed on this command; see its log")
+                return [error_result(failed, parsed[0].type if isinstance(parsed[0], m.Command) else None)]
+        raise AssertionError("unreachable")
 
     def _prefetch(self, commands: list[m.Command]) -> None:
         """Load what a batch will touch in a few queries instead of one per aggregate:
@@ -180,7 +184,9 @@ def _parse(message: Message) -> m.Command | Result:
     try:
         return parse(message)
     except CommandRejected as refusal:
-        return error_result(refusal, message.get("type") if isinstance(message, dict) else None)
+        body = message.body if isinstance(message, Sourced) else message
+        command_type = body.get("type") if isinstance(body, dict) else None
+        return error_result(refusal, command_type if isinstance(command_type, str) else None)
 
 
 def _meta(command: m.Command, origin: tuple[Source, str]) -> EventMeta:
@@ -213,6 +219,8 @@ _CLOSE_PERIOD = re.compile(r'"type"\s*:\s*"close_period"')
 
 def _is_barrier(message: Message) -> bool:
     """Commands that read the journal (a month close) run alone, after a commit."""
+    if isinstance(message, Sourced):
+        return _is_barrier(message.body)
     if isinstance(message, m.Command):
         return isinstance(message, m.ClosePeriod)
     if isinstance(message, dict):

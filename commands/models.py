@@ -7,24 +7,87 @@ read exactly as decimals too, never through float).
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from events.partner import TaxForm
 from events.program import Terms
 from events.revenue import RevenueLine
-from ledger.money import minor_unit
+from ledger.money import CURRENCIES, MAX_AMOUNT, minor_unit
 
-Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
-Rate = Annotated[Decimal, Field(ge=0, le=1)]
-PositiveAmount = Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
-NonNegativeAmount = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
-Period = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+# No id or text may hold a control character (C0 or C1, NUL included): PostgreSQL
+# cannot store NUL in text, and the others only ever hide something. ``parsing``
+# checks every string and key of a command against the same rule, at any depth.
+PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*$"
+MAX_ID = 200
+MAX_TEXT = 2000
+# Times and dates a command may carry: wide enough for any real business date, far
+# enough from the calendar's ends that adding months or years can never overflow.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2999, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
+def _iso_only(value: Any) -> Any:
+    """Times and dates are ISO-8601 strings: a number is not read as a Unix time."""
+    if isinstance(value, str | date):
+        return value
+    raise ValueError("give an ISO-8601 string, e.g. 2025-03-01T12:00:00Z")
+
+
+def _in_range(value: date) -> date:
+    day = value.date() if isinstance(value, datetime) else value
+    if not EARLIEST.date() <= day <= LATEST.date():
+        raise ValueError(f"{day.isoformat()} is outside the years {EARLIEST.year} to {LATEST.year}")
+    return value
+
+
+def _iso_currency(code: str) -> str:
+    if code not in CURRENCIES:
+        raise ValueError(f"{code!r} is not an ISO 4217 currency")
+    return code
+
+
+Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_ID, pattern=PRINTABLE)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT, pattern=PRINTABLE)]
+Currency = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Z]{3}$"),
+    AfterValidator(_iso_currency),
+    Field(json_schema_extra={"enum": sorted(CURRENCIES)}),
+]
+Moment = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(_in_range)]
+Day = Annotated[date, BeforeValidator(_iso_only), AfterValidator(_in_range)]
+Rate = Annotated[Decimal, Field(ge=0, le=1, decimal_places=10)]
+# Amounts stay below a quadrillion and carry at most 4 decimals (the finest minor
+# unit, e.g. CLF); each command then checks its currency's own minor unit.
+_AMOUNT = {"lt": MAX_AMOUNT, "decimal_places": 4, "allow_inf_nan": False}
+Amount = Annotated[Decimal, Field(gt=-MAX_AMOUNT, **_AMOUNT)]
+PositiveAmount = Annotated[Decimal, Field(gt=0, **_AMOUNT)]
+NonNegativeAmount = Annotated[Decimal, Field(ge=0, **_AMOUNT)]
+Count = Annotated[int, Field(ge=0, le=1_000_000_000)]
+_PERIOD = r"^(19\d\d|2\d\d\d)-(0[1-9]|1[0-2])$"
+
+
+def _period(text: str) -> str:
+    if re.fullmatch(_PERIOD, text) is None:
+        raise ValueError(f"give a month as YYYY-MM, from {EARLIEST.year}-01 to {LATEST.year}-12")
+    return text
+
+
+Period = Annotated[str, AfterValidator(_period), Field(json_schema_extra={"pattern": _PERIOD})]
 
 
 class Command(BaseModel):
@@ -34,7 +97,7 @@ class Command(BaseModel):
     KEY_FIELD: ClassVar[str | None] = None
 
     type: str  # each command narrows it to its own literal name
-    at: datetime | None = None
+    at: Moment | None = None
     actor: Id | None = None
     command_id: Id | None = None
 
@@ -65,7 +128,7 @@ class FieldError(ValueError):
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
-        self.field = field
+        self.field, self.reason = field, message
 
 
 def _check_precision(amount: Decimal, currency: str, field: str) -> None:
@@ -88,10 +151,22 @@ class _Money(Command):
 # -- programs --------------------------------------------------------------------------
 
 
+def _iso_terms(terms: Terms) -> Terms:
+    """The terms' currencies are ISO 4217 codes (the catalogue's model checks only the shape)."""
+    for index, code in enumerate([terms.currency, *terms.currencies]):
+        if code not in CURRENCIES:
+            field = "currency" if index == 0 else f"currencies.{index - 1}"
+            raise FieldError(field, f"{code!r} is not an ISO 4217 currency")
+    return terms
+
+
+CheckedTerms = Annotated[Terms, AfterValidator(_iso_terms)]
+
+
 class DefineProgram(Command):
     type: Literal["define_program"]
     program_id: Id
-    terms: Terms | None = None
+    terms: CheckedTerms | None = None
     preset: Literal["refer-resell", "sales-partner", "referral-tiers"] | None = None
 
     @model_validator(mode="after")
@@ -104,7 +179,7 @@ class DefineProgram(Command):
 class ChangeProgramTerms(Command):
     type: Literal["change_program_terms"]
     program_id: Id
-    terms: Terms
+    terms: CheckedTerms
 
 
 class ClosePromo(Command):
@@ -119,13 +194,13 @@ class ApplicationProfile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     company: Text
-    contact_email: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    contact_email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
     website: Text | None = None
     city: Text
     country: Text
     business_type: Text
-    team_size: Annotated[int, Field(ge=0)]
-    client_count: Annotated[int, Field(ge=0)]
+    team_size: Count
+    client_count: Count
     focus_market: Text | None = None
     expected_pipeline: Text | None = None
 
@@ -172,7 +247,7 @@ class SetPayoutDetails(Command):
     type: Literal["set_payout_details"]
     partner_id: Id
     method: Id
-    account: Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, max_length=200)]
+    account: Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, max_length=MAX_ID, pattern=PRINTABLE)]
 
 
 class CompleteTraining(Command):
@@ -188,7 +263,7 @@ class RecordMeeting(Command):
 class SetActiveUntil(Command):
     type: Literal["set_active_until"]
     partner_id: Id
-    until: date | None
+    until: Day | None
 
 
 class TerminatePartner(Command):
@@ -209,7 +284,7 @@ class ForgetPartner(Command):
 class SignUpCustomer(Command):
     type: Literal["sign_up_customer"]
     customer_id: Id
-    email: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
     company: Text | None = None
 
 
@@ -288,7 +363,7 @@ class AdjustCommission(_Money):
     type: Literal["adjust_commission"]
     adjustment_id: Id
     partner_id: Id
-    amount: Annotated[Decimal, Field(allow_inf_nan=False)]
+    amount: Amount
     currency: Currency
     reason: Text
 

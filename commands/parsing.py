@@ -1,9 +1,19 @@
 """From JSON (or a decoded object) to a command model; a refusal lists every invalid
-field at once, so a user fixes a line in one try."""
+field at once, so a user fixes a line in one try.
+
+This is the edge of the bus: whatever passes here can be stored and read back on
+either database. Text must be UTF-8 JSON, nest at most ``MAX_DEPTH`` levels, and hold
+no control character (NUL included) in any string or key at any depth; numbers are
+read exactly as decimals, and NaN or Infinity reach the models only to be refused
+there with their field's name.
+"""
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -14,27 +24,84 @@ from ledger.errors import CommandRejected, Problem, reject
 
 Raw = str | bytes | dict[str, Any]
 
+
+@dataclass(frozen=True)
+class Sourced:
+    """A message with an idempotency key derived from where it came from (a file's
+    content and line): the command's ``command_id`` when it has no key of its own,
+    so delivering the same message again records nothing twice."""
+
+    body: Raw
+    key: str
+
+
 _PARSER: TypeAdapter[Any] = TypeAdapter(m.AnyCommand)
 
+MAX_BYTES = 1_000_000  # one command: far above any real one (a program's terms)
+MAX_DEPTH = 16  # the deepest real command (terms.levels.NAME.rate) nests 4 levels
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
-def parse(raw: Raw | m.Command) -> m.Command:
+
+def parse(raw: Raw | Sourced | m.Command) -> m.Command:
     """A command from JSON text, a decoded object or a model; refusals name the fields."""
     if isinstance(raw, m.Command):
         return raw
+    if isinstance(raw, Sourced):
+        parsed = parse(raw.body)
+        return parsed if parsed.idempotency_keys() else parsed.model_copy(update={"command_id": raw.key})
     if not isinstance(raw, dict):
-        try:
-            raw = json.loads(raw, parse_float=Decimal)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise reject("invalid_json", f"not a JSON object: {exc}") from None
+        raw = _decode(raw)
     if not isinstance(raw, dict):
         raise reject("invalid_json", "a command must be a JSON object")
+    unsafe = list(_unsafe_text(raw))
     if "type" not in raw:
-        raise reject("invalid", "every command needs a type", "type")
+        raise CommandRejected.of([*unsafe, Problem("invalid", "every command needs a type", "type")])
     try:
         command: m.Command = _PARSER.validate_python(raw)
     except ValidationError as exc:
-        raise CommandRejected.of([_problem(error, str(raw["type"])) for error in exc.errors()]) from None
+        command_type = str(raw["type"])
+        reported = {problem.field for problem in unsafe}
+        problems = [p for p in (_problem(error, command_type) for error in exc.errors()) if p.field not in reported]
+        raise CommandRejected.of([*unsafe, *problems]) from None
+    if unsafe:
+        raise CommandRejected.of(unsafe)
     return command
+
+
+def _decode(raw: str | bytes) -> Any:
+    if len(raw) > MAX_BYTES:
+        raise reject("invalid_json", f"a command is at most {MAX_BYTES:,} bytes; this one has {len(raw):,}")
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise reject("invalid_json", f"not UTF-8: byte 0x{raw[exc.start]:02x} at offset {exc.start}") from None
+    try:
+        return json.loads(raw, parse_float=Decimal, parse_constant=Decimal)
+    except RecursionError:
+        raise reject("invalid_json", f"nests too deeply (at most {MAX_DEPTH} levels)") from None
+    except ValueError as exc:  # JSONDecodeError, and integers too long to read
+        raise reject("invalid_json", f"not a JSON object: {exc}") from None
+
+
+def _unsafe_text(value: Any, path: tuple[str, ...] = ()) -> Iterator[Problem]:
+    """Every string and key, at any depth, that the store must never see: control
+    characters (PostgreSQL refuses NUL in text) or lone surrogates (not UTF-8).
+    Stops descending at ``MAX_DEPTH``, so it never recurses further than that."""
+    field = ".".join(path) or None
+    if len(path) > MAX_DEPTH:
+        yield Problem("invalid", f"{field}: nests too deeply (at most {MAX_DEPTH} levels)", field)
+        return
+    if isinstance(value, str):
+        if _UNPRINTABLE.search(value):
+            yield Problem("invalid", f"{field or 'text'}: control characters (such as NUL) are not allowed", field)
+        return
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        if isinstance(key, str) and _UNPRINTABLE.search(key):
+            yield Problem("invalid", f"{field or 'command'}: a key holds control characters (such as NUL)", field)
+            continue
+        yield from _unsafe_text(item, (*path, str(key)))
 
 
 def _problem(error: Any, command_type: str) -> Problem:
@@ -44,9 +111,9 @@ def _problem(error: Any, command_type: str) -> Problem:
         path = path[1:]
     field = ".".join(path) or None
     cause = (error.get("ctx") or {}).get("error")
-    if isinstance(cause, m.FieldError):
-        field = ".".join([*path, cause.field]) if path else cause.field
     message = error["msg"].removeprefix("Value error, ")
+    if isinstance(cause, m.FieldError):
+        field, message = ".".join([*path, cause.field]), cause.reason
     if field and not message.startswith(field):
         message = f"{field}: {message}"
     if error["type"] == "union_tag_invalid":

@@ -4,12 +4,17 @@ the queries of ``entrypoints.bootstrap``, rendered as JSON or a table."""
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import shutil
 import sys
+import tempfile
+from collections import deque
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import IO, Any
 
+from commands.parsing import Sourced
 from entrypoints.bootstrap import Ledger, bootstrap
 from entrypoints.http import cli as http_cli
 from entrypoints.logging import configure_logging
@@ -156,18 +161,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         ledger.close()
 
 
-def _lines(file: str) -> Iterator[str]:
-    stream: IO[str] = sys.stdin if file == "-" else open(file, encoding="utf-8")  # noqa: SIM115
-    with stream:
-        for line in stream:
-            if line.strip():
-                yield line
+class _CommandFile:
+    """The non-blank lines of a JSONL file (or of stdin, spooled to a temporary file
+    first), each keyed by the SHA-256 of the whole file and its line number: applying
+    the same file again, after an interruption or at the same time as another
+    process, records no command twice, even those without an idempotency key."""
+
+    def __init__(self, file: str) -> None:
+        if file == "-":
+            self._stream: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
+            shutil.copyfileobj(sys.stdin.buffer, self._stream)
+        else:
+            self._stream = open(file, "rb")  # noqa: SIM115
+        digest = hashlib.sha256()
+        self._stream.seek(0)
+        for chunk in iter(lambda: self._stream.read(1 << 20), b""):
+            digest.update(chunk)
+        self.key_prefix = f"apply:{digest.hexdigest()[:32]}"
+        self.numbers: deque[int] = deque()  # line numbers handed out and not yet answered
+
+    def messages(self) -> Iterator[Sourced]:
+        self._stream.seek(0)
+        with self._stream:
+            for number, line in enumerate(self._stream, 1):
+                if line.strip():
+                    self.numbers.append(number)
+                    yield Sourced(line, f"{self.key_prefix}:{number}")
 
 
 def cmd_apply(ledger: Ledger, args: argparse.Namespace) -> int:
+    """Every result names its line (``"line": N``); a line that cannot be read is
+    refused on its own and the others still apply."""
     rejected = 0
     out = sys.stdout
-    for result in ledger.bus.handle_many(_lines(args.file), source="cli", batch_size=args.batch_size):
+    try:
+        source = _CommandFile(args.file)
+    except OSError as error:
+        print(json.dumps({"ok": False, "error": {"code": "not_found", "message": str(error)}}), file=sys.stderr)
+        return 2
+    for result in ledger.bus.handle_many(source.messages(), source="cli", batch_size=args.batch_size):
+        result = {"line": source.numbers.popleft(), **result}
         rejected += not result["ok"]
         if not args.quiet or not result["ok"]:
             out.write(json.dumps(result) + "\n")

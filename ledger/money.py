@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-# ISO 4217 currencies whose minor unit is not two digits.
-_MINOR_UNITS = {
-    "BHD": 3, "CLP": 0, "IQD": 3, "ISK": 0, "JOD": 3, "JPY": 0, "KRW": 0, "KWD": 3,
-    "LYD": 3, "OMR": 3, "PYG": 0, "TND": 3, "UGX": 0, "VND": 0, "XAF": 0, "XOF": 0,
-}
+import iso4217
+
+# ISO 4217 currencies that are money, with their minor unit (digits after the point).
+# Codes without a minor unit (gold, silver, SDR, the test and "no currency" codes)
+# are not money the ledger can pay out.
+_MINOR_UNITS = {c.code: c.exponent for c in iso4217.Currency if c.exponent is not None and c.code not in ("XTS", "XXX")}
+CURRENCIES = frozenset(_MINOR_UNITS)
+
+# Every amount stays below this: far above any real payment, far below where decimal
+# arithmetic at 28 significant digits would lose a cent.
+MAX_AMOUNT = Decimal("1e15")
 
 ZERO = Decimal("0")
 

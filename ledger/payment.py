@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from functools import singledispatchmethod
 
@@ -18,6 +19,7 @@ class Payment(Aggregate):
     def __init__(self, id: object) -> None:
         super().__init__(id)  # type: ignore[arg-type]
         self.recorded: PaymentRecorded | None = None
+        self.paid_at: datetime | None = None
         self.reversed_total = ZERO
         self.clawed_back = ZERO
         self.voided = ZERO
@@ -51,6 +53,7 @@ class Payment(Aggregate):
     @when.register
     def _(self, e: PaymentRecorded, envelope: Envelope) -> None:
         self.recorded = e
+        self.paid_at = envelope.effective_at
 
     @when.register
     def _(self, e: PaymentReversed, envelope: Envelope) -> None:

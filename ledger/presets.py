@@ -1,6 +1,9 @@
 """The three partner programs of ``shared/seeds`` as ready-made terms.
 
-Where a program document leaves a value open, the choice is written next to it.
+Where a program document leaves a value open, the choice is written next to it. The
+documents name no currency: every preset pays in USD and also accepts EUR and GBP
+(a program accepts only the currencies its terms list; add others with
+``change_program_terms``).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # discount together, ending at the documented bounds.
     "refer-resell": {
         "currency": "USD",
+        "currencies": ["EUR", "GBP"],
         "levels": {
             "Registered": {"rate": "0.15", "discount": "0.20", "period_months": None},
             "Silver": {"rate": "0.20", "discount": "0.25", "period_months": None},
@@ -33,6 +37,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # 50 onboarded tenants lock the status for 5 years.
     "sales-partner": {
         "currency": "USD",
+        "currencies": ["EUR", "GBP"],
         "levels": {"Standard": {"rate": "0.20", "discount": "0", "period_months": None}},
         "default_level": "Standard",
         "commissionable_revenue": ["platform_fee", "message_overage"],
@@ -45,6 +50,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # neither by default: an admin switches them on with change_program_terms).
     "referral-tiers": {
         "currency": "USD",
+        "currencies": ["EUR", "GBP"],
         "levels": {
             "Master": {"rate": "0.20", "discount": "0", "period_months": 36},
             "Elite": {"rate": "0.20", "discount": "0", "period_months": 24},

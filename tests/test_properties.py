@@ -426,7 +426,7 @@ class Scenario:
 @st.composite
 def scenarios(draw: st.DrawFn, max_steps: int = 40) -> Scenario:
     terms = {
-        "currency": "USD",
+        "currency": "USD", "currencies": ["EUR"],
         "levels": {
             "Life": {"rate": draw(st.sampled_from(RATES)), "discount": draw(st.sampled_from(DISCOUNTS)), "period_months": None},
             "Year": {"rate": draw(st.sampled_from(RATES)), "discount": draw(st.sampled_from(DISCOUNTS)), "period_months": 12},

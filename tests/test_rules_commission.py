@@ -63,7 +63,7 @@ def test_commission_rounds_half_up_to_the_cent(ledger):
 
 
 def test_jpy_has_no_minor_unit(ledger):
-    setup(ledger, terms=b.terms(), level="Gold")
+    setup(ledger, terms=b.terms(currencies=["JPY"]), level="Gold")
     got = earning(ledger, pay("pay1", "2025-02-01T00:00:00Z", "1002", currency="JPY"))  # 250.5
     assert got["amount"] == "251"
     assert ledger.balance("p1", "JPY")["earned"] == "251"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from commands import models as m
@@ -52,6 +53,18 @@ class Context:
         if not partner.is_approved:
             raise reject("invalid_state", f"partner {partner_id!r} is {partner.state}, not approved", "partner_id")
         return partner
+
+    def accepting_program(self, partner: Partner, currency: str, on: datetime) -> Program:
+        """The partner's program, if its terms on that date accept ``currency``."""
+        program = self.program(partner.program_id)
+        terms = program.terms_on(on)
+        if not terms.accepts(currency):
+            accepted = ", ".join([terms.currency, *terms.currencies])
+            raise reject(
+                "invalid", f"program {program.program_id!r} does not accept {currency} (it accepts {accepted}:"
+                " add it to the terms' currencies)", "currency",
+            )
+        return program
 
     def customer(self, customer_id: str) -> Customer:
         return self.existing(Customer, customer_id)

@@ -27,8 +27,9 @@ def record_payment(ctx: Context, c: m.RecordPayment) -> Result:
     earning = policy.nothing("customer is not attributed to a partner", c.currency)
     if customer.partner_id is not None:
         partner = ctx.partner(customer.partner_id)
+        program = ctx.accepting_program(partner, c.currency, paid_at)
         earning = policy.payment_earning(
-            partner=partner, program=ctx.program(partner.program_id), customer=customer,
+            partner=partner, program=program, customer=customer,
             paid_at=paid_at, currency=c.currency, lines=lines,
             self_referral=policy.is_self_referral(partner, customer),
         )
@@ -57,6 +58,8 @@ def _reverse_payment(
     ctx: Context, reversal_id: str, payment_id: str, amount: Decimal, reason: Literal["refund", "chargeback"]
 ) -> Result:
     payment = ctx.payment(payment_id)
+    if payment.paid_at is not None and ctx.meta.effective_at < payment.paid_at:
+        raise reject("invalid", f"a {reason} cannot precede its payment ({payment.paid_at.isoformat()})", "at")
     currency = payment.details.currency
     if amount != round_money(amount, currency):
         raise reject("invalid", f"amount {amount} has more decimal places than {currency} allows", "amount")
@@ -99,7 +102,7 @@ def record_cost(ctx: Context, c: m.RecordCost) -> Result:
     if customer.partner_id is not None:
         partner = ctx.partner(customer.partner_id)
         rate, deduction = policy.cost_deduction(
-            partner=partner, program=ctx.program(partner.program_id), customer=customer,
+            partner=partner, program=ctx.accepting_program(partner, c.currency, ctx.meta.effective_at), customer=customer,
             cost_at=ctx.meta.effective_at, amount=c.amount, currency=c.currency,
         )
     event = CostRecorded(
@@ -112,7 +115,7 @@ def record_cost(ctx: Context, c: m.RecordCost) -> Result:
 
 @handles(m.AdjustCommission)
 def adjust_commission(ctx: Context, c: m.AdjustCommission) -> Result:
-    ctx.partner(c.partner_id)
+    ctx.accepting_program(ctx.partner(c.partner_id), c.currency, ctx.meta.effective_at)
     amount = round_money(c.amount, c.currency)
     event = CommissionAdjusted(adjustment_id=c.adjustment_id, partner_id=c.partner_id, amount=amount, currency=c.currency, reason=c.reason)
     ctx.record(ctx.uow.new(Adjustment, c.adjustment_id), event)
