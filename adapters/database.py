@@ -190,5 +190,9 @@ class _Translating:
     def fetchone(self) -> Any:
         return self._cursor.fetchone()
 
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
     def fetchall(self) -> list[Any]:
         return list(self._cursor.fetchall())

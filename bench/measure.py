@@ -80,7 +80,7 @@ def replay_in_child(url: str) -> dict[str, float]:
     rss_file = Path(tempfile.mkstemp(suffix=".rss")[1])
     started = time.perf_counter()
     done = subprocess.run(
-        ["/usr/bin/time", "-f", "%M", "-o", str(rss_file), sys.executable, "-m", "entrypoints.cli", "--db", url, "replay"],
+        ["/usr/bin/time", "-f", "%M", "-o", str(rss_file), sys.executable, "-m", "entrypoints.cli", "--db", url, "replay", "--json"],
         capture_output=True, check=True,
     )
     seconds = time.perf_counter() - started

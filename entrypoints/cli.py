@@ -6,19 +6,24 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import shutil
 import sys
 import tempfile
+import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
+from importlib import metadata
 from typing import IO, Any
 
 from commands.parsing import Sourced
 from entrypoints.bootstrap import Ledger, bootstrap
 from entrypoints.http import cli as http_cli
 from entrypoints.logging import configure_logging
-from entrypoints.output import print_json, print_table
+from entrypoints.output import print_json, print_record, print_table
+from entrypoints.progress import progress
+from entrypoints.progress import wanted as progress_wanted
 from entrypoints.settings import SettingsError, load_settings
 from ledger.calendar import as_utc, end_of_day
 from projections.listings import (
@@ -31,6 +36,7 @@ from projections.listings import (
     Listings,
     Page,
 )
+from projections.money import CLAWED_BACK, DEDUCTED, PAID
 from projections.queries import NotFound
 from replay.integrity import verify_chain
 from replay.verify import replay
@@ -48,13 +54,14 @@ def _moment(text: str) -> datetime:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ledger", description="Event-sourced commission ledger.")
+    parser.add_argument("--version", action="version", version=f"ledger {_version()}")
     parser.add_argument("--db", help="database URL (default: $LEDGER_DATABASE_URL, else sqlite:///./ledger.db)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     apply = sub.add_parser("apply", help="apply JSONL commands from FILE or - (stdin)")
     apply.add_argument("file")
     apply.add_argument("--batch-size", type=int, default=500)
-    apply.add_argument("--quiet", action="store_true", help="print only rejected commands")
+    apply.add_argument("--quiet", action="store_true", help="print only rejected commands (and no progress bar)")
 
     def query(name: str, help_: str, *, partner: bool = True) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_)
@@ -87,19 +94,26 @@ def _parser() -> argparse.ArgumentParser:
     replay = sub.add_parser("replay", help="rebuild every read model from the log (into a scratch area)")
     replay.add_argument("--known-at", type=_moment, help="only events recorded by then")
     replay.add_argument("--verify", action="store_true", help="diff against live read models, statements, snapshots")
+    replay.add_argument("--json", action="store_true", help="print JSON")
+    replay.add_argument("--quiet", action="store_true", help="no progress bar")
     snapshot = sub.add_parser("snapshot", help="immutable snapshots of every read model for auditors")
     snap = snapshot.add_subparsers(dest="action", required=True)
-    take = snap.add_parser("take")
+    take = snap.add_parser("take", help="freeze every partner's figures now")
     take.add_argument("--label")
-    snap.add_parser("list")
-    show = snap.add_parser("show")
+    listed = snap.add_parser("list", help="every snapshot, oldest first")
+    show = snap.add_parser("show", help="a snapshot's frozen figures")
     show.add_argument("snapshot_id")
     show.add_argument("--partner")
+    for p in (take, listed, show):
+        p.add_argument("--json", action="store_true", help="print JSON")
     verify = sub.add_parser("verify", help="recompute the hash chain sealing the log")
     verify.add_argument("--expect", metavar="POSITION:HEAD", help="a head recorded at an earlier audit")
+    verify.add_argument("--json", action="store_true", help="print JSON")
     project = sub.add_parser("project", help="bring the read models up to date")
     project.add_argument("--follow", action="store_true", help="keep following the log")
     project.add_argument("--interval", type=float, default=1.0)
+    project.add_argument("--json", action="store_true", help="print JSON")
+    project.add_argument("--quiet", action="store_true", help="no progress bar")
     relay = sub.add_parser("relay", help="publish the log to Kafka (settings: docs/kafka.md)")
     relay.add_argument("--once", action="store_true", help="publish what is in the log, then exit")
     consume = sub.add_parser("consume", help="apply billing's commands from Kafka (settings: docs/kafka.md)")
@@ -140,25 +154,45 @@ def _list_parser(sub: Any) -> None:
     holds.add_argument("--partner")
 
 
+def _version() -> str:
+    try:
+        return metadata.version("commission-ledger")
+    except metadata.PackageNotFoundError:  # running from a source tree that was never installed
+        return "unknown"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _run(argv)
+    except BrokenPipeError:
+        # The reader went away (``ledger list partners | head -1``): stop quietly, and
+        # point stdout at /dev/null so the interpreter's final flush does not fail too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # what a shell reports for a command ended by SIGPIPE
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings(**({"database_url": args.db} if args.db else {}))
     except SettingsError as error:
-        print(json.dumps({"ok": False, "error": {"code": "settings", "message": str(error)}}), file=sys.stderr)
-        return 2
+        return _refuse("settings", str(error), None)
     configure_logging(settings.log_level)
     ledger = bootstrap(settings)
     try:
         return _COMMANDS[args.command](ledger, args)
     except NotFound as missing:
-        print(json.dumps({"ok": False, "error": {"code": "not_found", "message": str(missing)}}), file=sys.stderr)
-        return 2
+        return _refuse("not_found", str(missing), missing.field)
     except BadListing as bad:
-        print(json.dumps({"ok": False, "error": {"code": "invalid", "message": str(bad), "field": bad.field}}), file=sys.stderr)
-        return 2
+        return _refuse("invalid", str(bad), bad.field)
     finally:
         ledger.close()
+
+
+def _refuse(code: str, message: str, field: str | None) -> int:
+    """A refusal on standard error, the same shape as a refused command's."""
+    print(json.dumps({"ok": False, "error": {"code": code, "message": message, "field": field}}), file=sys.stderr)
+    return 2
 
 
 class _CommandFile:
@@ -197,26 +231,46 @@ def cmd_apply(ledger: Ledger, args: argparse.Namespace) -> int:
     try:
         source = _CommandFile(args.file)
     except OSError as error:
-        print(json.dumps({"ok": False, "error": {"code": "not_found", "message": str(error)}}), file=sys.stderr)
-        return 2
-    for result in ledger.bus.handle_many(source.messages(), source="cli", batch_size=args.batch_size):
-        result = {"line": source.numbers.popleft(), **result}
-        rejected += not result["ok"]
-        if not args.quiet or not result["ok"]:
-            out.write(json.dumps(result) + "\n")
+        return _refuse("not_found", str(error), "file")
+    total = None if args.file == "-" else _count_lines(args.file)
+    with progress("applying", total, unit="commands", enabled=progress_wanted(args.quiet)) as advance:
+        for result in ledger.bus.handle_many(source.messages(), source="cli", batch_size=args.batch_size):
+            result = {"line": source.numbers.popleft(), **result}
+            rejected += not result["ok"]
+            advance(1)
+            if not args.quiet or not result["ok"]:
+                out.write(json.dumps(result) + "\n")
     return 1 if rejected else 0
 
 
+def _count_lines(file: str) -> int | None:
+    """Commands in a file, for the progress bar (None if it cannot be read)."""
+    try:
+        with open(file, "rb") as stream:
+            return sum(1 for line in stream if line.strip())
+    except OSError:
+        return None
+
+
 def cmd_balance(ledger: Ledger, args: argparse.Namespace) -> int:
-    return _show(ledger.queries.balance(args.partner, args.as_of, args.known_at), args)
+    balance = ledger.queries.balance(args.partner, args.as_of, args.known_at)
+    if args.json:
+        print_json(balance)
+        return 0
+    currencies = balance["currencies"]
+    figures = list(next(iter(currencies.values()), {}))
+    print_table(["figure", *currencies], [[f, *(c[f] for c in currencies.values())] for f in figures],
+                title=f"Balance of {args.partner}", numeric=tuple(currencies),
+                note=None if currencies else "no money has moved for this partner")
+    return 0
 
 
 def cmd_status(ledger: Ledger, args: argparse.Namespace) -> int:
-    return _show(ledger.queries.status(args.partner, args.on, args.known_at), args)
+    return _show(ledger.queries.status(args.partner, args.on, args.known_at), args, f"Status of {args.partner}")
 
 
 def cmd_partner(ledger: Ledger, args: argparse.Namespace) -> int:
-    return _show(ledger.queries.partner(args.partner, args.known_at), args)
+    return _show(ledger.queries.partner(args.partner, args.known_at), args, f"Partner {args.partner}")
 
 
 def cmd_periods(ledger: Ledger, args: argparse.Namespace) -> int:
@@ -233,34 +287,47 @@ def cmd_periods(ledger: Ledger, args: argparse.Namespace) -> int:
 
 def cmd_audit(ledger: Ledger, args: argparse.Namespace) -> int:
     if bool(args.partner) == bool(args.customer):
-        print("give a PARTNER or --customer ID", file=sys.stderr)
-        return 2
+        return _refuse("invalid", "give a PARTNER or --customer ID (one of them)", "partner")
     trail = ledger.queries.audit(partner_id=args.partner, customer_id=args.customer, as_of=args.as_of, known_at=args.known_at)
     if args.json:
-        print(json.dumps(trail, indent=2))
+        print_json(trail)
         return 0
-    for entry in trail:
-        money = ", ".join(f"{m['kind']} {m['amount']} {m['currency']}" for m in entry["money"]) or "-"
-        print(f"{entry['position']:>8}  {entry['effective_at'][:19]}  {entry['recorded_at'][:19]}  "
-              f"{entry['type']:<32} {entry['actor']:<12} {entry['source']:<6} {money}")
+    rows = [
+        [e["position"], e["effective_at"][:19], e["recorded_at"][:19], e["actor"], e["what"],
+         "; ".join(_money_effect(m) for m in e["money"]), e["reason"]]
+        for e in trail
+    ]
+    print_table(("#", "effective", "recorded", "actor", "what happened", "money", "reason"), rows,
+                title=f"Audit trail of {args.partner or args.customer}", numeric=("#",))
     return 0
+
+
+def _money_effect(line: dict[str, str]) -> str:
+    """A money line as its effect on the partner's balance: ``refund -20.00 USD``."""
+    amount = line["amount"]
+    if line["bucket"] in _TAKES_AWAY and not amount.startswith("-"):
+        amount = f"-{amount}"
+    return f"{line['kind']} {amount} {line['currency']}"
+
+
+_TAKES_AWAY = (CLAWED_BACK, DEDUCTED, PAID)
 
 
 def cmd_statement(ledger: Ledger, args: argparse.Namespace) -> int:
     statements = ledger.queries.statements(args.partner, args.period, args.as_of, args.known_at)
     if not statements:
-        raise NotFound(f"no statement for {args.partner} in {args.period}")
+        raise NotFound(f"no statement for {args.partner} in {args.period}", "period")
     if args.json:
-        print(json.dumps(statements[0] if len(statements) == 1 else statements, indent=2))
+        print_json(statements[0] if len(statements) == 1 else statements)
         return 0
     for document in statements:
-        print(f"Statement {document['statement_id']}  issued {document['issued_at'][:19]}")
-        print(f"  opening {document['opening']:>14} {document['currency']}")
-        for line in document["lines"]:
-            print(f"  {line['effective_at'][:10]}  {line['kind']:<16} {line['amount']:>14}  {line['source_id']}")
-        print(f"  closing {document['closing']:>14}\n  due     {document['due']:>14}")
-        for reason in document.get("carried_forward_because", []):
-            print(f"  carried forward: {reason}")
+        rows = [["", "opening", document["opening"], ""]]
+        rows += [[line["effective_at"][:10], line["kind"], line["amount"], line["source_id"]] for line in document["lines"]]
+        rows += [["", "closing", document["closing"], ""], ["", "due", document["due"], ""]]
+        reasons = document.get("carried_forward_because", [])
+        print_table(("date", "line", document["currency"], "source"), rows, numeric=(document["currency"],),
+                    title=f"Statement {document['statement_id']} (issued {document['issued_at'][:19]})",
+                    note="carried forward: " + "; ".join(reasons) if reasons else None)
     return 0
 
 
@@ -316,11 +383,22 @@ def cmd_list(ledger: Ledger, args: argparse.Namespace) -> int:
 
 
 def cmd_replay(ledger: Ledger, args: argparse.Namespace) -> int:
-    report = replay(ledger.db, ledger.store, ledger.read_models, ledger.snapshots(),
-                    known_at=args.known_at, verify=args.verify)
-    print(json.dumps(report.as_dict(), indent=2))
-    for difference in report.differences[:50]:
-        print(f"DIFFERENCE: {difference}", file=sys.stderr)
+    total = ledger.store.max_position()
+    with progress("replaying", total, unit="events", enabled=progress_wanted(args.quiet)) as advance:
+        report = replay(ledger.db, ledger.store, ledger.read_models, ledger.snapshots(),
+                        known_at=args.known_at, verify=args.verify, progress=advance)
+    document = report.as_dict()
+    if args.json:
+        print_json(document)
+    else:
+        checked = ", ".join(f"{name} {count}" for name, count in report.checked.items())
+        print_record({"ok": report.ok, "events": report.events, "position": report.position, "checked": checked or None,
+                      "differences": document["difference_count"]}, title="Replay")
+        if report.differences:
+            print_table(("partner", "field", "live", "rebuilt", "where", "what"),
+                        [[d["partner_id"], d["field"], d["live"], d["rebuilt"], d["where"], d["message"]]
+                         for d in document["differences"]],
+                        title="Differences", numeric=("live", "rebuilt"))
     return 0 if report.ok else 1
 
 
@@ -336,18 +414,34 @@ def cmd_snapshot(ledger: Ledger, args: argparse.Namespace) -> int:
         if snapshot is None:
             print("read models moved on while the snapshot was taken (a writer caught up): take it again", file=sys.stderr)
             return 1
-        print(json.dumps(snapshot.as_dict()))
+        _show(snapshot.as_dict(), args, "Snapshot taken")
     elif args.action == "list":
-        print(json.dumps([s.as_dict() for s in snapshots.list()], indent=2))
+        listed = [s.as_dict() for s in snapshots.list()]
+        if args.json:
+            print_json(listed)
+        else:
+            columns = ("snapshot_id", "label", "position", "taken_at", "hash")
+            print_table(columns, [[s[c] for c in columns] for s in listed], title="Snapshots", numeric=("position",))
     else:
         found = snapshots.get(args.snapshot_id)
         if found is None:
-            raise NotFound(f"snapshot {args.snapshot_id!r} does not exist")
+            raise NotFound(f"snapshot {args.snapshot_id!r} does not exist", "snapshot_id")
         documents = list(snapshots.documents(args.snapshot_id, args.partner))
         if args.partner and not documents:
-            raise NotFound(f"partner {args.partner!r} is not in snapshot {args.snapshot_id}")
-        print(json.dumps({**found.as_dict(), "partners": documents}, indent=2))
+            raise NotFound(f"partner {args.partner!r} is not in snapshot {args.snapshot_id}", "partner")
+        if args.json:
+            print_json({**found.as_dict(), "partners": documents})
+            return 0
+        print_record(found.as_dict(), title=f"Snapshot {args.snapshot_id}")
+        rows = [[d["partner_id"], currency, figures["lifetime_commission"], figures["paid"], figures["balance"],
+                 figures["due"], d["onboarded_total"]]
+                for d in documents for currency, figures in (d["currencies"].items() or [("-", _NO_FIGURES)])]
+        print_table(("partner", "currency", "lifetime", "paid", "balance", "due", "onboarded"), rows,
+                    numeric=("lifetime", "paid", "balance", "due", "onboarded"))
     return 0
+
+
+_NO_FIGURES = {"lifetime_commission": None, "paid": None, "balance": None, "due": None}
 
 
 def cmd_verify(ledger: Ledger, args: argparse.Namespace) -> int:
@@ -356,19 +450,19 @@ def cmd_verify(ledger: Ledger, args: argparse.Namespace) -> int:
         position, _, head = args.expect.partition(":")
         expect = (int(position), head)
     report = verify_chain(ledger.db, ledger.store, expect)
-    print(json.dumps(report.as_dict()))
+    _show(report.as_dict(), args, "Hash chain")
     return 0 if report.ok else 1
 
 
 def cmd_project(ledger: Ledger, args: argparse.Namespace) -> int:
-    import time
-
+    behind = ledger.store.max_position() - min(ledger.read_models.positions().values())
+    with progress("projecting", behind, unit="events", enabled=progress_wanted(args.quiet)) as advance:
+        applied = ledger.read_models.catch_up(progress=advance)
+    if not args.follow:
+        _show({"applied": applied, "positions": ledger.read_models.positions()}, args, "Read models")
+        return 0
     while True:
-        applied = ledger.read_models.catch_up()
-        if not args.follow:
-            print(json.dumps({"applied": applied, "positions": ledger.read_models.positions()}))
-            return 0
-        if not applied:
+        if not ledger.read_models.catch_up():
             time.sleep(args.interval)
 
 
@@ -384,22 +478,12 @@ def cmd_consume(ledger: Ledger, args: argparse.Namespace) -> int:
     return run_consumer(ledger, once=args.once)
 
 
-def _show(document: dict[str, Any], args: argparse.Namespace) -> int:
+def _show(document: dict[str, Any], args: argparse.Namespace, title: str | None = None) -> int:
     if args.json:
-        print(json.dumps(document, indent=2))
+        print_json(document)
     else:
-        _print_table(document)
+        print_record(document, title=title)
     return 0
-
-
-def _print_table(document: dict[str, Any], indent: str = "") -> None:
-    width = max((len(k) for k in document), default=0)
-    for key, value in document.items():
-        if isinstance(value, dict):
-            print(f"{indent}{key}:")
-            _print_table(value, indent + "  ")
-        else:
-            print(f"{indent}{key:<{width}}  {'-' if value is None else value}")
 
 
 _COMMANDS = {

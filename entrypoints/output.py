@@ -1,11 +1,15 @@
 """How the CLI prints: JSON for scripts, aligned tables with headers (rich) for people.
 
 Tables go to standard output at their natural width when it is not a terminal, so
-``ledger list partners | grep Gold`` sees whole rows."""
+``ledger list partners | grep Gold`` sees whole rows. Output is written a line (or a
+JSON token run) at a time, so a reader that leaves early (``| head -1``) is noticed at
+once rather than after everything was rendered."""
 
 from __future__ import annotations
 
+import io
 import json
+import shutil
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -15,14 +19,22 @@ from rich.console import Console
 from rich.table import Table
 
 
-def console() -> Console:
+def emit(*renderables: Any) -> None:
+    """Render with rich, then write line by line (trailing padding trimmed off a terminal)."""
     out = sys.stdout
     terminal = out.isatty()
-    return Console(file=out, width=None if terminal else 100_000, highlight=False, soft_wrap=not terminal)
+    buffer = io.StringIO()
+    width = shutil.get_terminal_size().columns if terminal else 100_000
+    Console(file=buffer, width=width, force_terminal=terminal, no_color=not terminal, highlight=False).print(*renderables)
+    for line in buffer.getvalue().splitlines():
+        out.write((line if terminal else line.rstrip()) + "\n")
 
 
 def print_json(document: Any) -> None:
-    sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    out = sys.stdout
+    for chunk in json.JSONEncoder(indent=2).iterencode(document):
+        out.write(chunk)
+    out.write("\n")
 
 
 def cell(value: Any) -> str:
@@ -47,10 +59,7 @@ def print_table(
         table.add_column(column, justify="right" if column in numeric else "left", overflow="fold")
     for row in rows:
         table.add_row(*(cell(value) for value in row))
-    out = console()
-    out.print(table)
-    if note:
-        out.print(note)
+    emit(table, *([note] if note else []))
 
 
 def print_record(document: dict[str, Any], *, title: str | None = None) -> None:

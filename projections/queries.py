@@ -23,7 +23,11 @@ from projections.runner import Tables
 
 
 class NotFound(LookupError):
-    pass
+    """Something asked for does not exist; ``field`` names the parameter that named it."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class Queries:
@@ -39,7 +43,7 @@ class Queries:
     def _partner(self, partner_id: str, known_at: datetime | None) -> tuple[Partner, Program]:
         partner = self.store.load(Partner, partner_id, known_at)
         if partner is None:
-            raise NotFound(f"partner {partner_id!r} does not exist")
+            raise NotFound(f"partner {partner_id!r} does not exist", "partner_id")
         program = self.store.load(Program, partner.program_id, known_at)
         assert program is not None
         return partner, program
@@ -69,7 +73,7 @@ class Queries:
     def _known_partner(self, partner_id: str, known_at: datetime | None) -> None:
         if not self._rows(f"SELECT 1 FROM {self.t.partners} WHERE partner_id = %s AND applied_known <= %s",
                           (partner_id, _bound(known_at))):
-            raise NotFound(f"partner {partner_id!r} does not exist")
+            raise NotFound(f"partner {partner_id!r} does not exist", "partner_id")
 
     def _due(self, partner_id: str, as_of: datetime | None, known_at: datetime | None) -> dict[str, int]:
         """Per currency: the latest statement's amount due less payouts recorded since."""
@@ -152,7 +156,7 @@ class Queries:
         first to close; later ones close strictly in order)."""
         program = self.store.load(Program, program_id, known_at)
         if program is None:
-            raise NotFound(f"program {program_id!r} does not exist")
+            raise NotFound(f"program {program_id!r} does not exist", "program_id")
         assert program.defined_at is not None
         next_month = program.next_period_to_close or period_of(program.defined_at)
         return {
@@ -186,8 +190,34 @@ class Queries:
             entry = dict(zip(names, row, strict=True))
             entry["position"] = int(entry["position"])
             entry["money"], entry["details"] = json.loads(entry["money"]), json.loads(entry["details"])
+            entry["what"] = what_happened(entry["type"], entry["details"])
+            entry["reason"] = reason_given(entry["details"])
             trail.append(entry)
         return trail
+
+
+# The id that names what an event is about, most specific first.
+_SUBJECTS = ("statement_id", "payout_id", "reversal_id", "payment_id", "cost_id", "adjustment_id", "period",
+             "customer_id", "partner_id", "program_id")
+
+
+def what_happened(event_type: str, details: dict[str, Any]) -> str:
+    """An audit line in words: ``payment recorded pay1``."""
+    noun, _, verb = event_type.partition(".")
+    subject = next((str(details[key]) for key in _SUBJECTS if details.get(key)), "")
+    return f"{noun} {verb.replace('_', ' ')} {subject}".strip()
+
+
+def reason_given(details: dict[str, Any]) -> str | None:
+    """Why it happened, as the event recorded it: an admin's reason, why a payment
+    earned nothing or was held, why a statement carried its balance forward."""
+    earning = details.get("earning") or {}
+    reasons = [
+        details.get("reason"), earning.get("reason"),
+        f"on hold for review: {earning['hold_reason']}" if earning.get("hold_reason") else None,
+        *details.get("carried_forward_because", []),
+    ]
+    return "; ".join(str(r) for r in reasons if r) or None
 
 
 def _bound(moment: datetime | None) -> str:

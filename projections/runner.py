@@ -8,7 +8,7 @@ runner, given a table prefix, rebuilds the views into a scratch area for replay.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -94,6 +94,7 @@ class ProjectionRunner:
     def catch_up(
         self, *, stop: int | None = None, known_at: datetime | None = None, batch_size: int = BATCH_SIZE,
         max_batches: int | None = None, recent: Sequence[tuple[int, Envelope]] = (),
+        progress: Callable[[int], None] | None = None,
     ) -> int:
         """Apply every notification after each view's position (up to ``stop``, and only
         events recorded by ``known_at``); returns how many were applied. ``recent``:
@@ -117,11 +118,16 @@ class ProjectionRunner:
                     applied += self._apply(cursor, positions, items, known_at)
                     position = items[-1][0]
                 batches += 1
+                if progress:
+                    progress(len(items))
         if applied:
             log.debug("projections_caught_up", applied=applied, position=position)
         return applied
 
-    def rebuild(self, *, stop: int | None = None, known_at: datetime | None = None, batch_size: int = REBUILD_BATCH) -> int:
+    def rebuild(
+        self, *, stop: int | None = None, known_at: datetime | None = None, batch_size: int = REBUILD_BATCH,
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
         """Catch up from the log read in order in large chunks (a server-side cursor),
         ``batch_size`` events per transaction: replay's way, at the speed of a scan."""
         self.setup()
@@ -132,9 +138,13 @@ class ProjectionRunner:
                 batch.append((notification.id, notification.topic, notification))
                 if len(batch) >= batch_size:
                     applied += self._commit(conn, batch, known_at)
+                    if progress:
+                        progress(len(batch))
                     batch = []
             if batch:
                 applied += self._commit(conn, batch, known_at)
+                if progress:
+                    progress(len(batch))
         return applied
 
     def _commit(self, conn: Any, items: list[Item], known_at: datetime | None) -> int:

@@ -37,3 +37,10 @@ def scan(db: Database, table: str, keys: Sequence[str], where: str = "", params:
             for row in rows:
                 yield tuple(row)
             last = tuple(rows[-1][: len(keys)])
+
+
+def table_columns(db: Database, table: str) -> list[str]:
+    """A table's column names, in order."""
+    with db.connect() as conn, db.transaction(conn) as cursor:
+        cursor.execute(f"SELECT * FROM {table} LIMIT 0")
+        return [column[0] for column in cursor.description]

@@ -5,7 +5,7 @@ are exactly what the log implies."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -21,7 +21,7 @@ from projections.columns import from_minor
 from projections.money import COMMISSION_SIGN, PAID
 from projections.runner import ProjectionRunner, Tables
 from replay.snapshots import SnapshotStore, content_hash, partner_documents
-from replay.tablescan import scan
+from replay.tablescan import scan, table_columns
 
 log = structlog.get_logger(__name__)
 
@@ -29,11 +29,28 @@ SCRATCH = "replay_"
 MAX_REPORTED = 50
 
 
+@dataclass(frozen=True)
+class Difference:
+    """One thing the live side says that the log does not imply: whose figure, which
+    field, the live value and the rebuilt one (money in currency units), and where."""
+
+    where: str  # the table and row key, the statement or the snapshot
+    message: str
+    partner_id: str | None = None
+    field: str | None = None
+    live: str | None = None
+    rebuilt: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"partner_id": self.partner_id, "field": self.field, "live": self.live, "rebuilt": self.rebuilt,
+                "where": self.where, "message": self.message}
+
+
 @dataclass
 class ReplayReport:
     events: int
     position: int
-    differences: list[str] = field(default_factory=list)
+    differences: list[Difference] = field(default_factory=list)
     checked: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -42,13 +59,15 @@ class ReplayReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "events": self.events, "position": self.position, "checked": self.checked,
-                "differences": self.differences[:MAX_REPORTED], "difference_count": len(self.differences)}
+                "differences": [d.as_dict() for d in self.differences[:MAX_REPORTED]],
+                "difference_count": len(self.differences)}
 
 
 def replay(
     db: Database, store: EventStore, live: ProjectionRunner, snapshots: SnapshotStore, *,
-    known_at: datetime | None = None, verify: bool = False,
+    known_at: datetime | None = None, verify: bool = False, progress: Callable[[int], None] | None = None,
 ) -> ReplayReport:
+    """``progress(n)`` hears of every ``n`` log positions rebuilt (towards ``position``)."""
     live.catch_up()
     target = min(live.positions().values())
     scratch = ProjectionRunner(db, store, live_views(), prefix=SCRATCH)
@@ -57,10 +76,10 @@ def replay(
     report = ReplayReport(events=0, position=target)
     if verify and known_at is None:
         for snapshot in (s for s in snapshots.list() if s.position <= target):
-            report.events += scratch.rebuild(stop=snapshot.position)
+            report.events += scratch.rebuild(stop=snapshot.position, progress=progress)
             report.differences += _diff_snapshot(db, scratch.t, snapshots, snapshot.snapshot_id, snapshot.hash)
             report.checked["snapshots"] = report.checked.get("snapshots", 0) + 1
-    report.events += scratch.rebuild(stop=target, known_at=known_at)
+    report.events += scratch.rebuild(stop=target, known_at=known_at, progress=progress)
     if verify:
         if known_at is None:
             for table, keys in TABLE_KEYS.items():
@@ -69,8 +88,9 @@ def replay(
                 report.checked[f"{table}_tables"] = 1
             moved = min(live.positions().values())
             if moved != target:  # a writer's catch-up ran meanwhile: the diff proves nothing
-                report.differences.insert(0, f"live read models moved from position {target} to {moved} during"
-                                             " verification: run it again while no writer is catching up")
+                report.differences.insert(0, Difference(
+                    "read models", f"live read models moved from position {target} to {moved} during"
+                    " verification: run it again while no writer is catching up"))
         statements = _verify_statements(db, store, scratch.t, target, known_at)
         report.checked["statements"] = next(statements)
         report.differences += list(statements)
@@ -78,9 +98,11 @@ def replay(
     return report
 
 
-def _diff_table(db: Database, live: str, rebuilt: str, keys: tuple[str, ...]) -> list[str]:
-    """Merge two key-ordered streams; report rows missing, extra or different."""
-    differences: list[str] = []
+def _diff_table(db: Database, live: str, rebuilt: str, keys: tuple[str, ...]) -> list[Difference]:
+    """Merge two key-ordered streams; report rows missing, extra or different (each
+    differing column on its own, money in currency units)."""
+    differences: list[Difference] = []
+    columns = (*keys, *table_columns(db, live))
     live_rows, rebuilt_rows = scan(db, live, keys), scan(db, rebuilt, keys)
     a, b = next(live_rows, None), next(rebuilt_rows, None)
     width = len(keys)
@@ -88,17 +110,59 @@ def _diff_table(db: Database, live: str, rebuilt: str, keys: tuple[str, ...]) ->
         key_a = a[:width] if a is not None else None
         key_b = b[:width] if b is not None else None
         if key_b is None or (key_a is not None and _key(key_a) < _key(key_b)):
-            differences.append(f"{live} {key_a}: in the live read model but not implied by the log")
+            assert a is not None
+            differences.append(_row_difference(live, columns, keys, a, None, "in the live read model but not implied by the log"))
             a = next(live_rows, None)
         elif key_a is None or _key(key_b) < _key(key_a):
-            differences.append(f"{live} {key_b}: implied by the log but missing from the live read model")
+            assert b is not None
+            differences.append(_row_difference(live, columns, keys, None, b, "implied by the log but missing from the live read model"))
             b = next(rebuilt_rows, None)
         else:
             assert a is not None and b is not None
-            if _normal(a) != _normal(b):
-                differences.append(f"{live} {key_a}: live {_normal(a)[width:]} != replayed {_normal(b)[width:]}")
+            differences += _column_differences(live, columns, width, a, b)
             a, b = next(live_rows, None), next(rebuilt_rows, None)
     return differences
+
+
+def _row_difference(table: str, columns: tuple[str, ...], keys: tuple[str, ...], live: tuple[Any, ...] | None,
+                    rebuilt: tuple[Any, ...] | None, message: str) -> Difference:
+    row = dict(zip(columns, live or rebuilt or (), strict=True))
+    shown = _shown_row(row)
+    return Difference(f"{table} {_where(row, keys)}", message, row.get("partner_id"), None,
+                      shown if live is not None else None, shown if rebuilt is not None else None)
+
+
+def _column_differences(table: str, columns: tuple[str, ...], width: int, live: tuple[Any, ...],
+                        rebuilt: tuple[Any, ...]) -> list[Difference]:
+    live_row, rebuilt_row = dict(zip(columns, live, strict=True)), dict(zip(columns, rebuilt, strict=True))
+    return [
+        Difference(f"{table} {_where(live_row, columns[:width])}", "the live value differs from the one the log implies",
+                   live_row.get("partner_id"), _field_name(column), _shown(live_row, column), _shown(rebuilt_row, column))
+        for column in columns[width:]
+        if _normal((live_row[column],)) != _normal((rebuilt_row[column],))
+    ]
+
+
+def _field_name(column: str) -> str:
+    return column.removesuffix("_minor")
+
+
+def _shown(row: dict[str, Any], column: str) -> str | None:
+    """A column's value as people read it: minor units become currency units."""
+    value = row[column]
+    if value is None:
+        return None
+    if column.endswith("_minor") and row.get("currency"):
+        return str(from_minor(value, row["currency"]))
+    return str(value)
+
+
+def _shown_row(row: dict[str, Any]) -> str:
+    return ", ".join(f"{_field_name(c)}={_shown(row, c)}" for c in row if c not in ("document", "details"))
+
+
+def _where(row: dict[str, Any], keys: tuple[str, ...]) -> str:
+    return ", ".join(f"{k}={row[k]}" for k in keys)
 
 
 def _key(key: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -118,8 +182,10 @@ def _verify_statements(db: Database, store: EventStore, t: Tables, stop: int, kn
         for position, statement in issued:
             name = statement.statement_id
             total = sum((line.amount for line in statement.lines), Decimal(0))
+            where, partner = f"statement {name}", statement.partner_id
             if statement.opening + total != statement.closing:
-                yield f"statement {name}: opening {statement.opening} + lines {total} != closing {statement.closing}"
+                yield Difference(where, "opening plus lines is not the closing balance", partner, "closing",
+                                 str(statement.closing), str(statement.opening + total))
             cursor.execute(
                 f"SELECT position, seq, bucket, amount_minor FROM {t.lines} WHERE statement_id = %s ORDER BY position, seq",
                 (name,),
@@ -127,7 +193,8 @@ def _verify_statements(db: Database, store: EventStore, t: Tables, stop: int, kn
             journal = {f"{int(p)}:{int(s)}": from_minor(u, statement.currency) * COMMISSION_SIGN[b] for p, s, b, u in cursor.fetchall()}
             stated = {line.line_key: line.amount for line in statement.lines}
             if journal != stated:
-                yield f"statement {name}: its lines {sorted(stated.items())} != journal {sorted(journal.items())}"
+                yield Difference(where, "the statement's lines are not the journal's lines", partner, "lines",
+                                 _lines_text(stated), _lines_text(journal))
             account = (statement.partner_id, statement.currency)
             before_position, before_closing = previous.get(account, (0, Decimal(0)))
             cursor.execute(
@@ -137,8 +204,13 @@ def _verify_statements(db: Database, store: EventStore, t: Tables, stop: int, kn
             )
             paid = from_minor(cursor.fetchone()[0], statement.currency)
             if statement.opening != before_closing - paid:
-                yield f"statement {name}: opening {statement.opening} != previous closing {before_closing} less payouts {paid}"
+                yield Difference(where, f"opening is not the previous closing {before_closing} less payouts {paid}",
+                                 partner, "opening", str(statement.opening), str(before_closing - paid))
             previous[account] = (position, statement.closing)
+
+
+def _lines_text(lines: dict[str, Decimal]) -> str:
+    return ", ".join(f"{key} {amount}" for key, amount in sorted(lines.items())) or "none"
 
 
 def _issued_statements(store: EventStore, stop: int, known_at: datetime | None) -> Iterator[tuple[int, StatementIssued]]:
@@ -157,19 +229,31 @@ def _issued_statements(store: EventStore, stop: int, known_at: datetime | None) 
         after = batch[-1].id
 
 
-def _diff_snapshot(db: Database, t: Tables, snapshots: SnapshotStore, snapshot_id: str, expected: str) -> list[str]:
+def _diff_snapshot(db: Database, t: Tables, snapshots: SnapshotStore, snapshot_id: str, expected: str) -> list[Difference]:
     digest, rows = content_hash(partner_documents(db, t))
     if digest == expected:
         return []
-    differences = [f"snapshot {snapshot_id}: hash {expected} but the log implies {digest}"]
-    rebuilt = dict(rows)
-    frozen = {d["partner_id"]: d for d in snapshots.documents(snapshot_id)}
-    for partner, (old, new) in sorted(
-        (p, (frozen.get(p), json.loads(rebuilt[p]) if p in rebuilt else None)) for p in set(frozen) | set(rebuilt)
-    ):
-        if old != new:
-            differences.append(f"snapshot {snapshot_id} partner {partner}: frozen {old} != replayed {new}")
+    where = f"snapshot {snapshot_id}"
+    differences = [Difference(where, "the snapshot's hash is not the one the log implies", None, "hash", expected, digest)]
+    rebuilt = {partner: _flat(json.loads(document)) for partner, document in rows}
+    frozen = {d["partner_id"]: _flat(d) for d in snapshots.documents(snapshot_id)}
+    for partner in sorted(set(frozen) | set(rebuilt)):
+        old, new = frozen.get(partner, {}), rebuilt.get(partner, {})
+        for name in sorted(set(old) | set(new)):
+            if old.get(name) != new.get(name):
+                differences.append(Difference(where, "frozen figure differs from the replayed one", partner, name,
+                                              old.get(name), new.get(name)))
     return differences[:MAX_REPORTED]
 
 
-__all__ = ["ReplayReport", "replay"]
+def _flat(document: Any, prefix: str = "") -> dict[str, str]:
+    """A snapshot document as field paths (``currencies.USD.earned``) to values."""
+    if isinstance(document, dict):
+        return {k: v for key, value in document.items() if key != "partner_id" or prefix
+                for k, v in _flat(value, f"{prefix}{key}.").items()}
+    if isinstance(document, list):
+        return {k: v for i, value in enumerate(document) for k, v in _flat(value, f"{prefix}{i}.").items()}
+    return {prefix.rstrip("."): str(document)}
+
+
+__all__ = ["Difference", "ReplayReport", "replay"]

@@ -37,7 +37,7 @@ def history(ledger) -> None:
 
 def test_replay_verify_equals_live_and_exits_zero(ledger):
     history(ledger)
-    code, out = ledger.cli("replay", "--verify")
+    code, out = ledger.cli("replay", "--verify", "--json")
     report = json.loads(out)
     assert code == 0, report
     assert (report["checked"]["statements"] == 2 and report["events"] == ledger.event_count()) or report["events"] > 0
@@ -47,20 +47,22 @@ def test_replay_verify_reports_a_drifted_read_model(ledger):
     history(ledger)
     with ledger.app.db.connect() as conn, ledger.app.db.transaction(conn) as cursor:
         cursor.execute("UPDATE proj_lines SET amount_minor = amount_minor + 1 WHERE source_id = 'pay1'")
-    code, out = ledger.cli("replay", "--verify")
+    code, out = ledger.cli("replay", "--verify", "--json")
     assert code == 1
-    assert any("proj_lines" in d for d in json.loads(out)["differences"])
+    [drift] = [d for d in json.loads(out)["differences"] if d["where"].startswith("proj_lines")]
+    # partner, field, live and rebuilt values in currency units (one cent more than the log implies)
+    assert (drift["partner_id"], drift["field"], drift["live"], drift["rebuilt"]) == ("p1", "amount", "100.01", "100.00")
 
 
 def test_snapshot_take_show_list_and_replay_rederives_it(ledger):
     history(ledger)
-    taken = json.loads(ledger.cli("snapshot", "take", "--label", "2025-01 close")[1])
+    taken = json.loads(ledger.cli("snapshot", "take", "--label", "2025-01 close", "--json")[1])
     assert set(taken) == {"snapshot_id", "label", "position", "hash"} | {"taken_at"}
     ledger.ok(b.payment("pay4", "c1", {"subscription": "10.00"}, at="2025-02-10T00:00:00Z"))
-    shown = json.loads(ledger.cli("snapshot", "show", taken["snapshot_id"], "--partner", "p1")[1])
+    shown = json.loads(ledger.cli("snapshot", "show", taken["snapshot_id"], "--partner", "p1", "--json")[1])
     [p1] = shown["partners"]
     assert p1["currencies"]["USD"]["earned"] == "116.00"  # frozen: pay4 came later (pay3 is held, still earned)
-    assert json.loads(ledger.cli("snapshot", "list")[1])[0]["hash"] == taken["hash"]
+    assert json.loads(ledger.cli("snapshot", "list", "--json")[1])[0]["hash"] == taken["hash"]
     assert ledger.cli("replay", "--verify")[0] == 0
 
 
@@ -94,8 +96,15 @@ def test_audit_trail_shows_times_actor_money_and_rejected_claims(ledger):
     rejected = [e for e in customer_trail if e["type"] == "customer.claim_rejected"]
     assert rejected and rejected[0]["details"]["partner_id"] == "p2"
     assert "sealed:" not in json.dumps(trail) and "ann@" not in json.dumps(trail)
+    held = next(e for e in trail if e["type"] == "payment.recorded" and e["details"]["payment_id"] == "pay3")
+    assert (held["what"], held["reason"]) == ("payment recorded pay3", "on hold for review: self_referral")
     code, table = ledger.cli("audit", "p1")
-    assert code == 0 and "payment.recorded" in table
+    lines = table.splitlines()
+    assert code == 0 and lines[1].split() == ["#", "effective", "recorded", "actor", "what", "happened", "money", "reason"]
+    [refund] = [line for line in lines if "payment reversed r1" in line]
+    assert "2025-01-20T00:00:00" in refund and "refund -20.00 USD" in refund and refund.split()[3] == "cli"
+    [review] = [line for line in lines if "commission reviewed pay3" in line]
+    assert review.rstrip().endswith("checked")
 
 
 def test_verify_passes_then_detects_an_edit_on_sqlite(sqlite_ledger):
@@ -114,7 +123,7 @@ def test_verify_passes_then_detects_an_edit_on_sqlite(sqlite_ledger):
     conn.commit()
     [(position,)] = conn.execute("SELECT rowid FROM stored_events WHERE CAST(state AS TEXT) LIKE '%900.00%'")
     conn.close()
-    code, out = sqlite_ledger.cli("verify")
+    code, out = sqlite_ledger.cli("verify", "--json")
     assert code == 1 and json.loads(out)["first_bad_position"] == position
 
 
@@ -192,7 +201,7 @@ def test_running_totals_equal_the_journal_sums(ledger):
 
 def test_verify_checks_a_head_recorded_at_an_earlier_audit(sqlite_ledger):
     history(sqlite_ledger)
-    first = json.loads(sqlite_ledger.cli("verify")[1])
+    first = json.loads(sqlite_ledger.cli("verify", "--json")[1])
     sqlite_ledger.ok(b.payment("pay9", "c1", {"subscription": "1.00"}, at="2025-03-01T00:00:00Z"))
     recorded = f"{first['head_position']}:{first['head']}"
     assert sqlite_ledger.cli("verify", "--expect", recorded)[0] == 0
