@@ -133,13 +133,17 @@ class MessageBus:
 
     def _prefetch(self, commands: list[m.Command]) -> None:
         """Load what a batch will touch in a few queries instead of one per aggregate:
-        idempotency keys, referenced aggregates, then customers' partners, then programs."""
+        referenced aggregates, idempotency keys, then customers' partners, then programs."""
         wanted: list[tuple[type[Aggregate], str]] = []
-        self.uow.prefetch_receipts(key for command in commands for key in command.idempotency_keys())
         for command in commands:
             wanted += [(cls, getattr(command, name)) for name, cls in _REFERENCES.items() if hasattr(command, name)]
         self.vault.prepare(_sealed_subjects(commands))
         found = self.uow.prefetch(wanted)
+        # Keys after aggregates: a key is committed with its command's events, so a
+        # writer that already sees those events (a payment) also sees the key. Read the
+        # other way round, another writer could commit in between and its payment would
+        # look like a clash instead of a redelivery.
+        self.uow.prefetch_receipts(key for command in commands for key in command.idempotency_keys())
         partner_ids = [a.partner_id for a in found if isinstance(a, Customer) and a.partner_id]
         found += self.uow.prefetch((Partner, partner_id) for partner_id in partner_ids)
         self.uow.prefetch((Program, a.program_id) for a in found if isinstance(a, Partner))
