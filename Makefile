@@ -40,8 +40,9 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-schemas: install  # regenerate events/schemas/ (JSON Schemas for Kafka consumers)
+schemas: install  # regenerate events/schemas/ (for Kafka consumers) and commands/schemas/ (for senders)
 	$(BIN)/python -m events.schema_export
+	$(BIN)/python -m commands.schema_export
 
 bench: install
 	$(BIN)/python -m bench --sizes S,M

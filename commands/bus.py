@@ -188,9 +188,19 @@ def _parse(message: Message) -> m.Command | Result:
     try:
         return parse(message)
     except CommandRejected as refusal:
-        body = message.body if isinstance(message, Sourced) else message
-        command_type = body.get("type") if isinstance(body, dict) else None
-        return error_result(refusal, command_type if isinstance(command_type, str) else None)
+        return error_result(refusal, _type_of(message))
+
+
+def _type_of(message: Message) -> str | None:
+    """The type a refused message claims to be, if it says (JSON lines included)."""
+    body: Any = message.body if isinstance(message, Sourced) else message
+    if isinstance(body, str | bytes):
+        try:
+            body = json.loads(body)
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply to read
+            return None
+    claimed = body.get("type") if isinstance(body, dict) else None
+    return claimed if isinstance(claimed, str) else None
 
 
 def _meta(command: m.Command, origin: tuple[Source, str]) -> EventMeta:

@@ -1,4 +1,6 @@
-"""One pydantic model per command of DESIGN.md's table.
+"""One pydantic model per command: what it does (its docstring's first line) and what
+every field means (``Field(description=...)``); ``commands.reference`` and
+``docs/commands.md`` are generated from them.
 
 Every command may carry ``at`` (effective time, default now), ``actor`` and
 ``command_id`` (an idempotency key). Amounts are decimal strings (JSON numbers are
@@ -96,10 +98,16 @@ class Command(BaseModel):
     # The field whose value is this command's idempotency key, if it has one.
     KEY_FIELD: ClassVar[str | None] = None
 
-    type: str  # each command narrows it to its own literal name
-    at: Moment | None = None
-    actor: Id | None = None
-    command_id: Id | None = None
+    type: str = Field(description="the command's name, e.g. `record_payment`")  # each command narrows it to its literal name
+    at: Moment | None = Field(None, description=(
+        "effective (business) time, ISO-8601 date-time (`2025-03-01T00:00:00Z`; without an offset it is UTC); "
+        "default: when the ledger receives the command"))
+    actor: Id | None = Field(None, description=(
+        "who issued the command (a user or a system), kept in the audit trail; default: the entry point "
+        "(`cli`, `kafka`, `api`)"))
+    command_id: Id | None = Field(None, description=(
+        "idempotency key: the same `command_id` with the same content returns the first result and records "
+        "nothing; with other content it is refused with `conflict`"))
 
     @field_validator("at")
     @classmethod
@@ -150,6 +158,12 @@ class _Money(Command):
 
 # -- programs --------------------------------------------------------------------------
 
+PROGRAM_ID = "the partner program, e.g. `acme`"
+PARTNER_ID = "the partner's id (chosen by you when the partner applies)"
+CUSTOMER_ID = "the customer's (tenant's) id in your billing system"
+PAYMENT_ID = "the billing system's id of the payment"
+REASON = "why, in words; kept in the audit trail"
+
 
 def _iso_terms(terms: Terms) -> Terms:
     """The terms' currencies are ISO 4217 codes (the catalogue's model checks only the shape)."""
@@ -164,10 +178,13 @@ CheckedTerms = Annotated[Terms, AfterValidator(_iso_terms)]
 
 
 class DefineProgram(Command):
+    """Define a partner program: its commission terms, given in full or taken from a preset."""
+
     type: Literal["define_program"]
-    program_id: Id
-    terms: CheckedTerms | None = None
-    preset: Literal["refer-resell", "sales-partner", "referral-tiers"] | None = None
+    program_id: Id = Field(description="a new program's id, e.g. `acme`")
+    terms: CheckedTerms | None = Field(None, description="the program's terms (give `terms` or `preset`, not both)")
+    preset: Literal["refer-resell", "sales-partner", "referral-tiers"] | None = Field(
+        None, description="start from a built-in program's terms instead of giving `terms`")
 
     @model_validator(mode="after")
     def _one_source(self) -> DefineProgram:
@@ -177,152 +194,205 @@ class DefineProgram(Command):
 
 
 class ChangeProgramTerms(Command):
+    """Give a program new terms from the effective time on; earlier payments keep the terms they were earned under."""
+
     type: Literal["change_program_terms"]
-    program_id: Id
-    terms: CheckedTerms
+    program_id: Id = Field(description=PROGRAM_ID)
+    terms: CheckedTerms = Field(description="the program's new terms, in full")
 
 
 class ClosePromo(Command):
+    """Close a program's launch promotion: no new partner gets the promo rate (holders keep it)."""
+
     type: Literal["close_promo"]
-    program_id: Id
+    program_id: Id = Field(description=PROGRAM_ID)
 
 
 # -- partners --------------------------------------------------------------------------
 
 
 class ApplicationProfile(BaseModel):
+    """Who is applying. The contact e-mail is personal data: stored sealed, never published."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    company: Text
-    contact_email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-    website: Text | None = None
-    city: Text
-    country: Text
-    business_type: Text
-    team_size: Count
-    client_count: Count
-    focus_market: Text | None = None
-    expected_pipeline: Text | None = None
+    company: Text = Field(description="the partner's company name")
+    contact_email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] = Field(
+        description="the partner's contact e-mail address (personal data: sealed, erasable with `forget_partner`)")
+    website: Text | None = Field(None, description="the partner's web site")
+    city: Text = Field(description="city of the partner's office")
+    country: Text = Field(description="country of the partner's office (e.g. an ISO 3166 code such as `DE`)")
+    business_type: Text = Field(description="what kind of business the partner is, e.g. `agency`, `consultancy`, `reseller`")
+    team_size: Count = Field(description="number of people in the partner's team")
+    client_count: Count = Field(description="number of clients the partner serves today")
+    focus_market: Text | None = Field(None, description="the market the partner sells to, e.g. `SMB retail`")
+    expected_pipeline: Text | None = Field(None, description="the business the partner expects to bring, in words")
 
 
 class SubmitApplication(Command):
+    """Record a partner's application to a program; it waits for approval or rejection."""
+
     type: Literal["submit_application"]
-    partner_id: Id
-    program_id: Id
-    profile: ApplicationProfile
+    partner_id: Id = Field(description="a new partner's id")
+    program_id: Id = Field(description="the program applied to")
+    profile: ApplicationProfile = Field(description="who is applying")
 
 
 class ApproveApplication(Command):
+    """Approve an application: the partner starts earning, at its level's rate (or the promo rate while slots remain)."""
+
     type: Literal["approve_application"]
-    partner_id: Id
-    level: Id | None = None
-    rate: Rate | None = None
+    partner_id: Id = Field(description=PARTNER_ID)
+    level: Id | None = Field(None, description="one of the program's levels; default: the program's `default_level`")
+    rate: Rate | None = Field(None, description=(
+        "a commission rate for this partner only, a decimal fraction (`0.25` = 25 %); overrides the level's rate "
+        "and takes no promo slot"))
 
 
 class RejectApplication(Command):
+    """Reject an application that is waiting for a decision."""
+
     type: Literal["reject_application"]
-    partner_id: Id
-    reason: Text
+    partner_id: Id = Field(description=PARTNER_ID)
+    reason: Text = Field(description=REASON)
 
 
 class ChangeLevel(Command):
+    """Move an approved partner to another level of its program (payments from then on earn that level's rate)."""
+
     type: Literal["change_level"]
-    partner_id: Id
-    level: Id
+    partner_id: Id = Field(description=PARTNER_ID)
+    level: Id = Field(description="one of the program's levels")
 
 
 class SetCommissionRate(Command):
+    """Give an approved partner its own commission rate, or clear it (null) to fall back to its level's rate."""
+
     type: Literal["set_commission_rate"]
-    partner_id: Id
-    rate: Rate | None
+    partner_id: Id = Field(description=PARTNER_ID)
+    rate: Rate | None = Field(description="a decimal fraction (`0.30` = 30 %), or null to clear the partner's own rate")
 
 
 class SubmitTaxForm(Command):
+    """Record that the partner's tax form is on file (programs can require one before paying out)."""
+
     type: Literal["submit_tax_form"]
-    partner_id: Id
-    form: TaxForm
+    partner_id: Id = Field(description=PARTNER_ID)
+    form: TaxForm = Field(description="which form: `W-9` (US persons), `W-8BEN` (foreign individuals) or `W-8BEN-E` (foreign entities)")
 
 
 class SetPayoutDetails(Command):
+    """Record where the partner is paid (method and account); the account is stored sealed and shown masked."""
+
     type: Literal["set_payout_details"]
-    partner_id: Id
-    method: Id
-    account: Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, max_length=MAX_ID, pattern=PRINTABLE)]
+    partner_id: Id = Field(description=PARTNER_ID)
+    method: Id = Field(description="how the partner is paid, e.g. `iban`, `ach`, `paypal`")
+    account: Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, max_length=MAX_ID, pattern=PRINTABLE)] = Field(
+        description="the account number or address (personal data: sealed, shown as `****3000`, erasable)")
 
 
 class CompleteTraining(Command):
+    """Record that the partner completed the program's training (programs can require it for leads or payouts)."""
+
     type: Literal["complete_training"]
-    partner_id: Id
+    partner_id: Id = Field(description=PARTNER_ID)
 
 
 class RecordMeeting(Command):
+    """Record a meeting with the partner (counted on the partner's record)."""
+
     type: Literal["record_meeting"]
-    partner_id: Id
+    partner_id: Id = Field(description=PARTNER_ID)
 
 
 class SetActiveUntil(Command):
+    """Keep an approved partner's status locked (active) until a date, or clear that lock (null)."""
+
     type: Literal["set_active_until"]
-    partner_id: Id
-    until: Day | None
+    partner_id: Id = Field(description=PARTNER_ID)
+    until: Day | None = Field(description="last day of the lock, `YYYY-MM-DD`, or null to clear it")
 
 
 class TerminatePartner(Command):
+    """End a partnership: payments from the effective time on earn the partner nothing."""
+
     type: Literal["terminate_partner"]
-    partner_id: Id
-    reason: Text
+    partner_id: Id = Field(description=PARTNER_ID)
+    reason: Text = Field(description=REASON)
 
 
 class ForgetPartner(Command):
+    """Erase a partner's personal data (destroys its key); balances, statements and the audit trail stay intact."""
+
     type: Literal["forget_partner"]
-    partner_id: Id
-    reason: Text
+    partner_id: Id = Field(description=PARTNER_ID)
+    reason: Text = Field(description=REASON)
 
 
 # -- customers --------------------------------------------------------------------------
 
 
 class SignUpCustomer(Command):
+    """Record a new customer (tenant) of your product."""
+
     type: Literal["sign_up_customer"]
-    customer_id: Id
-    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
-    company: Text | None = None
+    customer_id: Id = Field(description="the new customer's id in your billing system")
+    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")] | None = Field(
+        None, description="the customer's e-mail (personal data: sealed, erasable; used to detect self-referrals)")
+    company: Text | None = Field(None, description="the customer's company name")
 
 
 class ClaimCustomer(Command):
+    """Attribute a customer to a partner; the first claim that qualifies wins, a failed claim is recorded as refused."""
+
     type: Literal["claim_customer"]
-    customer_id: Id
-    partner_id: Id
-    channel: Literal["link", "code", "lead", "resell"]
+    customer_id: Id = Field(description=CUSTOMER_ID)
+    partner_id: Id = Field(description="the partner claiming the customer")
+    channel: Literal["link", "code", "lead", "resell"] = Field(description=(
+        "how the partner brought the customer: `link` (referral link), `code` (referral code), `lead` (registered lead), "
+        "`resell` (the partner resells: it earns a discount, not a commission)"))
 
 
 class SetDoNotContact(Command):
+    """Mark a resold customer as do-not-contact (or clear the mark)."""
+
     type: Literal["set_do_not_contact"]
-    customer_id: Id
-    value: bool
+    customer_id: Id = Field(description="a customer attributed through `resell`")
+    value: bool = Field(description="true to mark, false to clear")
 
 
 class ForgetCustomer(Command):
+    """Erase a customer's personal data (destroys its key); the money it moved stays on the books."""
+
     type: Literal["forget_customer"]
-    customer_id: Id
-    reason: Text
+    customer_id: Id = Field(description=CUSTOMER_ID)
+    reason: Text = Field(description=REASON)
 
 
 # -- money -----------------------------------------------------------------------------
 
+AMOUNT = "decimal string in the currency's units, e.g. `99.00` (no more decimal places than the currency has)"
+
 
 class PaymentLine(RevenueLine):
-    kind: Id
-    amount: NonNegativeAmount
+    """One line of a payment: a kind of revenue and its amount before tax."""
+
+    kind: Id = Field(description=(
+        "kind of revenue, e.g. `subscription`, `platform_fee`, `message_overage`; the program's "
+        "`commissionable_revenue` says which kinds earn commission"))
+    amount: NonNegativeAmount = Field(description=f"the line's amount before tax, {AMOUNT}")
 
 
 class RecordPayment(Command):
+    """Record a customer's payment; its partner earns commission (or a resale discount) on the commissionable lines."""
+
     KEY_FIELD = "payment_id"
     type: Literal["record_payment"]
-    payment_id: Id
-    customer_id: Id
-    currency: Currency
-    lines: Annotated[list[PaymentLine], Field(min_length=1)]
-    tax: NonNegativeAmount = Decimal("0")
+    payment_id: Id = Field(description=f"{PAYMENT_ID}; also its idempotency key")
+    customer_id: Id = Field(description="the paying customer")
+    currency: Currency = Field(description="ISO 4217 code of the payment, e.g. `USD`")
+    lines: Annotated[list[PaymentLine], Field(min_length=1)] = Field(description="what was paid for, at least one line")
+    tax: NonNegativeAmount = Field(Decimal("0"), description=f"tax collected on top of the lines (earns nothing), {AMOUNT}")
 
     @model_validator(mode="after")
     def _precision(self) -> RecordPayment:
@@ -333,39 +403,49 @@ class RecordPayment(Command):
 
 
 class RecordRefund(Command):
+    """Record a refund of (part of) a payment; the partner's commission is clawed back in proportion."""
+
     KEY_FIELD = "refund_id"
     type: Literal["record_refund"]
-    refund_id: Id
-    payment_id: Id
-    amount: PositiveAmount
+    refund_id: Id = Field(description="the billing system's id of the refund; also its idempotency key")
+    payment_id: Id = Field(description="the payment refunded")
+    amount: PositiveAmount = Field(
+        description=f"how much is refunded, in the payment's currency, {AMOUNT}; at most what is left of the payment")
 
 
 class RecordChargeback(Command):
+    """Record a chargeback on a payment; the partner's commission is clawed back in proportion."""
+
     KEY_FIELD = "chargeback_id"
     type: Literal["record_chargeback"]
-    chargeback_id: Id
-    payment_id: Id
-    amount: PositiveAmount
+    chargeback_id: Id = Field(description="the billing system's id of the chargeback; also its idempotency key")
+    payment_id: Id = Field(description="the payment charged back")
+    amount: PositiveAmount = Field(
+        description=f"how much is charged back, in the payment's currency, {AMOUNT}; at most what is left of the payment")
 
 
 class RecordCost(_Money):
+    """Record a cost spent on a referred customer (marketing, travel); the partner's commission rate times it is deducted."""
+
     KEY_FIELD = "cost_id"
     type: Literal["record_cost"]
-    cost_id: Id
-    customer_id: Id
-    amount: PositiveAmount
-    currency: Currency
-    kind: Id
+    cost_id: Id = Field(description="your id of the cost; also its idempotency key")
+    customer_id: Id = Field(description="the customer the cost was spent on")
+    amount: PositiveAmount = Field(description=f"the cost, {AMOUNT}")
+    currency: Currency = Field(description="ISO 4217 code, e.g. `USD`")
+    kind: Id = Field(description="what the cost was, e.g. `marketing`, `travel`")
 
 
 class AdjustCommission(_Money):
+    """Correct a partner's commission by hand: a positive amount credits it, a negative one debits it."""
+
     KEY_FIELD = "adjustment_id"
     type: Literal["adjust_commission"]
-    adjustment_id: Id
-    partner_id: Id
-    amount: Amount
-    currency: Currency
-    reason: Text
+    adjustment_id: Id = Field(description="your id of the adjustment; also its idempotency key")
+    partner_id: Id = Field(description=PARTNER_ID)
+    amount: Amount = Field(description=f"the correction, not zero, {AMOUNT}; negative debits")
+    currency: Currency = Field(description="ISO 4217 code, e.g. `USD`")
+    reason: Text = Field(description=REASON)
 
     @field_validator("amount")
     @classmethod
@@ -376,26 +456,33 @@ class AdjustCommission(_Money):
 
 
 class ReviewCommission(Command):
+    """Decide on commission held for review (a suspected self-referral): release it for payment or void it."""
+
     type: Literal["review_commission"]
-    payment_id: Id
-    decision: Literal["release", "void"]
-    reason: Text
+    payment_id: Id = Field(description="the payment whose commission is on hold")
+    decision: Literal["release", "void"] = Field(description="`release` (payable from now) or `void` (clawed back in full)")
+    reason: Text = Field(description=REASON)
 
 
 class ClosePeriod(Command):
+    """Close a month: issue every partner's statement (opening balance, commission lines, closing balance, amount due)."""
+
     type: Literal["close_period"]
-    program_id: Id
-    period: Period
+    program_id: Id = Field(description=PROGRAM_ID)
+    period: Period = Field(description="the month, `YYYY-MM`; it must have ended, and periods close once, in order")
 
 
 class RecordPayout(_Money):
+    """Record money paid to a partner against its issued statements; never more than is due."""
+
     KEY_FIELD = "payout_id"
     type: Literal["record_payout"]
-    payout_id: Id
-    partner_id: Id
-    amount: PositiveAmount
-    currency: Currency
-    statement_ids: Annotated[list[Id], Field(min_length=1)]
+    payout_id: Id = Field(description="your id of the payout (e.g. the bank transfer's reference); also its idempotency key")
+    partner_id: Id = Field(description="the partner paid")
+    amount: PositiveAmount = Field(description=f"how much was paid, {AMOUNT}; at most what the statements leave due")
+    currency: Currency = Field(description="ISO 4217 code of the statements paid, e.g. `USD`")
+    statement_ids: Annotated[list[Id], Field(min_length=1)] = Field(description=(
+        "the statements paid, ids `program/partner/currency/YYYY-MM` as `close_period` issued them"))
 
 
 AnyCommand = Annotated[

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from importlib import metadata
 from typing import IO, Any
 
+from commands import reference
 from commands.parsing import Sourced
 from entrypoints.bootstrap import Ledger, bootstrap
 from entrypoints.http import cli as http_cli
@@ -57,6 +58,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ledger {_version()}")
     parser.add_argument("--db", help="database URL (default: $LEDGER_DATABASE_URL, else sqlite:///./ledger.db)")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    commands = sub.add_parser("commands", help="the command reference: every command type, or one type's fields and example")
+    commands.add_argument("type", nargs="?", help="a command type, e.g. record_payment")
+    commands.add_argument("--json", action="store_true", help="print JSON")
 
     apply = sub.add_parser("apply", help="apply JSONL commands from FILE or - (stdin)")
     apply.add_argument("file")
@@ -173,6 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "commands":  # the reference needs no database
+        return cmd_commands(args)
     try:
         settings = load_settings(**({"database_url": args.db} if args.db else {}))
     except SettingsError as error:
@@ -250,6 +257,34 @@ def _count_lines(file: str) -> int | None:
             return sum(1 for line in stream if line.strip())
     except OSError:
         return None
+
+
+def cmd_commands(args: argparse.Namespace) -> int:
+    if args.type is None:
+        catalogue = reference.catalogue()
+        if args.json:
+            print(json.dumps([{"type": doc.type, "summary": doc.summary} for doc in catalogue], indent=2))
+            return 0
+        width = max(len(doc.type) for doc in catalogue)
+        for doc in catalogue:
+            print(f"{doc.type:<{width}}  {doc.summary}")
+        return 0
+    try:
+        doc = reference.describe(args.type)
+    except reference.UnknownCommand as unknown:
+        print(json.dumps({"ok": False, "error": {"code": "unknown_type", "message": str(unknown), "field": "type"}}), file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(doc.as_dict(), indent=2))
+        return 0
+    print(f"{doc.type}: {doc.summary}\n")
+    rows = [(f.name, f.type, "required" if f.required else "optional", f.description) for f in doc.fields]
+    rows += [(f.name, f.type, "optional", "(every command) " + f.description) for f in reference.common_fields()]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        print("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[3])
+    print(f"\nExample (the examples are one story: applied in reference order, each one succeeds):\n{json.dumps(doc.example)}")
+    return 0
 
 
 def cmd_balance(ledger: Ledger, args: argparse.Namespace) -> int:

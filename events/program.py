@@ -23,44 +23,57 @@ _MAX_COUNT = 1_000_000_000
 
 
 class Level(_Terms):
-    rate: Decimal = Field(ge=0, le=1)
-    discount: Decimal = Field(default=Decimal("0"), ge=0, le=1)
-    period_months: int | None = Field(default=None, ge=1, le=_MAX_MONTHS)
+    """One partner level: what its partners earn."""
+
+    rate: Decimal = Field(ge=0, le=1, description="commission rate on referred customers' revenue, a decimal fraction (`0.20` = 20 %)")
+    discount: Decimal = Field(default=Decimal("0"), ge=0, le=1, description="resale discount, a decimal fraction (`0.30` = 30 %)")
+    period_months: int | None = Field(default=None, ge=1, le=_MAX_MONTHS, description=(
+        "months after a customer's attribution during which its payments earn commission; null: for life"))
 
 
 class Promo(_Terms):
-    rate: Decimal = Field(ge=0, le=1)
-    slots: int = Field(ge=0, le=_MAX_COUNT)
+    """A launch promotion: a higher rate for the first partners approved."""
+
+    rate: Decimal = Field(ge=0, le=1, description="the promo commission rate, a decimal fraction (`0.50` = 50 %)")
+    slots: int = Field(ge=0, le=_MAX_COUNT, description="how many partners get it: the first ones approved")
 
 
 class StatusTerms(_Terms):
-    target_per_year: int = Field(default=10, ge=0, le=_MAX_COUNT)
-    window_months: int = Field(default=24, ge=1, le=_MAX_MONTHS)
-    lock_threshold: int = Field(default=50, ge=1, le=_MAX_COUNT)
-    lock_years: int = Field(default=5, ge=0, le=_MAX_MONTHS // 12)
+    """When a partner counts as active, at risk or locked (informational: never changes payouts)."""
+
+    target_per_year: int = Field(default=10, ge=0, le=_MAX_COUNT, description="new paying customers a year a partner needs to be active")
+    window_months: int = Field(default=24, ge=1, le=_MAX_MONTHS, description="the rolling window the yearly average is taken, in months")
+    lock_threshold: int = Field(default=50, ge=1, le=_MAX_COUNT, description="onboarded customers that lock the status to active")
+    lock_years: int = Field(default=5, ge=0, le=_MAX_MONTHS // 12, description=(
+        "how many years that lock lasts, from the threshold customer's onboarding"))
 
 
 class PayoutTerms(_Terms):
-    minimum: Decimal = Field(default=Decimal("0.00"), ge=0, lt=Decimal("1e15"), allow_inf_nan=False)
-    hold_days: int = Field(default=0, ge=0, le=_MAX_MONTHS * 31)
-    requires_tax_form: bool = False
-    requires_training: bool = False
+    """When commission becomes payable and a statement's balance is due."""
+
+    minimum: Decimal = Field(default=Decimal("0.00"), ge=0, lt=Decimal("1e15"), allow_inf_nan=False, description=(
+        "smallest balance paid out, a decimal string in the program's currency; below it the balance is carried forward"))
+    hold_days: int = Field(default=0, ge=0, le=_MAX_MONTHS * 31, description=(
+        "days after a payment before its commission is payable (a refund window)"))
+    requires_tax_form: bool = Field(default=False, description="pay only partners whose tax form was on file by the month's end")
+    requires_training: bool = Field(default=False, description="pay only partners who completed training by the month's end")
 
 
 class Terms(_Terms):
-    """A program's terms, exactly the ``terms`` object of DESIGN.md."""
+    """A program's terms: levels and rates, what revenue earns, the promo, status and payout rules."""
 
-    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
-    # Other currencies the program accepts payments, costs and adjustments in
-    # (commission is earned in the payment's currency).
-    currencies: list[str] = Field(default_factory=list)
-    levels: dict[str, Level] = Field(min_length=1)
-    default_level: str | None = None
-    commissionable_revenue: list[str] | Literal["*"] = "*"
-    promo: Promo | None = None
-    status: StatusTerms = StatusTerms()
-    payout: PayoutTerms = PayoutTerms()
-    training_required_for_leads: bool = False
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$", description="the program's currency (ISO 4217), e.g. `USD`")
+    currencies: list[str] = Field(default_factory=list, description=(
+        "other ISO 4217 currencies the program accepts payments, costs and adjustments in (commission is earned in the "
+        "payment's currency)"))
+    levels: dict[str, Level] = Field(min_length=1, description="the partner levels by name, e.g. `Silver`, `Gold`; at least one")
+    default_level: str | None = Field(default=None, description="the level an approved partner starts at (one of `levels`)")
+    commissionable_revenue: list[str] | Literal["*"] = Field(default="*", description=(
+        "the payment line kinds that earn commission, e.g. `[\"subscription\"]`, or `\"*\"` for every kind"))
+    promo: Promo | None = Field(default=None, description="a launch promotion, or null for none")
+    status: StatusTerms = Field(default=StatusTerms(), description="partner status rules")
+    payout: PayoutTerms = Field(default=PayoutTerms(), description="payout rules")
+    training_required_for_leads: bool = Field(default=False, description="`lead` claims qualify only after the partner's training")
 
     @model_validator(mode="after")
     def _default_level_exists(self) -> Terms:

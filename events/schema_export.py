@@ -10,8 +10,6 @@ letter. Regenerate after changing an event::
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,11 +17,12 @@ from typing import Any
 from pydantic import BaseModel
 
 import events
+from events import generated
 from events.base import Event
+from events.generated import JSON_SCHEMA_DIALECT, json_text
 from events.wire import PRIVATE_FIELDS, DeadLetter, WireEnvelope
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
-DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 # Not published: idempotency receipts are bookkeeping, not business facts.
 UNPUBLISHED_TYPES = frozenset({"command.accepted"})
@@ -46,7 +45,7 @@ def _without_private(node: Any) -> Any:
 
 def _schema(model: type[BaseModel], **extra: Any) -> dict[str, Any]:
     schema = _without_private(model.model_json_schema(mode="serialization"))
-    return {"$schema": DIALECT, **extra, **schema}
+    return {"$schema": JSON_SCHEMA_DIALECT, **extra, **schema}
 
 
 def file_name(event_type: str, version: int) -> str:
@@ -79,46 +78,23 @@ def generate() -> dict[str, dict[str, Any]]:
     return files
 
 
-def render(schema: dict[str, Any]) -> str:
-    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+def rendered() -> dict[str, str]:
+    """Every schema file's text, by file name."""
+    return {name: json_text(schema) for name, schema in generate().items()}
 
 
 def drift(directory: Path = SCHEMA_DIR) -> list[str]:
     """What differs between the generated schemas and the files: [] when in sync."""
-    expected = {name: render(schema) for name, schema in generate().items()}
-    present = {path.name: path.read_text(encoding="utf-8") for path in directory.glob("*.json")} if directory.exists() else {}
-    problems = [f"missing: {name}" for name in sorted(expected.keys() - present.keys())]
-    problems += [f"stale (no such event or version): {name}" for name in sorted(present.keys() - expected.keys())]
-    problems += [f"out of date: {name}" for name in sorted(expected.keys() & present.keys()) if expected[name] != present[name]]
-    return problems
+    return generated.drift(rendered(), directory, "*.json")
 
 
 def write(directory: Path = SCHEMA_DIR) -> list[str]:
-    directory.mkdir(parents=True, exist_ok=True)
-    files = generate()
-    for path in directory.glob("*.json"):
-        if path.name not in files:
-            path.unlink()
-    for name, schema in files.items():
-        (directory / name).write_text(render(schema), encoding="utf-8")
-    return sorted(files)
+    return generated.write(rendered(), directory, "*.json")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m events.schema_export", description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if events/schemas/ has drifted")
-    parser.add_argument("--dir", type=Path, default=SCHEMA_DIR)
-    args = parser.parse_args(argv)
-    if args.check:
-        problems = drift(args.dir)
-        for problem in problems:
-            print(problem, file=sys.stderr)
-        if problems:
-            print("run: python -m events.schema_export", file=sys.stderr)
-        return 1 if problems else 0
-    for name in write(args.dir):
-        print(args.dir / name)
-    return 0
+    return generated.main(argv, prog="python -m events.schema_export", description=__doc__.splitlines()[0],
+                          directory=SCHEMA_DIR, generate=rendered, owned="*.json")
 
 
 if __name__ == "__main__":

@@ -227,22 +227,21 @@ def test_relay_end_to_end(ledger: Driver, config: KafkaConfig) -> None:
 def test_statements_and_payouts_go_to_their_own_topics(sqlite_ledger: Driver, config: KafkaConfig) -> None:
     ledger = sqlite_ledger
     history(ledger, payments=4)
-    results = ledger.apply({"type": "close_period", "program_id": "prog", "period": "2025-02", "at": "2025-03-01T01:00:00Z"})
-    if not results[0]["ok"] and results[0]["error"]["code"] == "not_supported":
-        pytest.skip("close_period is not available yet")
-    assert results[0]["ok"], results
-    statement_ids = [s for s in results[0].get("statement_ids", []) if "/p1/" in s]
-    payout = ledger.apply({"type": "record_payout", "payout_id": "po1", "partner_id": "p1", "amount": "1.00",
-                           "currency": "USD", "statement_ids": statement_ids})
+    # sales-partner terms: no minimum, no hold, no tax form; p1 earns the promo's 50 % on pay0 and pay1.
+    ledger.ok({"type": "close_period", "program_id": "prog", "period": "2025-02", "at": "2025-03-01T01:00:00Z"})
+    [statement] = ledger.app.queries.statements("p1", "2025-02")
+    assert statement["due"] == "85.00"  # 50 + 50, less 5 clawed back by r1 and 10 deducted for cost1
+    ledger.ok({"type": "record_payout", "payout_id": "po1", "partner_id": "p1", "amount": "85.00",
+               "currency": "USD", "statement_ids": [statement["statement_id"]]})
     assert run_cli(ledger, "relay", "--once")[0] == 0
 
     statements = [json.loads(r.value) for r in read_topic(config, config.statements_topic)]
-    assert statements and {s["type"] for s in statements} == {"statement.issued"}
-    assert {s["payload"]["partner_id"] for s in statements} == {"p1", "p2"}
+    assert {s["type"] for s in statements} == {"statement.issued"}
+    assert sorted(s["payload"]["partner_id"] for s in statements) == ["p1", "p2"]
     assert all(s["key"] == s["payload"]["partner_id"] for s in statements)
     payouts = [json.loads(r.value) for r in read_topic(config, config.payouts_topic)]
-    if payout[0]["ok"]:
-        assert [(p["type"], p["key"], p["payload"]["payout_id"]) for p in payouts] == [("payout.recorded", "p1", "po1")]
+    assert [(p["type"], p["key"], p["payload"]["payout_id"], p["payload"]["amount"]) for p in payouts] == [
+        ("payout.recorded", "p1", "po1", "85.00")]
     events = {json.loads(r.value)["event_id"] for r in read_topic(config, config.events_topic)}
     assert {s["event_id"] for s in statements + payouts} <= events  # also on the events topic
 

@@ -25,7 +25,7 @@ def test_drift_is_detected(tmp_path):
     (tmp_path / "customer.claimed.v1.json").unlink()
     assert schema_export.drift(tmp_path) == [
         "missing: customer.claimed.v1.json",
-        "stale (no such event or version): gone.v1.json",
+        "stale (nothing generates it): gone.v1.json",
         "out of date: payment.recorded.v1.json",
     ]
     assert schema_export.main(["--check", "--dir", str(tmp_path)]) == 1
