@@ -8,7 +8,7 @@ DEMO_SIZE ?= demo
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo serve test lint bench bench-quick clean schemas
+.PHONY: install demo serve test lint bench bench-quick clean schemas docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ lint: install
 schemas: install  # regenerate events/schemas/ (for Kafka consumers) and commands/schemas/ (for senders)
 	$(BIN)/python -m events.schema_export
 	$(BIN)/python -m commands.schema_export
+
+docs: install  # regenerate docs/commands.md and the README's settings table from the models
+	$(BIN)/python -m entrypoints.docs
 
 bench: install
 	$(BIN)/python -m bench --sizes S,M

@@ -371,7 +371,7 @@ class ForgetCustomer(Command):
 
 # -- money -----------------------------------------------------------------------------
 
-AMOUNT = "decimal string in the currency's units, e.g. `99.00` (no more decimal places than the currency has)"
+AMOUNT = "in the currency's units as a decimal string, e.g. `99.00` (no more decimal places than the currency has)"
 
 
 class PaymentLine(RevenueLine):
@@ -410,7 +410,8 @@ class RecordRefund(Command):
     refund_id: Id = Field(description="the billing system's id of the refund; also its idempotency key")
     payment_id: Id = Field(description="the payment refunded")
     amount: PositiveAmount = Field(
-        description=f"how much is refunded, in the payment's currency, {AMOUNT}; at most what is left of the payment")
+        description="how much is refunded, in the payment's currency and units as a decimal string, e.g. `53.55`; "
+                    "at most what is left of the payment")
 
 
 class RecordChargeback(Command):
@@ -421,7 +422,8 @@ class RecordChargeback(Command):
     chargeback_id: Id = Field(description="the billing system's id of the chargeback; also its idempotency key")
     payment_id: Id = Field(description="the payment charged back")
     amount: PositiveAmount = Field(
-        description=f"how much is charged back, in the payment's currency, {AMOUNT}; at most what is left of the payment")
+        description="how much is charged back, in the payment's currency and units as a decimal string, e.g. `53.55`; "
+                    "at most what is left of the payment")
 
 
 class RecordCost(_Money):
