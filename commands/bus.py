@@ -224,7 +224,7 @@ def _sealed_subjects(commands: list[m.Command]) -> Iterator[str]:
     for command in commands:
         if isinstance(command, m.SubmitApplication | m.SetPayoutDetails):
             yield subject("partner", command.partner_id)
-        elif isinstance(command, m.SignUpCustomer) and command.email:
+        elif isinstance(command, m.SignUpCustomer) and (command.email or command.company):
             yield subject("customer", command.customer_id)
 
 

@@ -70,5 +70,5 @@ def bootstrap(settings: Settings | None = None, *, database_url: str | None = No
     read_models.setup()
     bus = MessageBus(UnitOfWork(store), vault, read_models)
     return Ledger(
-        settings, db, store, vault, bus, read_models, Queries(db, store, vault), AccessStore(db), Listings(db, store)
+        settings, db, store, vault, bus, read_models, Queries(db, store, vault), AccessStore(db), Listings(db, store, vault)
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 from events.base import Event
 
@@ -11,12 +11,21 @@ Channel = Literal["link", "code", "lead", "resell"]
 
 
 class CustomerSignedUp(Event):
+    """v2: the company is sealed with the customer's key like the e-mail (v1 events
+    kept it plain)."""
+
     TOPIC = "customer.signed_up"
+    SCHEMA_VERSION = 2
+    PERSONAL: ClassVar[tuple[str, ...]] = ("email", "company")
     customer_id: str
     email: str | None = None  # sealed
     email_hash: str | None = None
     domain_hash: str | None = None
-    company: str | None = None
+    company: str | None = None  # sealed
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> dict[str, Any]:
+        return state  # same shape; plain text reads as itself when unsealed
 
 
 class CustomerClaimed(Event):

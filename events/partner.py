@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -14,9 +14,13 @@ TaxForm = Literal["W-9", "W-8BEN", "W-8BEN-E"]
 
 
 class Profile(BaseModel):
-    """An application's profile. ``contact_email`` is sealed with the partner's key."""
+    """An application's profile. Its personal fields (``PERSONAL``) are sealed with the
+    partner's key: for a sole trader the company is the person's name, and the website
+    often too. The rest describes the business, not a person, and stays readable."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    PERSONAL: ClassVar[tuple[str, ...]] = ("company", "contact_email", "website")
 
     company: str
     contact_email: str
@@ -31,7 +35,11 @@ class Profile(BaseModel):
 
 
 class ApplicationSubmitted(Event):
+    """v2: company and website are sealed like the contact e-mail (v1 events kept them
+    plain: the log is immutable, so only the read side can hide them once forgotten)."""
+
     TOPIC = "partner.application_submitted"
+    SCHEMA_VERSION = 2
     partner_id: str
     program_id: str
     profile: Profile
@@ -39,6 +47,10 @@ class ApplicationSubmitted(Event):
     # self-referrals without reading (or keeping) the address itself.
     email_hash: str
     domain_hash: str | None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> dict[str, Any]:
+        return state  # same shape; plain text reads as itself when unsealed
 
 
 class ApplicationApproved(Event):

@@ -14,11 +14,15 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from events.customer import CustomerSignedUp
+from events.partner import Profile
+
 ENVELOPE_VERSION = 1
 
 # Fields that hold sealed personal data or keyed hashes of it. They are never
-# published, at any depth, nor copied into the audit trail (projections/audit_view.py).
-PRIVATE_FIELDS = frozenset({"contact_email", "email", "account", "email_hash", "domain_hash"})
+# published, at any depth, nor copied into the audit trail (projections/audit_view.py),
+# not even from events recorded before they were sealed.
+PRIVATE_FIELDS = frozenset({*Profile.PERSONAL, *CustomerSignedUp.PERSONAL, "account", "email_hash", "domain_hash"})
 SEALED_PREFIX = "sealed:"
 
 

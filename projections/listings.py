@@ -19,11 +19,13 @@ from typing import Any
 
 from adapters.database import Database
 from adapters.event_store import EventStore
+from adapters.vault import Vault
 from ledger.partner import Partner
 from ledger.program import Program
 from ledger.status import partner_status
 from projections.columns import from_minor, from_ts, ts
 from projections.money import DUE
+from projections.queries import readable_profile
 from projections.runner import Tables
 
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
@@ -65,8 +67,8 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
 
 
 class Listings:
-    def __init__(self, db: Database, store: EventStore, t: Tables | None = None) -> None:
-        self.db, self.store = db, store
+    def __init__(self, db: Database, store: EventStore, vault: Vault, t: Tables | None = None) -> None:
+        self.db, self.store, self.vault = db, store, vault
         self.t = t or Tables()
 
     # -- partners --------------------------------------------------------------------
@@ -135,7 +137,7 @@ class Listings:
                 "state": state,
                 "level": level,
                 "status": status,
-                "company": partner.profile.company if partner.profile else None,
+                "company": readable_profile(self.vault, partner).get("company"),
                 "applied_at": from_ts(applied_at).isoformat(),
                 "approved_at": partner.approved_at.isoformat() if partner.approved_at else None,
                 "terminated_at": partner.terminated_at.isoformat() if partner.terminated_at else None,
@@ -181,12 +183,13 @@ class Listings:
         items = []
         for partner_id, program_id, stored_state, applied_at in rows:
             profile = partners[partner_id].profile
+            company = readable_profile(self.vault, partners[partner_id]).get("company")
             items.append({
                 "partner_id": partner_id,
                 "program_id": program_id,
                 "state": "pending" if stored_state == "applied" else stored_state,
                 "applied_at": from_ts(applied_at).isoformat(),
-                "company": profile.company if profile else None,
+                "company": company,
                 "country": profile.country if profile else None,
                 "business_type": profile.business_type if profile else None,
                 "team_size": profile.team_size if profile else None,

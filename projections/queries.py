@@ -11,10 +11,12 @@ from typing import Any
 from adapters.database import Database
 from adapters.event_store import EventStore
 from adapters.vault import Vault
+from events.partner import Profile
 from ledger.calendar import as_utc, month_end, period_of
 from ledger.money import round_money
 from ledger.partner import Partner
 from ledger.policy import effective_rate
+from ledger.privacy import FORGOTTEN
 from ledger.program import Program
 from ledger.status import partner_status
 from projections.columns import FAR_FUTURE, from_minor, from_ts, ts
@@ -133,9 +135,9 @@ class Queries:
         now = datetime.now(UTC)
         partner, program = self._partner(partner_id, known_at)
         rate = effective_rate(partner, program, now) if partner.is_approved else None
-        profile = partner.profile.model_dump() if partner.profile else {}
+        profile = readable_profile(self.vault, partner)
         if profile:
-            profile["contact_email"] = _mask_email(self.vault.unseal(profile["contact_email"]))
+            profile["contact_email"] = _mask_email(profile["contact_email"])
         return {
             "partner_id": partner_id,
             "program_id": partner.program_id,
@@ -243,6 +245,17 @@ def balance_figures(currency: str, sums: dict[str, Decimal]) -> dict[str, str]:
         "balance": lifetime - get(PAID), "due": get(DUE), "discount": get(DISCOUNT),
     }
     return {name: str(value) for name, value in figures.items()}
+
+
+def readable_profile(vault: Vault, partner: Partner) -> dict[str, Any]:
+    """A partner's profile with its personal fields unsealed, or ``[forgotten]`` once
+    the partner was forgotten (also for applications recorded before those fields
+    were sealed, whose plain text the immutable log still holds)."""
+    profile = partner.profile.model_dump() if partner.profile else {}
+    for field in Profile.PERSONAL:
+        if profile.get(field) is not None:
+            profile[field] = FORGOTTEN if partner.forgotten else vault.unseal(profile[field])
+    return profile
 
 
 def _mask_email(email: str | None) -> str | None:

@@ -163,3 +163,14 @@ def http(sqlite_ledger: Driver) -> Iterator[Http]:
     client = Http(sqlite_ledger)
     yield client
     client.client.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The robustness suite's count: how many cases each category tried and how many held."""
+    from tests.robustness import summary_lines
+
+    lines = summary_lines()
+    if lines:
+        terminalreporter.section("robustness suite")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -72,6 +72,10 @@ class Context:
     def payment(self, payment_id: str) -> Payment:
         return self.existing(Payment, payment_id)
 
+    def sealed(self, owner: str, value: str | None) -> str | None:
+        """Personal data sealed under its owner's key (``ledger.privacy.subject``)."""
+        return None if value is None else self.vault.seal(owner, value)
+
     def domain_hash(self, email: str) -> str | None:
         """A keyed hash of the address's domain, unless it is a shared mailbox provider."""
         domain = email.rpartition("@")[2].strip().lower()

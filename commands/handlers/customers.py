@@ -18,13 +18,14 @@ from ledger.program import Program
 @handles(m.SignUpCustomer)
 def sign_up_customer(ctx: Context, c: m.SignUpCustomer) -> Result:
     customer = ctx.uow.get_or_new(Customer, c.customer_id)
-    if customer.forgotten and c.email:
-        raise reject("forgotten", f"customer {c.customer_id!r} was forgotten: no personal data is stored for it", "email")
+    if customer.forgotten and (c.email or c.company):
+        field = "email" if c.email else "company"
+        raise reject("forgotten", f"customer {c.customer_id!r} was forgotten: no personal data is stored for it", field)
     if customer.signed_up_at is not None:
         raise reject("conflict", f"customer {c.customer_id!r} has already signed up", "customer_id")
+    owner = subject("customer", c.customer_id)
     event = CustomerSignedUp(
-        customer_id=c.customer_id, company=c.company,
-        email=ctx.vault.seal(subject("customer", c.customer_id), c.email) if c.email else None,
+        customer_id=c.customer_id, company=ctx.sealed(owner, c.company), email=ctx.sealed(owner, c.email),
         email_hash=ctx.vault.fingerprint(c.email) if c.email else None,
         domain_hash=ctx.domain_hash(c.email) if c.email else None,
     )

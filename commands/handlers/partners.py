@@ -32,7 +32,8 @@ def submit_application(ctx: Context, c: m.SubmitApplication) -> Result:
         raise reject("conflict", f"partner {c.partner_id!r} has already applied", "partner_id")
     profile = c.profile.model_dump()
     email = str(profile["contact_email"])
-    sealed = Profile.model_validate({**profile, "contact_email": ctx.vault.seal(subject("partner", c.partner_id), email)})
+    owner = subject("partner", c.partner_id)
+    sealed = Profile.model_validate({**profile, **{f: ctx.sealed(owner, profile[f]) for f in Profile.PERSONAL}})
     partner = ctx.uow.new(Partner, c.partner_id)
     event = ApplicationSubmitted(
         partner_id=c.partner_id, program_id=c.program_id, profile=sealed,
