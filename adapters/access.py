@@ -56,7 +56,7 @@ class Credential:
 class AccessStore:
     def __init__(self, db: Database) -> None:
         self.db = db
-        with db.connect() as conn, db.transaction(conn) as cursor:
+        with db.schema_change() as cursor:
             if db.is_postgres:
                 cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {db.schema}")
             cursor.execute(

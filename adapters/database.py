@@ -6,6 +6,7 @@ The URL (setting ``LEDGER_DATABASE_URL`` or ``--db``) chooses: ``sqlite:///path`
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 import threading
@@ -17,6 +18,10 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 _POOLS: dict[str, Any] = {}
 _SQLITE = threading.local()  # SQLite connections are per thread
+# Schema changes: threads of one process take turns, and a thread already holding the
+# database's advisory lock may change the schema again (re-entrant).
+_SCHEMA_LOCK = threading.RLock()
+_SCHEMA_DEPTH: dict[str, int] = {}
 
 
 class Cursor(Protocol):
@@ -131,6 +136,46 @@ class Database:
         conn = _SQLITE.__dict__.get("connections", {}).pop(self.path, None)
         if conn is not None:
             conn.close()
+
+    @contextmanager
+    def schema_change(self) -> Iterator[Any]:
+        """A transaction for DDL (``CREATE ... IF NOT EXISTS``, triggers, one-off
+        migrations), under ``schema_lock``."""
+        with self.schema_lock(), self.connect() as conn, self.transaction(conn) as cursor:
+            yield cursor
+
+    @contextmanager
+    def schema_lock(self) -> Iterator[None]:
+        """Only one process changes the schema at a time. On PostgreSQL, concurrent
+        ``CREATE ... IF NOT EXISTS`` of one object fail (a unique violation on pg_type,
+        "tuple concurrently updated"), so every process starting at once would race:
+        a session advisory lock, keyed by the schema, makes them take turns. SQLite
+        already serializes them (``BEGIN IMMEDIATE``)."""
+        if not self.is_postgres:
+            yield
+            return
+        with _SCHEMA_LOCK:
+            if _SCHEMA_DEPTH.get(self.url):
+                _SCHEMA_DEPTH[self.url] += 1
+                try:
+                    yield
+                finally:
+                    _SCHEMA_DEPTH[self.url] -= 1
+                return
+            import psycopg
+
+            key = int.from_bytes(hashlib.sha256(f"ledger-schema:{self.schema}".encode()).digest()[:8], "big", signed=True)
+            with psycopg.connect(
+                dbname=self.dbname, host=self.host, port=self.port, user=self.user, password=self.password or None,
+                autocommit=True,
+            ) as conn:
+                conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+                _SCHEMA_DEPTH[self.url] = 1
+                try:
+                    yield
+                finally:
+                    _SCHEMA_DEPTH[self.url] = 0
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     @contextmanager
     def transaction(self, conn: Any) -> Iterator[Any]:

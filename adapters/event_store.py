@@ -195,11 +195,12 @@ class EventStore(Application):  # type: ignore[type-arg]
         env = db.eventsourcing_env() | {
             "APPLICATION_RECORDER_TOPIC": f"{recorder.__module__}:{recorder.__qualname__}",
         }
-        create_chain_table(db)
-        super().__init__(env=env)
-        create_log_guards(db)
+        with db.schema_lock():  # the library creates its tables on its own connections
+            create_chain_table(db)
+            super().__init__(env=env)
+            create_log_guards(db)
         self.table = db.events_table()
-        with db.connect() as conn, db.transaction(conn) as cursor:
+        with db.schema_change() as cursor:
             idempotency.create_table(cursor, self.table, _table_exists(db, cursor, idempotency.TABLE))
             self._sequence = ""
             if db.is_postgres:

@@ -11,7 +11,7 @@ _REFUSE = "the ledger event log is append-only"
 
 def create_chain_table(db: Database) -> None:
     blob = "BYTEA" if db.is_postgres else "BLOB"
-    with db.connect() as conn, db.transaction(conn) as cursor:
+    with db.schema_change() as cursor:
         if db.is_postgres:
             cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {db.schema}")
         cursor.execute(f"CREATE TABLE IF NOT EXISTS {CHAIN_TABLE} (position BIGINT PRIMARY KEY, hash {blob} NOT NULL)")
@@ -19,7 +19,7 @@ def create_chain_table(db: Database) -> None:
 
 def create_log_guards(db: Database) -> None:
     """Once the events table exists: triggers refusing any change to the log."""
-    with db.connect() as conn, db.transaction(conn) as cursor:
+    with db.schema_change() as cursor:
         for statement in _guard_statements(db):
             cursor.execute(statement)
 

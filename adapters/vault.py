@@ -28,7 +28,7 @@ class Vault:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._keys: dict[str, bytes | None] = {}
-        with db.connect() as conn, db.transaction(conn) as cursor:
+        with db.schema_change() as cursor:
             cursor.execute(
                 f"CREATE TABLE IF NOT EXISTS {KEYS_TABLE} (subject TEXT PRIMARY KEY, "
                 "secret TEXT, forgotten_at TEXT)"

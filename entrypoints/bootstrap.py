@@ -64,11 +64,13 @@ def bootstrap(settings: Settings | None = None, *, database_url: str | None = No
     if database_url:
         settings = settings.model_copy(update={"database_url": database_url})
     db = Database.from_url(settings.database_url)
-    store = EventStore(db)
-    vault = Vault(db)
-    read_models = LiveReadModels(db, store)
-    read_models.setup()
+    with db.schema_lock():  # every table, trigger and migration at once, one process at a time
+        store = EventStore(db)
+        vault = Vault(db)
+        read_models = LiveReadModels(db, store)
+        read_models.setup()
+        access = AccessStore(db)
     bus = MessageBus(UnitOfWork(store), vault, read_models)
     return Ledger(
-        settings, db, store, vault, bus, read_models, Queries(db, store, vault), AccessStore(db), Listings(db, store, vault)
+        settings, db, store, vault, bus, read_models, Queries(db, store, vault), access, Listings(db, store, vault)
     )

@@ -53,6 +53,13 @@ def _moment(text: str) -> datetime:
         raise argparse.ArgumentTypeError(f"not an ISO-8601 date or time: {text!r}") from None
 
 
+def _expected_head(text: str) -> tuple[int, str]:
+    position, _, head = text.partition(":")
+    if not position.isdigit() or int(position) < 1 or len(head) != 64:
+        raise argparse.ArgumentTypeError(f"give POSITION:HEAD as printed by ledger verify, not {text!r}")
+    return int(position), head.lower()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ledger", description="Event-sourced commission ledger.")
     parser.add_argument("--version", action="version", version=f"ledger {_version()}")
@@ -112,7 +119,7 @@ def _parser() -> argparse.ArgumentParser:
     for p in (take, listed, show):
         p.add_argument("--json", action="store_true", help="print JSON")
     verify = sub.add_parser("verify", help="recompute the hash chain sealing the log")
-    verify.add_argument("--expect", metavar="POSITION:HEAD", help="a head recorded at an earlier audit")
+    verify.add_argument("--expect", type=_expected_head, metavar="POSITION:HEAD", help="a head recorded at an earlier audit")
     verify.add_argument("--json", action="store_true", help="print JSON")
     project = sub.add_parser("project", help="bring the read models up to date")
     project.add_argument("--follow", action="store_true", help="keep following the log")
@@ -480,11 +487,7 @@ _NO_FIGURES = {"lifetime_commission": None, "paid": None, "balance": None, "due"
 
 
 def cmd_verify(ledger: Ledger, args: argparse.Namespace) -> int:
-    expect = None
-    if args.expect:
-        position, _, head = args.expect.partition(":")
-        expect = (int(position), head)
-    report = verify_chain(ledger.db, ledger.store, expect)
+    report = verify_chain(ledger.db, ledger.store, args.expect)
     _show(report.as_dict(), args, "Hash chain")
     return 0 if report.ok else 1
 

@@ -18,7 +18,7 @@ class RelayTracking:
         self.db, self.sink = db, sink
 
     def setup(self) -> None:
-        with self.db.connect() as conn, self.db.transaction(conn) as cursor:
+        with self.db.schema_change() as cursor:
             cursor.execute(f"CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} (sink TEXT PRIMARY KEY, position BIGINT NOT NULL)")
             cursor.execute(
                 f"INSERT INTO {TRACKING_TABLE} (sink, position) VALUES (%s, 0) ON CONFLICT (sink) DO NOTHING", (self.sink,)

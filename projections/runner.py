@@ -72,7 +72,7 @@ class ProjectionRunner:
     def setup(self) -> None:
         if self._ready:
             return
-        with self.db.connect() as conn, self.db.transaction(conn) as cursor:
+        with self.db.schema_change() as cursor:
             cursor.execute(
                 f"CREATE TABLE IF NOT EXISTS {self.t.tracking} (view TEXT PRIMARY KEY, position BIGINT NOT NULL)"
             )
@@ -192,7 +192,7 @@ class ProjectionRunner:
         return applied
 
     def drop(self) -> None:
-        with self.db.connect() as conn, self.db.transaction(conn) as cursor:
+        with self.db.schema_change() as cursor:
             for view in self.views:
                 for table in getattr(view, "TABLES", ()):
                     cursor.execute(f"DROP TABLE IF EXISTS {getattr(self.t, table)}")

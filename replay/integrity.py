@@ -35,9 +35,10 @@ class ChainReport:
 def verify_chain(db: Database, store: EventStore, expect: tuple[int, str] | None = None) -> ChainReport:
     """Walk the log and its seals side by side; name the first position that fails.
     ``expect`` is a (position, head) recorded at an earlier audit: the recomputed seal
-    at that position must be that head."""
+    at that position must be that head, and the log must reach that position."""
     seals = scan(db, CHAIN_TABLE, ("position",))
     previous, count, after = GENESIS, 0, 0
+    expect_position = expect[0] if expect is not None else None
     while True:
         notifications = store.notifications(after, BATCH)
         if not notifications:
@@ -50,12 +51,22 @@ def verify_chain(db: Database, store: EventStore, expect: tuple[int, str] | None
                 return ChainReport(count, int(seal[0]), "sealed event is missing (deleted?)")
             expected = chain_hash(previous, notification.id, notification)
             if bytes(seal[-1]) != expected:
-                return ChainReport(count, notification.id, "content does not match its seal (edited?)")
-            if expect is not None and notification.id == expect[0] and expected.hex() != expect[1]:
-                return ChainReport(count, notification.id, "history differs from the head recorded at an earlier audit")
+                reason = "content does not match its seal (edited, or the event before it deleted with its seal?)"
+                return ChainReport(count, notification.id, reason)
+            if expect is not None and notification.id >= expect[0] and expect_position is not None:
+                if notification.id > expect[0]:
+                    return ChainReport(count, expect[0], "no event at the position of the head recorded at an earlier audit (deleted?)")
+                if expected.hex() != expect[1]:
+                    return ChainReport(count, notification.id, "history differs from the head recorded at an earlier audit")
+                expect_position = None  # checked
             previous, count = expected, count + 1
         after = notifications[-1].id
     extra = next(seals, None)
     if extra is not None:
         return ChainReport(count, int(extra[0]), "sealed event is missing (deleted?)")
+    if expect_position is not None:
+        return ChainReport(
+            count, after + 1, f"the log ends at position {after}, before the head recorded at position "
+            f"{expect_position} at an earlier audit: events were removed from the end",
+        )
     return ChainReport(count, None, None, previous.hex() if count else None, after or None)

@@ -74,7 +74,7 @@ def content_hash(documents: Iterator[dict[str, Any]]) -> tuple[str, list[tuple[s
 class SnapshotStore:
     def __init__(self, db: Database) -> None:
         self.db = db
-        with db.connect() as conn, db.transaction(conn) as cursor:
+        with db.schema_change() as cursor:
             cursor.execute(
                 f"CREATE TABLE IF NOT EXISTS {SNAPSHOTS} (snapshot_id TEXT PRIMARY KEY, label TEXT,"
                 " position BIGINT NOT NULL, taken_at TEXT NOT NULL, hash TEXT NOT NULL)"
