@@ -170,7 +170,7 @@ class MessageBus:
             if self.uow.recorded != recorded_before and not refusal.recorded:
                 raise RuntimeError(f"{command.type} recorded events and then was refused") from refusal
             result = error_result(refusal, command.type)
-            if not refusal.recorded:
+            if not refusal.recorded and not command.keyed_by_origin:
                 return result
         for key in keys:
             self.uow.keep_receipt(key, (print_, result))

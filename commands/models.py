@@ -20,6 +20,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     StringConstraints,
     field_validator,
     model_validator,
@@ -97,6 +98,7 @@ class Command(BaseModel):
 
     # The field whose value is this command's idempotency key, if it has one.
     KEY_FIELD: ClassVar[str | None] = None
+    _keyed_by_origin: bool = PrivateAttr(default=False)
 
     type: str = Field(description="the command's name, e.g. `record_payment`")  # each command narrows it to its literal name
     at: Moment | None = Field(None, description=(
@@ -123,6 +125,22 @@ class Command(BaseModel):
         if self.command_id is not None:
             keys.append(f"command:{self.command_id}")
         return keys
+
+    def keyed_by(self, origin_key: str) -> Command:
+        """This command with an idempotency key derived from where it came from (a
+        file's content and line), if it has no key of its own. Such a command's first
+        outcome is kept even when it is a refusal: delivering it again replays that
+        outcome instead of deciding anew on a ledger that has moved on, so applying a
+        file again (after an interruption, or twice at once) ends as one run would."""
+        if self.idempotency_keys():
+            return self
+        keyed = self.model_copy(update={"command_id": origin_key})
+        keyed._keyed_by_origin = True
+        return keyed
+
+    @property
+    def keyed_by_origin(self) -> bool:
+        return self._keyed_by_origin
 
     def content(self) -> dict[str, Any]:
         """What makes two deliveries the same command: everything but who sent it and

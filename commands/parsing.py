@@ -28,8 +28,8 @@ Raw = str | bytes | dict[str, Any]
 @dataclass(frozen=True)
 class Sourced:
     """A message with an idempotency key derived from where it came from (a file's
-    content and line): the command's ``command_id`` when it has no key of its own,
-    so delivering the same message again records nothing twice."""
+    content and line), used when the command has no key of its own
+    (``Command.keyed_by``): delivering the same message again records nothing twice."""
 
     body: Raw
     key: str
@@ -47,8 +47,7 @@ def parse(raw: Raw | Sourced | m.Command) -> m.Command:
     if isinstance(raw, m.Command):
         return raw
     if isinstance(raw, Sourced):
-        parsed = parse(raw.body)
-        return parsed if parsed.idempotency_keys() else parsed.model_copy(update={"command_id": raw.key})
+        return parse(raw.body).keyed_by(raw.key)
     if not isinstance(raw, dict):
         raw = _decode(raw)
     if not isinstance(raw, dict):

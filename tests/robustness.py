@@ -54,11 +54,17 @@ def cli_env(**extra: str) -> dict[str, str]:
     return {**env, "PYTHONPATH": str(ROOT), **extra}
 
 
-def ledger_process(url: str, *args: str, log_level: str = "WARNING", **popen: Any) -> subprocess.Popen[bytes]:
-    """``ledger --db URL ARGS`` in its own process (output piped)."""
+def ledger_process(
+    url: str, *args: str, log_level: str = "WARNING", env_extra: dict[str, str] | None = None, start_at: float | None = None,
+) -> subprocess.Popen[bytes]:
+    """``ledger --db URL ARGS`` in its own process (output piped). ``start_at`` (a
+    ``time.time()``): the process imports everything, then waits for that instant, so
+    several processes really start at once."""
+    wait = f"import time; time.sleep(max(0.0, {start_at} - time.time())); " if start_at else ""
+    code = f"import sys; from entrypoints.cli import main; {wait}sys.exit(main(sys.argv[1:]))"
     return subprocess.Popen(
-        [sys.executable, "-m", "entrypoints.cli", "--db", url, *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=cli_env(LEDGER_LOG_LEVEL=log_level), **popen,
+        [sys.executable, "-c", code, "--db", url, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+        env=cli_env(LEDGER_LOG_LEVEL=log_level, **(env_extra or {})),
     )
 
 
@@ -143,3 +149,83 @@ def _text(row: Sequence[Any]) -> str:
         bytes(value).decode("utf-8", errors="replace") if isinstance(value, bytes | memoryview) else str(value)
         for value in row
     )
+
+
+# -- a realistic workload and what it leaves behind --------------------------------------------
+
+
+def workload(program: str, partners: int = 3, customers: int = 4, months: int = 2) -> list[dict[str, Any]]:
+    """Commands of one program, every one dated: partners with paperwork and meetings,
+    customers signed up and claimed (one claim refused, and recorded, per customer),
+    monthly payments, a refund, month closes and a payout. Half of them carry no
+    idempotency key of their own."""
+    from tests import builders as b
+
+    day = iter(range(1, 10_000))
+
+    def at(month: int = 1) -> str:
+        return f"2025-{month:02d}-{min(28, 1 + next(day) % 27):02d}T{next(day) % 24:02d}:00:00Z"
+
+    commands: list[dict[str, Any]] = [b.program(program, terms=b.terms(currencies=["EUR"]), at="2025-01-01T00:00:00Z")]
+    for p in range(partners):
+        partner = f"{program}-p{p}"
+        commands += [
+            {**b.application(partner, program), "at": "2025-01-01T01:00:00Z"},
+            {**b.approve(partner), "at": "2025-01-01T02:00:00Z"},
+            b.cmd("record_meeting", partner_id=partner, at=at()),
+            b.cmd("submit_tax_form", partner_id=partner, form="W-9", at=at()),
+        ]
+        for c in range(customers):
+            customer = f"{partner}-c{c}"
+            commands += [
+                {**b.signup(customer, email=f"{customer}@example.org"), "at": "2025-01-01T03:00:00Z"},
+                {**b.claim(customer, partner), "at": "2025-01-01T04:00:00Z"},
+                {**b.claim(customer, f"{program}-p{(p + 1) % partners}"), "at": "2025-01-01T05:00:00Z"},
+            ]
+            for month in range(1, months + 1):
+                currency = "EUR" if c % 3 == 2 else "USD"
+                commands.append(b.payment(f"{customer}-m{month}", customer, {"subscription": f"{100 + 10 * c}.00"},
+                                          at=at(month), currency=currency))
+            commands.append(b.refund(f"{customer}-r", f"{customer}-m1", "5.00", at=at(months)))
+    for month in range(1, months + 1):
+        closing = f"2025-{month + 1:02d}-01T00:00:00Z"
+        commands.append(b.cmd("close_period", program_id=program, period=f"2025-{month:02d}", at=closing))
+    commands.append(b.cmd("record_payout", payout_id=f"{program}-po", partner_id=f"{program}-p0", amount="1.00",
+                          currency="USD", statement_ids=[f"{program}/{program}-p0/USD/2025-{months:02d}"],
+                          at=f"2025-{months + 1:02d}-02T00:00:00Z"))
+    return commands
+
+
+def jsonl(commands: Sequence[dict[str, Any]]) -> str:
+    return "".join(json.dumps(command) + "\n" for command in commands)
+
+
+def outcome(url: str, programs: Sequence[str], partners: int = 3, customers: int = 4, months: int = 2) -> dict[str, Any]:
+    """Everything a workload leaves that a person reads: every balance, every statement,
+    and the audit trail of every partner and customer (without what differs between
+    two runs: positions, event ids, recorded times and generated correlation ids, a
+    statement's issue time)."""
+    from entrypoints.bootstrap import bootstrap
+
+    ledger = bootstrap(database_url=url)
+    try:
+        found: dict[str, Any] = {}
+        for program in programs:
+            for p in range(partners):
+                partner = f"{program}-p{p}"
+                found[f"balance {partner}"] = ledger.queries.balance(partner)
+                for month in range(1, months + 1):
+                    statements = ledger.queries.statements(partner, f"2025-{month:02d}")
+                    found[f"statements {partner} {month}"] = [{**s, "issued_at": None} for s in statements]
+                found[f"audit {partner}"] = _trail(ledger.queries.audit(partner_id=partner))
+                for c in range(customers):
+                    found[f"audit {partner}-c{c}"] = _trail(ledger.queries.audit(customer_id=f"{partner}-c{c}"))
+        return found
+    finally:
+        ledger.close()
+
+
+def _trail(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # A command with a key of its own and no command_id gets a random correlation id.
+    varying = ("position", "event_id", "recorded_at", "correlation_id")
+    return [{k: v for k, v in entry.items() if k not in varying} for entry in entries]
