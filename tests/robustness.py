@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -115,6 +116,22 @@ def wait_all(processes: Sequence[subprocess.Popen[bytes]], timeout: float = 300)
         out, err = process.communicate(timeout=max(1, deadline - time.monotonic()))
         results.append((process.returncode, out.decode(), err.decode()))
     return results
+
+
+def fresh_url(store: str, request: Any, tmp_path_factory: Any) -> str:
+    """A new, empty store: an SQLite file, or a PostgreSQL schema dropped after the test."""
+    if store == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('store') / 'ledger.db'}"
+    from tests.conftest import PG_DSN
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+
+    def drop() -> None:
+        with psycopg.connect(PG_DSN, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+    request.addfinalizer(drop)
+    return f"{PG_DSN}?schema={schema}"
 
 
 # -- a full dump of a database ------------------------------------------------------------

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from tests.conftest import Driver
-from tests.robustness import case, jsonl, kill_when, ledger_process, outcome, workload
+from tests.robustness import case, fresh_url, jsonl, kill_when, ledger_process, outcome, workload
 
 BATCH = "10"  # small batches: many commits to be killed between
 
@@ -36,7 +36,7 @@ def test_apply_killed_at_several_points_then_applied_again_equals_a_clean_run(st
     # one store (killed, resumed, killed again, resumed).
     for kills in ([1], [len(commands) // 2], [len(commands) - 3], [len(commands) // 3, 2 * len(commands) // 3]):
         with case("crash safety"):
-            url = _fresh(store, request, tmp_path_factory)
+            url = fresh_url(store, request, tmp_path_factory)
             for lines in kills:
                 process = ledger_process(url, "apply", str(path), "--batch-size", BATCH, env_extra={"PYTHONUNBUFFERED": "1"})
                 seen = kill_when(process, lines)
@@ -47,18 +47,3 @@ def test_apply_killed_at_several_points_then_applied_again_equals_a_clean_run(st
             assert code_again == code
             assert [json.loads(line) for line in again.splitlines()] == expected_results
             assert outcome(url, ["crash"]) == expected
-
-
-
-def _fresh(store: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    if store == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('store') / 'ledger.db'}"
-    import uuid
-
-    import psycopg
-
-    from tests.conftest import PG_DSN
-
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    request.addfinalizer(lambda: psycopg.connect(PG_DSN, autocommit=True).execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-    return f"{PG_DSN}?schema={schema}"
