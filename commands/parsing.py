@@ -60,7 +60,10 @@ def parse(raw: Raw | Sourced | m.Command) -> m.Command:
     except ValidationError as exc:
         command_type = str(raw["type"])
         reported = {problem.field for problem in unsafe}
-        problems = [p for p in (_problem(error, command_type) for error in exc.errors()) if p.field not in reported]
+        problems = [
+            p for p in (_problem(error, command_type) for error in exc.errors())
+            if p.field not in reported and not _UNPRINTABLE.search(p.field or "")  # such keys are reported already
+        ]
         raise CommandRejected.of([*unsafe, *problems]) from None
     if unsafe:
         raise CommandRejected.of(unsafe)
@@ -98,7 +101,8 @@ def _unsafe_text(value: Any, path: tuple[str, ...] = ()) -> Iterator[Problem]:
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     for key, item in items:
         if isinstance(key, str) and _UNPRINTABLE.search(key):
-            yield Problem("invalid", f"{field or 'command'}: a key holds control characters (such as NUL)", field)
+            named = ".".join([*path, key.encode("unicode_escape").decode()])
+            yield Problem("invalid", f"{named}: control characters (such as NUL) are not allowed in a key", named)
             continue
         yield from _unsafe_text(item, (*path, str(key)))
 

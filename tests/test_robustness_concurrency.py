@@ -96,6 +96,7 @@ def test_balance_queries_during_a_large_apply_never_fail(pg_url, files, tmp_path
                     assert earned >= last[partner]  # a figure never goes backwards
                     last[partner] = earned
                 queries += 1
+            time.sleep(0.02)  # leave the writer its share of two cores
         [(code, out, err)] = wait_all([process])
         assert code == 0 and out == "", err[-2000:]
         with case("concurrency"):  # every payment counted once: 20 % of 10.00 each

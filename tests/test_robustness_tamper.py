@@ -75,7 +75,7 @@ class Raw:
 
 
 def verify(ledger: Any, *args: str) -> dict[str, Any]:
-    code, out = ledger.cli("verify", *args)
+    code, out = ledger.cli("verify", "--json", *args)
     report = json.loads(out)
     assert (code == 0) == report["ok"]
     return report

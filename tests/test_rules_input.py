@@ -39,7 +39,7 @@ def test_nul_in_an_id_is_refused_and_the_store_keeps_working(ledger):
 
 
 @pytest.mark.parametrize(("terms", "field"), [
-    (b.terms(levels={"Gold\u0000": {"rate": "0.25"}}, default_level=None), "terms.levels"),
+    (b.terms(levels={"Gold\u0000": {"rate": "0.25"}}, default_level=None), "terms.levels.Gold\\x00"),
     (b.terms(commissionable_revenue=["sub\u0000scription"]), "terms.commissionable_revenue.0"),
 ])
 def test_control_characters_are_refused_at_any_depth_of_the_terms(ledger, terms, field):
