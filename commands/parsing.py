@@ -48,8 +48,8 @@ def parse(raw: Raw | Sourced | m.Command) -> m.Command:
         return raw
     if isinstance(raw, Sourced):
         return parse(raw.body).keyed_by(raw.key)
-    if not isinstance(raw, dict):
-        raw = _decode(raw)
+    if isinstance(raw, str | bytes):
+        raw = decode_json(raw)
     if not isinstance(raw, dict):
         raise reject("invalid_json", "a command must be a JSON object")
     unsafe = list(_unsafe_text(raw))
@@ -70,9 +70,13 @@ def parse(raw: Raw | Sourced | m.Command) -> m.Command:
     return command
 
 
-def _decode(raw: str | bytes) -> Any:
-    if len(raw) > MAX_BYTES:
-        raise reject("invalid_json", f"a command is at most {MAX_BYTES:,} bytes; this one has {len(raw):,}")
+def decode_json(raw: str | bytes, max_bytes: int | None = MAX_BYTES) -> Any:
+    """JSON text (strictly UTF-8 when bytes) to Python, numbers as exact decimals: the
+    one decoder of every entry point (files, HTTP bodies, Kafka messages). Refuses, with
+    code ``invalid_json``, text that is too long, not UTF-8, not JSON or nested too
+    deeply to read."""
+    if max_bytes is not None and len(raw) > max_bytes:
+        raise reject("invalid_json", f"a command is at most {max_bytes:,} bytes; this one has {len(raw):,}")
     if isinstance(raw, bytes):
         try:
             raw = raw.decode("utf-8")
@@ -83,7 +87,7 @@ def _decode(raw: str | bytes) -> Any:
     except RecursionError:
         raise reject("invalid_json", f"nests too deeply (at most {MAX_DEPTH} levels)") from None
     except ValueError as exc:  # JSONDecodeError, and integers too long to read
-        raise reject("invalid_json", f"not a JSON object: {exc}") from None
+        raise reject("invalid_json", f"not JSON: {exc}") from None
 
 
 def _unsafe_text(value: Any, path: tuple[str, ...] = ()) -> Iterator[Problem]:

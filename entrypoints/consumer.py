@@ -28,16 +28,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import structlog
 from kafka.errors import CommitFailedError, KafkaError
 
 from commands import models as m
+from commands.parsing import decode_json
 from entrypoints.bootstrap import Ledger
 from entrypoints.signals import stop_on_signals
 from events.wire import ENVELOPE_VERSION
+from ledger.errors import CommandRejected
 
 if TYPE_CHECKING:
     from adapters.kafka import KafkaConfig
@@ -83,9 +84,9 @@ def prepare(message: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None]
     if raw is None:
         return None, {"code": "invalid_json", "message": "empty message (tombstone)", "field": None}
     try:
-        document = json.loads(raw, parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError) as exc:
-        return None, {"code": "invalid_json", "message": f"not JSON: {exc}", "field": None}
+        document = decode_json(raw)
+    except CommandRejected as refusal:
+        return None, refusal.as_dict()
     if not isinstance(document, dict):
         return None, {"code": "invalid_json", "message": "a command must be a JSON object", "field": None}
     command_type = document.get("type")

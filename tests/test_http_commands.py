@@ -54,6 +54,17 @@ def test_malformed_json_is_400_and_nothing_is_recorded(http):
     assert http.post("/v1/commands", as_="admin", content=b"x", headers={"Content-Type": "text/plain"}).status_code == 415
 
 
+def test_hostile_bodies_are_400_not_a_server_error(http):
+    json_type = {"Content-Type": "application/json"}
+    for body in (b"[" * 100_000 + b"]" * 100_000, b'{"type": "define_program", "program_id": "\xff"}', b"NaN"):
+        refused = http.post("/v1/commands", as_="admin", content=body, headers=json_type)
+        assert refused.status_code in (400, 422) and refused.json()["code"] in ("invalid_json", "invalid"), refused.text
+    lines = b"[" * 100_000 + b"\n" + b"\xff\xfe"
+    refused = http.post("/v1/commands", as_="admin", content=lines, headers={"Content-Type": "application/x-ndjson"})
+    assert refused.status_code == 400 and [e["field"] for e in refused.json()["errors"]] == ["line 1", "line 2"]
+    assert http.driver.event_count() == 0
+
+
 def test_a_batch_with_one_invalid_command_records_nothing(http):
     batch = [b.program(), {**b.program("p2"), "surprise": 1}]
     refused = http.post("/v1/commands", as_="admin", json=batch)

@@ -175,3 +175,13 @@ def test_apply_of_the_same_file_again_records_nothing_twice(ledger, tmp_path):
     assert ledger.cli("apply", str(other))[0] == 0
     meetings = [e for e in ledger.app.queries.audit(partner_id="p1") if e["type"] == "partner.meeting_recorded"]
     assert len(meetings) == 2
+
+
+@pytest.mark.parametrize("value", [b"[" * 100_000, b'{"type": "record_payment", "payment_id": "\xff"}', b"\xff\xfe{}", b"NaN"])
+def test_a_hostile_kafka_message_becomes_a_dead_letter_not_a_crash(value):
+    from types import SimpleNamespace
+
+    from entrypoints.consumer import prepare
+
+    command, error = prepare(SimpleNamespace(value=value, partition=0, offset=7, topic="billing.payments.v1"))
+    assert command is None and error is not None and error["code"] == "invalid_json", error

@@ -8,8 +8,6 @@ as ``ledger apply`` does: a batch answers one result per command."""
 
 from __future__ import annotations
 
-import json
-from decimal import Decimal
 from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Header, Request
@@ -18,7 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from commands import models as m
-from commands.parsing import parse
+from commands.parsing import decode_json, parse
 from entrypoints.bootstrap import Ledger
 from entrypoints.http.access import INVITE, OWN_PARTNER_FIELD, Principal, Role
 from entrypoints.http.auth import CurrentPrincipal, LedgerDep, invite_link
@@ -96,9 +94,9 @@ def _decode(body: bytes, content_type: str) -> tuple[list[Any], bool]:
         decoded, problems = [], []
         for number, line in lines:
             try:
-                decoded.append(json.loads(line, parse_float=Decimal))
-            except ValueError as exc:
-                problems.append(Problem("invalid_json", f"line {number}: not JSON: {exc}", f"line {number}"))
+                decoded.append(decode_json(line))
+            except CommandRejected as refusal:
+                problems.append(Problem("invalid_json", f"line {number}: {refusal.message}", f"line {number}"))
         if problems:
             raise CommandRejected.of(problems)
         if not decoded:
@@ -107,9 +105,9 @@ def _decode(body: bytes, content_type: str) -> tuple[list[Any], bool]:
     if media not in JSON_TYPES:
         raise ApiError("unsupported_media_type", f"send application/json or application/x-ndjson, not {media!r}")
     try:
-        document = json.loads(body, parse_float=Decimal)
-    except ValueError as exc:
-        raise ApiError("invalid_json", f"the body is not JSON: {exc}") from None
+        document = decode_json(body, max_bytes=None)  # the server bounds a body's size
+    except CommandRejected as refusal:
+        raise ApiError("invalid_json", f"the body is not JSON: {refusal.message}") from None
     if isinstance(document, list):
         if not document:
             raise ApiError("invalid_json", "the array holds no commands")
