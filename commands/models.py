@@ -505,12 +505,27 @@ class RecordPayout(_Money):
         "the statements paid, ids `program/partner/currency/YYYY-MM` as `close_period` issued them"))
 
 
+class RequestPayout(Command):
+    """A partner asks to be paid what is due in a currency (all of it unless ``amount``)."""
+
+    type: Literal["request_payout"]
+    partner_id: Id
+    currency: Currency
+    amount: PositiveAmount | None = None
+
+    @model_validator(mode="after")
+    def _precision(self) -> RequestPayout:
+        if self.amount is not None:
+            _check_precision(self.amount, self.currency, "amount")
+        return self
+
+
 AnyCommand = Annotated[
     DefineProgram | ChangeProgramTerms | ClosePromo | SubmitApplication | ApproveApplication
     | RejectApplication | ChangeLevel | SetCommissionRate | SubmitTaxForm | SetPayoutDetails
     | CompleteTraining | RecordMeeting | SetActiveUntil | TerminatePartner | ForgetPartner
     | SignUpCustomer | ClaimCustomer | SetDoNotContact | ForgetCustomer | RecordPayment
     | RecordRefund | RecordChargeback | RecordCost | AdjustCommission | ReviewCommission
-    | ClosePeriod | RecordPayout,
+    | ClosePeriod | RecordPayout | RequestPayout,
     Field(discriminator="type"),
 ]

@@ -20,6 +20,7 @@ from entrypoints.settings import Settings, load_settings
 from projections.catalog import LiveReadModels
 from projections.listings import Listings
 from projections.queries import Queries
+from projections.reports import Reports
 from replay.snapshots import Snapshot, SnapshotStore
 
 
@@ -34,6 +35,7 @@ class Ledger:
     queries: Queries
     access: AccessStore  # the HTTP server's tokens, invites and sessions (hashes only)
     listings: Listings
+    reports: Reports  # monthly series, statement history, program pages
 
     def snapshots(self) -> SnapshotStore:
         return SnapshotStore(self.db)
@@ -72,5 +74,6 @@ def bootstrap(settings: Settings | None = None, *, database_url: str | None = No
         access = AccessStore(db)
     bus = MessageBus(UnitOfWork(store), vault, read_models)
     return Ledger(
-        settings, db, store, vault, bus, read_models, Queries(db, store, vault), access, Listings(db, store, vault)
+        settings, db, store, vault, bus, read_models, Queries(db, store, vault), access, Listings(db, store, vault),
+        Reports(db, store),
     )

@@ -51,3 +51,14 @@ class PayoutRecorded(Event):
     amount: Decimal
     currency: str
     statement_ids: list[str]
+
+
+class PayoutRequested(Event):
+    """A partner asked to be paid what is due (finance's payout request queue); a payout
+    recorded for the partner in that currency settles it."""
+
+    TOPIC = "payout.requested"
+    partner_id: str
+    currency: str
+    amount: Decimal
+    statement_id: str  # the latest statement, the one a payout would be recorded against

@@ -9,7 +9,7 @@ from decimal import Decimal
 from functools import singledispatchmethod
 
 from events.base import Event
-from events.statement import PayoutRecorded, StatementIssued, StatementLine
+from events.statement import PayoutRecorded, PayoutRequested, StatementIssued, StatementLine
 from ledger.aggregate import Aggregate, Envelope
 from ledger.money import ZERO
 
@@ -24,13 +24,14 @@ class IssuedStatement:
 
 class Account(Aggregate):
     KIND = "account"
-    EVENTS = (StatementIssued, PayoutRecorded)
+    EVENTS = (StatementIssued, PayoutRecorded, PayoutRequested)
 
     def __init__(self, id: object) -> None:
         super().__init__(id)  # type: ignore[arg-type]
         self.statements: dict[str, IssuedStatement] = {}
         self.latest: IssuedStatement | None = None
         self.paid_since_latest = ZERO
+        self.requested = ZERO  # an open payout request, until a payout is recorded
 
     @staticmethod
     def key(partner_id: str, currency: str) -> str:
@@ -59,6 +60,11 @@ class Account(Aggregate):
     @when.register
     def _(self, e: PayoutRecorded, envelope: Envelope) -> None:
         self.paid_since_latest += e.amount
+        self.requested = ZERO
+
+    @when.register
+    def _(self, e: PayoutRequested, envelope: Envelope) -> None:
+        self.requested = e.amount
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ CATALOGUE_TOPICS = {
     "payment.commission_reviewed",
     "payment.recorded",
     "payment.reversed",
-    "payout.recorded",
+    "payout.recorded", "payout.requested",
     "program.defined",
     "program.period_closed",
     "program.promo_closed",

@@ -106,3 +106,26 @@ def _dt(text: str):
     from datetime import datetime
 
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def request(currency: str = "USD", amount: str | None = None, partner_id: str = "p1") -> dict:
+    command = {"type": "request_payout", "partner_id": partner_id, "currency": currency}
+    if amount is not None:
+        command["amount"] = amount
+    return command
+
+
+def test_a_partner_requests_what_is_due_once_until_a_payout_settles_it(ledger):
+    history(ledger)
+    assert ledger.refused(request())["code"] == "invalid_state", "nothing issued, nothing due"
+    ledger.ok(close("2025-01", "2025-02-01T01:00:00Z"))
+    assert ledger.refused(request(amount="100.01"))["field"] == "amount"
+    assert ledger.refused(request("EUR"))["code"] == "invalid_state"
+    [asked] = ledger.ok(request())
+    assert (asked["amount"], asked["due"]) == ("100.00", "100.00")
+    assert ledger.refused(request(amount="10.00"))["code"] == "conflict", "one open request at a time"
+    ledger.ok(payout("po1", "60.00", ["prog/p1/USD/2025-01"]))
+    [again] = ledger.ok(request(amount="40.00"))
+    assert again["amount"] == "40.00"
+    [trail_entry] = [e for e in ledger.cli_json("audit", "p1") if e["type"] == "payout.requested"][:1]
+    assert trail_entry["details"]["statement_id"] == "prog/p1/USD/2025-01"

@@ -1,10 +1,11 @@
-"""Payouts: against issued statements, never more than is due."""
+"""Payouts: against issued statements, never more than is due; and partners' requests
+to be paid."""
 
 from __future__ import annotations
 
 from commands import models as m
 from commands.handlers.base import Context, Result, handles
-from events.statement import PayoutRecorded
+from events.statement import PayoutRecorded, PayoutRequested
 from ledger.account import Account
 from ledger.errors import reject
 
@@ -25,3 +26,19 @@ def record_payout(ctx: Context, c: m.RecordPayout) -> Result:
     )
     ctx.record(account, payout)
     return {"payout_id": c.payout_id, "amount": str(c.amount), "still_due": str(account.outstanding)}
+
+
+@handles(m.RequestPayout)
+def request_payout(ctx: Context, c: m.RequestPayout) -> Result:
+    ctx.approved_partner(c.partner_id)
+    account = ctx.uow.get(Account, Account.key(c.partner_id, c.currency))
+    if account is None or account.latest is None or account.outstanding <= 0:
+        raise reject("invalid_state", f"nothing is due to {c.partner_id} in {c.currency}", "currency")
+    if account.requested > 0:
+        raise reject("conflict", f"a payout request of {account.requested} {c.currency} is already waiting for finance", "currency")
+    amount = c.amount or account.outstanding
+    if amount > account.outstanding:
+        raise reject("invalid", f"{amount} is more than is due ({account.outstanding} {c.currency})", "amount")
+    request = PayoutRequested(partner_id=c.partner_id, currency=c.currency, amount=amount, statement_id=account.latest.statement_id)
+    ctx.record(account, request)
+    return {"partner_id": c.partner_id, "currency": c.currency, "amount": str(amount), "due": str(account.outstanding)}

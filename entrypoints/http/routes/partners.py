@@ -3,15 +3,20 @@ token reads only its own (another partner's is 404); staff roles read any."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
-from pydantic import BaseModel, ConfigDict
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
 
+from entrypoints.bootstrap import Ledger
 from entrypoints.http.access import Principal
 from entrypoints.http.auth import CurrentPrincipal, LedgerDep, partner_visible
+from entrypoints.http.csv_export import csv_content, csv_response
 from entrypoints.http.params import AsOf, Fresh, KnownAt, On
 from projections.queries import NotFound
+from projections.reports import MAX_MONTHS
 
 router = APIRouter(prefix="/v1/partners", tags=["partners"], dependencies=[Fresh])
 
@@ -101,14 +106,78 @@ def status(partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep
     return ledger.queries.status(_visible(principal, partner_id), on, known_at)
 
 
+class StatementSummary(Open):
+    statement_id: str
+    period: str
+    currency: str
+    issued_at: str
+    opening: str
+    lines: int
+    closing: str
+    due: str
+
+
+@router.get("/{partner_id}/statements", response_model=list[StatementSummary],
+            summary="Every statement issued to the partner, newest first")
+def statements(partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep, known_at: KnownAt) -> Any:
+    ledger.queries.partner(_visible(principal, partner_id), known_at)
+    return ledger.reports.partner_statements(partner_id, known_at)
+
+
+@router.get("/{partner_id}/statements/{period}.csv", response_class=Response,
+            responses=csv_content("the statements' opening, lines, closing and due, one row each"),
+            summary="A month's statements as CSV")
+def statement_csv(partner_id: PartnerId, period: Period, principal: CurrentPrincipal, ledger: LedgerDep,
+                  as_of: AsOf, known_at: KnownAt) -> Response:
+    documents = _statements(ledger, _visible(principal, partner_id), period, as_of, known_at)
+    rows = []
+    for d in documents:
+        head = (d["statement_id"], d["partner_id"], d["period"], d["currency"])
+        rows.append((*head, "opening", "", "", "", d["opening"]))
+        rows += [(*head, "line", line["effective_at"], line["kind"], line["source_id"], line["amount"]) for line in d["lines"]]
+        rows += [(*head, "closing", "", "", "", d["closing"]), (*head, "due", "", "", "", d["due"])]
+    header = ("statement_id", "partner_id", "period", "currency", "row", "effective_at", "kind", "source_id", "amount")
+    return csv_response(f"statement-{partner_id}-{period}.csv", header, rows)
+
+
 @router.get("/{partner_id}/statements/{period}", response_model=list[Statement],
             summary="The partner's issued statements for a month (one per currency)")
 def statement(partner_id: PartnerId, period: Period, principal: CurrentPrincipal, ledger: LedgerDep,
               as_of: AsOf, known_at: KnownAt) -> Any:
-    statements = ledger.queries.statements(_visible(principal, partner_id), period, as_of, known_at)
+    return _statements(ledger, _visible(principal, partner_id), period, as_of, known_at)
+
+
+def _statements(ledger: Ledger, partner_id: str, period: str, as_of: datetime | None, known_at: datetime | None) -> list[dict[str, Any]]:
+    statements = ledger.queries.statements(partner_id, period, as_of, known_at)
     if not statements:
         raise NotFound(f"no statement for {partner_id} in {period}")
     return statements
+
+
+class MonthFigures(BaseModel):
+    period: str
+    earned: str
+    clawed_back: str
+    deducted: str
+    adjusted: str
+    discount: str
+    paid: str
+    commission: str
+
+
+class Revenue(BaseModel):
+    partner_id: str
+    from_: str = Field(alias="from")
+    to: str
+    currencies: dict[str, list[MonthFigures]]
+
+
+@router.get("/{partner_id}/revenue", response_model=Revenue, response_model_by_alias=True,
+            summary="Monthly series per currency: commission and each bucket, for the last `months` months")
+def revenue(partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep, as_of: AsOf, known_at: KnownAt,
+            months: Annotated[int, Query(ge=1, le=MAX_MONTHS)] = 12) -> Any:
+    ledger.queries.partner(_visible(principal, partner_id), known_at)
+    return ledger.reports.revenue(partner_id, months, as_of, known_at)
 
 
 @router.get("/{partner_id}/audit", response_model=list[AuditEntry], summary="Every event about the partner, with its effect on money")
