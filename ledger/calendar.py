@@ -47,4 +47,4 @@ def parse_moment(text: str) -> datetime:
     bare date means the end of that day; a time without a zone is UTC."""
     if len(text) == 10:
         return end_of_day(date.fromisoformat(text))
-    return as_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    return as_utc(datetime.fromisoformat(text.upper().replace("Z", "+00:00")))

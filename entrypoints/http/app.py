@@ -23,6 +23,10 @@ Send `Authorization: Bearer <token>` (`ledger token create --role R`). Errors ar
 `application/problem+json` (RFC 9457) with the ledger's `code`, `field` and `errors`."""
 
 
+# Answered without credentials (everything else needs a token or a session).
+PUBLIC_PATHS = ("/healthz",)
+
+
 def create_app(ledger: Ledger) -> FastAPI:
     app = FastAPI(
         title="Commission ledger", version="1", description=DESCRIPTION,
@@ -47,17 +51,16 @@ def create_app(ledger: Ledger) -> FastAPI:
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's document, plus the shape every command shares (``POST /v1/commands``
-    reads its body itself, to accept JSON Lines and to validate a batch whole)."""
+    """FastAPI's document, plus every command's schema (``POST /v1/commands`` reads its
+    body itself, to accept JSON Lines and to validate a batch whole) and bearer auth."""
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-        schema.setdefault("components", {}).setdefault("schemas", {})["CommandObject"] = {
-            "type": "object", "required": ["type"], "additionalProperties": True,
-            "properties": {
-                "type": {"type": "string", "enum": commands.COMMAND_TYPES},
-                "command_id": {"type": "string", "description": "idempotency key (or the Idempotency-Key header)"},
-                "at": {"type": "string", "description": "effective time, ISO-8601 (default now)"},
-            },
-        }
+        components = schema.setdefault("components", {})
+        components.setdefault("schemas", {}).update(commands.command_schemas())
+        components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer", "description": "`ledger token create`"}}
+        schema["security"] = [{"bearer": []}]
+        for path in PUBLIC_PATHS:
+            for operation in schema["paths"].get(path, {}).values():
+                operation["security"] = []
         app.openapi_schema = schema
     return app.openapi_schema

@@ -13,7 +13,8 @@ from entrypoints.http.auth import LedgerDep
 from entrypoints.http.problems import ApiError
 from ledger.calendar import parse_moment
 
-_MOMENT = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+# What OpenAPI says a moment is (a client's generator makes real dates from it).
+_MOMENT_SCHEMA = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
 
 
 def _moment(name: str, text: str | None) -> datetime | None:
@@ -21,7 +22,7 @@ def _moment(name: str, text: str | None) -> datetime | None:
         return None
     try:
         return parse_moment(text)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise ApiError("invalid", f"{name}: not an ISO-8601 date or time: {text!r}", name) from None
 
 
@@ -30,7 +31,7 @@ def _described(what: str) -> str:
 
 
 def _moment_query(what: str) -> Any:
-    return Query(pattern=_MOMENT, max_length=40, description=_described(what))
+    return Query(max_length=40, description=_described(what), json_schema_extra=_MOMENT_SCHEMA)
 
 
 def as_of_param(as_of: Annotated[str | None, _moment_query("effective (business) time")] = None) -> datetime | None:
@@ -59,7 +60,8 @@ def read_models_at(
     if min_position is None:
         return
     if min_position > ledger.store.max_position():
-        raise ApiError("invalid", f"min_position: the log has no position {min_position} yet", "min_position")
+        # Waiting cannot help: no write answered this position.
+        raise ApiError("conflict", f"min_position: the log has no position {min_position}", "min_position")
     deadline = time.monotonic() + ledger.settings.http_read_wait_s
     while min(ledger.read_models.positions().values()) < min_position:
         if time.monotonic() >= deadline:

@@ -13,7 +13,7 @@ from typing import Annotated, Any, get_args
 from fastapi import APIRouter, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from commands import models as m
 from commands.parsing import decode_json, parse
@@ -47,14 +47,22 @@ class BatchAnswer(BaseModel):
     position: int
 
 
+def command_schemas() -> dict[str, Any]:
+    """The JSON Schemas of the reference's commands, for the OpenAPI components: ``Command``
+    (one of them, by ``type``) and every model it refers to, named ``cmd.<Model>``."""
+    schema = TypeAdapter(m.AnyCommand).json_schema(ref_template="#/components/schemas/cmd.{model}", mode="validation")
+    definitions = {f"cmd.{name}": definition for name, definition in schema.pop("$defs", {}).items()}
+    return {**definitions, "Command": schema}
+
+
 _BODY = {
     "required": True,
     "description": "One command (an object), a JSON array of commands, or JSON Lines (application/x-ndjson). "
                    "Fields per type: the command reference (README).",
     "content": {
         "application/json": {"schema": {"oneOf": [
-            {"$ref": "#/components/schemas/CommandObject"},
-            {"type": "array", "items": {"$ref": "#/components/schemas/CommandObject"}, "minItems": 1},
+            {"$ref": "#/components/schemas/Command"},
+            {"type": "array", "items": {"$ref": "#/components/schemas/Command"}, "minItems": 1},
         ]}},
         "application/x-ndjson": {"schema": {"type": "string"}},
     },

@@ -1,0 +1,139 @@
+"""The authorization matrix: every route of the app x every role (and a partner token
+asking about another partner) -> the expected status. A route without a row fails, so
+no route ships without a decision about who may use it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.routing import iter_route_contexts
+from starlette.routing import Mount
+
+from entrypoints.http.access import ADMIN_COMMANDS, BILLING_COMMANDS, FINANCE_COMMANDS, PARTNER_COMMANDS, Principal, Role
+from entrypoints.http.routes.commands import COMMAND_TYPES
+from tests import builders as b
+from tests.test_statements import TERMS, close
+
+# Who asks: no credentials, a token per role, and partner p2's token asking about p1.
+CALLERS = ("anonymous", "admin", "finance", "auditor", "billing", "partner", "other_partner")
+
+
+def row(anonymous: int, admin: int, finance: int, auditor: int, billing: int, partner: int, other_partner: int) -> dict[str, int]:
+    return dict(zip(CALLERS, (anonymous, admin, finance, auditor, billing, partner, other_partner), strict=True))
+
+
+PUBLIC = row(200, 200, 200, 200, 200, 200, 200)
+SIGNED_IN = row(401, 200, 200, 200, 200, 200, 200)
+STAFF_READ = row(401, 200, 200, 200, 403, 403, 403)
+PARTNER_READ = row(401, 200, 200, 200, 403, 200, 404)  # a partner's own: 200; another's: 404
+AUDIT_TOOL = row(401, 403, 200, 200, 403, 403, 403)
+
+# (method, route path) -> (request, expected status per caller). The request fills the
+# path's parameters and may carry a body.
+MATRIX: dict[tuple[str, str], tuple[dict[str, Any], dict[str, int]]] = {
+    ("GET", "/healthz"): ({}, PUBLIC),
+    ("GET", "/openapi.json"): ({}, PUBLIC),
+    ("GET", "/docs"): ({}, PUBLIC),
+    ("GET", "/static"): ({"path": "/static/app.css"}, PUBLIC),
+    ("GET", "/static/swagger"): ({"path": "/static/swagger/swagger-ui.css"}, PUBLIC),
+    ("GET", "/"): ({}, row(303, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/signin"): ({}, PUBLIC),
+    ("POST", "/signin"): ({"data": {"token": "lt_not-a-token"}}, row(401, 401, 401, 401, 401, 401, 401)),
+    ("GET", "/invite/{code}"): ({}, row(404, 404, 404, 404, 404, 404, 404)),
+    ("POST", "/invite/{code}"): ({}, row(404, 404, 404, 404, 404, 404, 404)),
+    ("POST", "/signout"): ({}, row(303, 303, 303, 303, 303, 303, 303)),
+    ("GET", "/v1/me"): ({}, SIGNED_IN),
+    ("POST", "/v1/commands"): (
+        {"json": {"type": "record_meeting", "partner_id": "p1"}}, row(401, 200, 403, 403, 403, 403, 403)),
+    ("GET", "/v1/partners/{partner_id}"): ({}, PARTNER_READ),
+    ("GET", "/v1/partners/{partner_id}/balance"): ({}, PARTNER_READ),
+    ("GET", "/v1/partners/{partner_id}/status"): ({}, PARTNER_READ),
+    ("GET", "/v1/partners/{partner_id}/statements"): ({}, PARTNER_READ),
+    ("GET", "/v1/partners/{partner_id}/statements/{period}"): ({}, PARTNER_READ),
+    ("GET", "/v1/partners/{partner_id}/statements/{period}.csv"): ({}, PARTNER_READ),
+    ("GET", "/v1/partners/{partner_id}/audit"): ({}, PARTNER_READ),
+    ("GET", "/v1/partners/{partner_id}/revenue"): ({}, PARTNER_READ),
+    ("GET", "/v1/customers/{customer_id}/audit"): ({}, STAFF_READ),
+    ("GET", "/v1/programs/{program_id}"): ({}, row(401, 200, 200, 200, 403, 200, 200)),  # both partners are in it
+    ("GET", "/v1/snapshots"): ({}, STAFF_READ),
+    ("GET", "/v1/snapshots/{snapshot_id}"): ({}, STAFF_READ),
+    ("POST", "/v1/snapshots"): ({"json": {"label": "matrix"}}, row(401, 403, 201, 201, 403, 403, 403)),
+    ("POST", "/v1/verify"): ({}, AUDIT_TOOL),
+}
+
+PARAMETERS = {"partner_id": "p1", "customer_id": "c1", "program_id": "prog", "period": "2025-01", "code": "li_made-up"}
+
+
+def app_routes(app: Any) -> set[tuple[str, str]]:
+    """(method, path) of every route, included routers flattened; a mount is one GET."""
+    found = set()
+    for context in iter_route_contexts(app.routes):
+        if isinstance(context.original_route, Mount):
+            found.add(("GET", context.path))
+        else:
+            found |= {(method, context.path) for method in context.methods or () if method != "HEAD"}
+    return found
+
+
+def test_every_route_has_a_row_and_every_row_a_route(http):
+    routes = app_routes(http.app)
+    assert routes - MATRIX.keys() == set(), "routes without a row in the authorization matrix"
+    assert MATRIX.keys() - routes == set(), "rows for routes that no longer exist"
+
+
+@pytest.fixture
+def world(http):
+    http.driver.ok(
+        b.program(terms=TERMS), *b.partner("p1"), *b.partner("p2"), *b.customer("c1", "p1"),
+        b.payment("pay1", "c1", {"subscription": "500.00"}, at="2025-01-15T00:00:00Z"),
+        close("2025-01", "2025-02-01T01:00:00Z"),
+    )
+    snapshot = http.post("/v1/snapshots", as_="auditor", json={"label": "fixture"}).json()
+    return {**PARAMETERS, "snapshot_id": snapshot["snapshot_id"]}
+
+
+def _call(http, caller: str, method: str, path: str, request: dict[str, Any]) -> Any:
+    http.client.cookies.clear()
+    request = dict(request)
+    url = request.pop("path", path)
+    if caller == "anonymous":
+        return http.request(method, url, **request)
+    if caller in ("partner", "other_partner"):
+        return http.request(method, url, as_="partner", partner_id="p1" if caller == "partner" else "p2", **request)
+    return http.request(method, url, as_=caller, **request)
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+def test_each_caller_gets_the_expected_status_on_every_route(http, world, caller):
+    wrong = []
+    for (method, path), (request, expected) in sorted(MATRIX.items()):
+        response = _call(http, caller, method, path.format(**world), request)
+        if response.status_code != expected[caller]:
+            wrong.append(f"{method} {path}: {response.status_code}, expected {expected[caller]} ({response.text[:120]})")
+    assert wrong == []
+
+
+# The issue's split of duties, written out independently of PERMISSIONS: who may send what.
+DUTIES = {
+    Role.ADMIN: {"define_program", "change_program_terms", "close_promo", "submit_application", "approve_application",
+                 "reject_application", "change_level", "set_commission_rate", "set_active_until", "terminate_partner",
+                 "submit_tax_form", "set_payout_details", "complete_training", "record_meeting", "review_commission",
+                 "forget_partner", "forget_customer"},
+    Role.FINANCE: {"close_period", "record_payout", "adjust_commission", "request_payout"},
+    Role.AUDITOR: set(),
+    Role.BILLING: {"sign_up_customer", "claim_customer", "set_do_not_contact", "record_payment", "record_refund",
+                   "record_chargeback", "record_cost"},
+    Role.PARTNER: {"request_payout"},
+}
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_each_role_may_send_exactly_its_commands(role):
+    principal = Principal(role, "t", "p1" if role is Role.PARTNER else None)
+    assert {t for t in COMMAND_TYPES if principal.may_send(t)} == DUTIES[role]
+
+
+def test_every_command_of_the_reference_belongs_to_some_role():
+    granted = {p.removeprefix("command:") for p in ADMIN_COMMANDS | FINANCE_COMMANDS | BILLING_COMMANDS | PARTNER_COMMANDS}
+    assert granted == set(COMMAND_TYPES)
