@@ -20,11 +20,12 @@ from typing import Any
 from adapters.database import Database
 from adapters.event_store import EventStore
 from adapters.vault import Vault
+from events.statement import PayoutRequested
 from ledger.partner import Partner
 from ledger.program import Program
 from ledger.status import partner_status
 from projections.columns import from_minor, from_ts, ts
-from projections.money import DUE
+from projections.money import DUE, PAID
 from projections.queries import readable_profile
 from projections.runner import Tables
 
@@ -32,6 +33,7 @@ DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 PARTNER_STATES = ("applied", "approved", "rejected", "terminated")
 STATUSES = ("active", "at_risk", "locked")
 # "pending" is what an admin's queue calls an application awaiting a decision.
+PAYOUT_REQUESTED = PayoutRequested.TOPIC
 APPLICATION_STATES = {"pending": "applied", "approved": "approved", "rejected": "rejected", "terminated": "terminated"}
 
 
@@ -289,6 +291,74 @@ class Listings:
         ]
         return _page(items, limit, lambda item: item.pop("_key"), strip="_key")
 
+    # -- a partner's customers -------------------------------------------------------
+
+    def customers(self, *, partner: str, limit: int = DEFAULT_LIMIT, after: str | None = None) -> Page:
+        """The customers attributed to a partner, in the order they were attributed:
+        referred or resold, and qualified (onboarded: signed up and attributed) or not
+        yet. Ids only, no personal data."""
+        limit = _limit(limit)
+        start = decode_cursor(after, 2) if after else ["", ""]
+        rows = self._rows(
+            "SELECT customer_id, channel, signed_up_at, attributed_at, onboarded_at, do_not_contact"
+            f" FROM {self.t.customers} WHERE partner_id = %s AND attributed_at IS NOT NULL"
+            " AND (attributed_at > %s OR (attributed_at = %s AND customer_id > %s))"
+            " ORDER BY attributed_at, customer_id LIMIT %s",
+            (partner, start[0], start[0], start[1], limit + 1),
+        )
+        items = [
+            {"customer_id": customer_id, "channel": channel, "kind": "resold" if channel == "resell" else "referred",
+             "signed_up_at": _iso(signed_up_at), "attributed_at": _iso(attributed_at), "onboarded_at": _iso(onboarded_at),
+             "qualified": onboarded_at is not None, "do_not_contact": bool(do_not_contact), "_key": [attributed_at, customer_id]}
+            for customer_id, channel, signed_up_at, attributed_at, onboarded_at, do_not_contact in rows
+        ]
+        return _page(items, limit, lambda item: item.pop("_key"), strip="_key")
+
+    # -- payout requests -------------------------------------------------------------
+
+    def payout_requests(self, *, program: str | None = None, limit: int = DEFAULT_LIMIT, after: str | None = None) -> Page:
+        """Partners' open payout requests, oldest first (finance's queue): a request is
+        open until a payout is recorded for that partner and currency after it."""
+        limit = _limit(limit)
+        where, params = [f"a.event_type = '{PAYOUT_REQUESTED}'"], []
+        if program:
+            where.append("p.program_id = %s")
+            params.append(program)
+        position = int(decode_cursor(after, 1)[0]) if after else 0
+        items: list[dict[str, Any]] = []
+        while len(items) <= limit:
+            rows = self._rows(
+                f"SELECT a.position, a.partner_id, p.program_id, a.effective_at, a.details FROM {self.t.audit} a"
+                f" JOIN {self.t.partners} p ON p.partner_id = a.partner_id WHERE {' AND '.join(where)} AND a.position > %s"
+                " ORDER BY a.position LIMIT %s",
+                (*params, position, limit + 1),
+            )
+            paid = self._last_payouts({row[1] for row in rows})
+            for request_position, partner_id, program_id, requested_at, details in rows:
+                request = json.loads(details)
+                if paid.get((partner_id, request["currency"]), 0) < int(request_position):
+                    items.append({
+                        "partner_id": partner_id, "program_id": program_id, "currency": request["currency"],
+                        "amount": request["amount"], "statement_id": request["statement_id"],
+                        "requested_at": from_ts(requested_at).isoformat(), "position": int(request_position),
+                    })
+            if len(rows) <= limit:
+                break
+            position = int(rows[-1][0])
+        return _page(items, limit, lambda item: [str(item["position"])])
+
+    def _last_payouts(self, partner_ids: set[str]) -> dict[tuple[str, str], int]:
+        """(partner, currency) -> the log position of its latest payout."""
+        if not partner_ids:
+            return {}
+        marks = ", ".join("%s" for _ in partner_ids)
+        rows = self._rows(
+            f"SELECT partner_id, currency, MAX(position) FROM {self.t.lines} WHERE bucket = '{PAID}'"
+            f" AND partner_id IN ({marks}) GROUP BY partner_id, currency",
+            tuple(sorted(partner_ids)),
+        )
+        return {(partner_id, currency): int(last) for partner_id, currency, last in rows}
+
     # -- helpers ---------------------------------------------------------------------
 
     def _level_on(self) -> str:
@@ -342,6 +412,10 @@ def _page(items: list[dict[str, Any]], limit: int, key: Any, strip: str | None =
         for item in items:
             item.pop(strip, None)
     return Page(items, cursor)
+
+
+def _iso(stored: str | None) -> str | None:
+    return from_ts(stored).isoformat() if stored else None
 
 
 def _limit(limit: int) -> int:

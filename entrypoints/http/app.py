@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from entrypoints.bootstrap import Ledger
 from entrypoints.http import pages, problems
 from entrypoints.http.middleware import Guard
-from entrypoints.http.routes import audit, commands, docs, health, partners, programs
+from entrypoints.http.routes import audit, commands, docs, health, lists, partners, programs
 from entrypoints.http.templating import STATIC_DIR
 
 DESCRIPTION = """An event-sourced commission ledger for SaaS partner programs.
@@ -40,7 +40,7 @@ def create_app(ledger: Ledger) -> FastAPI:
     app.add_middleware(Guard, max_body_bytes=ledger.settings.http_max_body_bytes)
     app.include_router(health.router)
     app.include_router(docs.router)
-    for api in (commands.router, partners.router, programs.router, audit.router):
+    for api in (commands.router, lists.router, partners.router, programs.router, audit.router):
         app.include_router(api)
     for router in pages.ROUTERS:
         app.include_router(router)

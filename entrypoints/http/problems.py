@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger.errors import CommandRejected, Problem
+from projections.listings import BadListing
 from projections.queries import NotFound
 
 PROBLEM_JSON = "application/problem+json"
@@ -104,6 +105,11 @@ async def on_not_found(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(CommandRejected("not_found", str(exc)))
 
 
+async def on_bad_listing(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, BadListing)
+    return problem_response(CommandRejected("invalid", f"{exc.field}: {exc}", exc.field))
+
+
 async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _CODE_OF_STATUS.get(exc.status_code, "bad_request" if exc.status_code < 500 else "internal")
@@ -129,6 +135,7 @@ HANDLERS = {
     ApiError: on_api_error,
     CommandRejected: on_rejected,
     NotFound: on_not_found,
+    BadListing: on_bad_listing,
     StarletteHTTPException: on_http_error,
     RequestValidationError: on_validation_error,
 }
