@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import httpx
 
+from entrypoints.http.server import serving
 from tests import builders as b
-from tests.http_server import running_server
 
 
 def test_a_real_server_takes_commands_and_answers_the_clis_figures(ledger):
     admin = ledger.cli_json("token", "create", "--role", "admin")["token"]
     billing = ledger.cli_json("token", "create", "--role", "billing")["token"]
     finance = ledger.cli_json("token", "create", "--role", "finance")["token"]
-    with running_server(ledger.url, workers=2) as base, httpx.Client(base_url=base, timeout=30) as client:
+    with serving(ledger.url, workers=2) as base, httpx.Client(base_url=base, timeout=30) as client:
         def send(token, body):
             response = client.post("/v1/commands", json=body, headers={"Authorization": f"Bearer {token}"})
             assert response.status_code == 200, response.text

@@ -5,9 +5,16 @@ within a process; the database serialises them across processes)."""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import IO
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 
@@ -42,3 +49,50 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
         # each request itself, by route.
         access_log=False, log_level="warning", server_header=False,
     )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serving(database_url: str, *, workers: int = 1, port: int | None = None, timeout: float = 90.0,
+            env: dict[str, str] | None = None) -> Iterator[str]:
+    """A real ``ledger serve`` in a child process on a loopback port (tests, the bench,
+    screenshots); yields its base URL once /healthz answers, and always stops it."""
+    port = port or free_port()
+    command = [sys.executable, "-m", "entrypoints.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    child_env = {**os.environ, **(env or {}), "LEDGER_DATABASE_URL": database_url}
+    # Output to a file, not a pipe: a pipe nobody reads would stall a chatty server.
+    output = tempfile.TemporaryFile()  # noqa: SIM115 (closed in the finally below)
+    process = subprocess.Popen(command, env=child_env, stdout=output, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_healthy(process, output, base, timeout)
+        yield base
+    finally:
+        output.close()
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_healthy(process: subprocess.Popen[bytes], output: IO[bytes], base: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            output.seek(0)
+            raise RuntimeError(f"ledger serve exited with {process.returncode}: {output.read().decode(errors='replace')}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"ledger serve did not answer /healthz within {timeout} s")
+        time.sleep(0.1)

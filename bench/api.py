@@ -1,0 +1,114 @@
+"""The ``api`` section: balance reads over HTTP from 32 concurrent clients on loopback
+against a real ``ledger serve``, bounded in count and time; requests/s, p50 and p99.
+
+``python -m bench.api [--db URL]`` measures an existing database (default: the S data
+set, generated and applied into a scratch SQLite file)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from statistics import quantiles
+from typing import Any
+
+import httpx
+
+from entrypoints.bootstrap import bootstrap
+from entrypoints.http.server import serving
+
+CLIENTS = 32
+REQUESTS = 6000  # per measured route, after the warm-up
+SECONDS = 30.0  # whichever bound comes first
+WARM_UP = 300
+
+
+def api_benchmark(url: str, *, workers: int = 2, clients: int = CLIENTS, requests: int = REQUESTS,
+                  seconds: float = SECONDS) -> dict[str, Any]:
+    partners, token = _prepare(url)
+    headers = {"Authorization": f"Bearer {token}"}
+    rng = random.Random(1)
+    results: dict[str, Any] = {"clients": clients, "workers": workers, "partners": len(partners)}
+    with serving(url, workers=workers) as base:
+        balance = asyncio.run(_load(base, lambda: f"/v1/partners/{rng.choice(partners)}/balance", headers,
+                                    clients, requests, seconds))
+    results.update({f"balance_{name}": value for name, value in balance.items()})
+    return results
+
+
+def _prepare(url: str) -> tuple[list[str], str]:
+    """Approved partners to ask about, and a finance token (only its hash is stored)."""
+    ledger = bootstrap(database_url=url)
+    try:
+        ledger.read_models.catch_up()
+        partners = [p["partner_id"] for p in ledger.listings.partners(state="approved", limit=1000).items]
+        _, token = ledger.access.issue("token", "finance", label="bench")
+    finally:
+        ledger.close()
+    if not partners:
+        raise RuntimeError("the database has no approved partner to read")
+    return partners, token
+
+
+async def _load(base: str, path: Callable[[], str], headers: dict[str, str], clients: int, requests: int,
+                seconds: float) -> dict[str, float]:
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as client:
+        await _run(client, path, clients, WARM_UP, seconds)
+        started = time.perf_counter()
+        latencies, errors = await _run(client, path, clients, requests, seconds)
+        elapsed = time.perf_counter() - started
+    cuts = quantiles(latencies, n=100)
+    return {
+        "requests": len(latencies), "errors": errors, "requests_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(cuts[49], 2), "p99_ms": round(cuts[98], 2),
+    }
+
+
+async def _run(client: httpx.AsyncClient, path: Callable[[], str], clients: int, requests: int,
+               seconds: float) -> tuple[list[float], int]:
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+    remaining = requests
+
+    async def one_client() -> None:
+        nonlocal remaining, errors
+        while remaining > 0 and time.perf_counter() < deadline:
+            remaining -= 1
+            started = time.perf_counter()
+            response = await client.get(path())
+            latencies.append((time.perf_counter() - started) * 1000)
+            errors += response.status_code != 200
+
+    await asyncio.gather(*(one_client() for _ in range(clients)))
+    return latencies, errors
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="bench.api")
+    parser.add_argument("--db", help="database URL (default: the S data set in a scratch SQLite file)")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    url = args.db or _s_database()
+    print(json.dumps(api_benchmark(url, workers=args.workers), indent=2))
+
+
+def _s_database() -> str:
+    from bench.measure import apply_file
+    from demo.generate import generate, write_jsonl
+
+    workdir = Path(tempfile.mkdtemp(prefix="ledger-bench-api-"))
+    write_jsonl(workdir / "S.jsonl", generate(7, "S"))
+    url = f"sqlite:///{workdir / 'S.db'}"
+    apply_file(url, workdir / "S.jsonl")
+    return url
+
+
+if __name__ == "__main__":
+    main()
