@@ -128,7 +128,7 @@ class AccessStore:
             return cursor.fetchone() is not None
 
     def _select(self, sql: str, params: tuple[Any, ...]) -> list[Credential]:
-        with self.db.connect() as conn, self.db.transaction(conn) as cursor:
+        with self.db.connect() as conn, self.db.reading(conn) as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         return [

@@ -369,7 +369,7 @@ class Listings:
         )
 
     def _rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
-        with self.db.connect() as conn, self.db.transaction(conn) as cursor:
+        with self.db.connect() as conn, self.db.reading(conn) as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()
 

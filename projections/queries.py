@@ -38,7 +38,7 @@ class Queries:
         self.t = t or Tables()
 
     def _rows(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
-        with self.db.connect() as conn, self.db.transaction(conn) as cursor:
+        with self.db.connect() as conn, self.db.reading(conn) as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()
 

@@ -87,7 +87,7 @@ class ProjectionRunner:
 
     def positions(self) -> dict[str, int]:
         self.setup()
-        with self.db.connect() as conn, self.db.transaction(conn) as cursor:
+        with self.db.connect() as conn, self.db.reading(conn) as cursor:
             cursor.execute(f"SELECT view, position FROM {self.t.tracking}")
             return {row[0]: int(row[1]) for row in cursor.fetchall()}
 

@@ -131,3 +131,17 @@ def test_an_approval_answers_a_one_time_invite_that_never_reaches_the_log(http):
     assert http.post(path).status_code == 303
     assert http.get("/v1/partners/p1/balance").json()["partner_id"] == "p1"
     assert http.get("/v1/me").json() == {"role": "partner", "partner_id": "p1", "permissions": ["command:request_payout", "read:own"], "actor": "partner:p1"}
+
+
+def test_a_deeply_nested_body_is_a_clear_400(http):
+    deep = b"[" * 100_000 + b"]" * 100_000
+    refused = http.post("/v1/commands", as_="admin", content=deep, headers={"Content-Type": "application/json"})
+    assert refused.status_code == 400 and refused.json()["code"] == "invalid_json"
+
+
+def test_commands_that_are_not_objects_are_named(http):
+    refused = http.post("/v1/commands", as_="admin", json=[b.program(), [1], None, 7])
+    assert refused.status_code == 400
+    assert [e["field"] for e in refused.json()["errors"]] == ["[1]", "[2]", "[3]"]
+    assert http.post("/v1/commands", as_="admin", json=7).status_code == 400
+    assert http.driver.event_count() == 0

@@ -10,7 +10,7 @@ permissions with ``require`` and ``partner_visible`` (another partner's anything
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated
 
@@ -27,25 +27,26 @@ CSRF_HEADER = "X-CSRF-Token"  # the same token, for scripts
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_ledger(request: Request) -> Ledger:
+def ledger_of(request: Request) -> Ledger:
     ledger: Ledger = request.app.state.ledger
     return ledger
+
+
+async def get_ledger(request: Request) -> Ledger:
+    return ledger_of(request)
 
 
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 
 
-def _credentials(request: Request, ledger: LedgerDep) -> Principal | None:
-    # A plain function: FastAPI runs it in the thread pool, so a database lookup never
-    # stalls the event loop.
-    return _from_bearer(request, ledger) or _from_session(request, ledger)
-
-
-async def optional_principal(
-    request: Request, ledger: LedgerDep, principal: Annotated[Principal | None, Depends(_credentials)],
-) -> Principal | None:
+async def optional_principal(request: Request, ledger: LedgerDep) -> Principal | None:
     """The caller, or None when it sent no valid credentials. A browser's
-    state-changing request must carry the session's CSRF token (403 otherwise)."""
+    state-changing request must carry the session's CSRF token (403 otherwise).
+
+    Dependencies are coroutines: a sync one costs a hop to the thread pool per request.
+    The credential lookup is one indexed read that never waits for a writer (see
+    ``Database.reading``), so it runs on the event loop."""
+    principal = _from_bearer(request, ledger) or _from_session(request, ledger)
     if principal is not None and principal.via == "session" and request.method not in SAFE_METHODS:
         await _check_csrf(request, ledger, principal)
     return principal
@@ -64,10 +65,10 @@ async def current_principal(principal: OptionalPrincipal) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require(permission: str) -> Callable[[Principal], Principal]:
+def require(permission: str) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency: the caller, if its role has ``permission`` (403 otherwise)."""
 
-    def check(principal: CurrentPrincipal) -> Principal:
+    async def check(principal: CurrentPrincipal) -> Principal:
         if not principal.can(permission):
             raise ApiError("forbidden", f"the {principal.role.value} role may not do this ({permission})")
         return principal

@@ -3,6 +3,7 @@ CLI: an ISO date means the end of that day) and ``min_position`` (read-your-writ
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import datetime
 from typing import Annotated, Any
@@ -34,15 +35,15 @@ def _moment_query(what: str) -> Any:
     return Query(max_length=40, description=_described(what), json_schema_extra=_MOMENT_SCHEMA)
 
 
-def as_of_param(as_of: Annotated[str | None, _moment_query("effective (business) time")] = None) -> datetime | None:
+async def as_of_param(as_of: Annotated[str | None, _moment_query("effective (business) time")] = None) -> datetime | None:
     return _moment("as_of", as_of)
 
 
-def known_at_param(known_at: Annotated[str | None, _moment_query("what the ledger knew then")] = None) -> datetime | None:
+async def known_at_param(known_at: Annotated[str | None, _moment_query("what the ledger knew then")] = None) -> datetime | None:
     return _moment("known_at", known_at)
 
 
-def on_param(on: Annotated[str | None, _moment_query("the day to evaluate (default now)")] = None) -> datetime | None:
+async def on_param(on: Annotated[str | None, _moment_query("the day to evaluate (default now)")] = None) -> datetime | None:
     return _moment("on", on)
 
 
@@ -51,7 +52,7 @@ KnownAt = Annotated[datetime | None, Depends(known_at_param)]
 On = Annotated[datetime | None, Depends(on_param)]
 
 
-def read_models_at(
+async def read_models_at(
     ledger: LedgerDep,
     min_position: Annotated[int | None, Query(ge=0, le=2**62, description="wait briefly until the read models reach this position")] = None,
 ) -> None:
@@ -67,7 +68,7 @@ def read_models_at(
         if time.monotonic() >= deadline:
             raise ApiError("not_caught_up", f"the read models have not reached position {min_position} yet: retry",
                            "min_position", headers={"Retry-After": "1"})
-        time.sleep(0.02)
+        await asyncio.sleep(0.02)
 
 
 Fresh = Depends(read_models_at)

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from entrypoints.http.access import Principal
-from entrypoints.http.auth import csrf_token, get_ledger
+from entrypoints.http.auth import csrf_token, ledger_of
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
@@ -24,5 +24,5 @@ def render(
 ) -> HTMLResponse:
     """A page. Every template sees ``principal`` (or None) and ``csrf_token``, which each
     form must carry as a hidden ``csrf_token`` field."""
-    values = {"principal": principal, "csrf_token": csrf_token(get_ledger(request), principal), **(context or {})}
+    values = {"principal": principal, "csrf_token": csrf_token(ledger_of(request), principal), **(context or {})}
     return TEMPLATES.TemplateResponse(request, template, values, status_code=status, headers=headers)

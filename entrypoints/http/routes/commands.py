@@ -21,7 +21,7 @@ from entrypoints.bootstrap import Ledger
 from entrypoints.http.access import INVITE, OWN_PARTNER_FIELD, Principal, Role
 from entrypoints.http.auth import CurrentPrincipal, LedgerDep, invite_link
 from entrypoints.http.problems import ApiError, problem_from_result
-from ledger.errors import CommandRejected, Problem
+from ledger.errors import CommandRejected, Problem, reject
 
 router = APIRouter(prefix="/v1", tags=["commands"])
 
@@ -142,6 +142,8 @@ def _validated(messages: list[Any], single: bool) -> list[m.Command]:
     commands, problems = [], []
     for index, message in enumerate(messages):
         try:
+            if not isinstance(message, dict):
+                raise reject("invalid_json", "a command must be a JSON object")
             commands.append(parse(message))
         except CommandRejected as refusal:
             problems += refusal.problems if single else [_at(index, p) for p in refusal.problems]
