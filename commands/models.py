@@ -506,12 +506,13 @@ class RecordPayout(_Money):
 
 
 class RequestPayout(Command):
-    """A partner asks to be paid what is due in a currency (all of it unless ``amount``)."""
+    """A partner asks to be paid what is due in a currency; the request waits in finance's queue until a payout is recorded."""
 
     type: Literal["request_payout"]
-    partner_id: Id
-    currency: Currency
-    amount: PositiveAmount | None = None
+    partner_id: Id = Field(description="the partner asking (a partner's own token may only ask for itself)")
+    currency: Currency = Field(description="ISO 4217 code of the amount due, e.g. `USD`")
+    amount: PositiveAmount | None = Field(None, description=(
+        f"how much, {AMOUNT}; at most what is due (default: all of it). One open request per currency"))
 
     @model_validator(mode="after")
     def _precision(self) -> RequestPayout:
