@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 
 from bench import measure
+from bench.api import api_benchmark
 from bench.pg import scratch_schema
 from demo.generate import generate, write_jsonl
 from entrypoints.logging import configure_logging
@@ -26,6 +27,8 @@ TARGETS = {
     ("query", "balance_p99_ms"): ("<=", 5.0),
     ("relay", "ratio_vs_raw"): (">=", 0.8),
     ("replay", "rss_growth_m_over_s"): ("<=", 1.5),
+    ("api", "balance_requests_per_s"): (">=", 1000.0),
+    ("api", "balance_p99_ms"): ("<=", 25.0),
 }
 
 
@@ -66,6 +69,9 @@ def run_size(size: str, seed: int, workdir: Path, *, naive_commands: int, last: 
     sqlite_path = workdir / f"{size}.db"
     run["sqlite"] = measure.ingest(f"sqlite:///{sqlite_path}", path)
     log.info("ingest_sqlite", size=size, **run["sqlite"])
+    if size == "S":  # the HTTP figures are taken on the S data set, as the API serves it by default (SQLite)
+        run["api"] = api_benchmark(f"sqlite:///{sqlite_path}")
+        log.info("api", size=size, **run["api"])
     with scratch_schema("naive") as (url, _):
         run["naive_events_per_s"] = measure.naive_ingest(url, path, naive_commands)
     return run
@@ -103,6 +109,7 @@ def summarise(runs: dict[str, dict[str, Any]], sizes: list[str]) -> dict[str, An
         },
         "query": {k: v for k, v in largest.get("query", {}).items() if k.endswith("_ms") or k in ("partners", "samples")},
         "relay": largest.get("relay", {}),
+        "api": runs.get("S", {}).get("api", {}),
     }
     if "S" in rss and "M" in rss:
         results["replay"]["rss_growth_m_over_s"] = round(rss["M"] / rss["S"], 3)
@@ -122,7 +129,7 @@ def _met(value: Any, op: str, limit: float) -> bool | None:
 
 def print_table(results: dict[str, Any]) -> None:
     print(f"\nLedger benchmarks (largest size {results['largest_size']}: {results['sizes']})")
-    for area in ("ingest", "replay", "query", "relay"):
+    for area in ("ingest", "replay", "query", "relay", "api"):
         for name, value in results[area].items():
             print(f"  {area:<7} {name:<24} {value}")
     print("\nTargets:")

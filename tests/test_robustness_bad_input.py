@@ -55,6 +55,7 @@ VALID: dict[str, dict[str, Any]] = {
     "close_period": b.cmd("close_period", program_id="prog", period="2025-01"),
     "record_payout": b.cmd("record_payout", payout_id="po9", partner_id="p1", amount="1.00", currency="USD",
                            statement_ids=["prog/p1/USD/2025-01"]),
+    "request_payout": b.cmd("request_payout", partner_id="p1", currency="USD", amount="1.00"),
 }
 # Hostile JSON text for a value, by the kind of value its schema asks for: none of
 # them is valid for a field of that kind.
