@@ -93,3 +93,12 @@ def test_a_program_shows_its_promo_slots(http):
     assert page["partners"] == {"approved": 2}
     assert page["last_closed_period"] == "2025-01"
     assert http.get("/v1/programs/nope", as_="admin").status_code == 404
+
+
+def test_a_misspelt_query_parameter_is_refused_not_ignored(http):
+    history(http)
+    refused = http.get("/v1/partners?stauts=active&limit=5", as_="admin")
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json()["errors"]] == ["stauts"]
+    assert http.get("/v1/partners/p1/balance?as_of=2025-01-31&min_position=1", as_="admin").status_code == 200
+    assert http.get("/healthz?verbose=1").status_code == 422

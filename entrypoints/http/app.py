@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 
 from entrypoints.bootstrap import Ledger
 from entrypoints.http import pages, problems
 from entrypoints.http.middleware import Guard
+from entrypoints.http.params import known_query_parameters
 from entrypoints.http.routes import audit, commands, docs, health, lists, partners, programs
 from entrypoints.http.templating import STATIC_DIR
 
@@ -30,7 +31,7 @@ PUBLIC_PATHS = ("/healthz",)
 def create_app(ledger: Ledger) -> FastAPI:
     app = FastAPI(
         title="Commission ledger", version="1", description=DESCRIPTION,
-        docs_url=None, redoc_url=None, openapi_url="/openapi.json",
+        docs_url=None, redoc_url=None, openapi_url="/openapi.json", dependencies=[Depends(known_query_parameters)],
         responses={"default": {"model": problems.ProblemDetail, "description": "a problem (RFC 9457)",
                                "content": {problems.PROBLEM_JSON: {}}}},
     )

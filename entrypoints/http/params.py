@@ -8,11 +8,12 @@ import time
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
 
 from entrypoints.http.auth import LedgerDep
 from entrypoints.http.problems import ApiError
 from ledger.calendar import parse_moment
+from ledger.errors import CommandRejected, Problem
 
 # What OpenAPI says a moment is (a client's generator makes real dates from it).
 _MOMENT_SCHEMA = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
@@ -72,3 +73,30 @@ async def read_models_at(
 
 
 Fresh = Depends(read_models_at)
+
+
+async def known_query_parameters(request: Request) -> None:
+    """A query parameter the route does not take is refused (a misspelt filter would
+    otherwise be ignored, and a list answer more than was asked)."""
+    unknown = sorted(set(request.query_params) - _declared(request.scope.get("route")))
+    if unknown:
+        raise CommandRejected.of([Problem("invalid", f"{name}: not a parameter of this route", name) for name in unknown])
+
+
+_DECLARED: dict[int, frozenset[str]] = {}
+
+
+def _declared(route: Any) -> frozenset[str]:
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return frozenset()
+    if id(route) not in _DECLARED:
+        _DECLARED[id(route)] = frozenset(_query_names(dependant))
+    return _DECLARED[id(route)]
+
+
+def _query_names(dependant: Any) -> set[str]:
+    names = {parameter.alias for parameter in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
