@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     StringConstraints,
+    TypeAdapter,
     field_validator,
     model_validator,
 )
@@ -193,6 +194,7 @@ def _iso_terms(terms: Terms) -> Terms:
 
 
 CheckedTerms = Annotated[Terms, AfterValidator(_iso_terms)]
+_TERMS: TypeAdapter[Terms] = TypeAdapter(CheckedTerms)
 
 
 class DefineProgram(Command):
@@ -212,11 +214,26 @@ class DefineProgram(Command):
 
 
 class ChangeProgramTerms(Command):
-    """Give a program new terms from the effective time on; earlier payments keep the terms they were earned under."""
+    """Give a program new terms from the effective time on; earlier payments keep the terms they were earned under.
+    Give either ``terms`` (in full) or ``terms_patch`` (RFC 7396: only what changes); the result is answered."""
 
     type: Literal["change_program_terms"]
     program_id: Id = Field(description=PROGRAM_ID)
-    terms: CheckedTerms = Field(description="the program's new terms, in full")
+    terms: CheckedTerms | None = Field(None, description="the program's new terms, in full (or give `terms_patch`)")
+    terms_patch: dict[str, Any] | None = Field(None, description=(
+        "a JSON Merge Patch (RFC 7396) of the terms in force at `at`: objects merge key by key, `null` removes a key,"
+        " anything else replaces the value, e.g. `{\"payout\": {\"minimum\": \"50.00\"}}`"))
+
+    @model_validator(mode="after")
+    def _one_change(self) -> ChangeProgramTerms:
+        if (self.terms is None) == (self.terms_patch is None):
+            raise FieldError("terms", "give either terms (all of them) or terms_patch (what changes)")
+        return self
+
+
+def checked_terms(value: Any) -> Terms:
+    """Terms validated as a command's would be (ISO currencies included)."""
+    return _TERMS.validate_python(value)
 
 
 class ClosePromo(Command):
@@ -229,22 +246,34 @@ class ClosePromo(Command):
 # -- partners --------------------------------------------------------------------------
 
 
+def _number_as_text(value: Any) -> Any:
+    """Forms and import scripts send numbers for free-text fields: keep them as written."""
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+# Free text that may arrive as a JSON number ("expected_pipeline": 12 is "12").
+ProfileText = Annotated[Text, BeforeValidator(_number_as_text)]
+
+
 class ApplicationProfile(BaseModel):
     """Who is applying. The contact e-mail is personal data: stored sealed, never published."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    company: Text = Field(description="the partner's company name")
+    company: ProfileText = Field(description="the partner's company name")
     contact_email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] = Field(
         description="the partner's contact e-mail address (personal data: sealed, erasable with `forget_partner`)")
-    website: Text | None = Field(None, description="the partner's web site")
-    city: Text = Field(description="city of the partner's office")
-    country: Text = Field(description="country of the partner's office (e.g. an ISO 3166 code such as `DE`)")
-    business_type: Text = Field(description="what kind of business the partner is, e.g. `agency`, `consultancy`, `reseller`")
-    team_size: Count = Field(description="number of people in the partner's team")
+    website: ProfileText | None = Field(None, description="the partner's web site")
+    city: ProfileText = Field(description="city of the partner's office")
+    country: ProfileText = Field(description="country of the partner's office (e.g. an ISO 3166 code such as `DE`)")
+    business_type: ProfileText = Field(description="what kind of business the partner is, e.g. `agency`, `consultancy`, `reseller`")
+    team_size: Count = Field(description="number of people in the partner's team (`5` or `\"5\"`)")
     client_count: Count = Field(description="number of clients the partner serves today")
-    focus_market: Text | None = Field(None, description="the market the partner sells to, e.g. `SMB retail`")
-    expected_pipeline: Text | None = Field(None, description="the business the partner expects to bring, in words")
+    focus_market: ProfileText | None = Field(None, description="the market the partner sells to, e.g. `SMB retail`")
+    expected_pipeline: ProfileText | None = Field(
+        None, description="the business the partner expects to bring, in words (a number is kept as written)")
 
 
 class SubmitApplication(Command):

@@ -111,6 +111,12 @@ def _unsafe_text(value: Any, path: tuple[str, ...] = ()) -> Iterator[Problem]:
         yield from _unsafe_text(item, (*path, str(key)))
 
 
+def validation_problems(exc: ValidationError, prefix: str) -> list[Problem]:
+    """Every problem of a value validated on its own (not as a whole command), its
+    fields named under ``prefix``."""
+    return [_problem({**error, "loc": (prefix, *error["loc"])}, "") for error in exc.errors()]
+
+
 def _problem(error: Any, command_type: str) -> Problem:
     # The discriminator puts the command type first in the path: drop it.
     path = [str(p) for p in error["loc"]]

@@ -59,7 +59,7 @@ _STATEMENT = "acme/northwind/USD/2025-02"
 STORY: list[dict[str, Any]] = [
     {"type": "define_program", "program_id": "acme", "terms": _TERMS, "at": "2025-01-01T00:00:00Z"},
     {"type": "change_program_terms", "program_id": "acme", "at": "2025-01-15T00:00:00Z",
-     "terms": {**_TERMS, "payout": {**_TERMS["payout"], "minimum": "25.00"}}},
+     "terms_patch": {"payout": {"minimum": "25.00"}}},
     {"type": "submit_application", "partner_id": "northwind", "program_id": "acme", "profile": _PROFILE,
      "at": "2025-01-20T09:00:00Z"},
     {"type": "approve_application", "partner_id": "northwind", "level": "Standard", "at": "2025-01-21T10:00:00Z",

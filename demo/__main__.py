@@ -36,7 +36,7 @@ EXPECTED_REJECTIONS = frozenset({"claim_rejected"})
 
 
 class RejectionCounter(io.TextIOBase):
-    """Stands in for stdout while ``ledger apply --quiet`` runs: counts the rejected
+    """Stands in for stdout while ``ledger apply`` runs: counts the rejected
     results it prints by (command type, error code) without keeping them."""
 
     def __init__(self) -> None:
@@ -83,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", default="demo-commands.jsonl", help="where to write the generated JSONL")
     parser.add_argument("--no-closes", action="store_true", help="leave out the monthly close_period commands")
     parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar while applying")
     return parser
 
 
@@ -114,8 +115,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     counter = RejectionCounter()
     started = time.perf_counter()
+    # Every result goes to the counter (it keeps only the rejections); the progress bar,
+    # on a terminal, goes to stderr.
+    apply = ["--db", args.db, "apply", args.out, "--batch-size", str(args.batch_size), *(["--quiet"] if args.quiet else [])]
     with redirect_stdout(counter):  # type: ignore[type-var]
-        code = ledger_main(["--db", args.db, "apply", args.out, "--quiet", "--batch-size", str(args.batch_size)])
+        code = ledger_main(apply)
     applied_in = time.perf_counter() - started
     counter.flush_partial()
     if code not in (0, 1) or counter.other:

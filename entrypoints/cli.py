@@ -99,6 +99,8 @@ def _parser() -> argparse.ArgumentParser:
     statement.add_argument("--period", required=True, help="YYYY-MM")
     statement.add_argument("--as-of", type=_moment)
     statement.add_argument("--known-at", type=_moment, help="as the ledger knew it then")
+    resale = query("resale", "a reseller's resale month by month (not_reported where a month has none)")
+    resale.add_argument("--on", type=_moment, help="months ended by this date (default now)")
     periods = query("periods", "a program's closed months and the next one to close", partner=False)
     periods.add_argument("program")
     periods.add_argument("--known-at", type=_moment)
@@ -327,6 +329,22 @@ def cmd_periods(ledger: Ledger, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_resale(ledger: Ledger, args: argparse.Namespace) -> int:
+    resale = ledger.queries.resale(args.partner, args.on)
+    if args.json:
+        print_json(resale)
+        return 0
+    rows = []
+    for month in resale["months"]:
+        for currency, f in month["currencies"].items() or [("-", {})]:
+            rows.append([month["period"], month["state"], currency, f.get("payments"), f.get("list_price"),
+                         f.get("margin"), f.get("wholesale")])
+    print_table(("month", "report", "currency", "payments", "list price", "margin", "wholesale owed"), rows,
+                title=f"Resale of {args.partner}", numeric=("payments", "list price", "margin", "wholesale owed"),
+                note=None if rows else "no resold customers")
+    return 0
+
+
 def cmd_audit(ledger: Ledger, args: argparse.Namespace) -> int:
     if bool(args.partner) == bool(args.customer):
         return _refuse("invalid", "give a PARTNER or --customer ID (one of them)", "partner")
@@ -534,6 +552,7 @@ _COMMANDS = {
     "project": cmd_project,
     "list": cmd_list,
     "periods": cmd_periods,
+    "resale": cmd_resale,
     "replay": cmd_replay,
     "snapshot": cmd_snapshot,
     "verify": cmd_verify,

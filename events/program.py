@@ -46,6 +46,8 @@ class StatusTerms(_Terms):
     lock_threshold: int = Field(default=50, ge=1, le=_MAX_COUNT, description="onboarded customers that lock the status to active")
     lock_years: int = Field(default=5, ge=0, le=_MAX_MONTHS // 12, description=(
         "how many years that lock lasts, from the threshold customer's onboarding"))
+    meetings_per_year: int = Field(default=0, ge=0, le=366, description=(
+        "meetings a partner is asked to hold each calendar year (the referral agreement asks for two)"))
 
 
 class PayoutTerms(_Terms):

@@ -11,6 +11,7 @@ from functools import singledispatchmethod
 from events.base import Event
 from events.statement import PayoutRecorded, PayoutRequested, StatementIssued, StatementLine
 from ledger.aggregate import Aggregate, Envelope
+from ledger.errors import Problem
 from ledger.money import ZERO
 
 
@@ -20,6 +21,22 @@ class IssuedStatement:
     period: str
     closing: Decimal
     due: Decimal
+    not_due_because: tuple[str, ...] = ()
+
+
+# Why a month close left a balance undue, as ``not_payable`` words it, and the code
+# and field a refused payout names for it.
+NOT_DUE = {
+    "balance is not positive": ("nothing_due", "amount"),
+    "balance is below the minimum payout": ("below_minimum", "amount"),
+    "no tax form on file": ("tax_form_missing", "partner_id"),
+    "training not completed": ("training_missing", "partner_id"),
+}
+
+
+def not_due_problem(statement: IssuedStatement, reason: str) -> Problem:
+    code, field = next((v for start, v in NOT_DUE.items() if reason.startswith(start)), ("not_due", "amount"))
+    return Problem(code, f"nothing is due on {statement.statement_id}: {reason}", field)
 
 
 class Account(Aggregate):
@@ -53,7 +70,7 @@ class Account(Aggregate):
 
     @when.register
     def _(self, e: StatementIssued, envelope: Envelope) -> None:
-        self.latest = IssuedStatement(e.statement_id, e.period, e.closing, e.due)
+        self.latest = IssuedStatement(e.statement_id, e.period, e.closing, e.due, tuple(e.carried_forward_because))
         self.statements[e.statement_id] = self.latest
         self.paid_since_latest = ZERO
 

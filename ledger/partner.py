@@ -47,6 +47,7 @@ class Partner(Aggregate):
         self.domain_hash: str | None = None
         self.approved_at: datetime | None = None
         self.terminated_at: datetime | None = None
+        self.termination_reason: str | None = None
         self.levels = Timeline[str]()
         self.rate_overrides = Timeline[Decimal | None]()
         self.promo_rate: Decimal | None = None
@@ -56,7 +57,7 @@ class Partner(Aggregate):
         self.payout_method: str | None = None
         self.payout_account_masked: str | None = None
         self.active_until = Timeline[date | None]()
-        self.meetings = 0
+        self.meetings: list[datetime] = []  # when each meeting was held
         self.forgotten = False
 
     @property
@@ -68,6 +69,9 @@ class Partner(Aggregate):
 
     def rate_override_on(self, on: datetime) -> Decimal | None:
         return self.rate_overrides.at(on)
+
+    def meetings_in_year(self, year: int) -> int:
+        return sum(1 for held in self.meetings if held.year == year)
 
     def trained_by(self, on: datetime) -> bool:
         return self.training_completed_at is not None and self.training_completed_at <= on
@@ -118,7 +122,7 @@ class Partner(Aggregate):
 
     @when.register
     def _(self, e: MeetingRecorded, envelope: Envelope) -> None:
-        self.meetings += 1
+        self.meetings.append(envelope.effective_at)
 
     @when.register
     def _(self, e: ActiveUntilSet, envelope: Envelope) -> None:
@@ -127,7 +131,7 @@ class Partner(Aggregate):
     @when.register
     def _(self, e: PartnerTerminated, envelope: Envelope) -> None:
         self.state = "terminated"
-        self.terminated_at = envelope.effective_at
+        self.terminated_at, self.termination_reason = envelope.effective_at, e.reason
 
     @when.register
     def _(self, e: PartnerForgotten, envelope: Envelope) -> None:

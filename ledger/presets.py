@@ -60,6 +60,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "commissionable_revenue": "*",
         "promo": None,
         "payout": {"minimum": "0.00", "hold_days": 0, "requires_tax_form": True, "requires_training": False},
+        # "at least two meetings a year" with the seller's team.
+        "status": {"meetings_per_year": 2},
     },
 }
 

@@ -13,12 +13,25 @@ from ledger.calendar import add_months, add_years, end_of_day
 
 
 @dataclass(frozen=True)
+class Lock:
+    """A lock that applies or applied: until when, why, and whether it is in force."""
+
+    until: datetime
+    because: str
+    in_force: bool
+
+    def as_dict(self) -> dict[str, object]:
+        return {"until": self.until.isoformat(), "because": self.because, "in_force": self.in_force}
+
+
+@dataclass(frozen=True)
 class Status:
     status: str  # "active" | "at_risk" | "locked"
     onboarded_total: int
     onboarded_in_window: int
     average_per_year: Decimal
-    locked_until: datetime | None
+    locked_until: datetime | None  # the lock in force on the date; None once it has ended
+    locks: tuple[Lock, ...] = ()  # every lock reached by the date, ended ones included
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -27,6 +40,7 @@ class Status:
             "onboarded_in_window": self.onboarded_in_window,
             "average_per_year": str(self.average_per_year),
             "locked_until": self.locked_until.isoformat() if self.locked_until else None,
+            "locks": [lock.as_dict() for lock in self.locks],
         }
 
 
@@ -45,14 +59,15 @@ def partner_status(
     average = (Decimal(in_window) / _years_observed(on, approved_at, window_start, terms)).quantize(
         Decimal("0.01"), rounding=ROUND_HALF_UP
     )
-    locked_until = _lock_end(dates, terms, active_until)
-    if locked_until is not None and on <= locked_until:
+    locks = _locks(dates, terms, active_until, on)
+    locked_until = max((lock.until for lock in locks if lock.in_force), default=None)
+    if locked_until is not None:
         state = "locked"
     elif average >= terms.target_per_year:
         state = "active"
     else:
         state = "at_risk"
-    return Status(state, len(dates), in_window, average, locked_until)
+    return Status(state, len(dates), in_window, average, locked_until, locks)
 
 
 def _years_observed(on: datetime, approved_at: datetime | None, window_start: datetime, terms: StatusTerms) -> Decimal:
@@ -63,11 +78,16 @@ def _years_observed(on: datetime, approved_at: datetime | None, window_start: da
     return max(tenure_days / Decimal("365.25"), Decimal(1))
 
 
-def _lock_end(dates: Sequence[datetime], terms: StatusTerms, active_until: date | None) -> datetime | None:
-    """The later of the threshold lock and an admin's "active until"."""
-    ends = []
+def _locks(dates: Sequence[datetime], terms: StatusTerms, active_until: date | None, on: datetime) -> tuple[Lock, ...]:
+    """The threshold lock (once reached) and an admin's "active until"; the status is
+    locked while either is in force."""
+    locks = []
     if len(dates) >= terms.lock_threshold:
-        ends.append(add_years(dates[terms.lock_threshold - 1], terms.lock_years))
+        reached = dates[terms.lock_threshold - 1]
+        until = add_years(reached, terms.lock_years)
+        because = f"{terms.lock_threshold} customers onboarded by {reached.date().isoformat()}: locked {terms.lock_years} years"
+        locks.append(Lock(until, because, on <= until))
     if active_until is not None:
-        ends.append(end_of_day(active_until))
-    return max(ends) if ends else None
+        until = end_of_day(active_until)
+        locks.append(Lock(until, "an admin set the partner active until this date", on <= until))
+    return tuple(locks)

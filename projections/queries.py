@@ -12,7 +12,8 @@ from adapters.database import Database
 from adapters.event_store import EventStore
 from adapters.vault import Vault
 from events.partner import Profile
-from ledger.calendar import as_utc, month_end, period_of
+from events.revenue import PaymentRecorded
+from ledger.calendar import as_utc, month_end, next_period, period_of
 from ledger.money import round_money
 from ledger.partner import Partner
 from ledger.policy import effective_rate
@@ -147,8 +148,60 @@ class Queries:
             "promo": partner.promo_rate is not None,
             "tax_form": partner.tax_form,
             "training_completed": partner.training_completed_at is not None,
+            "meetings": {
+                "year": now.year,
+                "held": partner.meetings_in_year(now.year),
+                "required": program.terms_on(now).status.meetings_per_year,
+            },
+            "payout_method": (
+                {"method": partner.payout_method, "account": partner.payout_account_masked}
+                if partner.payout_method else None
+            ),
+            "terminated_at": partner.terminated_at.isoformat() if partner.terminated_at else None,
+            "termination_reason": partner.termination_reason,
             "profile": profile,
         }
+
+    # -- resale ----------------------------------------------------------------------
+
+    def resale(self, partner_id: str, on: datetime | None = None) -> dict[str, Any]:
+        """A reseller's month by month resale: its resold customers' payments, the margin
+        it kept (its discount) and the wholesale it owes. A month's report is those
+        payments; from the month its first customer was resold to the last month ended
+        by ``on``, a month without one is ``not_reported`` (not "nothing owed")."""
+        on = on or datetime.now(UTC)
+        self._known_partner(partner_id, None)
+        [(first,)] = self._rows(
+            f"SELECT MIN(attributed_at) FROM {self.t.customers} WHERE partner_id = %s AND channel = 'resell'", (partner_id,)
+        )
+        figures: dict[str, dict[str, dict[str, Any]]] = {}
+        rows = self._rows(
+            f"SELECT effective_at, details FROM {self.t.audit} WHERE partner_id = %s AND event_type = %s"
+            " AND effective_at <= %s ORDER BY position",
+            (partner_id, PaymentRecorded.TOPIC, ts(on)),
+        )
+        for effective_at, details in rows:
+            payment = json.loads(details)
+            earning = payment["earning"]
+            if earning["kind"] != "discount":
+                continue
+            month = figures.setdefault(effective_at[:7], {}).setdefault(
+                payment["currency"], {"payments": 0, "list_price": Decimal(0), "margin": Decimal(0), "wholesale": Decimal(0)})
+            month["payments"] += 1
+            month["list_price"] += sum((Decimal(line["amount"]) for line in payment["lines"]), Decimal(0))
+            month["margin"] += Decimal(earning["amount"])
+            month["wholesale"] += Decimal(earning["wholesale"] or 0)
+        months = []
+        period = period_of(from_ts(first)) if first else None
+        while period is not None and month_end(period) < on:
+            reported = figures.get(period, {})
+            months.append({
+                "period": period,
+                "state": "reported" if reported else "not_reported",
+                "currencies": {c: {k: v if k == "payments" else str(v) for k, v in f.items()} for c, f in sorted(reported.items())},
+            })
+            period = next_period(period)
+        return {"partner_id": partner_id, "months": months}
 
     # -- periods ---------------------------------------------------------------------
 

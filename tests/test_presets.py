@@ -186,20 +186,23 @@ def test_sales_partner_promo_rates_revenue_kinds_and_status(ledger: Any, tmp_pat
 
     # p1: 50 onboarded tenants; the 50th on 2024-07-19 locks the status until 2029-07-19.
     # On 2025-01-01 the tenure is under a year, counted as one: 50 / 1 = 50.00 a year.
+    lock = {"until": "2029-07-19T00:00:00+00:00", "because": "50 customers onboarded by 2024-07-19: locked 5 years"}
     assert ledger.cli_json("status", "p1", "--on", "2025-01-01") == {
         "status": "locked", "onboarded_total": 50, "onboarded_in_window": 50,
-        "average_per_year": "50.00", "locked_until": "2029-07-19T00:00:00+00:00",
+        "average_per_year": "50.00", "locked_until": "2029-07-19T00:00:00+00:00", "locks": [{**lock, "in_force": True}],
     }
     assert ledger.cli_json("status", "p1", "--on", "2029-07-18")["status"] == "locked"
     # The day after the lock ends: no tenant in the 24 months before, 0 / 2 years: at risk.
+    # The lock is over (locked_until is null) and stays visible in the status history.
     after = ledger.cli_json("status", "p1", "--on", "2029-07-20")
     assert (after["status"], after["onboarded_in_window"], after["average_per_year"], after["locked_until"]) == (
-        "at_risk", 0, "0.00", "2029-07-19T00:00:00+00:00")
+        "at_risk", 0, "0.00", None)
+    assert after["locks"] == [{**lock, "in_force": False}]
 
     # p2: 10 tenants in its first year (tenure < 1 year counts as one): 10.00 a year meets the target.
     assert ledger.cli_json("status", "p2", "--on", "2024-12-31") == {
         "status": "active", "onboarded_total": 10, "onboarded_in_window": 10,
-        "average_per_year": "10.00", "locked_until": None,
+        "average_per_year": "10.00", "locked_until": None, "locks": [],
     }
     # Two years after approval the same 10 tenants are 10 / 2 = 5.00 a year: at risk.
     later = ledger.cli_json("status", "p2", "--on", "2026-01-04")

@@ -13,7 +13,8 @@ import pytest
 from tests import builders as b
 
 BALANCE_FIGURES = {"earned", "clawed_back", "deducted", "adjusted", "lifetime_commission", "paid", "balance", "due", "discount"}
-PARTNER_KEYS = {"partner_id", "program_id", "state", "level", "rate", "promo", "tax_form", "training_completed", "profile"}
+PARTNER_KEYS = {"partner_id", "program_id", "state", "level", "rate", "promo", "tax_form", "training_completed", "profile",
+                "meetings", "payout_method", "terminated_at", "termination_reason"}
 
 
 def base(ledger: Any) -> None:
@@ -192,7 +193,8 @@ def test_partner_json_has_the_documented_keys_and_masks_personal_data(ledger):
     assert (got["state"], got["level"], got["rate"], got["promo"]) == ("approved", "Standard", "0.50", True)
     assert "jane.doe@acme-partners.example" not in out and "jane.doe" not in out
     assert got["profile"]["contact_email"] != "jane.doe@acme-partners.example"
-    assert account not in out and "3000" not in out  # payout details are never shown
+    # the payout method is shown with the account masked: never the account itself
+    assert account not in out and got["payout_method"] == {"method": "sepa", "account": "*" * 18 + "3000"}
     _, table = ledger.cli("partner", "p1")
     assert "jane.doe" not in table and account not in table
     _, trail = ledger.cli("audit", "p1", "--json")

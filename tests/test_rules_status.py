@@ -7,7 +7,7 @@ from typing import Any
 
 from tests import builders as b
 
-STATUS_KEYS = {"status", "onboarded_total", "onboarded_in_window", "average_per_year", "locked_until"}
+STATUS_KEYS = {"status", "onboarded_total", "onboarded_in_window", "average_per_year", "locked_until", "locks"}
 
 
 def on(text: str) -> datetime:

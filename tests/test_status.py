@@ -136,7 +136,16 @@ LEAP_FIFTY = [*daily(49, "2023-06-01"), at("2024-02-29")]
 def test_threshold_lock(on: str, onboarded: list[datetime], expected_status: str, locked_until: str | None) -> None:
     got = status(on=on, onboarded=onboarded)
     assert got.status == expected_status
-    assert got.locked_until == (None if locked_until is None else at(locked_until))
+    assert_lock(got, on, locked_until)
+
+
+def assert_lock(got: Status, on: str, lock_end: str | None) -> None:
+    """``locked_until`` is the lock in force (None once it has ended); ``locks`` keeps
+    every lock reached, ended ones included."""
+    end = None if lock_end is None else at(lock_end)
+    assert got.locked_until == (end if got.status == "locked" else None)
+    assert max((lock.until for lock in got.locks), default=None) == end
+    assert all(lock.in_force == (at(on) <= lock.until) for lock in got.locks)
 
 
 def test_lock_runs_from_the_50th_onboarding_time() -> None:
@@ -165,7 +174,8 @@ def test_locked_even_with_a_high_average() -> None:
 )
 def test_admin_active_until(on: str, onboarded: list[datetime], active_until: date, expected_status: str, locked_until: str) -> None:
     got = status(on=on, onboarded=onboarded, active_until=active_until)
-    assert (got.status, got.locked_until) == (expected_status, at(locked_until))
+    assert got.status == expected_status
+    assert_lock(got, on, locked_until)
 
 
 def test_active_partner_with_past_admin_lock_is_active() -> None:
@@ -181,10 +191,15 @@ def test_as_dict() -> None:
         "onboarded_in_window": 50,
         "average_per_year": "25.00",
         "locked_until": "2030-03-15T00:00:00+00:00",
+        "locks": [{"until": "2030-03-15T00:00:00+00:00", "because": "50 customers onboarded by 2025-03-15: locked 5 years",
+                   "in_force": True}],
     }
     assert status(onboarded=daily(3, "2026-01-01")).as_dict() == {
         "status": "at_risk", "onboarded_total": 3, "onboarded_in_window": 3, "average_per_year": "1.50", "locked_until": None,
+        "locks": [],
     }
+    ended = status(on="2030-03-16", approved="2020-01-01", onboarded=FIFTY).as_dict()
+    assert ended["locked_until"] is None and ended["locks"][0]["in_force"] is False  # the past lock stays visible
 
 
 # -- properties --------------------------------------------------------------------------------
@@ -215,9 +230,8 @@ def test_status_is_consistent(
     assert got.average_per_year == got.average_per_year.quantize(Decimal("0.01"))
     # Averaged over at most the 2-year window and at least one year.
     assert Decimal(got.onboarded_in_window) / 2 - Decimal("0.005") <= got.average_per_year <= got.onboarded_in_window
+    assert (len(counted) >= 50) == bool(got.locks)
     if got.locked_until is not None:
-        assert len(counted) >= 50
-        assert got.status == ("locked" if on <= got.locked_until else ("active" if got.average_per_year >= 10 else "at_risk"))
+        assert got.status == "locked" and on <= got.locked_until
     else:
-        assert len(counted) < 50
         assert got.status == ("active" if got.average_per_year >= 10 else "at_risk")

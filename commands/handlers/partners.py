@@ -122,7 +122,8 @@ def complete_training(ctx: Context, c: m.CompleteTraining) -> Result:
 def record_meeting(ctx: Context, c: m.RecordMeeting) -> Result:
     partner = ctx.partner(c.partner_id)
     ctx.record(partner, MeetingRecorded(partner_id=c.partner_id))
-    return {"partner_id": c.partner_id, "meetings": partner.meetings}
+    held = partner.meetings_in_year(ctx.meta.effective_at.year)
+    return {"partner_id": c.partner_id, "meetings": len(partner.meetings), "meetings_this_year": held}
 
 
 @handles(m.SetActiveUntil)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from commands import models as m
 from commands.handlers.base import Context, Result, handles
 from events.statement import PayoutRecorded, PayoutRequested
-from ledger.account import Account
-from ledger.errors import reject
+from ledger.account import Account, not_due_problem
+from ledger.errors import CommandRejected, Problem, reject
 
 
 @handles(m.RecordPayout)
@@ -20,7 +20,11 @@ def record_payout(ctx: Context, c: m.RecordPayout) -> Result:
             raise reject("not_found", f"statement {statement_id!r} is not a {c.currency} statement of {c.partner_id}", "statement_ids")
     assert account is not None
     if c.amount > account.outstanding:
-        raise reject("invalid", f"payout of {c.amount} exceeds what is due ({account.outstanding} {c.currency})", "amount")
+        # Say why nothing is due when a month close held it back (tax form, training, minimum).
+        latest = account.latest
+        held_back = [not_due_problem(latest, r) for r in latest.not_due_because] if latest and account.outstanding <= 0 else []
+        exceeds = Problem("invalid", f"payout of {c.amount} exceeds what is due ({account.outstanding} {c.currency})", "amount")
+        raise CommandRejected.of([*held_back, exceeds])
     payout = PayoutRecorded(
         payout_id=c.payout_id, partner_id=c.partner_id, amount=c.amount, currency=c.currency, statement_ids=c.statement_ids
     )

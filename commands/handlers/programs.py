@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from pydantic import ValidationError
+
 from commands import models as m
 from commands.handlers.base import Context, Result, handles
-from events.program import ProgramDefined, ProgramTermsChanged, PromoClosed
-from ledger.errors import reject
+from commands.parsing import validation_problems
+from events.program import ProgramDefined, ProgramTermsChanged, PromoClosed, Terms
+from ledger.errors import CommandRejected, reject
+from ledger.merge_patch import merge_patch
 from ledger.presets import preset_terms
 from ledger.program import Program
 
@@ -22,9 +28,23 @@ def define_program(ctx: Context, c: m.DefineProgram) -> Result:
 
 @handles(m.ChangeProgramTerms)
 def change_program_terms(ctx: Context, c: m.ChangeProgramTerms) -> Result:
+    """Answers with the resulting terms, so a patch's effect is plain to see."""
     program = ctx.program(c.program_id)
-    ctx.record(program, ProgramTermsChanged(program_id=c.program_id, terms=c.terms))
-    return {"program_id": c.program_id}
+    terms = c.terms
+    if terms is None:
+        assert c.terms_patch is not None
+        terms = _patched(program.terms_on(ctx.meta.effective_at), c.terms_patch)
+    ctx.record(program, ProgramTermsChanged(program_id=c.program_id, terms=terms))
+    return {"program_id": c.program_id, "terms": terms.model_dump(mode="json")}
+
+
+def _patched(current: Terms, patch: dict[str, Any]) -> Terms:
+    """The terms in force with ``patch`` merged in; refused, naming every field
+    (``terms_patch.payout.minimum``), when the result is not valid terms."""
+    try:
+        return m.checked_terms(merge_patch(current.model_dump(mode="json"), patch))
+    except ValidationError as exc:
+        raise CommandRejected.of(validation_problems(exc, "terms_patch")) from None
 
 
 @handles(m.ClosePromo)
