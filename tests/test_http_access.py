@@ -126,3 +126,27 @@ def test_bearer_requests_need_no_csrf_token(http):
 @pytest.mark.parametrize("role", list(Role))
 def test_every_role_has_permissions(role):
     assert PERMISSIONS[role]
+
+
+def test_request_logs_name_routes_never_secrets(http, capfd, monkeypatch):
+    import structlog
+
+    from entrypoints.http import middleware
+    from entrypoints.logging import configure_logging
+
+    configure_logging("INFO")
+    # A fresh logger: the module's own was cached at the suite's level on first use.
+    monkeypatch.setattr(middleware, "log", structlog.get_logger("http"))
+    try:
+        token = http.token("admin")
+        path = _invite(http, Role.ADMIN, None)
+        http.get(path)
+        http.post(path)
+        http.get("/v1/me", as_="admin")
+    finally:
+        configure_logging("WARNING")
+    output = capfd.readouterr().err
+    assert '"route": "/invite/{code}"' in output and '"route": "/v1/me"' in output
+    assert token not in output and path.rsplit("/", 1)[1] not in output
+    session = http.client.cookies.get(SESSION_COOKIE)
+    assert session and session not in output
