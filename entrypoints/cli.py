@@ -13,7 +13,7 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from importlib import metadata
 from typing import IO, Any
 
@@ -26,7 +26,7 @@ from entrypoints.output import print_json, print_record, print_table
 from entrypoints.progress import progress
 from entrypoints.progress import wanted as progress_wanted
 from entrypoints.settings import SettingsError, load_settings
-from ledger.calendar import as_utc, end_of_day
+from ledger.calendar import parse_moment
 from projections.listings import (
     APPLICATION_STATES,
     DEFAULT_LIMIT,
@@ -44,11 +44,9 @@ from replay.verify import replay
 
 
 def _moment(text: str) -> datetime:
-    """ISO date or date-time; a bare date means the end of that day."""
+    """The argument type of ``--as-of``, ``--known-at`` and ``--on``."""
     try:
-        if len(text) == 10:
-            return end_of_day(date.fromisoformat(text))
-        return as_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+        return parse_moment(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO-8601 date or time: {text!r}") from None
 
@@ -465,12 +463,7 @@ def cmd_replay(ledger: Ledger, args: argparse.Namespace) -> int:
 def cmd_snapshot(ledger: Ledger, args: argparse.Namespace) -> int:
     snapshots = ledger.snapshots()
     if args.action == "take":
-        ledger.read_models.catch_up()
-        position = min(ledger.read_models.positions().values())
-        snapshot = snapshots.take(
-            ledger.read_models.t, position, args.label,
-            still_at=lambda: min(ledger.read_models.positions().values()) == position,
-        )
+        snapshot = ledger.take_snapshot(args.label)
         if snapshot is None:
             print("read models moved on while the snapshot was taken (a writer caught up): take it again", file=sys.stderr)
             return 1
