@@ -161,12 +161,17 @@ def _check_reads(cursor: Any, table: str, read_versions: dict[UUID, int], hex_id
     decided on stale facts; refuse it like a version conflict, and it is replayed."""
     ids = list(read_versions)
     for chunk in _chunks(ids, 1000):
-        keys = [i.hex if hex_ids else i for i in chunk]
-        cursor.execute(
-            f"SELECT originator_id, MAX(originator_version) FROM {table} WHERE originator_id IN "
-            f"({', '.join('%s' for _ in keys)}) GROUP BY originator_id",
-            keys,
-        )
+        if hex_ids:
+            cursor.execute(
+                f"SELECT originator_id, MAX(originator_version) FROM {table} WHERE originator_id IN "
+                f"({', '.join('%s' for _ in chunk)}) GROUP BY originator_id",
+                [i.hex for i in chunk],
+            )
+        else:  # one array parameter: a statement the server plans once
+            cursor.execute(
+                f"SELECT originator_id, MAX(originator_version) FROM {table} WHERE originator_id = ANY(%s) GROUP BY originator_id",
+                (list(chunk),),
+            )
         for originator_id, version in cursor.fetchall():
             aggregate_id = originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
             if version > read_versions[aggregate_id]:

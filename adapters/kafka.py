@@ -49,6 +49,7 @@ class KafkaConfig:
     compression_type: str | None = None
     delivery_timeout_ms: int = 120000
     relay_batch_size: int = 5000
+    relay_in_flight: int = 4  # batches sent before the oldest must be acknowledged
     relay_interval_s: float = 1.0
     # Topic management: off in production (topics are provisioned), on for development.
     create_topics: bool = False

@@ -1,4 +1,10 @@
-"""``python -m bench [--quick]``: run every benchmark, print a table, write bench-results.json."""
+"""``python -m bench [--quick]``: run every benchmark, print each figure beside its
+baseline and target, write bench-results.json (the same figures under the same names).
+
+Columns: the figure measured now; ``reference``, what it is measured against in the
+same run (COPY into a plain table, a raw scan, a raw producer); ``before``, the figure
+before issue #11 (bench/baseline.json); the target, and whether it is met.
+"""
 
 from __future__ import annotations
 
@@ -21,14 +27,20 @@ from entrypoints.logging import configure_logging
 
 log = structlog.get_logger("bench")
 
+BASELINE = json.loads((Path(__file__).parent / "baseline.json").read_text())
+
+# Figure name pattern (``*`` is a size) -> (operator, limit).
 TARGETS = {
-    ("ingest", "ratio_vs_copy"): (">=", 0.5),
-    ("replay", "ratio_vs_scan"): (">=", 0.5),
-    ("query", "balance_p99_ms"): ("<=", 5.0),
-    ("relay", "ratio_vs_raw"): (">=", 0.8),
-    ("replay", "rss_growth_m_over_s"): ("<=", 1.5),
-    ("api", "balance_requests_per_s"): (">=", 1000.0),
-    ("api", "balance_p99_ms"): ("<=", 25.0),
+    "ingest.postgres.*.ratio_vs_copy": (">=", 0.10),
+    "ingest.sqlite.*.facts_over_postgres": (">=", 1.0),
+    "replay.*.ratio_vs_scan": (">=", 0.5),
+    "replay.rss_m_over_s": ("<=", 1.5),
+    "relay.ratio_vs_raw": (">=", 0.9),
+    "query.balance_p99_ms": ("<=", 2.0),
+    "query.status_p99_ms": ("<=", 5.0),
+    "consume.once_drained_s": ("<", 2.0),
+    "api.balance_requests_per_s": (">=", 1000.0),
+    "api.balance_p99_ms": ("<=", 25.0),
 }
 
 
@@ -38,43 +50,97 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="size S only")
     parser.add_argument("--sizes", default="S,M")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--naive-commands", type=int, default=3000)
+    parser.add_argument("--naive-commands", type=int, default=1000)
     parser.add_argument("--out", default="bench-results.json")
     args = parser.parse_args()
     sizes = ["S"] if args.quick else args.sizes.split(",")
     workdir = Path(tempfile.mkdtemp(prefix="ledger-bench-"))
-    runs = {size: run_size(size, args.seed, workdir, naive_commands=args.naive_commands, last=size == sizes[-1]) for size in sizes}
-    results = summarise(runs, sizes)
+    figures: dict[str, dict[str, Any]] = {}
+    counts = {}
+    for size in sizes:
+        counts[size] = run_size(size, args.seed, workdir, figures, naive_commands=args.naive_commands, last=size == sizes[-1])
+    rss_s, rss_m = (figures.get(f"replay.{size}.peak_rss_mb", {}).get("value") for size in ("S", "M"))
+    if rss_s and rss_m:
+        add(figures, "replay.rss_m_over_s", round(rss_m / rss_s, 3))
+    results = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "sizes": counts,
+        "largest_size": sizes[-1],
+        "figures": figures,
+    }
     Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
     print_table(results)
 
 
-def run_size(size: str, seed: int, workdir: Path, *, naive_commands: int, last: bool) -> dict[str, Any]:
+def add(figures: dict[str, dict[str, Any]], name: str, value: Any, reference: Any = None) -> None:
+    """One figure, with its reference (same run), its value before #11 and its target."""
+    figure: dict[str, Any] = {"value": value}
+    if reference is not None:
+        figure["reference"] = reference
+    if name in BASELINE:
+        figure["before"] = BASELINE[name]
+    target = _target(name)
+    if target is not None:
+        op, limit = target
+        figure["target"] = f"{op} {limit}"
+        figure["met"] = None if value is None else {">=": value >= limit, "<=": value <= limit, "<": value < limit}[op]
+    figures[name] = figure
+
+
+def _target(name: str) -> tuple[str, float] | None:
+    parts = name.split(".")
+    for pattern, target in TARGETS.items():
+        wanted = pattern.split(".")
+        if len(wanted) == len(parts) and all(w in ("*", p) for w, p in zip(wanted, parts, strict=True)):
+            return target
+    return None
+
+
+def run_size(
+    size: str, seed: int, workdir: Path, figures: dict[str, dict[str, Any]], *, naive_commands: int, last: bool
+) -> dict[str, int]:
     path = workdir / f"{size}.jsonl"
     started = time.perf_counter()
     commands = write_jsonl(path, generate(seed, size))
     log.info("generated", size=size, commands=commands, seconds=round(time.perf_counter() - started, 1))
-    run: dict[str, Any] = {"commands": commands}
     with scratch_schema(size.lower()) as (url, schema):
-        run["postgres"] = measure.ingest(url, path)
-        log.info("ingest_postgres", size=size, **run["postgres"])
-        run["copy_rows"], run["copy_rows_per_s"] = measure.copy_rows_per_s(schema)
-        run["replay"] = measure.replay_in_child(url)
-        log.info("replay", size=size, **run["replay"])
-        run["raw_scan_rows_per_s"] = measure.raw_scan_rows_per_s(schema)
+        pg = measure.ingest(url, path, commands)
+        log.info("ingest_postgres", size=size, **pg)
+        _, copy_rate = measure.copy_rows_per_s(schema)
+        add(figures, f"ingest.postgres.{size}.commands_per_s", pg["commands_per_s"])
+        add(figures, f"ingest.postgres.{size}.facts_per_s", pg["facts_per_s"], reference=copy_rate)
+        add(figures, f"ingest.postgres.{size}.ratio_vs_copy", round(pg["facts_per_s"] / copy_rate, 4))
+        replay = measure.replay_in_child(url)
+        log.info("replay", size=size, **replay)
+        scan_rate = measure.raw_scan_rows_per_s(schema)
+        add(figures, f"replay.{size}.events_per_s", replay["events_per_s"], reference=scan_rate)
+        add(figures, f"replay.{size}.ratio_vs_scan", round(replay["events_per_s"] / scan_rate, 4))
+        add(figures, f"replay.{size}.peak_rss_mb", replay["peak_rss_mb"])
         if last:
-            run["query"] = measure.query_latencies(url)
-            log.info("queries", size=size, **run["query"])
-            run["relay"] = relay_figures(url)
+            query = measure.query_latencies(url)
+            log.info("queries", size=size, **query)
+            for name in ("balance", "status", "statement", "audit"):
+                for cut in ("p50", "p99"):
+                    add(figures, f"query.{name}_{cut}_ms", query.get(f"{name}_{cut}_ms"))
+            for name, value in relay_figures(url).items():
+                add(figures, name, value)
     sqlite_path = workdir / f"{size}.db"
-    run["sqlite"] = measure.ingest(f"sqlite:///{sqlite_path}", path)
-    log.info("ingest_sqlite", size=size, **run["sqlite"])
+    lite = measure.ingest(f"sqlite:///{sqlite_path}", path, commands)
+    log.info("ingest_sqlite", size=size, **lite)
+    lite_copy = measure.sqlite_copy_rows_per_s(sqlite_path)
+    add(figures, f"ingest.sqlite.{size}.commands_per_s", lite["commands_per_s"])
+    add(figures, f"ingest.sqlite.{size}.facts_per_s", lite["facts_per_s"], reference=lite_copy)
+    add(figures, f"ingest.sqlite.{size}.ratio_vs_copy", round(lite["facts_per_s"] / lite_copy, 4))
+    add(figures, f"ingest.sqlite.{size}.facts_over_postgres", round(lite["facts_per_s"] / pg["facts_per_s"], 3))
     if size == "S":  # the HTTP figures are taken on the S data set, as the API serves it by default (SQLite)
-        run["api"] = api_benchmark(f"sqlite:///{sqlite_path}")
-        log.info("api", size=size, **run["api"])
-    with scratch_schema("naive") as (url, _):
-        run["naive_events_per_s"] = measure.naive_ingest(url, path, naive_commands)
-    return run
+        api = api_benchmark(f"sqlite:///{sqlite_path}")
+        log.info("api", size=size, **api)
+        for name, value in api.items():
+            add(figures, f"api.{name}", value)
+    if naive_commands:
+        with scratch_schema("naive") as (url, _):
+            add(figures, f"ingest.postgres.{size}.one_per_transaction_facts_per_s", measure.naive_ingest(url, path, naive_commands))
+    return {"commands": commands, "events": int(pg["events"]), "facts": int(pg["facts"])}
 
 
 def relay_figures(url: str) -> dict[str, Any]:
@@ -85,57 +151,17 @@ def relay_figures(url: str) -> dict[str, Any]:
     return relay_benchmark(url)
 
 
-def summarise(runs: dict[str, dict[str, Any]], sizes: list[str]) -> dict[str, Any]:
-    largest = runs[sizes[-1]]
-    pg, sqlite = largest["postgres"], largest["sqlite"]
-    replay = largest["replay"]
-    rss = {size: runs[size]["replay"]["peak_rss_mb"] for size in sizes}
-    results: dict[str, Any] = {
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-        "sizes": {size: {"commands": r["commands"], "events": r["postgres"]["events"]} for size, r in runs.items()},
-        "largest_size": sizes[-1],
-        "ingest": {
-            "postgres_events_per_s": pg["events_per_s"],
-            "sqlite_events_per_s": sqlite["events_per_s"],
-            "copy_rows_per_s": largest["copy_rows_per_s"],
-            "naive_events_per_s": largest["naive_events_per_s"],
-            "ratio_vs_copy": round(pg["events_per_s"] / largest["copy_rows_per_s"], 4),
-        },
-        "replay": {
-            "events_per_s": replay["events_per_s"],
-            "raw_scan_rows_per_s": largest["raw_scan_rows_per_s"],
-            "ratio_vs_scan": round(replay["events_per_s"] / largest["raw_scan_rows_per_s"], 4),
-            "peak_rss_mb": rss,
-        },
-        "query": {k: v for k, v in largest.get("query", {}).items() if k.endswith("_ms") or k in ("partners", "samples")},
-        "relay": largest.get("relay", {}),
-        "api": runs.get("S", {}).get("api", {}),
-    }
-    if "S" in rss and "M" in rss:
-        results["replay"]["rss_growth_m_over_s"] = round(rss["M"] / rss["S"], 3)
-    results["targets"] = {
-        f"{area}.{name}": {"target": f"{op} {limit}", "value": results[area].get(name),
-                            "met": _met(results[area].get(name), op, limit)}
-        for (area, name), (op, limit) in TARGETS.items()
-    }
-    return results
-
-
-def _met(value: Any, op: str, limit: float) -> bool | None:
-    if value is None:
-        return None
-    return value >= limit if op == ">=" else value <= limit
-
-
 def print_table(results: dict[str, Any]) -> None:
-    print(f"\nLedger benchmarks (largest size {results['largest_size']}: {results['sizes']})")
-    for area in ("ingest", "replay", "query", "relay", "api"):
-        for name, value in results[area].items():
-            print(f"  {area:<7} {name:<24} {value}")
-    print("\nTargets:")
-    for name, target in results["targets"].items():
-        verdict = {True: "met", False: "MISSED", None: "not measured"}[target["met"]]
-        print(f"  {name:<30} {target['target']:<10} value {target['value']!s:<12} {verdict}")
+    print(f"\nLedger benchmarks ({results['sizes']})")
+    print(f"  {'figure':<50} {'value':>12} {'reference':>12} {'before':>10} {'target':>9}  verdict")
+    for name, figure in results["figures"].items():
+        verdict = {True: "met", False: "MISSED", None: "not measured"}.get(figure.get("met"), "") if "target" in figure else ""
+        print(f"  {name:<50} {_cell(figure.get('value')):>12} {_cell(figure.get('reference')):>12}"
+              f" {_cell(figure.get('before')):>10} {figure.get('target', ''):>9}  {verdict}")
+
+
+def _cell(value: Any) -> str:
+    return "-" if value is None else str(value)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import structlog
 from eventsourcing.persistence import IntegrityError
 
@@ -53,7 +54,11 @@ def error_result(error: CommandRejected, command_type: str | None = None) -> Res
 def fingerprint(command: m.Command, key: Callable[[str], str]) -> str:
     """Identifies a command's content for idempotency. Keyed (``key`` is the vault's
     HMAC), so a stored fingerprint cannot be used to confirm a guessed e-mail or account."""
-    return key(json.dumps(command.content(), sort_keys=True, separators=(",", ":")))
+    content = command.content()
+    text = orjson.dumps(content, option=orjson.OPT_SORT_KEYS).decode()
+    if not text.isascii():  # the stored fingerprints escape non-ASCII text, as json.dumps does
+        text = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    return key(text)
 
 
 class MessageBus:
@@ -205,7 +210,8 @@ def _type_of(message: Message) -> str | None:
 
 def _meta(command: m.Command, origin: tuple[Source, str]) -> EventMeta:
     source, default_actor = origin
-    return EventMeta(
+    # Every value comes from a validated command: no need to validate them again.
+    return EventMeta.model_construct(
         effective_at=command.at or datetime.now(UTC),
         actor=command.actor or default_actor,
         source=source,

@@ -231,33 +231,49 @@ class PaymentsConsumer:
 
     # -- the loop -----------------------------------------------------------------------
 
-    def caught_up(self) -> bool:
-        """True once every assigned partition's position is at its high watermark (as
-        the last fetch reported it)."""
-        assignment = self.consumer.assignment()
-        if not assignment:
-            return False
-        for tp in assignment:
-            highwater = self.consumer.highwater(tp)
-            if highwater is None or self.consumer.position(tp) < highwater:
-                return False
-        return True
-
-    def run(self, *, once: bool, stop: threading.Event | None = None, poll_ms: int = 200,
-            join_timeout_s: float | None = None) -> Stats:
+    def run(self, *, once: bool, stop: threading.Event | None = None, poll_ms: int = 200) -> Stats:
+        """Follow the topic until ``stop`` is set; with ``once``, read up to the end
+        offsets it has when the run starts, then return."""
         stop = stop or threading.Event()
-        join_timeout_s = join_timeout_s or max(30.0, 2 * self.config.session_timeout_ms / 1000 + 10)
-        started = time.monotonic()
+        if once:
+            return self._drain(stop, min(poll_ms, 100))
         while not stop.is_set():
-            polled = self.consumer.poll(timeout_ms=poll_ms, max_records=self.config.max_poll_records)
-            messages = [message for batch in polled.values() for message in batch]
-            messages.sort(key=lambda message: (message.partition, message.offset))
-            self.process(messages)
-            if once and not messages:
-                if self.caught_up():
-                    break
-                if not self.consumer.assignment() and time.monotonic() - started > join_timeout_s:
-                    raise ConsumerHalted(f"no partitions of {self.config.payments_topic} assigned after {join_timeout_s:.0f}s")
+            self.process(self._poll(poll_ms))
+        return self.stats
+
+    def _poll(self, poll_ms: int) -> list[Any]:
+        polled = self.consumer.poll(timeout_ms=poll_ms, max_records=self.config.max_poll_records)
+        messages = [message for batch in polled.values() for message in batch]
+        messages.sort(key=lambda message: (message.partition, message.offset))
+        return messages
+
+    def _drain(self, stop: threading.Event, poll_ms: int) -> Stats:
+        """``--once``: take every partition directly instead of joining the group (a
+        join waits for the group to settle, seconds even when nothing is there), start
+        from the group's committed offsets, stop at the end offsets seen now. Offsets
+        are still committed for the group; a group member running meanwhile may get
+        the same messages again, which applying again makes no-ops."""
+        from kafka.structs import TopicPartition
+
+        topics = sorted(self.consumer.subscription() or ())
+        self.consumer.unsubscribe()
+        partitions = [TopicPartition(topic, p) for topic in topics for p in sorted(self.consumer.partitions_for_topic(topic))]
+        if not partitions:
+            return self.stats
+        self.consumer.assign(partitions)
+        end = self.consumer.end_offsets(partitions)
+        confirmed: set[Any] = set()
+        while not stop.is_set():
+            for tp in partitions:
+                # The first fetch's high watermark confirms the end (a broker may
+                # answer the offsets request before its last batch is counted).
+                highwater = self.consumer.highwater(tp)
+                if tp not in confirmed and highwater is not None:
+                    end[tp] = max(end[tp], highwater)
+                    confirmed.add(tp)
+            if len(confirmed) == len(partitions) and all(self.consumer.position(tp) >= end[tp] for tp in partitions):
+                break
+            self.process(self._poll(poll_ms))
         return self.stats
 
     def close(self) -> None:

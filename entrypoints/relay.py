@@ -1,11 +1,13 @@
 """The outbound Kafka relay: a projection whose sink is a set of topics.
 
-It reads the log after its tracking position, publishes each event (every event to
-``ledger.events.v1``; issued statements also to ``ledger.statements.v1`` and payouts
-to ``ledger.payouts.v1``), waits until the broker has acknowledged the whole batch
-with ``acks=all``, and only then moves its position (table ``relay_tracking``). A
-crash anywhere therefore loses nothing; a restart may publish the tail of the last
-batch again, which consumers absorb by deduplicating on the event id.
+It reads the log after its tracking position a batch at a time and publishes each
+event (every event to ``ledger.events.v1``; issued statements also to
+``ledger.statements.v1`` and payouts to ``ledger.payouts.v1``). Several batches are in
+flight at once; the position (table ``relay_tracking``) moves past a batch only once
+the broker has acknowledged every one of its records with ``acks=all``, and only in
+log order. A crash anywhere therefore loses nothing; a restart may publish the
+batches that were in flight again, which consumers absorb by deduplicating on the
+event id.
 
 Records are keyed by partner id (customer id while no partner is known, else the
 program id), so one partner's events land on one partition, in log order.
@@ -16,10 +18,12 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+import orjson
 import structlog
 from kafka.errors import KafkaError
 
@@ -53,6 +57,15 @@ class OutboundRecord:
     key: bytes
     value: bytes
     headers: list[tuple[str, bytes]]
+
+
+@dataclass
+class SentBatch:
+    """Records sent for a batch of the log, not yet known to be acknowledged."""
+
+    position: int  # the last position of the batch
+    futures: list[Any] = field(default_factory=list)
+    claims: list[tuple[str, str, int]] = field(default_factory=list)  # attributions first seen in it
 
 
 class RelayError(RuntimeError):
@@ -103,7 +116,7 @@ def records_for(
     if event_type in UNPUBLISHED_TYPES:
         return []
     document = wire_envelope(envelope, position, attributed_to)
-    value = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+    value = orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
     key = document["key"].encode()
     headers = [
         ("event_id", document["event_id"].encode()),
@@ -159,57 +172,76 @@ class KafkaRelay:
             self._producer = self._producer_factory(self.config)
         return self._producer
 
-    def publish_batch(self, after: int, batch_size: int | None = None) -> tuple[int, int]:
-        """Publish the events after ``after``; returns (events read, new position).
-
-        Raises ``RelayError`` (position unchanged) unless every record was acknowledged."""
-        notifications = self.store.notifications(after, batch_size or self.config.relay_batch_size)
+    def send_batch(self, after: int, in_flight: Sequence[SentBatch] = ()) -> SentBatch | None:
+        """Send the events after ``after`` without waiting for the broker; None when
+        there are none. ``in_flight``: batches sent but not yet acknowledged, whose
+        attributions the new batch must already know."""
+        notifications = self.store.notifications(after, self.config.relay_batch_size)
         if not notifications:
-            return 0, after
+            return None
         # Bookkeeping events are never published: skip them before paying for decoding.
         envelopes = [(n.id, self.store.decode(n)) for n in notifications if n.topic not in UNPUBLISHED_TYPES]
         attributed = self.tracking.attributions({
             customer_id for _, envelope in envelopes
             if isinstance(customer_id := getattr(envelope.payload, "customer_id", None), str)
         })
-        claims: list[tuple[str, str, int]] = []
-        records: list[OutboundRecord] = []
+        for sent in in_flight:
+            attributed.update((customer_id, (partner_id, position)) for customer_id, partner_id, position in sent.claims)
+        batch = SentBatch(notifications[-1].id)
         for position, envelope in envelopes:
             event = envelope.payload
             if isinstance(event, CustomerClaimed) and event.customer_id not in attributed:
                 attributed[event.customer_id] = (event.partner_id, position)
-                claims.append((event.customer_id, event.partner_id, position))
+                batch.claims.append((event.customer_id, event.partner_id, position))
             customer_id = getattr(event, "customer_id", None)
             claim = attributed.get(customer_id) if isinstance(customer_id, str) else None
             partner_id = claim[0] if claim is not None and claim[1] < position else None
-            records += records_for(envelope, position, self.config, partner_id)
-        futures = []
-        try:
-            for record in records:
-                futures.append(self.producer.send(record.topic, value=record.value, key=record.key, headers=record.headers))
-            if futures:
-                self.producer.flush(timeout=self.config.delivery_timeout_ms / 1000)
-        except KafkaError as exc:
-            raise RelayError(f"{type(exc).__name__}: {exc}") from exc
-        if futures:
-            failed = [f.exception for f in futures if not f.succeeded()]
+            for record in records_for(envelope, position, self.config, partner_id):
+                try:
+                    batch.futures.append(self.producer.send(record.topic, value=record.value, key=record.key, headers=record.headers))
+                except KafkaError as exc:
+                    raise RelayError(f"{type(exc).__name__}: {exc}") from exc
+        return batch
+
+    def settle(self, in_flight: deque[SentBatch], keep: int) -> int:
+        """Wait for the oldest batches until at most ``keep`` are in flight, and move
+        the position past every batch the broker acknowledged in full, in log order;
+        returns the records acknowledged. Raises ``RelayError`` (position left at the
+        last batch acknowledged in full) if a record was refused."""
+        acknowledged = 0
+        timeout = self.config.delivery_timeout_ms / 1000
+        while in_flight and (len(in_flight) > keep or all(f.is_done for f in in_flight[0].futures)):
+            batch = in_flight.popleft()
+            failed = []
+            for future in batch.futures:
+                try:
+                    future.get(timeout=timeout)
+                except Exception as exc:  # the broker's refusal, whatever its class
+                    failed.append(exc)
             if failed:
-                raise RelayError(f"{len(failed)} of {len(futures)} records not acknowledged: {failed[0]!r}")
-        position = notifications[-1].id
-        self.tracking.advance(position, claims)
-        log.debug("relay_batch_published", sink=self.sink, events=len(notifications), records=len(futures), position=position)
-        return len(notifications), position
+                raise RelayError(f"{len(failed)} of {len(batch.futures)} records not acknowledged: {failed[0]!r}")
+            self.tracking.advance(batch.position, batch.claims)
+            acknowledged += len(batch.futures)
+            log.debug("relay_batch_published", sink=self.sink, records=len(batch.futures), position=batch.position)
+        return acknowledged
 
     def drain(self, stop: threading.Event | None = None) -> int:
-        """Publish everything in the log now; returns how many events were read."""
+        """Publish everything in the log now, several batches in flight at once;
+        returns how many records were published (and acknowledged)."""
         self.setup()
-        position, total = self.position(), 0
+        position, published = self.position(), 0
+        in_flight: deque[SentBatch] = deque()
         while stop is None or not stop.is_set():
-            count, position = self.publish_batch(position)
-            if not count:
+            batch = self.send_batch(position, in_flight)
+            if batch is None:
                 break
-            total += count
-        return total
+            in_flight.append(batch)
+            position = batch.position
+            published += self.settle(in_flight, keep=self.config.relay_in_flight)
+        if in_flight:
+            self.producer.flush(timeout=self.config.delivery_timeout_ms / 1000)
+            published += self.settle(in_flight, keep=0)
+        return published
 
     def follow(self, stop: threading.Event, interval: float | None = None, max_backoff: float = 30.0) -> int:
         """Keep publishing as the log grows, until ``stop`` is set. A failed batch is
@@ -264,7 +296,7 @@ def run_relay(ledger: Ledger, *, once: bool) -> int:
         except Exception:
             log.warning("relay_close_failed", sink=relay.sink)
     position = relay.position()
-    log.info("relay_stopped", sink=relay.sink, events=published, position=position,
+    log.info("relay_stopped", sink=relay.sink, records=published, position=position,
              seconds=round(time.monotonic() - started, 3))
-    print(json.dumps({"sink": relay.sink, "events": published, "position": position}))
+    print(json.dumps({"sink": relay.sink, "records": published, "position": position}))
     return 0

@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     kafka_compression: str | None = env("KAFKA_COMPRESSION", None, "gzip / snappy / lz4 / zstd")
     kafka_delivery_timeout_ms: int = env("KAFKA_DELIVERY_TIMEOUT_MS", 120000, "how long the relay waits for acks")
     kafka_relay_batch_size: int = env("KAFKA_RELAY_BATCH_SIZE", 5000, "events the relay reads per batch")
+    kafka_relay_in_flight: int = env("KAFKA_RELAY_IN_FLIGHT", 4, "relay batches sent before the oldest must be acknowledged")
     kafka_relay_interval_s: float = env("KAFKA_RELAY_INTERVAL_S", 1.0, "how often a following relay polls the log")
     kafka_create_topics: bool = env("KAFKA_CREATE_TOPICS", False, "create missing topics (development; off in production)")
     kafka_partitions: int = env("KAFKA_PARTITIONS", 6, "partitions of topics the ledger creates")
@@ -90,7 +91,8 @@ class Settings(BaseSettings):
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("kafka_session_timeout_ms", "kafka_heartbeat_interval_ms", "kafka_max_poll_records",
-                     "kafka_delivery_timeout_ms", "kafka_relay_batch_size", "kafka_partitions", "kafka_replication_factor",
+                     "kafka_delivery_timeout_ms", "kafka_relay_batch_size", "kafka_relay_in_flight", "kafka_partitions",
+                     "kafka_replication_factor",
                      "http_max_body_bytes")
     @classmethod
     def _positive(cls, value: int) -> int:
@@ -157,6 +159,7 @@ class Settings(BaseSettings):
             compression_type=self.kafka_compression,
             delivery_timeout_ms=self.kafka_delivery_timeout_ms,
             relay_batch_size=self.kafka_relay_batch_size,
+            relay_in_flight=self.kafka_relay_in_flight,
             relay_interval_s=self.kafka_relay_interval_s,
             create_topics=self.kafka_create_topics,
             partitions=self.kafka_partitions,

@@ -8,10 +8,12 @@ inside it is the event's catalogue model with personal data left out (see
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from events.customer import CustomerSignedUp
@@ -29,14 +31,26 @@ SEALED_PREFIX = "sealed:"
 def public_payload(value: Any) -> Any:
     """A JSON-ready payload without private fields; any sealed text that a future
     event might carry under another name is dropped too (defence in depth)."""
+    if isinstance(value, dict) and not _PRIVATE_MARK.search(orjson.dumps(value)):
+        return value  # nothing to drop at any depth (most events): no copy
+    return _without_private(value)
+
+
+# A private field's name as a key, or sealed text, anywhere in a JSON document.
+_PRIVATE_MARK = re.compile(
+    b'"(?:' + b"|".join(re.escape(name.encode()) for name in sorted(PRIVATE_FIELDS)) + b')":|"' + re.escape(SEALED_PREFIX.encode())
+)
+
+
+def _without_private(value: Any) -> Any:
     if isinstance(value, dict):
         return {
-            key: public_payload(item)
+            key: _without_private(item)
             for key, item in value.items()
             if key not in PRIVATE_FIELDS and not (isinstance(item, str) and item.startswith(SEALED_PREFIX))
         }
     if isinstance(value, list):
-        return [public_payload(item) for item in value if not (isinstance(item, str) and item.startswith(SEALED_PREFIX))]
+        return [_without_private(item) for item in value if not (isinstance(item, str) and item.startswith(SEALED_PREFIX))]
     return value
 
 

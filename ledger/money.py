@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 
 import iso4217
 
@@ -19,6 +20,7 @@ MAX_AMOUNT = Decimal("1e15")
 ZERO = Decimal("0")
 
 
+@cache
 def minor_unit(currency: str) -> Decimal:
     return Decimal(1).scaleb(-_MINOR_UNITS.get(currency, 2))
 

@@ -54,10 +54,9 @@ class LinesView(View):
         if isinstance(event, CommissionReviewed):
             self._review(cursor, t, event, ts(envelope.effective_at))
         elif isinstance(event, StatementIssued):
-            cursor.execute_values(
-                f"UPDATE {t.lines} SET statement_id = %s WHERE (position, seq) IN (VALUES ...)",
-                [tuple(int(part) for part in line.line_key.split(":")) for line in event.lines],
-                params_before=(event.statement_id,),
+            cursor.executemany(
+                f"UPDATE {t.lines} SET statement_id = %s WHERE position = %s AND seq = %s",
+                [(event.statement_id, *(int(part) for part in line.line_key.split(":"))) for line in event.lines],
             )
 
     def discard(self) -> None:
