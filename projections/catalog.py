@@ -11,6 +11,7 @@ from projections.customers_view import CustomersView
 from projections.lines_view import LinesView
 from projections.listings_view import ListingsView
 from projections.partners_view import PartnersView
+from projections.program_terms_view import ProgramTermsView
 from projections.runner import ProjectionRunner, View
 from projections.statement_drafts import statement_drafts
 from projections.statements_view import StatementsView
@@ -25,12 +26,14 @@ TABLE_KEYS = {
     "balances": ("partner_id", "currency", "bucket"),
     "partner_levels": ("position",),
     "holds": ("payment_id",),
+    "program_terms": ("program_id", "position"),
 }
 
 
 def live_views() -> list[View]:
     # Order matters: the audit view reads the customers view's attribution.
-    return [PartnersView(), CustomersView(), LinesView(), BalancesView(), StatementsView(), ListingsView(), AuditView()]
+    return [ProgramTermsView(), PartnersView(), CustomersView(), LinesView(), BalancesView(), StatementsView(), ListingsView(),
+            AuditView()]
 
 
 class LiveReadModels(ProjectionRunner):

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from adapters.database import Database
 from adapters.event_store import EventStore
 from adapters.vault import Vault
 from events.partner import Profile
+from events.program import Terms
 from events.revenue import PaymentRecorded
 from ledger.calendar import as_utc, month_end, next_period, period_of
 from ledger.money import round_money
@@ -115,7 +117,9 @@ class Queries:
 
     def status(self, partner_id: str, on: datetime | None = None, known_at: datetime | None = None) -> dict[str, Any]:
         on = on or datetime.now(UTC)
-        partner, program = self._partner(partner_id, known_at)
+        partner = self.store.load(Partner, partner_id, known_at)
+        if partner is None:
+            raise NotFound(f"partner {partner_id!r} does not exist")
         rows = self._rows(
             f"SELECT onboarded_at FROM {self.t.customers}"
             " WHERE partner_id = %s AND onboarded_at IS NOT NULL AND onboarded_known <= %s",
@@ -125,10 +129,28 @@ class Queries:
             on=on,
             approved_at=partner.approved_at,
             onboarded=[from_ts(row[0]) for row in rows],
-            terms=program.terms_on(on).status,
+            terms=self._terms_on(partner.program_id, on, known_at).status,
             active_until=partner.active_until.at(on),
         )
         return status.as_dict()
+
+    def _terms_on(self, program_id: str, on: datetime, known_at: datetime | None) -> Terms:
+        """The program's terms in force on a date, as the ledger knew them at
+        ``known_at`` (read model ``program_terms``); before the first terms, the first
+        terms. Two changes effective at once: the one recorded last."""
+        rows = self._rows(
+            f"SELECT effective_at, position, terms FROM {self.t.program_terms}"
+            " WHERE program_id = %s AND recorded_at <= %s ORDER BY effective_at, position",
+            (program_id, _bound(known_at)),
+        )
+        if not rows:
+            raise NotFound(f"program {program_id!r} has no terms")
+        when = ts(as_utc(on))
+        chosen = rows[0]
+        for row in rows:
+            if row[0] <= when:
+                chosen = row
+        return _parsed_terms(program_id, int(chosen[1]), chosen[2])
 
     # -- partner ---------------------------------------------------------------------
 
@@ -273,6 +295,12 @@ def reason_given(details: dict[str, Any]) -> str | None:
         *details.get("carried_forward_because", []),
     ]
     return "; ".join(str(r) for r in reasons if r) or None
+
+
+@lru_cache(maxsize=1024)
+def _parsed_terms(program_id: str, position: int, document: str) -> Terms:
+    """Terms never change once recorded: parse each version once."""
+    return Terms.model_validate_json(document)
 
 
 def _bound(moment: datetime | None) -> str:
