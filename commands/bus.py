@@ -210,8 +210,7 @@ def _type_of(message: Message) -> str | None:
 
 def _meta(command: m.Command, origin: tuple[Source, str]) -> EventMeta:
     source, default_actor = origin
-    # Every value comes from a validated command: no need to validate them again.
-    return EventMeta.model_construct(
+    return EventMeta(
         effective_at=command.at or datetime.now(UTC),
         actor=command.actor or default_actor,
         source=source,

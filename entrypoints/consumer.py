@@ -37,6 +37,7 @@ from commands import models as m
 from commands.parsing import decode_json
 from entrypoints.bootstrap import Ledger
 from entrypoints.signals import stop_on_signals
+from events.schema_export import schema_id
 from events.wire import ENVELOPE_VERSION
 from ledger.errors import CommandRejected
 
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
     from adapters.kafka import KafkaConfig
 
 log = structlog.get_logger(__name__)
+
+DEAD_LETTER_SCHEMA_ID = schema_id("dead_letter", ENVELOPE_VERSION)
 
 # The commands billing may send, and the field that is each one's natural key.
 INBOUND: dict[str, type[m.Command]] = {
@@ -218,6 +221,7 @@ class PaymentsConsumer:
                 ("source_topic", item.message.topic.encode()),
                 ("source_partition", str(item.message.partition).encode()),
                 ("source_offset", str(item.message.offset).encode()),
+                ("schema_version", DEAD_LETTER_SCHEMA_ID.encode()),
                 ("content-type", b"application/json"),
             ]
             futures.append(self.producer.send(

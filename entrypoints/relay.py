@@ -30,7 +30,7 @@ from kafka.errors import KafkaError
 from entrypoints.bootstrap import Ledger
 from entrypoints.signals import stop_on_signals
 from events.customer import CustomerClaimed
-from events.schema_export import UNPUBLISHED_TYPES
+from events.schema_export import UNPUBLISHED_TYPES, schema_id
 from events.wire import ENVELOPE_VERSION, public_payload
 from ledger.aggregate import Envelope
 from projections.relay_tracking import RelayTracking
@@ -121,7 +121,7 @@ def records_for(
     headers = [
         ("event_id", document["event_id"].encode()),
         ("event_type", event_type.encode()),
-        ("schema_version", str(document["schema_version"]).encode()),
+        ("schema_version", schema_id(event_type, document["schema_version"]).encode()),  # the payload schema's $id
         ("content-type", b"application/json"),
     ]
     topics = [config.events_topic]

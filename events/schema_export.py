@@ -52,6 +52,13 @@ def file_name(event_type: str, version: int) -> str:
     return f"{event_type}.v{version}.json"
 
 
+def schema_id(name: str, version: int) -> str:
+    """The ``$id`` of a schema: what a record's ``schema_version`` header carries, so
+    a consumer finds the schema of a payload without parsing it (``<name>.v<N>.json``
+    in events/schemas/ is the same schema)."""
+    return f"urn:commission-ledger:schema:{name}:v{version}"
+
+
 def published_events() -> dict[str, type[Event]]:
     """The catalogue's event types that the relay publishes (classes defined in the
     ``events`` package: tests may register others)."""
@@ -64,13 +71,14 @@ def published_events() -> dict[str, type[Event]]:
 def generate() -> dict[str, dict[str, Any]]:
     """Every schema file, by file name."""
     files: dict[str, dict[str, Any]] = {
-        "envelope.v1.json": _schema(WireEnvelope),
-        "dead_letter.v1.json": _schema(DeadLetter),
+        "envelope.v1.json": _schema(WireEnvelope, **{"$id": schema_id("envelope", 1)}),
+        "dead_letter.v1.json": _schema(DeadLetter, **{"$id": schema_id("dead_letter", 1)}),
     }
     for event_type, model in published_events().items():
         version = model.SCHEMA_VERSION
         files[file_name(event_type, version)] = _schema(
             model,
+            **{"$id": schema_id(event_type, version)},
             **{"$comment": f"Payload of {event_type} events (schema_version {version}) as published: "
                "personal-data fields are left out."},
             **{"x-event-type": event_type, "x-schema-version": version},

@@ -7,6 +7,7 @@ time) and what an auditor needs (effective time, actor, source, correlation id).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache, singledispatchmethod
@@ -68,10 +69,17 @@ class Aggregate:
     KIND: ClassVar[str]
     EVENTS: ClassVar[tuple[type[Event], ...]] = ()
 
+    # The ``when`` implementation for a payload type. Looked up through the class's
+    # dispatcher: ``self.when`` would build a new bound wrapper on every event.
+    _when_for: ClassVar[staticmethod[[type[Event]], Callable[..., None]]]
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         for event_class in cls.EVENTS:
             _AGGREGATE_FOR_EVENT[event_class] = cls
+        when = cls.__dict__.get("when")
+        if isinstance(when, singledispatchmethod):
+            cls._when_for = staticmethod(when.dispatcher.dispatch)
 
     def __init__(self, id: UUID) -> None:
         self.id = id
@@ -90,7 +98,7 @@ class Aggregate:
 
     def apply(self, envelope: Envelope) -> None:
         self.version = envelope.originator_version
-        self.when(envelope.payload, envelope)
+        self._when_for(type(envelope.payload))(self, envelope.payload, envelope)
 
     @singledispatchmethod
     def when(self, payload: Event, envelope: Envelope) -> None:
@@ -99,3 +107,6 @@ class Aggregate:
     def collect_events(self) -> list[Envelope]:
         collected, self._pending = self._pending, []
         return collected
+
+
+Aggregate._when_for = staticmethod(Aggregate.__dict__["when"].dispatcher.dispatch)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+import orjson
 
 from events.customer import ClaimRejected, CustomerClaimed
 from events.receipt import CommandAccepted
@@ -59,7 +60,7 @@ class AuditView(View):
         row = [
             position, str(envelope.event_id), event.TOPIC, partner_id, customer_id,
             ts(envelope.effective_at), ts(envelope.recorded_at), meta.actor, meta.source,
-            meta.correlation_id, json.dumps(money), json.dumps(details, sort_keys=True),
+            meta.correlation_id, orjson.dumps(money).decode(), orjson.dumps(details, option=orjson.OPT_SORT_KEYS).decode(),
         ]
         self._rows.append(row)
         if partner_id is None and customer_id is not None:

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from ledger.money import minor_unit
 
 
+@lru_cache(maxsize=8192)
 def ts(moment: datetime) -> str:
+    """Several views write the same event's times: format each once."""
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 

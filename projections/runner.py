@@ -23,7 +23,7 @@ from ledger.aggregate import Envelope
 log = structlog.get_logger(__name__)
 
 BATCH_SIZE = 2000
-REBUILD_BATCH = 10_000
+REBUILD_BATCH = 5_000
 Item = tuple[int, str, Envelope | Notification]  # (position, topic, the event decoded or as stored)
 
 

@@ -139,7 +139,7 @@ def _column_differences(table: str, columns: tuple[str, ...], width: int, live: 
         Difference(f"{table} {_where(live_row, columns[:width])}", "the live value differs from the one the log implies",
                    live_row.get("partner_id"), _field_name(column), _shown(live_row, column), _shown(rebuilt_row, column))
         for column in columns[width:]
-        if _normal((live_row[column],)) != _normal((rebuilt_row[column],))
+        if _semantic((live_row[column],)) != _semantic((rebuilt_row[column],))
     ]
 
 
@@ -171,6 +171,21 @@ def _key(key: tuple[Any, ...]) -> tuple[Any, ...]:
 
 def _normal(row: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(int(v) if isinstance(v, Decimal) else v for v in row)
+
+
+def _semantic(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A row with its JSON documents parsed: a read model written by an older version
+    may have serialised the same document with other spacing."""
+    return tuple(_parsed(v) for v in _normal(row))
+
+
+def _parsed(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
 
 
 def _verify_statements(db: Database, store: EventStore, t: Tables, stop: int, known_at: datetime | None) -> Iterator[Any]:

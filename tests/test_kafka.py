@@ -213,6 +213,7 @@ def test_relay_end_to_end(ledger: Driver, config: KafkaConfig) -> None:
         jsonschema.validate(document, envelope_schema)
         payload_schema = json.loads((SCHEMA_DIR / file_name(document["type"], document["schema_version"])).read_text())
         jsonschema.validate(document["payload"], payload_schema)
+        assert headers["schema_version"].decode() == payload_schema["$id"]  # the header names the payload's schema
         for secret in (*SECRETS, "sealed:", "email_hash", "domain_hash", "contact_email"):
             assert secret.encode() not in record.value, (secret, document["type"])
 
