@@ -23,6 +23,8 @@ class PartnersView(View):
             " partner_id TEXT PRIMARY KEY, program_id TEXT NOT NULL, state TEXT NOT NULL, applied_at TEXT NOT NULL,"
             " applied_known TEXT NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS {t.partners}_program ON {t.partners} (program_id, state)",
+            # The applications list: oldest first, a page at a time.
+            f"CREATE INDEX IF NOT EXISTS {t.partners}_applied ON {t.partners} (applied_at, partner_id)",
         ]
 
     def __init__(self) -> None:

@@ -24,6 +24,9 @@ class StatementsView(View):
             " effective_at TEXT NOT NULL, recorded_at TEXT NOT NULL, due_minor BIGINT NOT NULL,"
             " document TEXT NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS {t.statements}_partner ON {t.statements} (partner_id, period)",
+            # A month's statements, a page at a time; the latest statement of an account.
+            f"CREATE INDEX IF NOT EXISTS {t.statements}_period ON {t.statements} (period, statement_id)",
+            f"CREATE INDEX IF NOT EXISTS {t.statements}_account ON {t.statements} (partner_id, currency, position)",
         ]
 
     def __init__(self) -> None:
