@@ -139,7 +139,8 @@ def _column_differences(table: str, columns: tuple[str, ...], width: int, live: 
         Difference(f"{table} {_where(live_row, columns[:width])}", "the live value differs from the one the log implies",
                    live_row.get("partner_id"), _field_name(column), _shown(live_row, column), _shown(rebuilt_row, column))
         for column in columns[width:]
-        if _semantic((live_row[column],)) != _semantic((rebuilt_row[column],))
+        if _normal((live_row[column],)) != _normal((rebuilt_row[column],))
+        and _semantic((live_row[column],)) != _semantic((rebuilt_row[column],))
     ]
 
 
