@@ -106,6 +106,7 @@ def run_size(
     with scratch_schema(size.lower()) as (url, schema):
         pg = measure.ingest(url, path, commands)
         log.info("ingest_postgres", size=size, **pg)
+        add(figures, f"storage.postgres.{size}.bytes_per_fact", round(measure.schema_bytes(schema) / pg["facts"]))
         _, copy_rate = measure.copy_rows_per_s(schema)
         add(figures, f"ingest.postgres.{size}.commands_per_s", pg["commands_per_s"])
         add(figures, f"ingest.postgres.{size}.facts_per_s", pg["facts_per_s"], reference=copy_rate)

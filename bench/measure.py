@@ -67,6 +67,17 @@ def naive_ingest(url: str, path: Path, commands: int) -> float:
     return round(stored_counts(url)[1] / seconds, 1)
 
 
+def schema_bytes(schema: str) -> int:
+    """Everything the ledger keeps in its schema: log, chain, keys, read models, indexes."""
+    with connect() as conn:
+        row = conn.execute(
+            "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c JOIN pg_namespace n"
+            " ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind IN ('r', 'm')",
+            (schema,),
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def _stored_rows(schema: str) -> tuple[int, bytes]:
     with connect() as conn:
         dump = io.BytesIO()

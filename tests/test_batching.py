@@ -5,6 +5,8 @@ command at a time, on both stores."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import tempfile
 from datetime import datetime, timedelta
@@ -109,12 +111,9 @@ def statements(runtime: Ledger) -> list[dict[str, Any]]:
 
 
 def chain_verifies(url: str) -> bool:
-    import contextlib
-    import io
-
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        code = cli_main(["--db", url, "verify"])
+        code = cli_main(["--db", url, "verify", "--json"])
     return code == 0 and json.loads(out.getvalue())["ok"]
 
 
