@@ -141,7 +141,8 @@ class MessageBus:
         referenced aggregates, idempotency keys, then customers' partners, then programs."""
         wanted: list[tuple[type[Aggregate], str]] = []
         for command in commands:
-            wanted += [(cls, getattr(command, name)) for name, cls in _REFERENCES.items() if hasattr(command, name)]
+            fields = type(command).model_fields
+            wanted += [(cls, getattr(command, name)) for name, cls in _REFERENCES.items() if name in fields]
         self.vault.prepare(_sealed_subjects(commands))
         found = self.uow.prefetch(wanted)
         # Keys after aggregates: a key is committed with its command's events, so a

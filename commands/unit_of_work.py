@@ -32,6 +32,7 @@ class UnitOfWork:
         self._dirty: dict[UUID, Aggregate] = {}
         self._pending: list[Envelope] = []  # in the order they were recorded
         self._read: set[UUID] = set()  # aggregates this batch decided on
+        self._absent: list[UUID] = []  # looked up in this batch and not found
         self._forget: list[str] = []  # vault subjects whose keys go with this batch
         self._receipts: dict[str, Receipt | None] = {}  # idempotency keys looked up (None: unused)
         self._new_receipts: dict[str, Receipt] = {}  # keys this batch uses first
@@ -40,7 +41,7 @@ class UnitOfWork:
     def get(self, cls: type[A], key: str) -> A | None:
         aggregate_id = cls.id_for(key)
         if aggregate_id not in self._loaded:
-            self._loaded[aggregate_id] = self.store.get(aggregate_id)
+            self._remember(aggregate_id, self.store.get(aggregate_id))
         found = self._loaded[aggregate_id]
         self._read.add(aggregate_id)
         return found if isinstance(found, cls) else None
@@ -57,10 +58,15 @@ class UnitOfWork:
             aggregate: Aggregate | None = None
             for envelope in streams.get(aggregate_id, ()):
                 aggregate = envelope.mutate(aggregate)
-            self._loaded[aggregate_id] = aggregate
+            self._remember(aggregate_id, aggregate)
             if aggregate is not None:
                 found.append(aggregate)
         return found
+
+    def _remember(self, aggregate_id: UUID, aggregate: Aggregate | None) -> None:
+        self._loaded[aggregate_id] = aggregate
+        if aggregate is None:
+            self._absent.append(aggregate_id)
 
     def prefetch_receipts(self, keys: Iterable[str]) -> None:
         """Look up a batch's idempotency keys in one query."""
@@ -123,7 +129,10 @@ class UnitOfWork:
         if len(self._loaded) > MAX_CACHED:
             self._loaded.clear()
         # An absence is not validated at commit: another writer may create it next.
-        self._loaded = {i: a for i, a in self._loaded.items() if a is not None}
+        for aggregate_id in self._absent:
+            if aggregate_id in self._loaded and self._loaded[aggregate_id] is None:
+                del self._loaded[aggregate_id]
+        self._absent = []
         self._receipts = {}
         if not pending and not receipts:
             return []
@@ -136,6 +145,7 @@ class UnitOfWork:
         self._dirty.clear()
         self._pending.clear()
         self._read.clear()
+        self._absent.clear()
         self._forget.clear()
         self._receipts.clear()
         self._new_receipts.clear()
