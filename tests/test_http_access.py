@@ -78,7 +78,7 @@ def test_an_invite_signs_in_once_with_a_strict_httponly_cookie(http):
     cookie = used.headers["set-cookie"]
     assert cookie.startswith(f"{SESSION_COOKIE}=ls_")
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
-    assert http.get("/").status_code == 200  # the client keeps the cookie
+    assert http.get("/").headers["location"] == "/partners/p1"  # the client keeps the cookie: its dashboard
     http.client.cookies.clear()
     assert http.post(path).status_code == 404, "an invite works once"
     assert http.get(path).status_code == 404

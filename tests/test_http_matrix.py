@@ -37,7 +37,7 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, Any], dict[str, int]]] = {
     ("GET", "/docs"): ({}, PUBLIC),
     ("GET", "/static"): ({"path": "/static/app.css"}, PUBLIC),
     ("GET", "/static/swagger"): ({"path": "/static/swagger/swagger-ui.css"}, PUBLIC),
-    ("GET", "/"): ({}, row(303, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/"): ({}, row(303, 200, 200, 200, 200, 303, 303)),  # partners land on their dashboard
     ("GET", "/signin"): ({}, PUBLIC),
     ("POST", "/signin"): ({"data": {"token": "lt_not-a-token"}}, row(401, 401, 401, 401, 401, 401, 401)),
     ("GET", "/invite/{code}"): ({}, row(404, 404, 404, 404, 404, 404, 404)),

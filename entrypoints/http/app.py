@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from entrypoints.bootstrap import Ledger
 from entrypoints.http import pages, problems
 from entrypoints.http.middleware import Guard
+from entrypoints.http.pages.common import as_page_for_browsers
 from entrypoints.http.params import known_query_parameters
 from entrypoints.http.routes import audit, commands, docs, health, lists, partners, programs
 from entrypoints.http.templating import STATIC_DIR
@@ -37,7 +38,7 @@ def create_app(ledger: Ledger) -> FastAPI:
     )
     app.state.ledger = ledger
     for error, handler in problems.HANDLERS.items():
-        app.add_exception_handler(error, handler)
+        app.add_exception_handler(error, as_page_for_browsers(handler))
     app.add_middleware(Guard, max_body_bytes=ledger.settings.http_max_body_bytes)
     app.include_router(health.router)
     app.include_router(docs.router)

@@ -3,26 +3,59 @@ assets are served by the app itself from ``static/`` (no CDN)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from entrypoints.http.access import Principal
 from entrypoints.http.auth import csrf_token, ledger_of
+from entrypoints.http.navigation import links_for
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
 STATIC_DIR = HERE / "static"
+FLASH_COOKIE = "ledger_flash"
 
 
 def render(
     request: Request, template: str, context: dict[str, Any] | None = None, *,
     principal: Principal | None = None, status: int = 200, headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    """A page. Every template sees ``principal`` (or None) and ``csrf_token``, which each
+    """A page. Every template sees ``principal`` (or None), ``nav`` (the caller's
+    consoles), ``flash`` (a form's notice, shown once) and ``csrf_token``, which each
     form must carry as a hidden ``csrf_token`` field."""
-    values = {"principal": principal, "csrf_token": csrf_token(ledger_of(request), principal), **(context or {})}
-    return TEMPLATES.TemplateResponse(request, template, values, status_code=status, headers=headers)
+    notice = read_flash(request)
+    values = {
+        "principal": principal, "nav": links_for(principal) if principal else [], "flash": notice,
+        "csrf_token": csrf_token(ledger_of(request), principal), **(context or {}),
+    }
+    response = TEMPLATES.TemplateResponse(request, template, values, status_code=status, headers=headers)
+    if notice is not None:
+        response.delete_cookie(FLASH_COOKIE, path="/", httponly=True, samesite="strict")
+    return response
+
+
+def flash(response: Response, message: str, kind: str = "ok") -> Response:
+    """A notice shown once, on the next page the browser opens (after a form's redirect).
+    Kept in a short-lived cookie so no URL can be made to show a made-up message."""
+    response.set_cookie(FLASH_COOKIE, quote(json.dumps({"kind": kind, "message": message[:500]})),
+                        max_age=60, httponly=True, samesite="strict", path="/")
+    return response
+
+
+def read_flash(request: Request) -> dict[str, str] | None:
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return None
+    try:
+        value = json.loads(unquote(raw))
+    except ValueError:
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("message"), str):
+        return None
+    return {"kind": "error" if value.get("kind") == "error" else "ok", "message": value["message"]}

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from entrypoints.http.pages import home, sessions
+from entrypoints.http.pages import admin, apply, audit, finance, home, partner, sessions
 
-ROUTERS: list[APIRouter] = [sessions.router, home.router]
+ROUTERS: list[APIRouter] = [
+    sessions.router, home.router, partner.router, admin.router, apply.router, finance.router, audit.router,
+]

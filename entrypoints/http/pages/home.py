@@ -1,4 +1,5 @@
-"""``/``: where a signed-in browser lands; anonymous visitors go to the sign-in page."""
+"""``/``: where a signed-in browser lands. A partner goes straight to its dashboard;
+staff see their consoles; anonymous visitors go to the sign-in page."""
 
 from __future__ import annotations
 
@@ -11,18 +12,11 @@ from entrypoints.http.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-# The consoles each role can open (the console routers add these pages).
-CONSOLES: dict[Role, list[dict[str, str]]] = {
-    Role.ADMIN: [{"href": "/docs", "label": "API reference"}],
-    Role.FINANCE: [{"href": "/docs", "label": "API reference"}],
-    Role.AUDITOR: [{"href": "/docs", "label": "API reference"}],
-    Role.BILLING: [{"href": "/docs", "label": "API reference"}],
-    Role.PARTNER: [{"href": "/docs", "label": "API reference"}],
-}
-
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, principal: OptionalPrincipal) -> Response:
     if principal is None:
         return RedirectResponse("/signin", status_code=303)
-    return render(request, "home.html", {"links": CONSOLES[principal.role]}, principal=principal)
+    if principal.role is Role.PARTNER:
+        return RedirectResponse(f"/partners/{principal.partner_id}", status_code=303)
+    return render(request, "home.html", principal=principal)

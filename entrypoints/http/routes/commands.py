@@ -80,7 +80,7 @@ async def post_commands(
     messages, single = _decode(await request.body(), request.headers.get("content-type", ""))
     messages = [_stamp(message, index, single, idempotency_key, principal) for index, message in enumerate(messages)]
     commands = _validated(messages, single)
-    _authorize(commands, principal)
+    authorize(commands, principal)
     results = await run_in_threadpool(lambda: list(ledger.bus.handle_many(commands, source="api")))
     position = await run_in_threadpool(ledger.store.max_position)
     base_url = str(request.base_url)
@@ -157,7 +157,8 @@ def _at(index: int, problem: Problem) -> Problem:
     return Problem(problem.code, f"command {index}: {problem.message}", field)
 
 
-def _authorize(commands: list[m.Command], principal: Principal) -> None:
+def authorize(commands: list[m.Command], principal: Principal) -> None:
+    """Refuses (403) a command the role may not send, and (404) a partner's command about another partner."""
     refused = sorted({c.type for c in commands if not principal.may_send(c.type)})
     if refused:
         raise ApiError("forbidden", f"the {principal.role.value} role may not send {', '.join(refused)}", "type")

@@ -1,0 +1,35 @@
+"""The consoles each role opens, as the links of every page's top bar (and of ``/``)."""
+
+from __future__ import annotations
+
+from entrypoints.http.access import Principal, Role
+
+Link = dict[str, str]
+
+_STAFF_LINKS: dict[Role, list[Link]] = {
+    Role.ADMIN: [
+        {"href": "/admin/applications", "label": "Applications"},
+        {"href": "/admin/partners", "label": "Partners"},
+        {"href": "/admin/holds", "label": "Holds"},
+        {"href": "/admin/programs", "label": "Programs"},
+    ],
+    Role.FINANCE: [
+        {"href": "/finance", "label": "Months"},
+        {"href": "/finance/statements", "label": "Statements"},
+        {"href": "/finance/payouts", "label": "Payouts"},
+    ],
+    Role.AUDITOR: [
+        {"href": "/audit", "label": "Audit trail"},
+        {"href": "/audit/snapshots", "label": "Snapshots"},
+        {"href": "/audit/verify", "label": "Verify"},
+    ],
+    Role.BILLING: [],
+}
+API_REFERENCE: Link = {"href": "/docs", "label": "API reference"}
+
+
+def links_for(principal: Principal) -> list[Link]:
+    if principal.role is Role.PARTNER:
+        base = f"/partners/{principal.partner_id}"
+        return [{"href": base, "label": "Dashboard"}, {"href": f"{base}/resale", "label": "Resale"}, API_REFERENCE]
+    return [*_STAFF_LINKS[principal.role], API_REFERENCE]

@@ -1,0 +1,93 @@
+"""What every console's pages share: errors shown as pages, a one-time notice after a
+form (the "flash"), and sending a form's commands through the message bus.
+
+Pages depend on the API's own guards (``CurrentPrincipal``, ``require(...)``,
+``partner_visible``). The error handlers the app registers answer a browser's page
+request (one that accepts HTML) with an HTML page instead of problem JSON, and an
+anonymous visitor with a redirect to the sign-in page, so a page never needs its own copy of those checks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from commands.parsing import parse
+from entrypoints.bootstrap import Ledger
+from entrypoints.http.access import Principal
+from entrypoints.http.routes.commands import authorize
+from entrypoints.http.templating import flash, render
+from ledger.errors import CommandRejected
+
+# Paths that always answer JSON (the API, its documents and the health check).
+API_PREFIXES = ("/v1/", "/v1", "/healthz", "/openapi.json", "/static/", "/docs")
+
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+
+
+def is_page_request(request: Request) -> bool:
+    """A browser opening a page (it asks for HTML); API clients keep getting problem JSON."""
+    return "text/html" in request.headers.get("accept", "") and not request.url.path.startswith(API_PREFIXES)
+
+
+def as_page_for_browsers(handler: Handler) -> Handler:
+    """Wraps an error handler of the API: on a page, 401 becomes a redirect to the
+    sign-in page and any other problem an HTML page with the same status."""
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        response = await handler(request, exc)
+        if not is_page_request(request):
+            return response
+        if response.status_code == 401:
+            return RedirectResponse("/signin", status_code=303)
+        problem = json.loads(bytes(response.body))
+        return render(request, "message.html", {
+            "title": problem["title"], "message": problem["detail"], "errors": problem.get("errors", []),
+        }, status=response.status_code)
+
+    return handle
+
+
+def back_to(url: str, message: str, kind: str = "ok") -> Response:
+    """The answer to a form: back to a page (303), with a notice."""
+    return flash(RedirectResponse(url, status_code=303), message, kind)
+
+
+async def send(ledger: Ledger, principal: Principal, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A form's commands, exactly as ``POST /v1/commands`` takes them: validated whole,
+    checked against the caller's role (403/404 as for the API), then through the bus
+    with the caller as the actor. Returns the bus's results, in order."""
+    commands = [parse(message) for message in messages]
+    authorize(commands, principal)
+    return await run_in_threadpool(lambda: list(ledger.bus.handle_many(commands, source="api", actor=principal.actor)))
+
+
+def outcome(results: list[dict[str, Any]], done: str) -> tuple[str, str]:
+    """A notice for a form's results: ``done`` when every command was accepted,
+    otherwise every refusal's message (``(message, kind)``)."""
+    refused = [r for r in results if not r["ok"]]
+    if not refused:
+        return done, "ok"
+    return "; ".join(_refusal_text(r) for r in refused), "error"
+
+
+def _refusal_text(result: dict[str, Any]) -> str:
+    problems = result.get("errors") or [result["error"]]
+    return "; ".join(p["message"] for p in problems)
+
+
+def refusal_text(refusal: CommandRejected) -> str:
+    return "; ".join(p.message for p in refusal.problems)
+
+
+def form_text(form: FormData, name: str) -> str | None:
+    """A form field's text, trimmed; None when absent or blank."""
+    value = form.get(name)
+    if not isinstance(value, str):
+        return None
+    return value.strip() or None

@@ -1,0 +1,99 @@
+"""What every page shares: a browser gets HTML errors (and the sign-in page when it is
+anonymous) where the API answers problem JSON; a form's notice shows once; the top bar
+lists the caller's consoles; a form's commands go through the bus as the caller."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+
+from entrypoints.http.access import READ_ALL
+from entrypoints.http.auth import CurrentPrincipal, LedgerDep, require
+from entrypoints.http.pages.common import back_to, outcome, send
+from entrypoints.http.templating import render
+from projections.queries import NotFound
+from tests import builders as b
+
+
+def _test_pages(http):
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/test/staff", dependencies=[Depends(require(READ_ALL))])
+    def staff_only(request: Request, principal: CurrentPrincipal):
+        return render(request, "home.html", principal=principal)
+
+    @router.get("/test/missing")
+    def missing(principal: CurrentPrincipal):
+        raise NotFound("partner 'nobody' does not exist")
+
+    @router.post("/test/meeting")
+    async def meeting(principal: CurrentPrincipal, ledger: LedgerDep):
+        results = await send(ledger, principal, [{"type": "record_meeting", "partner_id": "p1"}])
+        return back_to("/", *outcome(results, "Meeting recorded."))
+
+    http.app.include_router(router)
+
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def _sign_in(http, role, partner_id=None):
+    token = http.token(role, partner_id)
+    assert http.client.post("/signin", data={"token": token}, follow_redirects=False).status_code == 303
+
+
+def _csrf(http) -> str:
+    page = http.client.get("/").text
+    return page.split('name="csrf_token" value="')[1].split('"')[0]
+
+
+def test_an_anonymous_browser_is_sent_to_sign_in_and_a_refusal_is_a_page(http):
+    _test_pages(http)
+    http.client.headers["Accept"] = BROWSER
+    assert http.get("/test/staff").status_code == 303
+    assert http.get("/test/staff").headers["location"] == "/signin"
+    refused = http.get("/test/staff", as_="billing")
+    assert refused.status_code == 403 and refused.headers["content-type"].startswith("text/html")
+    assert "may not" in refused.text
+    missing = http.get("/test/missing", as_="admin")
+    assert missing.status_code == 404 and "partner &#39;nobody&#39; does not exist" in missing.text
+    assert http.get("/no/such/page").headers["content-type"].startswith("text/html")
+    # The API keeps answering problem JSON.
+    assert http.get("/v1/partners/nobody", as_="admin").headers["content-type"] == "application/problem+json"
+    assert http.get("/v1/partners").status_code == 401
+    # A client that does not ask for HTML gets problem JSON on pages too.
+    http.client.headers["Accept"] = "*/*"
+    assert http.get("/test/staff").status_code == 401
+    assert http.get("/test/staff", as_="billing").headers["content-type"] == "application/problem+json"
+
+
+def test_a_forms_notice_shows_once_and_its_command_went_through_the_bus_as_the_caller(http):
+    http.driver.ok(b.program(), *b.partner("p1"))
+    _test_pages(http)
+    _sign_in(http, "admin")
+    answer = http.client.post("/test/meeting", data={"csrf_token": _csrf(http)}, follow_redirects=False)
+    assert answer.status_code == 303
+    first = http.client.get("/")
+    assert "Meeting recorded." in first.text
+    assert "Meeting recorded." not in http.client.get("/").text
+    [entry] = [e for e in http.driver.app.queries.audit(partner_id="p1") if e["type"] == "partner.meeting_recorded"]
+    assert entry["actor"].startswith("admin:")
+
+
+def test_a_form_without_its_csrf_token_is_refused(http):
+    http.driver.ok(b.program(), *b.partner("p1"))
+    _test_pages(http)
+    _sign_in(http, "admin")
+    answer = http.client.post("/test/meeting", data={}, headers={"Accept": BROWSER}, follow_redirects=False)
+    assert answer.status_code == 403 and "stale" in answer.text
+    assert [e for e in http.driver.app.queries.audit(partner_id="p1") if e["type"] == "partner.meeting_recorded"] == []
+
+
+def test_the_top_bar_lists_the_callers_consoles(http):
+    http.driver.ok(b.program(), *b.partner("p1"))
+    _sign_in(http, "finance")
+    page = http.client.get("/").text
+    assert 'href="/finance/payouts"' in page and 'href="/admin/applications"' not in page
+    http.client.cookies.clear()
+    _sign_in(http, "partner", "p1")
+    landing = http.client.get("/", follow_redirects=False)
+    assert landing.status_code == 303 and landing.headers["location"] == "/partners/p1"
