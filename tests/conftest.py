@@ -165,6 +165,52 @@ def http(sqlite_ledger: Driver) -> Iterator[Http]:
     client.client.close()
 
 
+# -- A real server and a real browser ----------------------------------------------------
+
+# Debian's chromium package (.ci/run installs it): Playwright's own browser download is
+# not reachable from here, so Playwright drives this binary.
+CHROMIUM = "/usr/lib/chromium/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    if not os.path.exists(CHROMIUM):
+        raise RuntimeError(f"browser tests need {CHROMIUM}: apt-get install -y chromium (.ci/run does)")
+    return {**browser_type_launch_args, "executable_path": CHROMIUM}
+
+
+class Live:
+    """``ledger serve`` in a child process over a test ledger's SQLite file; the test
+    drives the same file in-process to set the scene (``live.driver.ok(...)``)."""
+
+    def __init__(self, driver: Driver, base: str) -> None:
+        self.driver, self.base = driver, base
+
+    def invite(self, role: str, partner_id: str | None = None) -> str:
+        from entrypoints.http.access import Role
+        from entrypoints.http.auth import invite_link
+
+        return invite_link(self.driver.app, self.base, Role(role), partner_id)["url"]
+
+    def token(self, role: str, partner_id: str | None = None) -> str:
+        _, secret = self.driver.app.access.issue("token", role, partner_id=partner_id, label=f"browser {role}")
+        return secret
+
+    def sign_in(self, page: Any, role: str, partner_id: str | None = None) -> None:
+        """Signs ``page`` (a Playwright page) in with a fresh token, as a person would."""
+        page.goto(f"{self.base}/signin")
+        page.fill("#token", self.token(role, partner_id))
+        page.click("button[type=submit]")
+
+
+@pytest.fixture
+def live(sqlite_ledger: Driver) -> Iterator[Live]:
+    from entrypoints.http.server import serving
+
+    with serving(sqlite_ledger.url) as base:
+        yield Live(sqlite_ledger, base)
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """The robustness suite's count: how many cases each category tried and how many held."""
     from tests.robustness import summary_lines
