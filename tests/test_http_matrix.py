@@ -69,6 +69,11 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, Any], dict[str, int]]] = {
     ("GET", "/v1/snapshots/{snapshot_id}"): ({}, STAFF_READ),
     ("POST", "/v1/snapshots"): ({"json": {"label": "matrix"}}, row(401, 403, 201, 201, 403, 403, 403)),
     ("POST", "/v1/verify"): ({}, AUDIT_TOOL),
+    # -- partner dashboard pages
+    # -- admin console pages
+    # -- public apply page
+    # -- finance console pages
+    # -- auditor console pages
 }
 
 PARAMETERS = {"partner_id": "p1", "customer_id": "c1", "program_id": "prog", "period": "2025-01", "code": "li_made-up"}
