@@ -8,7 +8,7 @@ DEMO_SIZE ?= demo
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo serve test lint bench bench-quick clean schemas docs
+.PHONY: install demo serve screenshots test lint bench bench-quick clean schemas docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ serve: install
 	@echo "Sign in as admin (one-time link, expires in 72 h):"
 	@$(BIN)/ledger --db sqlite:///$(DEMO_DB) token invite --role admin --label "make serve" --base-url http://$(HOST):$(PORT)
 	$(BIN)/ledger --db sqlite:///$(DEMO_DB) serve --host $(HOST) --port $(PORT)
+
+# A PNG of every dashboard into docs/screenshots/, from the demo database, in Debian's chromium.
+screenshots: install
+	@test -f $(DEMO_DB) || $(MAKE) --no-print-directory demo
+	@test -x /usr/lib/chromium/chromium || apt-get install -y chromium
+	$(BIN)/python -m demo.screenshots --db sqlite:///$(DEMO_DB) --out docs/screenshots
 
 test: install
 	$(BIN)/ruff check .

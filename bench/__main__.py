@@ -41,6 +41,7 @@ TARGETS = {
     "consume.once_drained_s": ("<", 2.0),
     "api.balance_requests_per_s": (">=", 1000.0),
     "api.balance_p99_ms": ("<=", 25.0),
+    "api.dashboard_p99_ms": ("<=", 100.0),
 }
 
 

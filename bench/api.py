@@ -1,5 +1,7 @@
-"""The ``api`` section: balance reads over HTTP from 32 concurrent clients on loopback
-against a real ``ledger serve``, bounded in count and time; requests/s, p50 and p99.
+"""The ``api`` section, against a real ``ledger serve`` on loopback, bounded in count and
+time: balance reads over HTTP from 32 concurrent clients, and partner dashboard pages
+(the whole HTML page, as a browser asks for it) from 8 people at once; requests/s, p50
+and p99 for each.
 
 ``python -m bench.api [--db URL]`` measures an existing database (default: the S data
 set, generated and applied into a scratch SQLite file)."""
@@ -23,7 +25,9 @@ from entrypoints.bootstrap import bootstrap
 from entrypoints.http.server import serving
 
 CLIENTS = 32
+PAGE_VIEWERS = 8  # people looking at dashboards at the same moment
 REQUESTS = 6000  # per measured route, after the warm-up
+PAGE_REQUESTS = 1500
 SECONDS = 30.0  # whichever bound comes first
 WARM_UP = 300
 
@@ -37,7 +41,11 @@ def api_benchmark(url: str, *, workers: int = 2, clients: int = CLIENTS, request
     with serving(url, workers=workers) as base:
         balance = asyncio.run(_load(base, lambda: f"/v1/partners/{rng.choice(partners)}/balance", headers,
                                     clients, requests, seconds))
+        page_headers = {**headers, "Accept": "text/html"}
+        dashboard = asyncio.run(_load(base, lambda: f"/partners/{rng.choice(partners)}", page_headers,
+                                      PAGE_VIEWERS, min(requests, PAGE_REQUESTS), seconds))
     results.update({f"balance_{name}": value for name, value in balance.items()})
+    results.update({f"dashboard_{name}": value for name, value in dashboard.items()})
     return results
 
 
