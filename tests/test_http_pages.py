@@ -56,6 +56,7 @@ def test_an_anonymous_browser_is_sent_to_sign_in_and_a_refusal_is_a_page(http):
     assert "may not" in refused.text
     missing = http.get("/test/missing", as_="admin")
     assert missing.status_code == 404 and "partner &#39;nobody&#39; does not exist" in missing.text
+    assert 'href="/admin/applications"' in missing.text, "an error page keeps the caller's top bar"
     assert http.get("/no/such/page").headers["content-type"].startswith("text/html")
     # The API keeps answering problem JSON.
     assert http.get("/v1/partners/nobody", as_="admin").headers["content-type"] == "application/problem+json"

@@ -87,6 +87,16 @@ def partner_visible(principal: Principal, partner_id: str) -> None:
     raise ApiError("forbidden", f"the {principal.role.value} role may not read partners")
 
 
+def signed_in(request: Request) -> Principal | None:
+    """Who the request's credentials name, if they are valid; never refuses (an error
+    page uses it to show the caller's top bar)."""
+    ledger = ledger_of(request)
+    try:
+        return _from_bearer(request, ledger) or _from_session(request, ledger)
+    except ApiError:
+        return None
+
+
 def _from_bearer(request: Request, ledger: Ledger) -> Principal | None:
     scheme, _, secret = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not secret:

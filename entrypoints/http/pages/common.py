@@ -20,12 +20,16 @@ from starlette.datastructures import FormData
 from commands.parsing import parse
 from entrypoints.bootstrap import Ledger
 from entrypoints.http.access import Principal
+from entrypoints.http.auth import signed_in
 from entrypoints.http.routes.commands import authorize
 from entrypoints.http.templating import flash, render
 from ledger.errors import CommandRejected
 
 # Paths that always answer JSON (the API, its documents and the health check).
 API_PREFIXES = ("/v1/", "/v1", "/healthz", "/openapi.json", "/static/", "/docs")
+
+# What a bare HTTP error (no detail of its own) tells a person.
+_PLAIN = {404: "There is no such page.", 405: "This page does not take that kind of request."}
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 
@@ -46,9 +50,10 @@ def as_page_for_browsers(handler: Handler) -> Handler:
         if response.status_code == 401:
             return RedirectResponse("/signin", status_code=303)
         problem = json.loads(bytes(response.body))
+        message = problem["detail"] if problem["detail"] != problem["title"] else _PLAIN.get(response.status_code, "")
         return render(request, "message.html", {
-            "title": problem["title"], "message": problem["detail"], "errors": problem.get("errors", []),
-        }, status=response.status_code)
+            "title": problem["title"], "message": message, "errors": problem.get("errors", []),
+        }, principal=signed_in(request), status=response.status_code)
 
     return handle
 
