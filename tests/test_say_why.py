@@ -31,6 +31,13 @@ def test_payout_refused_for_a_missing_tax_form_says_so(ledger):
     assert [(e["code"], e["field"]) for e in errors] == [("tax_form_missing", "partner_id"), ("invalid", "amount")]
 
 
+def test_a_partners_payout_request_refused_for_a_missing_tax_form_says_so(ledger):
+    earn(ledger, b.terms(payout={"minimum": "0", "requires_tax_form": True}))
+    [result] = ledger.apply(b.cmd("request_payout", partner_id="p1", currency="USD"))
+    assert [(e["code"], e["field"]) for e in result["errors"]] == [("tax_form_missing", "partner_id"), ("nothing_due", "currency")]
+    assert "no tax form on file" in result["error"]["message"]
+
+
 def test_payout_refused_for_training_or_minimum_says_so(ledger):
     earn(ledger, b.terms(payout={"minimum": "50.00", "requires_training": True}))
     [result] = ledger.apply(payout("20.00"))

@@ -117,10 +117,10 @@ def request(currency: str = "USD", amount: str | None = None, partner_id: str = 
 
 def test_a_partner_requests_what_is_due_once_until_a_payout_settles_it(ledger):
     history(ledger)
-    assert ledger.refused(request())["code"] == "invalid_state", "nothing issued, nothing due"
+    assert ledger.refused(request())["code"] == "nothing_due", "nothing issued, nothing due"
     ledger.ok(close("2025-01", "2025-02-01T01:00:00Z"))
     assert ledger.refused(request(amount="100.01"))["field"] == "amount"
-    assert ledger.refused(request("EUR"))["code"] == "invalid_state"
+    assert ledger.refused(request("EUR"))["code"] == "nothing_due"
     [asked] = ledger.ok(request())
     assert (asked["amount"], asked["due"]) == ("100.00", "100.00")
     assert ledger.refused(request(amount="10.00"))["code"] == "conflict", "one open request at a time"

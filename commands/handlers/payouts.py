@@ -20,11 +20,8 @@ def record_payout(ctx: Context, c: m.RecordPayout) -> Result:
             raise reject("not_found", f"statement {statement_id!r} is not a {c.currency} statement of {c.partner_id}", "statement_ids")
     assert account is not None
     if c.amount > account.outstanding:
-        # Say why nothing is due when a month close held it back (tax form, training, minimum).
-        latest = account.latest
-        held_back = [not_due_problem(latest, r) for r in latest.not_due_because] if latest and account.outstanding <= 0 else []
         exceeds = Problem("invalid", f"payout of {c.amount} exceeds what is due ({account.outstanding} {c.currency})", "amount")
-        raise CommandRejected.of([*held_back, exceeds])
+        raise CommandRejected.of([*_held_back(account), exceeds])
     payout = PayoutRecorded(
         payout_id=c.payout_id, partner_id=c.partner_id, amount=c.amount, currency=c.currency, statement_ids=c.statement_ids
     )
@@ -37,7 +34,8 @@ def request_payout(ctx: Context, c: m.RequestPayout) -> Result:
     ctx.approved_partner(c.partner_id)
     account = ctx.uow.get(Account, Account.key(c.partner_id, c.currency))
     if account is None or account.latest is None or account.outstanding <= 0:
-        raise reject("invalid_state", f"nothing is due to {c.partner_id} in {c.currency}", "currency")
+        nothing = Problem("nothing_due", f"nothing is due to {c.partner_id} in {c.currency}", "currency")
+        raise CommandRejected.of([*(_held_back(account) if account else []), nothing])
     if account.requested > 0:
         raise reject("conflict", f"a payout request of {account.requested} {c.currency} is already waiting for finance", "currency")
     amount = c.amount or account.outstanding
@@ -46,3 +44,12 @@ def request_payout(ctx: Context, c: m.RequestPayout) -> Result:
     request = PayoutRequested(partner_id=c.partner_id, currency=c.currency, amount=amount, statement_id=account.latest.statement_id)
     ctx.record(account, request)
     return {"partner_id": c.partner_id, "currency": c.currency, "amount": str(amount), "due": str(account.outstanding)}
+
+
+def _held_back(account: Account) -> list[Problem]:
+    """Why nothing is due, when the latest month close held the balance back (tax form,
+    training, minimum payout): the partner and finance see what to fix."""
+    latest = account.latest
+    if latest is None or account.outstanding > 0:
+        return []
+    return [not_due_problem(latest, reason) for reason in latest.not_due_because]
