@@ -316,14 +316,20 @@ class Listings:
 
     # -- payout requests -------------------------------------------------------------
 
-    def payout_requests(self, *, program: str | None = None, limit: int = DEFAULT_LIMIT, after: str | None = None) -> Page:
-        """Partners' open payout requests, oldest first (finance's queue): a request is
-        open until a payout is recorded for that partner and currency after it."""
+    def payout_requests(
+        self, *, program: str | None = None, partner: str | None = None, limit: int = DEFAULT_LIMIT, after: str | None = None,
+    ) -> Page:
+        """Partners' open payout requests, oldest first (finance's queue; with ``partner``,
+        one partner's): a request is open until a payout is recorded for that partner
+        and currency after it."""
         limit = _limit(limit)
         where, params = [f"a.event_type = '{PAYOUT_REQUESTED}'"], []
         if program:
             where.append("p.program_id = %s")
             params.append(program)
+        if partner:
+            where.append("a.partner_id = %s")
+            params.append(partner)
         position = int(decode_cursor(after, 1)[0]) if after else 0
         items: list[dict[str, Any]] = []
         while len(items) <= limit:

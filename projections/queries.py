@@ -152,6 +152,26 @@ class Queries:
                 chosen = row
         return _parsed_terms(program_id, int(chosen[1]), chosen[2])
 
+    def terms(self, program_id: str, on: datetime | None = None, known_at: datetime | None = None) -> dict[str, Any]:
+        """A program's terms in force on ``on`` (default now), as JSON: what a partner's
+        status, payouts and duties are measured against."""
+        return self._terms_on(program_id, on or datetime.now(UTC), known_at).model_dump(mode="json")
+
+    # -- payouts ---------------------------------------------------------------------
+
+    def payouts(self, partner_id: str, limit: int = 24) -> list[dict[str, Any]]:
+        """The payouts recorded to a partner, newest first (at most ``limit``)."""
+        rows = self._rows(
+            f"SELECT source_id, currency, amount_minor, effective_at FROM {self.t.lines}"
+            f" WHERE partner_id = %s AND bucket = '{PAID}' ORDER BY effective_at DESC, position DESC LIMIT %s",
+            (partner_id, limit),
+        )
+        return [
+            {"payout_id": payout_id, "currency": currency, "amount": str(from_minor(units, currency)),
+             "paid_at": from_ts(effective_at).isoformat()}
+            for payout_id, currency, units, effective_at in rows
+        ]
+
     # -- partner ---------------------------------------------------------------------
 
     def partner(self, partner_id: str, known_at: datetime | None = None) -> dict[str, Any]:

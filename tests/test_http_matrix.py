@@ -70,6 +70,11 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, Any], dict[str, int]]] = {
     ("POST", "/v1/snapshots"): ({"json": {"label": "matrix"}}, row(401, 403, 201, 201, 403, 403, 403)),
     ("POST", "/v1/verify"): ({}, AUDIT_TOOL),
     # -- partner dashboard pages
+    ("GET", "/partners/{partner_id}"): ({}, PARTNER_READ),
+    ("GET", "/partners/{partner_id}/chart.svg"): ({}, PARTNER_READ),
+    ("GET", "/partners/{partner_id}/resale"): ({}, PARTNER_READ),
+    ("POST", "/partners/{partner_id}/payout-request"): (  # the partner itself and finance; back to the dashboard
+        {"data": {"currency": "USD"}}, row(401, 403, 303, 403, 403, 303, 404)),
     # -- admin console pages
     # -- public apply page
     # -- finance console pages

@@ -1,7 +1,248 @@
-"""The partner pages (to be built)."""
+"""The partner dashboard: what a partner earned, what it may be paid and why not yet,
+its status against the program's target, its customers, statements and payouts, and a
+button to ask for a payout; and the Reseller tab (margin and wholesale per month).
+
+A partner opens only its own pages (another partner's are 404); staff who read
+everything open any partner's. Every figure comes from the same queries as the API
+(``/v1/partners/{id}/...``), so the page and the API never disagree."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any
 
+import structlog
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from entrypoints.bootstrap import Ledger
+from entrypoints.http import charts
+from entrypoints.http.access import Principal
+from entrypoints.http.auth import CurrentPrincipal, LedgerDep, partner_visible
+from entrypoints.http.pages.common import back_to, form_text, outcome, refusal_text, send
+from entrypoints.http.problems import ApiError
+from entrypoints.http.routes.partners import PartnerId
+from entrypoints.http.templating import render
+from ledger.calendar import add_months, month_end, next_period, period_of
+from ledger.errors import CommandRejected
+from ledger.money import zero
+from projections.reports import MAX_MONTHS
+
+log = structlog.get_logger(__name__)
 router = APIRouter(include_in_schema=False)
+
+CUSTOMERS_PER_PAGE = 20
+HOLDS_SHOWN = 50
+PAYOUTS_SHOWN = 24
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+# Declared so a misspelt filter is refused; checked here so the page can say what is wrong.
+FromMonth = Annotated[str | None, Query(alias="from", max_length=20, description="first month shown, YYYY-MM")]
+ToMonth = Annotated[str | None, Query(alias="to", max_length=20, description="last month shown, YYYY-MM")]
+After = Annotated[str | None, Query(min_length=1, max_length=200, description="the customers list's next page")]
+
+
+# -- the time range -------------------------------------------------------------------
+
+
+class BadRange(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class MonthRange:
+    """The months the chart and the statements list cover, both ends included."""
+
+    first: str
+    last: str
+    chosen: bool  # the visitor picked it (the page offers to clear it)
+
+    @property
+    def months(self) -> int:
+        (y1, m1), (y2, m2) = (map(int, p.split("-")) for p in (self.first, self.last))
+        return (y2 - y1) * 12 + m2 - m1 + 1
+
+    @property
+    def query(self) -> str:
+        return f"from={self.first}&to={self.last}" if self.chosen else ""
+
+    def holds(self, period: str) -> bool:
+        return self.first <= period <= self.last
+
+
+def last_twelve_months(today: datetime) -> MonthRange:
+    return MonthRange(period_of(add_months(today.replace(day=1), -11)), period_of(today), chosen=False)
+
+
+def month_range(first: str | None, last: str | None, today: datetime) -> MonthRange:
+    """``?from=YYYY-MM&to=YYYY-MM``; either end may be left out (from alone runs to this
+    month, to alone shows the 12 months ending there). Raises ``BadRange`` naming the field."""
+    if first is None and last is None:
+        return last_twelve_months(today)
+    for field, value in (("from", first), ("to", last)):
+        if value is not None and not MONTH.match(value):
+            raise BadRange(field, f"{value} is not a month: write it as YYYY-MM, e.g. 2025-03")
+    last = last or period_of(today)
+    first = first or period_of(add_months(month_end(last).replace(day=1), -11))
+    if first > last:
+        raise BadRange("from", f"the range starts ({first}) after it ends ({last})")
+    chosen = MonthRange(first, last, chosen=True)
+    if chosen.months > MAX_MONTHS:
+        raise BadRange("from", f"a range covers at most {MAX_MONTHS} months; this one covers {chosen.months}")
+    return chosen
+
+
+# -- money as people read it ----------------------------------------------------------
+
+
+def money(amount: str | Decimal, currency: str) -> str:
+    """``1234.5`` USD -> ``1,234.50 USD``: exact (Decimal, never float), thousands grouped."""
+    return f"{Decimal(amount):,} {currency}"
+
+
+def percent(rate: str | None) -> str:
+    if rate is None:
+        return "none"
+    return f"{(Decimal(rate) * 100).normalize():f} %"
+
+
+# -- the dashboard --------------------------------------------------------------------
+
+
+@router.get("/partners/{partner_id}", response_class=HTMLResponse)
+def dashboard(request: Request, partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep,
+              first: FromMonth = None, last: ToMonth = None, after: After = None) -> Response:
+    partner_visible(principal, partner_id)
+    record = ledger.queries.partner(partner_id)  # 404 for a partner the ledger does not know
+    today = datetime.now(UTC)
+    try:
+        window, range_error = month_range(first, last, today), None
+    except BadRange as bad:
+        window, range_error = last_twelve_months(today), str(bad)
+    context = {
+        "record": record, "window": window, "range_error": range_error,
+        "range_asked": {"from": first or "", "to": last or ""},
+        **_money(ledger, partner_id, principal),
+        **_standing(ledger, record, today),
+        "commission_in_range": _commission_in_range(ledger, partner_id, window),
+        "statements": [s for s in ledger.reports.partner_statements(partner_id) if window.holds(s["period"])],
+        "payouts": ledger.queries.payouts(partner_id, PAYOUTS_SHOWN),
+        "customers": ledger.listings.customers(partner=partner_id, limit=CUSTOMERS_PER_PAGE, after=after),
+        "after": after, "money": money, "percent": percent, "tab": "dashboard",
+    }
+    return render(request, "partner/dashboard.html", context, principal=principal, status=422 if range_error else 200)
+
+
+def _money(ledger: Ledger, partner_id: str, principal: Principal) -> dict[str, Any]:
+    """Per currency: balance and lifetime commission, and the balance split into on
+    hold, not yet payable, payable now and paid; with the open payout requests."""
+    balance = ledger.queries.balance(partner_id)["currencies"]
+    holds = ledger.listings.holds(partner=partner_id, limit=HOLDS_SHOWN)
+    requests = ledger.listings.payout_requests(partner=partner_id).items
+    held: dict[str, Decimal] = {}
+    for hold in holds.items:
+        held[hold["currency"]] = held.get(hold["currency"], zero(hold["currency"])) + Decimal(hold["amount"])
+    accounts = []
+    for currency, figures in balance.items():
+        on_hold = held.get(currency, zero(currency))
+        accounts.append({
+            "currency": currency, **figures, "on_hold": str(on_hold), "has_hold": on_hold > 0,
+            "not_yet_payable": str(Decimal(figures["balance"]) - Decimal(figures["due"]) - on_hold),
+            "has_due": Decimal(figures["due"]) > 0,
+            "request": next((r for r in requests if r["currency"] == currency), None),
+        })
+    return {"accounts": accounts, "holds": holds, "may_request_payout": principal.may_send("request_payout")}
+
+
+def _standing(ledger: Ledger, record: dict[str, Any], today: datetime) -> dict[str, Any]:
+    """Status with the figure behind it, and the duties the program's terms set."""
+    terms = ledger.queries.terms(record["program_id"], today)
+    status = ledger.queries.status(record["partner_id"], today) if record["state"] == "approved" else None
+    lock = None
+    if status and status["locked_until"]:
+        lock = max((lk for lk in status["locks"] if lk["in_force"]), key=lambda lk: lk["until"])
+    return {"status": status, "lock": lock, "status_terms": terms["status"], "payout_terms": terms["payout"]}
+
+
+def _commission_in_range(ledger: Ledger, partner_id: str, window: MonthRange) -> dict[str, str]:
+    """What the range added to lifetime commission, per currency (the chart's bars summed)."""
+    series = _revenue(ledger, partner_id, window)["currencies"]
+    return {c: str(sum((Decimal(m["commission"]) for m in months), zero(c))) for c, months in series.items()}
+
+
+def _revenue(ledger: Ledger, partner_id: str, window: MonthRange) -> dict[str, Any]:
+    revenue: dict[str, Any] = ledger.reports.revenue(partner_id, window.months, as_of=month_end(window.last))
+    return revenue
+
+
+# -- the chart ------------------------------------------------------------------------
+
+
+@router.get("/partners/{partner_id}/chart.svg", response_class=Response)
+def chart(partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep,
+          first: FromMonth = None, last: ToMonth = None) -> Response:
+    partner_visible(principal, partner_id)
+    ledger.queries.partner(partner_id)
+    try:
+        window = month_range(first, last, datetime.now(UTC))
+    except BadRange as bad:
+        raise ApiError("invalid", str(bad), bad.field) from None
+    revenue = _revenue(ledger, partner_id, window)
+    months = _periods(window)
+    series = {c: [Decimal(m["commission"]) for m in rows] for c, rows in revenue["currencies"].items()}
+    return charts.svg_response(charts.monthly_bars("Commission per month", months, series))
+
+
+def _periods(window: MonthRange) -> list[str]:
+    periods = [window.first]
+    while periods[-1] != window.last:
+        periods.append(next_period(periods[-1]))
+    return periods
+
+
+# -- asking for a payout --------------------------------------------------------------
+
+
+@router.post("/partners/{partner_id}/payout-request")
+async def payout_request(request: Request, partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
+    """Sends ``request_payout`` for what is due in one currency (all of it): finance
+    sees it in its queue until it records the payout."""
+    partner_visible(principal, partner_id)
+    form = await request.form()
+    url = f"/partners/{partner_id}"
+    command = {"type": "request_payout", "partner_id": partner_id, "currency": form_text(form, "currency")}
+    try:
+        results = await send(ledger, principal, [command])
+    except CommandRejected as refused:
+        return back_to(url, refusal_text(refused), "error")
+    [result] = results
+    log.info("payout requested", partner_id=partner_id, ok=result["ok"], actor=principal.actor)
+    done = f"Payout of {money(result['amount'], result['currency'])} requested: finance pays it with its next run." if result["ok"] else ""
+    return back_to(url, *outcome(results, done))
+
+
+# -- the Reseller tab -----------------------------------------------------------------
+
+
+@router.get("/partners/{partner_id}/resale", response_class=HTMLResponse)
+def resale(request: Request, partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
+    partner_visible(principal, partner_id)
+    record = ledger.queries.partner(partner_id)
+    months = ledger.queries.resale(partner_id)["months"]
+    totals: dict[str, dict[str, Decimal]] = {}
+    for month in months:
+        for currency, figures in month["currencies"].items():
+            total = totals.setdefault(currency, {"margin": zero(currency), "wholesale": zero(currency)})
+            total["margin"] += Decimal(figures["margin"])
+            total["wholesale"] += Decimal(figures["wholesale"])
+    context = {
+        "record": record, "months": list(reversed(months)), "totals": totals,
+        "not_reported": sum(1 for m in months if m["state"] == "not_reported"),
+        "money": money, "percent": percent, "tab": "resale",
+    }
+    return render(request, "partner/resale.html", context, principal=principal)
