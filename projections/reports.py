@@ -73,6 +73,11 @@ class Reports:
             summaries.append({**document, "lines": len(lines)})
         return summaries
 
+    def program_ids(self) -> list[str]:
+        """Every program the ledger knows, by id (the admin console lists them)."""
+        rows = self._rows(f"SELECT DISTINCT program_id FROM {self.t.program_terms} ORDER BY program_id", ())
+        return [program_id for (program_id,) in rows]
+
     def program(self, program_id: str, known_at: datetime | None = None) -> dict[str, Any]:
         """A program's terms in force now, its promo slots (taken and left) and how many
         partners it has in each state."""

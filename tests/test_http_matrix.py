@@ -28,6 +28,7 @@ SIGNED_IN = row(401, 200, 200, 200, 200, 200, 200)
 STAFF_READ = row(401, 200, 200, 200, 403, 403, 403)
 PARTNER_READ = row(401, 200, 200, 200, 403, 200, 404)  # a partner's own: 200; another's: 404
 AUDIT_TOOL = row(401, 403, 200, 200, 403, 403, 403)
+ADMIN_FORM = row(401, 303, 403, 403, 403, 403, 403)  # the admin console's forms: admins only
 
 # (method, route path) -> (request, expected status per caller). The request fills the
 # path's parameters and may carry a body.
@@ -76,12 +77,32 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, Any], dict[str, int]]] = {
     ("POST", "/partners/{partner_id}/payout-request"): (  # the partner itself and finance; back to the dashboard
         {"data": {"currency": "USD"}}, row(401, 403, 303, 403, 403, 303, 404)),
     # -- admin console pages
+    ("GET", "/admin/applications"): ({}, STAFF_READ),
+    ("GET", "/admin/partners"): ({}, STAFF_READ),
+    ("GET", "/admin/partners/{partner_id}"): ({}, STAFF_READ),
+    ("GET", "/admin/programs"): ({}, STAFF_READ),
+    ("GET", "/admin/programs/{program_id}"): ({}, STAFF_READ),
+    ("GET", "/admin/holds"): ({}, STAFF_READ),
+    # An admin's form answers 303 (p1 is approved already, pay1 not on hold: a refusal notice).
+    ("POST", "/admin/applications/{partner_id}/approve"): ({"data": {"level": "Std"}}, ADMIN_FORM),
+    ("POST", "/admin/applications/{partner_id}/reject"): ({"data": {"reason": "matrix"}}, ADMIN_FORM),
+    ("POST", "/admin/partners/{partner_id}/level"): ({"data": {"level": "Std"}}, ADMIN_FORM),
+    ("POST", "/admin/partners/{partner_id}/rate"): ({"data": {"rate": "0.30"}}, ADMIN_FORM),
+    ("POST", "/admin/partners/{partner_id}/meeting"): ({}, ADMIN_FORM),
+    ("POST", "/admin/partners/{partner_id}/training"): ({}, ADMIN_FORM),
+    ("POST", "/admin/partners/{partner_id}/tax-form"): ({"data": {"form": "W-9"}}, ADMIN_FORM),
+    ("POST", "/admin/holds/{payment_id}/review"): (
+        {"data": {"decision": "release", "reason": "matrix"}}, ADMIN_FORM),
     # -- public apply page
+    ("GET", "/apply/{program_id}"): ({}, PUBLIC),
+    ("POST", "/apply/{program_id}"): ({"data": {}}, row(422, 422, 422, 422, 422, 422, 422)),  # every field missing
+    ("GET", "/apply/{program_id}/received"): ({}, PUBLIC),
     # -- finance console pages
     # -- auditor console pages
 }
 
-PARAMETERS = {"partner_id": "p1", "customer_id": "c1", "program_id": "prog", "period": "2025-01", "code": "li_made-up"}
+PARAMETERS = {"partner_id": "p1", "customer_id": "c1", "program_id": "prog", "period": "2025-01", "code": "li_made-up",
+              "payment_id": "pay1"}
 
 
 def app_routes(app: Any) -> set[tuple[str, str]]:

@@ -1,7 +1,264 @@
-"""The admin pages (to be built)."""
+"""The admin console: the application queue (approve with a level, an optional rate and
+the promo slots left in view, or reject with a reason), the partner list and each
+partner's record with the admin's actions, the programs and their terms, and the
+commission held for review.
+
+Every staff role that reads everything (admin, finance, auditor) may open these pages;
+only an admin sees and sends their forms (``send`` checks the role exactly as
+``POST /v1/commands`` does, so a finance session posting a form by hand gets 403)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+import structlog
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
+
+from entrypoints.bootstrap import Ledger
+from entrypoints.http.access import INVITE, READ_ALL, Principal, Role
+from entrypoints.http.auth import LedgerDep, invite_link, require
+from entrypoints.http.pages.common import back_to, form_text, outcome, refusal_text, send
+from entrypoints.http.templating import render
+from ledger.errors import CommandRejected
+from projections.listings import Page
 
 router = APIRouter(include_in_schema=False)
+log = structlog.get_logger(__name__)
+
+Staff = Annotated[Principal, Depends(require(READ_ALL))]
+PartnerId = Annotated[str, Path(min_length=1, max_length=200)]
+ProgramId = Annotated[str, Path(min_length=1, max_length=200)]
+# Filters come from GET forms, whose "any" choice sends an empty value.
+Text = Annotated[str, Query(max_length=200)]
+After = Annotated[str | None, Query(min_length=1, max_length=200)]
+
+PAGE_SIZE = 25
+
+
+def sends(command_type: str) -> list[Any]:
+    """A form route's guard: only a role that may send its command gets past (403 before
+    the form is even read, so a finance session learns nothing from a crafted post)."""
+    return [Depends(require(f"command:{command_type}"))]
+
+
+TAX_FORMS = ("W-9", "W-8BEN", "W-8BEN-E")
+
+
+# -- applications ---------------------------------------------------------------------
+
+
+@router.get("/admin/applications", response_class=HTMLResponse)
+def applications(
+    request: Request, principal: Staff, ledger: LedgerDep,
+    state: Literal["pending", "approved", "rejected", "terminated"] = "pending",
+    program: Text = "", after: After = None,
+) -> Response:
+    page = ledger.listings.applications(state=state, program=program or None, limit=PAGE_SIZE, after=after)
+    programs = {program_id: ledger.reports.program(program_id) for program_id in {i["program_id"] for i in page.items}}
+    return render(request, "admin/applications.html", {
+        "state": state, "program": program, "program_ids": ledger.reports.program_ids(),
+        "applications": [ledger.queries.partner(item["partner_id"]) | {"applied_at": item["applied_at"],
+                                                                          "queue_state": item["state"]}
+                         for item in page.items],
+        "programs": programs,
+        "pager": _pager("/admin/applications", page, after, state=state, program=program),
+        "may_decide": principal.may_send("approve_application"),
+        "percent": percent,
+    }, principal=principal)
+
+
+@router.post("/admin/applications/{partner_id}/approve", dependencies=sends("approve_application"), response_class=HTMLResponse)
+async def approve(request: Request, principal: Staff, ledger: LedgerDep, partner_id: PartnerId) -> Response:
+    form = await request.form()
+    command: dict[str, Any] = {"type": "approve_application", "partner_id": partner_id, "level": form_text(form, "level")}
+    rate = form_text(form, "rate")
+    if rate is not None:
+        command["rate"] = rate
+    try:
+        [result] = await send(ledger, principal, [command])
+    except CommandRejected as refusal:
+        return back_to("/admin/applications", refusal_text(refusal), "error")
+    if not result["ok"]:
+        return back_to("/admin/applications", *outcome([result], ""))
+    log.info("application approved", partner_id=partner_id)  # never the invite link: it signs the partner in
+    return _approved_page(request, principal, ledger, partner_id)
+
+
+def _approved_page(request: Request, principal: Principal, ledger: Ledger, partner_id: str) -> Response:
+    """The answer to an approval: the new partner's one-time invite link, shown once on this
+    page (not in a URL, a cookie or a log line) and never cached."""
+    invite = invite_link(ledger, str(request.base_url), Role.PARTNER, partner_id, "approval") if principal.can(INVITE) else None
+    record = ledger.queries.partner(partner_id)
+    return render(request, "admin/approved.html", {
+        "partner": record, "invite": invite, "program": ledger.reports.program(record["program_id"]), "percent": percent,
+    }, principal=principal, headers={"Cache-Control": "no-store"})
+
+
+@router.post("/admin/applications/{partner_id}/reject", dependencies=sends("reject_application"))
+async def reject(request: Request, principal: Staff, ledger: LedgerDep, partner_id: PartnerId) -> Response:
+    form = await request.form()
+    command = {"type": "reject_application", "partner_id": partner_id, "reason": form_text(form, "reason")}
+    return await _send_form(ledger, principal, command, "/admin/applications", f"Rejected the application of {partner_id}.")
+
+
+# -- partners -------------------------------------------------------------------------
+
+
+@router.get("/admin/partners", response_class=HTMLResponse)
+def partners(
+    request: Request, principal: Staff, ledger: LedgerDep,
+    q: Text = "", status: Literal["", "active", "at_risk", "locked"] = "",
+    level: Text = "", state: Literal["", "applied", "approved", "rejected", "terminated"] = "",
+    program: Text = "", after: After = None,
+) -> Response:
+    page = ledger.listings.partners(q=q.strip() or None, status=status or None, level=level or None, state=state or None,
+                                    program=program or None, limit=PAGE_SIZE, after=after)
+    program_ids = ledger.reports.program_ids()
+    return render(request, "admin/partners.html", {
+        "partners": page.items, "q": q, "status": status, "level": level, "state": state, "program": program,
+        "program_ids": program_ids, "levels": _levels_of(ledger, program_ids),
+        "pager": _pager("/admin/partners", page, after, q=q, status=status, level=level, state=state, program=program),
+    }, principal=principal)
+
+
+@router.get("/admin/partners/{partner_id}", response_class=HTMLResponse)
+def partner(request: Request, principal: Staff, ledger: LedgerDep, partner_id: PartnerId) -> Response:
+    record = ledger.queries.partner(partner_id)
+    approved = record["state"] == "approved"
+    return render(request, "admin/partner.html", {
+        "partner": record,
+        "status": ledger.queries.status(partner_id) if approved else None,
+        "program": ledger.reports.program(record["program_id"]),
+        "holds": ledger.listings.holds(partner=partner_id, limit=1).items,
+        "may_act": approved and principal.may_send("change_level"),
+        "tax_forms": TAX_FORMS, "percent": percent,
+    }, principal=principal)
+
+
+@router.post("/admin/partners/{partner_id}/level", dependencies=sends("change_level"))
+async def change_level(request: Request, principal: Staff, ledger: LedgerDep, partner_id: PartnerId) -> Response:
+    form = await request.form()
+    level = form_text(form, "level")
+    command = {"type": "change_level", "partner_id": partner_id, "level": level}
+    return await _send_form(ledger, principal, command, _partner_url(partner_id), f"{partner_id} is now at level {level}.")
+
+
+@router.post("/admin/partners/{partner_id}/rate", dependencies=sends("set_commission_rate"))
+async def set_rate(request: Request, principal: Staff, ledger: LedgerDep, partner_id: PartnerId) -> Response:
+    form = await request.form()
+    rate = form_text(form, "rate")  # blank clears the partner's own rate: its level's rate applies again
+    done = f"{partner_id}'s own rate is now {percent(rate)}." if rate else f"{partner_id} earns its level's rate again."
+    command = {"type": "set_commission_rate", "partner_id": partner_id, "rate": rate}
+    return await _send_form(ledger, principal, command, _partner_url(partner_id), done)
+
+
+@router.post("/admin/partners/{partner_id}/meeting", dependencies=sends("record_meeting"))
+async def record_meeting(principal: Staff, ledger: LedgerDep, partner_id: PartnerId) -> Response:
+    command = {"type": "record_meeting", "partner_id": partner_id}
+    return await _send_form(ledger, principal, command, _partner_url(partner_id), f"Meeting with {partner_id} recorded.")
+
+
+@router.post("/admin/partners/{partner_id}/training", dependencies=sends("complete_training"))
+async def complete_training(principal: Staff, ledger: LedgerDep, partner_id: PartnerId) -> Response:
+    command = {"type": "complete_training", "partner_id": partner_id}
+    return await _send_form(ledger, principal, command, _partner_url(partner_id), f"{partner_id} completed the training.")
+
+
+@router.post("/admin/partners/{partner_id}/tax-form", dependencies=sends("submit_tax_form"))
+async def tax_form(request: Request, principal: Staff, ledger: LedgerDep, partner_id: PartnerId) -> Response:
+    form = await request.form()
+    name = form_text(form, "form")
+    command = {"type": "submit_tax_form", "partner_id": partner_id, "form": name}
+    return await _send_form(ledger, principal, command, _partner_url(partner_id), f"{partner_id}'s {name} is on file.")
+
+
+def _partner_url(partner_id: str) -> str:
+    return f"/admin/partners/{partner_id}"
+
+
+# -- programs -------------------------------------------------------------------------
+
+
+@router.get("/admin/programs", response_class=HTMLResponse)
+def programs(request: Request, principal: Staff, ledger: LedgerDep) -> Response:
+    summaries = [ledger.reports.program(program_id) for program_id in ledger.reports.program_ids()]
+    return render(request, "admin/programs.html", {"programs": summaries, "percent": percent}, principal=principal)
+
+
+@router.get("/admin/programs/{program_id}", response_class=HTMLResponse)
+def program(request: Request, principal: Staff, ledger: LedgerDep, program_id: ProgramId) -> Response:
+    return render(request, "admin/program.html", {"program": ledger.reports.program(program_id), "percent": percent},
+                  principal=principal)
+
+
+# -- holds ----------------------------------------------------------------------------
+
+
+@router.get("/admin/holds", response_class=HTMLResponse)
+def holds(request: Request, principal: Staff, ledger: LedgerDep,
+          program: Text = "", partner: Text = "", after: After = None) -> Response:
+    page = ledger.listings.holds(program=program or None, partner=partner.strip() or None, limit=PAGE_SIZE, after=after)
+    return render(request, "admin/holds.html", {
+        "holds": page.items, "program": program, "partner": partner, "program_ids": ledger.reports.program_ids(),
+        "pager": _pager("/admin/holds", page, after, program=program, partner=partner),
+        "may_review": principal.may_send("review_commission"),
+    }, principal=principal)
+
+
+@router.post("/admin/holds/{payment_id}/review", dependencies=sends("review_commission"))
+async def review_hold(request: Request, principal: Staff, ledger: LedgerDep,
+                      payment_id: Annotated[str, Path(min_length=1, max_length=200)]) -> Response:
+    form = await request.form()
+    decision = form_text(form, "decision")
+    command = {"type": "review_commission", "payment_id": payment_id, "decision": decision, "reason": form_text(form, "reason")}
+    done = f"Commission on {payment_id} {'released' if decision == 'release' else 'voided'}."
+    return await _send_form(ledger, principal, command, _back_to_holds(form), done)
+
+
+def _back_to_holds(form: FormData) -> str:
+    """Back to the hold queue with the filters the reviewer was working with."""
+    filters = {name: value for name in ("program", "partner") if (value := form_text(form, name))}
+    return "/admin/holds" + (f"?{urlencode(filters)}" if filters else "")
+
+
+# -- shared ---------------------------------------------------------------------------
+
+
+async def _send_form(ledger: Ledger, principal: Principal, command: dict[str, Any], url: str, done: str) -> Response:
+    """One form, one command: back to ``url`` with ``done`` or the refusal's reasons."""
+    try:
+        results = await send(ledger, principal, [command])
+    except CommandRejected as refusal:
+        return back_to(url, refusal_text(refusal), "error")
+    return back_to(url, *outcome(results, done))
+
+
+def _pager(path: str, page: Page, after: str | None, **filters: str) -> dict[str, str | None]:
+    """Links to the first and the next page of a keyset-paged list, keeping its filters."""
+    kept = {name: value for name, value in filters.items() if value}
+    first = path + (f"?{urlencode(kept)}" if kept else "")
+    return {
+        "first": first if after else None,
+        "next": f"{path}?{urlencode({**kept, 'after': page.next})}" if page.next else None,
+    }
+
+
+def _levels_of(ledger: Ledger, program_ids: list[str]) -> list[str]:
+    """Every level name of the programs' terms in force (the partner list's level filter)."""
+    names = {name for program_id in program_ids for name in ledger.reports.program(program_id)["terms"]["levels"]}
+    return sorted(names)
+
+
+def percent(rate: str | None) -> str:
+    """A rate (a decimal fraction as text) as a percentage: "0.2" -> "20 %"."""
+    if rate is None:
+        return "—"
+    try:
+        value = Decimal(rate) * 100
+    except InvalidOperation:
+        return rate
+    return f"{value.normalize():f} %"
