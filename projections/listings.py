@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from adapters.database import Database
@@ -364,6 +365,34 @@ class Listings:
             tuple(sorted(partner_ids)),
         )
         return {(partner_id, currency): int(last) for partner_id, currency, last in rows}
+
+    # -- programs and a month's totals (the finance console) -------------------------
+
+    def program_ids(self) -> list[str]:
+        """Every program defined, in id order."""
+        return [row[0] for row in self._rows(f"SELECT DISTINCT program_id FROM {self.t.program_terms} ORDER BY program_id", ())]
+
+    def statement_totals(self, *, period: str, program: str | None = None) -> dict[str, dict[str, Any]]:
+        """A month's issued statements added up per currency: how many, and the sums of
+        their opening, closing and due (what the month's statements CSV adds up to)."""
+        if not _is_period(period):
+            raise BadListing("period", f"{period!r} is not a month (YYYY-MM)")
+        where, params = ["period = %s"], [period]
+        if program:
+            where.append("program_id = %s")
+            params.append(program)
+        rows = self._rows(f"SELECT currency, document FROM {self.t.statements} WHERE {' AND '.join(where)}", params)
+        sums: dict[str, dict[str, Any]] = {}
+        for currency, document in rows:
+            figures = json.loads(document)
+            total = sums.setdefault(currency, {"statements": 0, "opening": Decimal(0), "closing": Decimal(0), "due": Decimal(0)})
+            total["statements"] += 1
+            for figure in ("opening", "closing", "due"):
+                total[figure] += Decimal(figures[figure])
+        return {
+            currency: {name: value if name == "statements" else str(value) for name, value in total.items()}
+            for currency, total in sorted(sums.items())
+        }
 
     # -- helpers ---------------------------------------------------------------------
 

@@ -98,6 +98,13 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, Any], dict[str, int]]] = {
     ("POST", "/apply/{program_id}"): ({"data": {}}, row(422, 422, 422, 422, 422, 422, 422)),  # every field missing
     ("GET", "/apply/{program_id}/received"): ({}, PUBLIC),
     # -- finance console pages
+    # (a finance form answers finance with a redirect back to its page)
+    ("GET", "/finance"): ({}, STAFF_READ),
+    ("POST", "/finance/close"): ({"data": {"program_id": "prog", "period": "2025-02"}}, row(401, 403, 303, 403, 403, 403, 403)),
+    ("GET", "/finance/statements"): ({"path": "/finance/statements?period=2025-01"}, STAFF_READ),
+    ("GET", "/finance/payouts"): ({}, STAFF_READ),
+    ("POST", "/finance/payouts"): ({"data": {"reference": "matrix", "pay": "0", "partner_0": "p1", "currency_0": "USD",
+                                            "amount_0": "1.00", "statement_0": "prog/p1/USD/2025-01"}}, row(401, 403, 303, 403, 403, 403, 403)),
     # -- auditor console pages
 }
 

@@ -1,7 +1,185 @@
-"""The finance pages (to be built)."""
+"""The finance console: which months each program has closed and closing the next one,
+a month's statements with their totals, and the payouts due with partners' requests,
+recorded several at once. Staff read these pages; only finance acts on them (the
+commands are checked against the role exactly as ``POST /v1/commands`` checks them)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import structlog
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
+
+from entrypoints.bootstrap import Ledger
+from entrypoints.http.access import READ_ALL, Principal
+from entrypoints.http.auth import CurrentPrincipal, LedgerDep, require
+from entrypoints.http.pages.common import back_to, form_text, refusal_text, send
+from entrypoints.http.problems import ApiError
+from entrypoints.http.templating import render
+from ledger.errors import CommandRejected
+from projections.listings import DEFAULT_LIMIT
+
+log = structlog.get_logger(__name__)
 
 router = APIRouter(include_in_schema=False)
+Staff = [Depends(require(READ_ALL))]
+
+Period = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
+Program = Annotated[str | None, Query(min_length=1, max_length=200)]
+After = Annotated[str | None, Query(min_length=1, max_length=200)]
+
+MONTHS_PAGE, PAYOUTS_PAGE = "/finance", "/finance/payouts"
+
+
+# -- months ------------------------------------------------------------------------------
+
+
+@router.get("/finance", response_class=HTMLResponse, dependencies=Staff)
+def months(request: Request, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
+    programs = [_with_state(ledger.queries.periods(program_id)) for program_id in ledger.listings.program_ids()]
+    return render(request, "finance/months.html", {
+        "programs": programs, "may_close": principal.may_send("close_period"),
+    }, principal=principal)
+
+
+def _with_state(periods: dict[str, Any]) -> dict[str, Any]:
+    """A program's months, newest closed first, and whether its next month has ended."""
+    ends = datetime.fromisoformat(periods["next_can_close_after"])
+    closed = [{**c, "closed_at_text": moment_text(c["closed_at"])} for c in reversed(periods["closed"])]
+    return {**periods, "closed": closed, "next_ends": ends.date().isoformat(), "next_has_ended": ends < datetime.now(UTC)}
+
+
+def moment_text(iso: str) -> str:
+    """``2025-02-01T01:00:00+00:00`` as people read it: ``2025-02-01 01:00 UTC``."""
+    return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@router.post("/finance/close")
+async def close_month(request: Request, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
+    _may_send(principal, "close_period")
+    form = await request.form()
+    program_id, period = form_text(form, "program_id"), form_text(form, "period")
+    if program_id is None or period is None:
+        return back_to(MONTHS_PAGE, "Choose the program and the month to close.", "error")
+    try:
+        [result] = await send(ledger, principal, [{"type": "close_period", "program_id": program_id, "period": period}])
+    except CommandRejected as refused:
+        return back_to(MONTHS_PAGE, refusal_text(refused), "error")
+    if not result["ok"]:
+        return back_to(MONTHS_PAGE, f"{program_id} {period} was not closed: {_problems(result)}", "error")
+    log.info("month_closed_from_console", program_id=program_id, period=period, statements=result["statements"])
+    return back_to(MONTHS_PAGE, f"Closed {period} for {program_id}: {result['statements']} statements issued.")
+
+
+# -- a month's statements ----------------------------------------------------------------
+
+
+@router.get("/finance/statements", response_class=HTMLResponse, dependencies=Staff)
+def statements(request: Request, principal: CurrentPrincipal, ledger: LedgerDep,
+               period: Period = None, program: Program = None, after: After = None) -> Response:
+    program_ids = ledger.listings.program_ids()
+    closed = _closed_months(ledger, program_ids)
+    period = period or (closed[0] if closed else None)
+    context: dict[str, Any] = {
+        "period": period, "program": program, "program_ids": program_ids, "closed_months": closed,
+        "totals": {}, "items": [], "next_url": None, "csv_url": None,
+    }
+    if period is not None:
+        page = ledger.listings.statements(period=period, program=program, limit=DEFAULT_LIMIT, after=after)
+        filters = {"period": period, **({"program": program} if program else {})}
+        context.update(
+            totals=ledger.listings.statement_totals(period=period, program=program),
+            items=page.items, first_page=after is None,
+            next_url=f"/finance/statements?{urlencode({**filters, 'after': page.next})}" if page.next else None,
+            first_url=f"/finance/statements?{urlencode(filters)}",
+            csv_url=f"/v1/statements.csv?{urlencode(filters)}",
+        )
+    return render(request, "finance/statements.html", context, principal=principal)
+
+
+def _closed_months(ledger: Ledger, program_ids: list[str]) -> list[str]:
+    """Every month some program has closed, newest first."""
+    closed = {c["period"] for program_id in program_ids for c in ledger.queries.periods(program_id)["closed"]}
+    return sorted(closed, reverse=True)
+
+
+# -- payouts -----------------------------------------------------------------------------
+
+
+@router.get("/finance/payouts", response_class=HTMLResponse, dependencies=Staff)
+def payouts(request: Request, principal: CurrentPrincipal, ledger: LedgerDep,
+            program: Program = None, after: After = None) -> Response:
+    due = ledger.listings.payouts_due(program=program, limit=DEFAULT_LIMIT, after=after)
+    requests = ledger.listings.payout_requests(program=program, limit=DEFAULT_LIMIT)
+    requested = {(r["partner_id"], r["currency"]): r for r in requests.items}
+    rows = [{**item, "request": requested.get((item["partner_id"], item["currency"]))} for item in due.items]
+    filters = {"program": program} if program else {}
+    return render(request, "finance/payouts.html", {
+        "rows": rows, "requests": requests.items, "more_requests": requests.next is not None,
+        "program": program, "program_ids": ledger.listings.program_ids(),
+        "may_pay": principal.may_send("record_payout"), "first_page": after is None,
+        "next_url": f"{PAYOUTS_PAGE}?{urlencode({**filters, 'after': due.next})}" if due.next else None,
+        "first_url": f"{PAYOUTS_PAGE}?{urlencode(filters)}" if filters else PAYOUTS_PAGE,
+        "csv_url": f"/v1/payouts/due.csv?{urlencode(filters)}" if filters else "/v1/payouts/due.csv",
+        "default_reference": f"payout-{datetime.now(UTC).strftime('%Y-%m-%d')}",
+    }, principal=principal)
+
+
+@router.post("/finance/payouts")
+async def record_payouts(request: Request, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
+    """One ``record_payout`` per ticked row. The batch's reference (the bank transfer's)
+    names each payout (``REFERENCE/partner/currency``), so sending the same form twice
+    records nothing twice: the payout id is the command's idempotency key."""
+    _may_send(principal, "record_payout")
+    form = await request.form()
+    reference = form_text(form, "reference")
+    picked = [_payout_row(form, index) for index in form.getlist("pay")]
+    if reference is None:
+        return back_to(PAYOUTS_PAGE, "Give the payment's reference (e.g. the bank transfer's), then record again.", "error")
+    if not picked:
+        return back_to(PAYOUTS_PAGE, "Tick the payouts you made, then record them.", "error")
+    commands = [
+        {"type": "record_payout", "payout_id": f"{reference}/{row['partner_id']}/{row['currency']}", **row}
+        for row in picked
+    ]
+    try:
+        results = await send(ledger, principal, commands)
+    except CommandRejected as refused:
+        return back_to(PAYOUTS_PAGE, f"Nothing recorded: {refusal_text(refused)}", "error")
+    return back_to(PAYOUTS_PAGE, *_payout_outcome(commands, results))
+
+
+def _payout_row(form: FormData, index: Any) -> dict[str, Any]:
+    """The fields of the ticked row ``index`` (the form numbers its rows)."""
+    def field(name: str) -> str:
+        return form_text(form, f"{name}_{index}") or ""
+
+    return {"partner_id": field("partner"), "currency": field("currency"), "amount": field("amount"),
+            "statement_ids": [field("statement")]}
+
+
+def _payout_outcome(commands: list[dict[str, Any]], results: list[dict[str, Any]]) -> tuple[str, str]:
+    recorded = [c for c, r in zip(commands, results, strict=True) if r["ok"]]
+    refused = [f"{c['partner_id']} {c['currency']}: {_problems(r)}" for c, r in zip(commands, results, strict=True) if not r["ok"]]
+    paid = ", ".join(f"{c['partner_id']} {c['amount']} {c['currency']}" for c in recorded)
+    done = f"Recorded {len(recorded)} payout{'' if len(recorded) == 1 else 's'}" + (f" ({paid})." if recorded else ".")
+    if not refused:
+        return done, "ok"
+    return f"{done} Refused: {'; '.join(refused)}", "error"
+
+
+# -- shared ------------------------------------------------------------------------------
+
+
+def _may_send(principal: Principal, command_type: str) -> None:
+    """Refuse before reading the form: a role without the command gets 403 even for an empty form."""
+    if not principal.may_send(command_type):
+        raise ApiError("forbidden", f"the {principal.role.value} role may not send {command_type}", "type")
+
+
+def _problems(result: dict[str, Any]) -> str:
+    return "; ".join(p["message"] for p in result.get("errors") or [result["error"]])

@@ -1,0 +1,58 @@
+"""The reads behind the finance console: which programs exist, and a month's statements
+added up per currency (what its CSV sums to)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from projections.listings import BadListing
+from tests import builders as b
+from tests.test_statements import TERMS as USD_TERMS
+from tests.test_statements import close
+
+TERMS = {**USD_TERMS, "currencies": ["EUR"]}
+
+
+def month_of_statements(ledger) -> None:
+    """prog: p1 (tax form on file) earns 100.00 USD and 20.00 EUR, p2 (no tax form) 60.00
+    USD, so nothing of p2's is due; January closed. Program ``other`` has no partners."""
+    ledger.ok(
+        b.program(terms=TERMS), b.program("other", terms=TERMS), *b.partner("p1"), *b.partner("p2"),
+        b.cmd("submit_tax_form", partner_id="p1", form="W-9", at="2025-01-05T00:00:00Z"),
+        *b.customer("c1", "p1"), *b.customer("c2", "p2"),
+        b.payment("pay1", "c1", {"subscription": "500.00"}, at="2025-01-15T00:00:00Z"),
+        b.payment("pay2", "c1", {"subscription": "100.00"}, at="2025-01-16T00:00:00Z", currency="EUR"),
+        b.payment("pay3", "c2", {"subscription": "300.00"}, at="2025-01-17T00:00:00Z"),
+        close("2025-01", "2025-02-01T01:00:00Z"),
+    )
+
+
+def test_program_ids_lists_every_defined_program_once(ledger):
+    assert ledger.app.listings.program_ids() == []
+    month_of_statements(ledger)
+    ledger.ok(b.cmd("change_program_terms", program_id="prog", terms_patch={"payout": {"minimum": "10.00"}},
+                    at="2025-03-01T00:00:00Z"))
+    assert ledger.app.listings.program_ids() == ["other", "prog"]
+
+
+def test_statement_totals_add_up_the_months_statements_per_currency(ledger):
+    month_of_statements(ledger)
+    listings = ledger.app.listings
+    totals = listings.statement_totals(period="2025-01")
+    assert totals == {
+        "EUR": {"statements": 1, "opening": "0.00", "closing": "20.00", "due": "0.00"},
+        "USD": {"statements": 2, "opening": "0.00", "closing": "160.00", "due": "100.00"},
+    }
+    items = listings.statements(period="2025-01").items
+    for currency, total in totals.items():
+        mine = [s for s in items if s["currency"] == currency]
+        assert total["statements"] == len(mine)
+        assert Decimal(total["closing"]) == sum(Decimal(s["closing"]) for s in mine)
+        assert Decimal(total["due"]) == sum(Decimal(s["due"]) for s in mine)
+    assert listings.statement_totals(period="2025-01", program="other") == {}
+    assert listings.statement_totals(period="2025-02") == {}
+    with pytest.raises(BadListing) as refused:
+        listings.statement_totals(period="2025-13")
+    assert refused.value.field == "period"

@@ -1,0 +1,233 @@
+"""The finance console in-process: months closed and closing the next one (with the
+ledger's refusals shown), a month's statements with totals equal to the API's, payouts
+due and requests, several payouts recorded at once; who may read and who may act."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from tests import builders as b
+from tests.test_statements import TERMS, close
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def scene(http) -> None:
+    """Program ``prog``: p1 and p2 (tax forms on file) and p3 (none) earn in January and
+    February; January is closed. Program ``later`` starts this month (nothing has ended)."""
+    this_month = datetime.now(UTC).strftime("%Y-%m-01T00:00:00Z")
+    commands = [b.program(terms=TERMS), b.program("later", terms=TERMS, at=this_month)]
+    for n, partner in enumerate(("p1", "p2", "p3"), start=1):
+        commands += [*b.partner(partner), *b.customer(f"c{n}", partner)]
+        if partner != "p3":
+            commands.append(b.cmd("submit_tax_form", partner_id=partner, form="W-9", at="2025-01-05T00:00:00Z"))
+        commands += [
+            b.payment(f"jan{n}", f"c{n}", {"subscription": f"{3 * n}00.00"}, at="2025-01-15T00:00:00Z"),
+            b.payment(f"feb{n}", f"c{n}", {"subscription": f"{n}00.00"}, at="2025-02-15T00:00:00Z"),
+        ]
+    http.driver.ok(*commands, close("2025-01", "2025-02-01T01:00:00Z"))
+
+
+def sign_in(http, role: str) -> str:
+    """Opens a browser session for ``role``; returns the session's CSRF token."""
+    http.client.cookies.clear()
+    assert http.client.post("/signin", data={"token": http.token(role)}, follow_redirects=False).status_code == 303
+    return re.search(r'name="csrf_token" value="([^"]+)"', http.client.get("/").text).group(1)
+
+
+def notice(page: str) -> str:
+    """The one-time notice a page shows after a form."""
+    found = re.search(r'<p class="flash (\w+)"[^>]*>([^<]*)</p>', page)
+    assert found, "no notice on the page"
+    return f"{found.group(1)}: {found.group(2)}".replace("&#39;", "'")
+
+
+def submit(http, path: str, form: dict) -> str:
+    """Sends a form as the signed-in browser and follows it back: the notice it shows."""
+    return notice(http.client.post(path, data=form).text)
+
+
+# -- months ------------------------------------------------------------------------------
+
+
+def test_months_page_shows_each_programs_closed_months_and_the_next(http):
+    scene(http)
+    page = http.get("/finance", as_="finance")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    prog = page.text.split("Program prog")[1].split("</section>")[0]
+    closed_at = datetime.fromisoformat(ledger_periods(http, "prog")["closed"][0]["closed_at"])
+    assert "<td>2025-01</td>" in prog and f"<td>{closed_at:%Y-%m-%d %H:%M} UTC</td>" in prog
+    assert re.search(r'<td class="num">3</td>', prog), "January issued three statements"
+    assert re.search(r"<button type=\"submit\">Close 2025-02</button>", prog)
+    later = page.text.split("Program later")[1].split("</section>")[0]
+    assert "No month of later is closed yet." in later
+    assert re.search(r"<button type=\"submit\" disabled>Close \d{4}-\d{2}</button>", later), "a month not ended cannot be closed"
+    assert "has not ended yet" in later
+    assert ledger_periods(http, "prog")["next"] == "2025-02"
+
+
+def ledger_periods(http, program_id: str) -> dict:
+    return http.driver.app.queries.periods(program_id)
+
+
+def test_finance_closes_the_next_month_from_the_page(http):
+    scene(http)
+    csrf = sign_in(http, "finance")
+    answer = http.client.post("/finance/close", data={"csrf_token": csrf, "program_id": "prog", "period": "2025-02"},
+                              follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/finance"
+    assert notice(http.client.get("/finance").text) == "ok: Closed 2025-02 for prog: 3 statements issued."
+    assert ledger_periods(http, "prog")["last_closed"] == "2025-02"
+    [closing] = [e for e in http.driver.app.queries.audit(partner_id="p1") if e["type"] == "statement.issued" and "2025-02" in e["what"]]
+    assert closing["actor"].startswith("finance:")
+
+
+def test_out_of_order_and_too_early_closes_are_refused_with_the_ledgers_reason(http):
+    scene(http)
+    csrf = sign_in(http, "finance")
+    assert submit(http, "/finance/close", {"csrf_token": csrf, "program_id": "prog", "period": "2025-01"}) == (
+        "error: prog 2025-01 was not closed: 2025-01 is already closed: months close in order and the first open month is 2025-02")
+    this_month = datetime.now(UTC).strftime("%Y-%m")
+    too_early = submit(http, "/finance/close", {"csrf_token": csrf, "program_id": "later", "period": this_month})
+    assert too_early.startswith(f"error: later {this_month} was not closed: {this_month} has not ended yet")
+    assert submit(http, "/finance/close", {"csrf_token": csrf, "program_id": "prog"}) == "error: Choose the program and the month to close."
+    assert submit(http, "/finance/close", {"csrf_token": csrf, "program_id": "prog", "period": "January"}).startswith("error: ")
+    assert ledger_periods(http, "prog")["last_closed"] == "2025-01"
+    assert ledger_periods(http, "later")["closed"] == []
+
+
+# -- statements --------------------------------------------------------------------------
+
+
+def money(text: str) -> list[Decimal]:
+    return [Decimal(amount) for amount in re.findall(r"(-?\d+\.\d{2}) USD", text)]
+
+
+def test_a_months_statements_with_totals_equal_to_the_apis(http):
+    scene(http)
+    page = http.get("/finance/statements?period=2025-01", as_="auditor")
+    assert page.status_code == 200
+    api = http.get("/v1/statements?period=2025-01", as_="auditor").json()["items"]
+    totals = page.text.split('data-currency="USD"')[1].split("</tr>")[0]
+    closing = re.search(r'data-total="closing">([\d.]+) USD', totals).group(1)
+    due = re.search(r'data-total="due">([\d.]+) USD', totals).group(1)
+    assert Decimal(closing) == sum(Decimal(s["closing"]) for s in api) == Decimal("360.00")
+    assert Decimal(due) == sum(Decimal(s["due"]) for s in api) == Decimal("180.00"), "p3 has no tax form: nothing due"
+    rows = page.text.split('class="finance-statements"')[1]
+    for statement in api:
+        assert statement["partner_id"] in rows
+    assert "no tax form on file" in rows
+    assert 'href="/v1/statements.csv?period=2025-01"' in page.text
+
+
+def test_statements_default_to_the_latest_closed_month_and_say_when_there_are_none(http):
+    assert "No month is closed yet" in http.get("/finance/statements", as_="finance").text
+    scene(http)
+    assert "Statements for 2025-01" in http.get("/finance/statements", as_="finance").text
+    empty = http.get("/finance/statements?period=2025-02", as_="finance").text
+    assert "No statements for 2025-02" in empty and "finance-statements" not in empty
+    assert "No statements for 2025-01 in later" in http.get("/finance/statements?period=2025-01&program=later", as_="finance").text
+    assert http.get("/finance/statements?period=2025-13", as_="finance").status_code == 422
+
+
+def test_statements_page_through_a_long_month(http, monkeypatch):
+    scene(http)
+    monkeypatch.setattr("entrypoints.http.pages.finance.DEFAULT_LIMIT", 2)
+    first = http.get("/finance/statements?period=2025-01", as_="finance").text
+    next_url = re.search(r'<a href="([^"]+)" rel="next">', first).group(1).replace("&amp;", "&")
+    second = http.get(next_url, as_="finance").text
+    assert 'rel="next"' not in second and "First page" in second
+    partners = re.findall(r"<td>(p\d)</td>", first.split("finance-statements")[1] + second.split("finance-statements")[1])
+    assert partners == ["p1", "p2", "p3"]
+
+
+# -- payouts -----------------------------------------------------------------------------
+
+
+def payout_form(page: str) -> dict[str, str]:
+    """The payout form's fields as the page filled them in (the browser would send these)."""
+    form = page.split('class="finance-pay"')[1].split("</form>")[0]
+    fields = dict(re.findall(r'name="(\w+)"[^>]*value="([^"]*)"', form))
+    fields.pop("pay")  # the checkboxes: a browser sends only the ticked ones
+    return fields
+
+
+def test_payouts_due_and_requests_are_listed_and_several_recorded_at_once(http):
+    scene(http)
+    http.driver.ok(b.cmd("request_payout", partner_id="p2", currency="USD", amount="30.00"))
+    csrf = sign_in(http, "finance")
+    page = http.client.get("/finance/payouts").text
+    due = page.split('class="finance-due"')[1].split("</table>")[0]
+    assert "p1" in due and "p2" in due and "p3" not in due, "p3 has nothing due"
+    [p2_row] = [row for row in due.split("<tr>") if 'value="p2"' in row]
+    assert "requested " in p2_row, "p2's request is marked"
+    requests = page.split('class="finance-requests"')[1]
+    assert "p2" in requests and "30.00 USD" in requests
+    fields = payout_form(page)
+    assert (fields["partner_0"], fields["amount_0"], fields["statement_0"]) == ("p1", "60.00", "prog/p1/USD/2025-01")
+    assert (fields["partner_1"], fields["amount_1"]) == ("p2", "30.00"), "a request's amount is the default"
+    form = {**fields, "csrf_token": csrf, "reference": "bank-77", "pay": ["0", "1"]}
+    answer = http.client.post("/finance/payouts", data=form, follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/finance/payouts"
+    after = http.client.get("/finance/payouts").text
+    assert notice(after) == "ok: Recorded 2 payouts (p1 60.00 USD, p2 30.00 USD)."
+    assert http.driver.balance("p1")["paid"] == "60.00" and http.driver.balance("p2")["due"] == "90.00"
+    assert "No partner is waiting on a payout request." in after
+    assert [item["partner_id"] for item in http.get("/v1/payouts/due", as_="finance").json()["items"]] == ["p2"]
+    # The same form again (a double click, a reload) pays nobody twice.
+    assert submit(http, "/finance/payouts", form).startswith("ok: Recorded 2 payouts")
+    assert http.driver.balance("p1")["paid"] == "60.00" and http.driver.balance("p2")["paid"] == "30.00"
+
+
+def test_a_refused_payout_is_named_and_the_others_are_recorded(http):
+    scene(http)
+    csrf = sign_in(http, "finance")
+    fields = payout_form(http.client.get("/finance/payouts").text)
+    form = {**fields, "csrf_token": csrf, "reference": "bank-78", "pay": ["0", "1"], "amount_1": "999.00"}
+    message = submit(http, "/finance/payouts", form)
+    assert message.startswith("error: Recorded 1 payout (p1 60.00 USD). Refused: p2 USD: ")
+    assert "exceeds what is due" in message
+    assert http.driver.balance("p2")["paid"] == "0.00"
+    assert submit(http, "/finance/payouts", {**form, "amount_1": "lots"}).startswith("error: Nothing recorded: ")
+    assert submit(http, "/finance/payouts", {**fields, "csrf_token": csrf, "reference": "bank-79"}) == "error: Tick the payouts you made, then record them."
+    assert submit(http, "/finance/payouts", {**fields, "csrf_token": csrf, "reference": " ", "pay": ["1"]}).startswith("error: Give the payment's reference")
+    assert http.driver.balance("p2")["paid"] == "0.00"
+
+
+def test_nothing_due_says_so(http):
+    http.driver.ok(b.program(terms=TERMS))
+    page = http.get("/finance/payouts", as_="finance").text
+    assert "Nothing is due" in page and "No partner is waiting on a payout request." in page
+    assert 'href="/v1/payouts/due.csv"' in page
+
+
+# -- who may read, who may act -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/finance", "/finance/statements?period=2025-01", "/finance/payouts"])
+def test_staff_read_the_pages_and_only_finance_gets_the_buttons(http, path):
+    scene(http)
+    for role in ("admin", "auditor"):
+        page = http.get(path, as_=role)
+        assert page.status_code == 200
+        assert 'action="/finance/close"' not in page.text and 'method="post" action="/finance/payouts"' not in page.text
+    assert http.get(path, as_="billing").status_code == 403
+    assert http.get(path, as_="partner", partner_id="p1").status_code == 403
+    assert http.get(path).status_code == 401
+    browser = http.get(path, headers={"Accept": BROWSER})
+    assert browser.status_code == 303 and browser.headers["location"] == "/signin"
+
+
+def test_only_finance_may_close_or_record_payouts(http):
+    scene(http)
+    for role in ("admin", "auditor", "billing"):
+        assert http.post("/finance/close", as_=role, data={"program_id": "prog", "period": "2025-02"}).status_code == 403
+        assert http.post("/finance/payouts", as_=role, data={}).status_code == 403
+    assert http.post("/finance/payouts", as_="partner", partner_id="p1", data={}).status_code == 403
+    assert ledger_periods(http, "prog")["last_closed"] == "2025-01"
+    refused = http.post("/finance/close", as_="auditor", headers={"Accept": BROWSER}, data={"program_id": "prog", "period": "2025-02"})
+    assert refused.status_code == 403 and "may not send close_period" in refused.text
