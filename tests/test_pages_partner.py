@@ -67,7 +67,7 @@ def test_the_dashboard_shows_the_balance_and_split_the_api_reports(http):
     assert (api["due"], api["paid"], hold["amount"]) == ("60.00", "40.00", "25.00")
     # What is neither due nor held nor paid: the balance less due less on hold.
     assert usd["not_yet_payable"] == shown(str(Decimal(api["balance"]) - Decimal(api["due"]) - Decimal(hold["amount"])))
-    assert "self_referral" in page.text and "pay2" in page.text  # on hold, and why
+    assert "possible self-referral" in page.text and "pay2" in page.text  # on hold, and why
     assert "po-1" in page.text and "40.00 USD" in page.text  # payouts made
     assert 'href="/v1/partners/p1/statements/2025-01.csv"' in page.text
     csv = http.client.get("/v1/partners/p1/statements/2025-01.csv")  # the session cookie authenticates the download
@@ -108,6 +108,28 @@ def test_status_shows_the_figure_behind_it(http):
     assert 'class="badge locked">Locked until 2099-06-30' in locked and "an admin set the partner active until" in locked
 
 
+def test_a_partner_without_a_status_says_why(http):
+    http.driver.ok(b.program(terms=TERMS), b.application("p3"), *b.partner("p5"),
+                   b.cmd("terminate_partner", partner_id="p5", reason="fraud", at="2025-01-20T00:00:00Z"))
+    pending = http.get("/partners/p3", as_="admin")
+    assert pending.status_code == 200 and "No status: the partner is <strong>applied</strong>" in pending.text
+    terminated = http.get("/partners/p5", as_="admin").text
+    assert "the partner is <strong>terminated</strong> since 2025-01-20 (fraud)" in terminated
+
+
+def test_what_is_not_yet_payable_says_why(http):
+    http.driver.ok(b.program(terms=TERMS), *b.partner("p1"), *b.customer("c1", "p1"),
+                   b.payment("pay1", "c1", {"subscription": "500.00"}, at="2025-01-15T00:00:00Z"))
+    before_close = http.get("/partners/p1", as_="admin").text
+    assert figures(before_close)["not_yet_payable"] == "100.00 USD"
+    assert "not on a statement yet: it becomes payable when finance closes the month" in before_close
+    http.driver.ok(close("2025-01", "2025-02-01T01:00:00Z"))  # no tax form on file: carried forward
+    after_close = http.get("/partners/p1", as_="partner", partner_id="p1").text
+    assert figures(after_close)["due"] == "0.00 USD" and "Request payout" not in after_close  # nothing to ask for
+    assert "carried forward by the 2025-01 statement: no tax form on file" in after_close
+    assert '<span class="badge at_risk">missing</span>' in after_close
+
+
 def test_meetings_this_year_against_the_two_the_referral_agreement_asks(http):
     now = datetime.now(UTC).isoformat()
     http.driver.ok(b.program(preset="referral-tiers"), *b.partner("p1"),
@@ -115,7 +137,7 @@ def test_meetings_this_year_against_the_two_the_referral_agreement_asks(http):
     meetings = http.get("/v1/partners/p1", as_="admin").json()["meetings"]
     assert (meetings["held"], meetings["required"]) == (1, 2)
     page = http.get("/partners/p1", as_="admin").text
-    assert f"Meetings in {meetings['year']}" in page and "1 of 2" in page and "1 to go" in page
+    assert f"Meetings in {meetings['year']}" in page and "1 held of 2" in page and "1 to go" in page
     assert "<dd>completed" in page
     assert "required before payouts" in page  # referral-tiers pays only with a tax form on file
 

@@ -37,6 +37,11 @@ router = APIRouter(include_in_schema=False)
 CUSTOMERS_PER_PAGE = 20
 HOLDS_SHOWN = 50
 PAYOUTS_SHOWN = 24
+# Why commission is held, in words a partner understands (the ledger records a code).
+HOLD_REASONS = {
+    "self_referral": "possible self-referral (the customer looks like the partner's own business): an admin reviews it before it is paid",
+}
+CHART_SIZE = (1100, 320)  # as wide as the page's content
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 # Declared so a misspelt filter is refused; checked here so the page can say what is wrong.
@@ -124,24 +129,28 @@ def dashboard(request: Request, partner_id: PartnerId, principal: CurrentPrincip
         window, range_error = month_range(first, last, today), None
     except BadRange as bad:
         window, range_error = last_twelve_months(today), str(bad)
+    statements = ledger.reports.partner_statements(partner_id)  # newest first
     context = {
         "record": record, "window": window, "range_error": range_error,
         "range_asked": {"from": first or "", "to": last or ""},
-        **_money(ledger, partner_id, principal),
+        **_money(ledger, partner_id, principal, statements),
         **_standing(ledger, record, today),
         "commission_in_range": _commission_in_range(ledger, partner_id, window),
-        "statements": [s for s in ledger.reports.partner_statements(partner_id) if window.holds(s["period"])],
-        "payouts": ledger.queries.payouts(partner_id, PAYOUTS_SHOWN),
+        "statements": [s for s in statements if window.holds(s["period"])],
+        "payouts": ledger.queries.payouts(partner_id, PAYOUTS_SHOWN), "payouts_shown": PAYOUTS_SHOWN,
         "customers": ledger.listings.customers(partner=partner_id, limit=CUSTOMERS_PER_PAGE, after=after),
-        "after": after, "money": money, "percent": percent, "tab": "dashboard",
+        "after": after, "chart_size": CHART_SIZE, "money": money, "percent": percent, "tab": "dashboard",
     }
     return render(request, "partner/dashboard.html", context, principal=principal, status=422 if range_error else 200)
 
 
-def _money(ledger: Ledger, partner_id: str, principal: Principal) -> dict[str, Any]:
+def _money(ledger: Ledger, partner_id: str, principal: Principal, statements: list[dict[str, Any]]) -> dict[str, Any]:
     """Per currency: balance and lifetime commission, and the balance split into on
-    hold, not yet payable, payable now and paid; with the open payout requests."""
+    hold, not yet payable (and why), payable now and paid; with the open payout requests."""
     balance = ledger.queries.balance(partner_id)["currencies"]
+    latest: dict[str, dict[str, Any]] = {}
+    for statement in statements:
+        latest.setdefault(statement["currency"], statement)
     holds = ledger.listings.holds(partner=partner_id, limit=HOLDS_SHOWN)
     requests = ledger.listings.payout_requests(partner=partner_id).items
     held: dict[str, Decimal] = {}
@@ -150,13 +159,29 @@ def _money(ledger: Ledger, partner_id: str, principal: Principal) -> dict[str, A
     accounts = []
     for currency, figures in balance.items():
         on_hold = held.get(currency, zero(currency))
+        not_yet_payable = Decimal(figures["balance"]) - Decimal(figures["due"]) - on_hold
         accounts.append({
             "currency": currency, **figures, "on_hold": str(on_hold), "has_hold": on_hold > 0,
-            "not_yet_payable": str(Decimal(figures["balance"]) - Decimal(figures["due"]) - on_hold),
-            "has_due": Decimal(figures["due"]) > 0,
+            "not_yet_payable": str(not_yet_payable), "has_waiting": not_yet_payable != 0,
+            "has_due": Decimal(figures["due"]) > 0, "why_not_yet": _why_not_yet_payable(latest.get(currency)),
             "request": next((r for r in requests if r["currency"] == currency), None),
         })
-    return {"accounts": accounts, "holds": holds, "may_request_payout": principal.may_send("request_payout")}
+    return {"accounts": accounts, "holds": holds, "hold_reason": _hold_reason, "may_request_payout": principal.may_send("request_payout")}
+
+
+def _hold_reason(code: str) -> str:
+    return HOLD_REASONS.get(code, code.replace("_", " "))
+
+
+def _why_not_yet_payable(latest: dict[str, Any] | None) -> str:
+    """What keeps earned money from being payable: what the last month close carried
+    forward and why, or simply that no statement has included it yet."""
+    if latest is None:
+        return "earned, not on a statement yet: it becomes payable when finance closes the month"
+    reasons = latest.get("carried_forward_because", [])  # stated only when there were some
+    if reasons:
+        return f"carried forward by the {latest['period']} statement: {'; '.join(reasons)}"
+    return f"earned after the {latest['period']} statement: it becomes payable when finance closes the month"
 
 
 def _standing(ledger: Ledger, record: dict[str, Any], today: datetime) -> dict[str, Any]:
@@ -195,7 +220,8 @@ def chart(partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep,
     revenue = _revenue(ledger, partner_id, window)
     months = _periods(window)
     series = {c: [Decimal(m["commission"]) for m in rows] for c, rows in revenue["currencies"].items()}
-    return charts.svg_response(charts.monthly_bars("Commission per month", months, series))
+    svg = charts.monthly_bars("Commission per month", months, series, width=CHART_SIZE[0], height=CHART_SIZE[1])
+    return charts.svg_response(svg)
 
 
 def _periods(window: MonthRange) -> list[str]:
