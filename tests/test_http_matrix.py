@@ -91,6 +91,9 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, Any], dict[str, int]]] = {
     ("POST", "/admin/partners/{partner_id}/meeting"): ({}, ADMIN_FORM),
     ("POST", "/admin/partners/{partner_id}/training"): ({}, ADMIN_FORM),
     ("POST", "/admin/partners/{partner_id}/tax-form"): ({"data": {"form": "W-9"}}, ADMIN_FORM),
+    ("POST", "/admin/partners/{partner_id}/active-until"): ({"data": {"until": "2030-12-31"}}, ADMIN_FORM),
+    ("POST", "/admin/partners/{partner_id}/terminate"): ({"data": {"reason": "matrix"}}, ADMIN_FORM),
+    ("POST", "/admin/programs/{program_id}/close-promo"): ({}, ADMIN_FORM),
     ("POST", "/admin/holds/{payment_id}/review"): (
         {"data": {"decision": "release", "reason": "matrix"}}, ADMIN_FORM),
     # -- public apply page

@@ -201,12 +201,34 @@ def test_the_partner_record_shows_the_apis_figures_and_its_forms_change_them(htt
     assert "form" in notice(http, post(http, f"{url}/tax-form", csrf, form="W-2"))
 
 
-def test_a_pending_partners_record_points_to_the_queue_and_an_unknown_one_is_404(http):
+def test_a_pending_partners_record_takes_its_paperwork_but_no_level_and_an_unknown_one_is_404(http):
     http.driver.ok(b.program(), b.application("p2"))
-    sign_in(http)
+    csrf = sign_in(http)
     page = http.client.get("/admin/partners/p2").text
-    assert "Decide in the application queue" in page and "/level" not in page
+    assert "Decide in the application queue" in page
+    assert "/level" not in page and "/rate" not in page and "/terminate" not in page and "/active-until" not in page
+    assert notice(http, post(http, "/admin/partners/p2/tax-form", csrf, form="W-9")) == "p2's W-9 is on file."
+    assert http.get("/v1/partners/p2", as_="admin").json()["tax_form"] == "W-9"
     assert http.client.get("/admin/partners/nobody").status_code == 404
+
+
+def test_an_admin_locks_the_status_and_ends_a_partnership_from_the_record(http):
+    http.driver.ok(b.program(), *b.partner("p1"))
+    csrf = sign_in(http)
+    url = "/admin/partners/p1"
+    assert notice(http, post(http, f"{url}/active-until", csrf, until="2030-12-31")) == \
+        "p1's status stays active until 2030-12-31."
+    status = http.get("/v1/partners/p1/status", as_="admin").json()
+    assert status["status"] == "locked" and status["locked_until"].startswith("2030-12-31")
+    assert "locked until 2030-12-31" in http.client.get(url).text
+    assert notice(http, post(http, f"{url}/active-until", csrf, until="")) == "p1's status follows its figures again."
+    assert http.get("/v1/partners/p1/status", as_="admin").json()["status"] != "locked"
+    assert "reason" in notice(http, post(http, f"{url}/terminate", csrf, reason=""))
+    assert notice(http, post(http, f"{url}/terminate", csrf, reason="contract ended")) == "The partnership with p1 ended."
+    record = http.get("/v1/partners/p1", as_="admin").json()
+    assert record["state"] == "terminated" and record["termination_reason"] == "contract ended"
+    page = http.client.get(url).text
+    assert "contract ended" in page and "/terminate" not in page
 
 
 # -- programs -------------------------------------------------------------------------------
@@ -225,9 +247,22 @@ def test_programs_show_their_terms_promo_slots_and_partners_as_the_api_does(http
     assert re.search(r"Partners approved</div><div class=\"figure\">1<", page)
     assert re.search(r"Partners applied</div><div class=\"figure\">1<", page)
     assert ">Gold" in page and ">25 %<" in page
+    assert "/close-promo" not in page  # an auditor reads, never acts
     other = http.client.get("/admin/programs/other").text
     assert "24 months after attribution" in other and "a tax form" in other
     assert http.client.get("/admin/programs/nope").status_code == 404
+
+
+def test_an_admin_closes_a_programs_promo(http):
+    http.driver.ok(b.program(terms=PROMO_TERMS), *b.partner("p1"))
+    csrf = sign_in(http)
+    assert 'action="/admin/programs/prog/close-promo"' in http.client.get("/admin/programs/prog").text
+    assert notice(http, post(http, "/admin/programs/prog/close-promo", csrf)).startswith("The promo of prog is closed")
+    assert http.get("/v1/programs/prog", as_="admin").json()["promo"] == \
+        {"rate": "0.50", "slots": 2, "taken": 1, "left": 0, "closed": True}
+    page = http.client.get("/admin/programs/prog").text
+    assert "/close-promo" not in page and "1 of 2 taken" in page
+    assert "already" in notice(http, post(http, "/admin/programs/prog/close-promo", csrf))
 
 
 # -- holds ----------------------------------------------------------------------------------

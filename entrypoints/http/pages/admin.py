@@ -129,12 +129,16 @@ def partners(
 def partner(request: Request, principal: Staff, ledger: LedgerDep, partner_id: PartnerId) -> Response:
     record = ledger.queries.partner(partner_id)
     approved = record["state"] == "approved"
+    may_edit = principal.may_send("change_level")
     return render(request, "admin/partner.html", {
         "partner": record,
         "status": ledger.queries.status(partner_id) if approved else None,
         "program": ledger.reports.program(record["program_id"]),
         "holds": ledger.listings.holds(partner=partner_id, limit=1).items,
-        "may_act": approved and principal.may_send("change_level"),
+        # Paperwork (tax form, training, meetings) may come in while the application waits;
+        # levels, rates, the status lock and termination need an approved partner.
+        "may_onboard": may_edit and record["state"] in ("applied", "approved"),
+        "may_manage": may_edit and approved,
         "tax_forms": TAX_FORMS, "percent": percent,
     }, principal=principal)
 
@@ -176,6 +180,22 @@ async def tax_form(request: Request, principal: Staff, ledger: LedgerDep, partne
     return await _send_form(ledger, principal, command, _partner_url(partner_id), f"{partner_id}'s {name} is on file.")
 
 
+@router.post("/admin/partners/{partner_id}/active-until", dependencies=sends("set_active_until"))
+async def set_active_until(request: Request, principal: Staff, ledger: LedgerDep, partner_id: PartnerId) -> Response:
+    form = await request.form()
+    until = form_text(form, "until")  # blank clears the lock: the status follows the figures again
+    done = f"{partner_id}'s status stays active until {until}." if until else f"{partner_id}'s status follows its figures again."
+    command = {"type": "set_active_until", "partner_id": partner_id, "until": until}
+    return await _send_form(ledger, principal, command, _partner_url(partner_id), done)
+
+
+@router.post("/admin/partners/{partner_id}/terminate", dependencies=sends("terminate_partner"))
+async def terminate(request: Request, principal: Staff, ledger: LedgerDep, partner_id: PartnerId) -> Response:
+    form = await request.form()
+    command = {"type": "terminate_partner", "partner_id": partner_id, "reason": form_text(form, "reason")}
+    return await _send_form(ledger, principal, command, _partner_url(partner_id), f"The partnership with {partner_id} ended.")
+
+
 def _partner_url(partner_id: str) -> str:
     return f"/admin/partners/{partner_id}"
 
@@ -191,8 +211,17 @@ def programs(request: Request, principal: Staff, ledger: LedgerDep) -> Response:
 
 @router.get("/admin/programs/{program_id}", response_class=HTMLResponse)
 def program(request: Request, principal: Staff, ledger: LedgerDep, program_id: ProgramId) -> Response:
-    return render(request, "admin/program.html", {"program": ledger.reports.program(program_id), "percent": percent},
-                  principal=principal)
+    return render(request, "admin/program.html", {
+        "program": ledger.reports.program(program_id), "percent": percent,
+        "may_close_promo": principal.may_send("close_promo"),
+    }, principal=principal)
+
+
+@router.post("/admin/programs/{program_id}/close-promo", dependencies=sends("close_promo"))
+async def close_promo(principal: Staff, ledger: LedgerDep, program_id: ProgramId) -> Response:
+    command = {"type": "close_promo", "program_id": program_id}
+    done = f"The promo of {program_id} is closed: partners approved from now on earn their level's rate."
+    return await _send_form(ledger, principal, command, f"/admin/programs/{program_id}", done)
 
 
 # -- holds ----------------------------------------------------------------------------

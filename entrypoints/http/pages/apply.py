@@ -37,18 +37,18 @@ log = structlog.get_logger(__name__)
 ACTOR = "public:apply"
 ProgramId = Annotated[str, Path(min_length=1, max_length=200)]
 
-# The profile's fields as the form asks for them: (name, label, required, input type).
-FIELDS: tuple[tuple[str, str, bool, str], ...] = (
-    ("company", "Company name", True, "text"),
-    ("contact_email", "Contact e-mail", True, "email"),
-    ("website", "Website", False, "url"),
-    ("city", "City", True, "text"),
-    ("country", "Country", True, "text"),
-    ("business_type", "Kind of business", True, "text"),
-    ("team_size", "People in your team", True, "number"),
-    ("client_count", "Clients you serve today", True, "number"),
-    ("focus_market", "Market you sell to", False, "text"),
-    ("expected_pipeline", "Business you expect to bring", False, "text"),
+# The profile's fields as the form asks for them: (name, label, required, input type, example).
+FIELDS: tuple[tuple[str, str, bool, str, str], ...] = (
+    ("company", "Company name", True, "text", "Northwind Consulting GmbH"),
+    ("contact_email", "Contact e-mail", True, "email", "you@company.example"),
+    ("website", "Website", False, "url", "https://company.example"),
+    ("city", "City", True, "text", "Berlin"),
+    ("country", "Country", True, "text", "DE"),
+    ("business_type", "Kind of business", True, "text", "agency, consultancy, reseller"),
+    ("team_size", "People in your team", True, "number", "12"),
+    ("client_count", "Clients you serve today", True, "number", "40"),
+    ("focus_market", "Market you sell to", False, "text", "SMB retail"),
+    ("expected_pipeline", "Business you expect to bring", False, "text", "20 customers in the first year"),
 )
 FIELD_NAMES = tuple(name for name, *_ in FIELDS)
 
@@ -122,8 +122,8 @@ def _plain(field: str, message: str) -> str:
         return "Please fill this in."
     if field == "contact_email" and "pattern" in message:
         return "Enter an e-mail address such as name@company.example."
-    if field in ("team_size", "client_count") and "integer" in message:
-        return "Enter a whole number, e.g. 12."
+    if field in ("team_size", "client_count") and ("integer" in message or "greater than" in message):
+        return "Enter a whole number, 0 or more."
     return message
 
 
