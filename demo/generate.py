@@ -53,6 +53,9 @@ class Size:
     direct_per_month: float  # customers signing up with no partner, per month
     acquisition: float  # multiplier on every partner's customers-per-month rate
     churn: float  # monthly probability that a paying customer leaves
+    # Leave work waiting at the end, for the consoles to show: applications not yet
+    # decided and a self-referral's commission still held for review.
+    open_desk: bool = False
 
 
 SIZES: dict[str, Size] = {
@@ -61,7 +64,7 @@ SIZES: dict[str, Size] = {
                  direct_per_month=0.2, acquisition=0.25, churn=0.08),
     # The three presets, a few hundred partners, thousands of customers, 20 months.
     "demo": Size(start=(2024, 1), months=20, partners=(140, 60, 100), apply_months=12,
-                 direct_per_month=20.0, acquisition=1.0, churn=0.03),
+                 direct_per_month=20.0, acquisition=1.0, churn=0.03, open_desk=True),
     # About 100 000 stored events.
     "S": Size(start=(2024, 1), months=24, partners=(150, 65, 115), apply_months=14,
               direct_per_month=25.0, acquisition=1.0, churn=0.03),
@@ -182,7 +185,7 @@ Handler = Callable[..., object]
 
 class _Simulation:
     def __init__(self, seed: int, size: Size, include_closes: bool) -> None:
-        self.r = random.Random(seed)
+        self.seed, self.r = seed, random.Random(seed)
         self.size = size
         self.include_closes = include_closes
         self.first_month = _month_index(*size.start)
@@ -261,10 +264,30 @@ class _Simulation:
         self.schedule(self.later(_month_start(self.first_month + max(2, size.months * 2 // 5)), 0, 3),
                       self._require_training_for_leads)
         self.schedule(self.later(_month_start(self.first_month + 4), 0, 3), self._close_promo)
+        if size.open_desk:
+            self._open_desk(size)
         if self.include_closes:
             for month in range(self.first_month, self.first_month + self.size.months):
                 self._seq += 1
                 heapq.heappush(self._heap, (_month_start(month + 1), self._seq, self._close, (month,)))
+
+    def _open_desk(self, size: Size) -> None:
+        """Two late applicants per program, still waiting at the end, and one late
+        self-referral nobody has reviewed yet. Drawn from a random stream of their own,
+        so the rest of the history is the one the same seed always gave."""
+        r = random.Random(f"open desk {self.seed}")
+        for program, count in zip(PROGRAMS, size.partners, strict=True):
+            for k in range(count, count + 2):
+                n = self._counters["partner"] = self._counters.get("partner", 0) + 1
+                moment = self.end - r.randint(3 * DAY, 20 * DAY)
+                self.schedule(moment - moment % DAY + r.randint(8 * HOUR, 20 * HOUR - 1), self._apply,
+                              _Partner(f"{program.prefix}-{k + 1:05d}", n, program, "pending"))
+        self.schedule(self.end - 40 * DAY, self._unreviewed_self_referral)
+
+    def _unreviewed_self_referral(self, t: int) -> None:
+        partner = next(p for p in self.approved["referral-tiers"] if p.state == "approved")
+        customer = self._new_customer(t, partner, "link", email=f"finance@{partner.domain}")
+        customer.max_payments = 3
 
     def _role(self, program: _Program, k: int) -> str:
         scripted = {0: "self_referral", 1: "rejected", 2: "active_until"}
@@ -320,6 +343,8 @@ class _Simulation:
         self.schedule(self.later(t, 1, 10), self._decide, p)
 
     def _decide(self, t: int, p: _Partner) -> None:
+        if p.role == "pending":
+            return  # the admin has not got to it yet
         r, program = self.r, p.program
         if p.role == "rejected":
             reason = r.choice(("no verifiable customer base", "competitor of the vendor", "incomplete application",
