@@ -22,16 +22,17 @@ VIEWPORT = {"width": 1280, "height": 900}
 
 def scenes(ledger: Ledger) -> list[tuple[str, str | None, str | None, str]]:
     """(file name, role, partner, path) of each picture, on partners the demo data makes
-    interesting: one with commission due, one that resells."""
+    interesting: a referral partner with commission due, and a reseller."""
     ledger.read_models.catch_up()
-    due = ledger.listings.payouts_due(limit=1).items
+    due = ledger.listings.payouts_due(program="referral-tiers", limit=1).items
     partner = due[0]["partner_id"] if due else ledger.listings.partners(state="approved", limit=1).items[0]["partner_id"]
     reseller = _a_reseller(ledger) or partner
     program = ledger.queries.partner(partner)["program_id"]
-    period = ledger.queries.periods(program)["last_closed"] or ""
+    last = ledger.queries.periods(program)["last_closed"] or ""
+    year_to = f"from={_months_before(last, 11)}&to={last}" if last else ""  # the demo's history ends before today
     return [
         ("signin", None, None, "/signin"),
-        ("partner-dashboard", "partner", partner, f"/partners/{partner}"),
+        ("partner-dashboard", "partner", partner, f"/partners/{partner}?{year_to}"),
         ("partner-resale", "partner", reseller, f"/partners/{reseller}/resale"),
         ("apply", None, None, f"/apply/{program}"),
         ("admin-applications", "admin", None, "/admin/applications"),
@@ -40,12 +41,18 @@ def scenes(ledger: Ledger) -> list[tuple[str, str | None, str | None, str]]:
         ("admin-program", "admin", None, f"/admin/programs/{program}"),
         ("admin-holds", "admin", None, "/admin/holds"),
         ("finance-months", "finance", None, "/finance"),
-        ("finance-statements", "finance", None, f"/finance/statements?period={period}"),
+        ("finance-statements", "finance", None, f"/finance/statements?period={last}"),
         ("finance-payouts", "finance", None, "/finance/payouts"),
         ("audit-trail", "auditor", None, f"/audit?partner={partner}"),
         ("audit-snapshots", "auditor", None, "/audit/snapshots"),
         ("audit-verify", "auditor", None, "/audit/verify"),
     ]
+
+
+def _months_before(period: str, months: int) -> str:
+    year, month = map(int, period.split("-"))
+    index = year * 12 + month - 1 - months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 def _a_reseller(ledger: Ledger) -> str | None:
