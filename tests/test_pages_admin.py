@@ -103,9 +103,9 @@ def test_approving_with_an_own_rate_takes_no_promo_slot(http):
     http.driver.ok(b.program(terms=PROMO_TERMS), b.application("p2"))
     csrf = sign_in(http)
     assert "Approved p2 at level Silver (30 %)" in post(http, "/admin/applications/p2/approve", csrf, level="Silver",
-                                                         rate="0.30").text
+                                                         rate="30 %").text
     assert promo_left(http) == 2
-    assert http.get("/v1/partners/p2", as_="admin").json()["rate"] == "0.30"
+    assert http.get("/v1/partners/p2", as_="admin").json()["rate"] == "0.3"
 
 
 def test_a_refused_approval_says_why_and_records_nothing(http):
@@ -187,6 +187,7 @@ def test_the_partner_record_shows_the_apis_figures_and_its_forms_change_them(htt
     record = http.get("/v1/partners/p1", as_="admin").json()
     assert record["level"] == "Registered" and ">Registered<" in page and ">15 %<" in page
     assert notice(http, post(http, f"{url}/level", csrf, level="Gold")) == "p1 is now at level Gold."
+    assert "rate" in notice(http, post(http, f"{url}/rate", csrf, rate="forty %"))
     assert notice(http, post(http, f"{url}/rate", csrf, rate="0.4")) == "p1's own rate is now 40 %."
     assert notice(http, post(http, f"{url}/meeting", csrf)) == "Meeting with p1 recorded."
     assert notice(http, post(http, f"{url}/training", csrf)) == "p1 completed the training."

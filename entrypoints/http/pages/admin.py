@@ -75,7 +75,7 @@ def applications(
 async def approve(request: Request, principal: Staff, ledger: LedgerDep, partner_id: PartnerId) -> Response:
     form = await request.form()
     command: dict[str, Any] = {"type": "approve_application", "partner_id": partner_id, "level": form_text(form, "level")}
-    rate = form_text(form, "rate")
+    rate = rate_field(form)
     if rate is not None:
         command["rate"] = rate
     try:
@@ -154,7 +154,7 @@ async def change_level(request: Request, principal: Staff, ledger: LedgerDep, pa
 @router.post("/admin/partners/{partner_id}/rate", dependencies=sends("set_commission_rate"))
 async def set_rate(request: Request, principal: Staff, ledger: LedgerDep, partner_id: PartnerId) -> Response:
     form = await request.form()
-    rate = form_text(form, "rate")  # blank clears the partner's own rate: its level's rate applies again
+    rate = rate_field(form)  # blank clears the partner's own rate: its level's rate applies again
     done = f"{partner_id}'s own rate is now {percent(rate)}." if rate else f"{partner_id} earns its level's rate again."
     command = {"type": "set_commission_rate", "partner_id": partner_id, "rate": rate}
     return await _send_form(ledger, principal, command, _partner_url(partner_id), done)
@@ -280,6 +280,19 @@ def _levels_of(ledger: Ledger, program_ids: list[str]) -> list[str]:
     """Every level name of the programs' terms in force (the partner list's level filter)."""
     names = {name for program_id in program_ids for name in ledger.reports.program(program_id)["terms"]["levels"]}
     return sorted(names)
+
+
+def rate_field(form: FormData) -> str | None:
+    """The form's ``rate`` as the command takes it, a decimal fraction; people also type a
+    percentage ("25 %"), which is read as one. Anything else goes to the command as typed,
+    so its refusal names the field."""
+    text = form_text(form, "rate")
+    if text is None or not text.endswith("%"):
+        return text
+    try:
+        return str(Decimal(text.removesuffix("%").strip()) / 100)
+    except InvalidOperation:
+        return text
 
 
 def percent(rate: str | None) -> str:
