@@ -109,6 +109,12 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, Any], dict[str, int]]] = {
     ("POST", "/finance/payouts"): ({"data": {"reference": "matrix", "pay": "0", "partner_0": "p1", "currency_0": "USD",
                                             "amount_0": "1.00", "statement_0": "prog/p1/USD/2025-01"}}, row(401, 403, 303, 403, 403, 403, 403)),
     # -- auditor console pages
+    ("GET", "/audit"): ({"path": "/audit?partner=p1"}, STAFF_READ),
+    ("GET", "/audit/snapshots"): ({}, STAFF_READ),
+    ("POST", "/audit/snapshots"): ({"data": {"label": "matrix"}}, row(401, 403, 303, 303, 403, 403, 403)),
+    ("GET", "/audit/snapshots/compare"): ({}, STAFF_READ),
+    ("GET", "/audit/verify"): ({}, AUDIT_TOOL),
+    ("POST", "/audit/verify"): ({"data": {}}, AUDIT_TOOL),
 }
 
 PARAMETERS = {"partner_id": "p1", "customer_id": "c1", "program_id": "prog", "period": "2025-01", "code": "li_made-up",
