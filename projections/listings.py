@@ -366,11 +366,7 @@ class Listings:
         )
         return {(partner_id, currency): int(last) for partner_id, currency, last in rows}
 
-    # -- programs and a month's totals (the finance console) -------------------------
-
-    def program_ids(self) -> list[str]:
-        """Every program defined, in id order."""
-        return [row[0] for row in self._rows(f"SELECT DISTINCT program_id FROM {self.t.program_terms} ORDER BY program_id", ())]
+    # -- a month's totals (the finance console) --------------------------------------
 
     def statement_totals(self, *, period: str, program: str | None = None) -> dict[str, dict[str, Any]]:
         """A month's issued statements added up per currency: how many, and the sums of

@@ -1,5 +1,5 @@
-"""The reads behind the finance console: which programs exist, and a month's statements
-added up per currency (what its CSV sums to)."""
+"""A month's statements added up per currency (what its CSV sums to): the finance
+console's totals."""
 
 from __future__ import annotations
 
@@ -27,14 +27,6 @@ def month_of_statements(ledger) -> None:
         b.payment("pay3", "c2", {"subscription": "300.00"}, at="2025-01-17T00:00:00Z"),
         close("2025-01", "2025-02-01T01:00:00Z"),
     )
-
-
-def test_program_ids_lists_every_defined_program_once(ledger):
-    assert ledger.app.listings.program_ids() == []
-    month_of_statements(ledger)
-    ledger.ok(b.cmd("change_program_terms", program_id="prog", terms_patch={"payout": {"minimum": "10.00"}},
-                    at="2025-03-01T00:00:00Z"))
-    assert ledger.app.listings.program_ids() == ["other", "prog"]
 
 
 def test_statement_totals_add_up_the_months_statements_per_currency(ledger):

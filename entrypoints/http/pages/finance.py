@@ -40,7 +40,7 @@ MONTHS_PAGE, PAYOUTS_PAGE = "/finance", "/finance/payouts"
 
 @router.get("/finance", response_class=HTMLResponse, dependencies=Staff)
 def months(request: Request, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
-    programs = [_with_state(ledger.queries.periods(program_id)) for program_id in ledger.listings.program_ids()]
+    programs = [_with_state(ledger.queries.periods(program_id)) for program_id in ledger.reports.program_ids()]
     return render(request, "finance/months.html", {
         "programs": programs, "may_close": principal.may_send("close_period"),
     }, principal=principal)
@@ -81,7 +81,7 @@ async def close_month(request: Request, principal: CurrentPrincipal, ledger: Led
 @router.get("/finance/statements", response_class=HTMLResponse, dependencies=Staff)
 def statements(request: Request, principal: CurrentPrincipal, ledger: LedgerDep,
                period: Period = None, program: Program = None, after: After = None) -> Response:
-    program_ids = ledger.listings.program_ids()
+    program_ids = ledger.reports.program_ids()
     closed = _closed_months(ledger, program_ids)
     period = period or (closed[0] if closed else None)
     context: dict[str, Any] = {
@@ -120,7 +120,7 @@ def payouts(request: Request, principal: CurrentPrincipal, ledger: LedgerDep,
     filters = {"program": program} if program else {}
     return render(request, "finance/payouts.html", {
         "rows": rows, "requests": requests.items, "more_requests": requests.next is not None,
-        "program": program, "program_ids": ledger.listings.program_ids(),
+        "program": program, "program_ids": ledger.reports.program_ids(),
         "may_pay": principal.may_send("record_payout"), "first_page": after is None,
         "next_url": f"{PAYOUTS_PAGE}?{urlencode({**filters, 'after': due.next})}" if due.next else None,
         "first_url": f"{PAYOUTS_PAGE}?{urlencode(filters)}" if filters else PAYOUTS_PAGE,
