@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 import structlog
 from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
@@ -37,15 +38,13 @@ Text = Annotated[str, Query(max_length=200)]
 After = Annotated[str | None, Query(min_length=1, max_length=200)]
 
 PAGE_SIZE = 25
+TAX_FORMS = ("W-9", "W-8BEN", "W-8BEN-E")
 
 
 def sends(command_type: str) -> list[Any]:
     """A form route's guard: only a role that may send its command gets past (403 before
     the form is even read, so a finance session learns nothing from a crafted post)."""
     return [Depends(require(f"command:{command_type}"))]
-
-
-TAX_FORMS = ("W-9", "W-8BEN", "W-8BEN-E")
 
 
 # -- applications ---------------------------------------------------------------------
@@ -58,17 +57,20 @@ def applications(
     program: Text = "", after: After = None,
 ) -> Response:
     page = ledger.listings.applications(state=state, program=program or None, limit=PAGE_SIZE, after=after)
-    programs = {program_id: ledger.reports.program(program_id) for program_id in {i["program_id"] for i in page.items}}
     return render(request, "admin/applications.html", {
         "state": state, "program": program, "program_ids": ledger.reports.program_ids(),
-        "applications": [ledger.queries.partner(item["partner_id"]) | {"applied_at": item["applied_at"],
-                                                                          "queue_state": item["state"]}
-                         for item in page.items],
-        "programs": programs,
+        "applications": [_application(ledger, item) for item in page.items],
+        # Each program once: its levels and promo slots left, shown beside every approve form.
+        "programs": {program_id: ledger.reports.program(program_id) for program_id in {i["program_id"] for i in page.items}},
         "pager": _pager("/admin/applications", page, after, state=state, program=program),
         "may_decide": principal.may_send("approve_application"),
         "percent": percent,
     }, principal=principal)
+
+
+def _application(ledger: Ledger, item: dict[str, Any]) -> dict[str, Any]:
+    """A queue item with the applicant's full record (the listing carries only part of the profile)."""
+    return {**ledger.queries.partner(item["partner_id"]), "applied_at": item["applied_at"], "queue_state": item["state"]}
 
 
 @router.post("/admin/applications/{partner_id}/approve", dependencies=sends("approve_application"), response_class=HTMLResponse)
@@ -84,8 +86,8 @@ async def approve(request: Request, principal: Staff, ledger: LedgerDep, partner
         return back_to("/admin/applications", refusal_text(refusal), "error")
     if not result["ok"]:
         return back_to("/admin/applications", *outcome([result], ""))
-    log.info("application approved", partner_id=partner_id)  # never the invite link: it signs the partner in
-    return _approved_page(request, principal, ledger, partner_id)
+    log.info("application_approved", partner_id=partner_id)  # never the invite link: it signs the partner in
+    return await run_in_threadpool(_approved_page, request, principal, ledger, partner_id)
 
 
 def _approved_page(request: Request, principal: Principal, ledger: Ledger, partner_id: str) -> Response:

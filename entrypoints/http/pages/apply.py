@@ -72,7 +72,7 @@ async def submit(request: Request, ledger: LedgerDep, program_id: ProgramId) -> 
     if not result["ok"]:
         problems = [Problem(p["code"], p["message"], p.get("field")) for p in result.get("errors") or [result["error"]]]
         return _form(request, program, values, _by_field(problems), status=422)
-    log.info("application submitted", partner_id=partner_id, program_id=program_id)
+    log.info("application_submitted", partner_id=partner_id, program_id=program_id)
     return back_to(f"/apply/{program_id}/received",
                    f"Thank you: your application to {program_id} is in. Your reference is {partner_id}.")
 
