@@ -96,6 +96,14 @@ def test_the_public_page_may_send_nothing_but_an_application_to_its_program(http
     assert refused.value.rejection.code == "forbidden" and http.driver.event_count() == before
 
 
+def test_a_clash_of_drawn_ids_asks_to_send_the_form_again(http, monkeypatch):
+    http.driver.ok(b.program(), b.application("acme-000000"))
+    monkeypatch.setattr(apply, "new_partner_id", lambda company: "acme-000000")
+    answer = http.client.post("/apply/prog", data={**FORM, "company": "Acme"})
+    assert answer.status_code == 422 and "please send the form again" in answer.text
+    assert 'value="Acme"' in answer.text and "Please check" not in answer.text
+
+
 def test_partner_ids_are_readable_and_unguessable():
     assert re.fullmatch(r"acme-co-[0-9a-f]{6}", apply.new_partner_id("  ACME & Co. "))
     assert re.fullmatch(r"partner-[0-9a-f]{6}", apply.new_partner_id("株式会社"))

@@ -93,7 +93,9 @@ def send_as_public(ledger: Ledger, program_id: str, message: dict[str, Any]) -> 
 
 
 def new_partner_id(company: str) -> str:
-    """``northwind-consulting-3f9a2c``: readable in the admins' queue, unguessable, unique."""
+    """``northwind-consulting-3f9a2c``: readable in the admins' queue and unguessable. Two
+    applicants drawing the same id (one in 16 million for the same name) are never merged:
+    the ledger refuses the second with ``conflict`` and the form asks to send it again."""
     slug = re.sub(r"[^a-z0-9]+", "-", company.lower()).strip("-")[:40].strip("-")
     return f"{slug or 'partner'}-{secrets.token_hex(3)}"
 
@@ -111,13 +113,15 @@ def _by_field(problems: list[Problem]) -> dict[str, str]:
     for problem in problems:
         field = (problem.field or "").removeprefix("profile.")
         key = field if field in FIELD_NAMES else ""
-        message = _plain(key, problem.message.removeprefix(f"{problem.field}: ") if problem.field else problem.message)
+        message = _plain(field, problem.message.removeprefix(f"{problem.field}: ") if problem.field else problem.message)
         errors[key] = f"{errors[key]}; {message}" if key in errors else message
     return errors
 
 
 def _plain(field: str, message: str) -> str:
     """The validator's words, where they are a programmer's, in an applicant's."""
+    if field == "partner_id":  # the id this page drew was taken meanwhile: a new one is drawn on the next try
+        return "Your reference clashed with another application's: please send the form again."
     if message == "Field required":
         return "Please fill this in."
     if field == "contact_email" and "pattern" in message:
