@@ -108,6 +108,21 @@ def test_status_shows_the_figure_behind_it(http):
     assert 'class="badge locked">Locked until 2099-06-30' in locked and "an admin set the partner active until" in locked
 
 
+def test_on_hold_counts_every_hold_where_the_list_shows_the_oldest(http, monkeypatch):
+    from entrypoints.http.pages import partner as pages
+
+    scene(http)
+    http.driver.ok(*b.customer("c9", "p1", email="ops@p1.example"),
+                   b.payment("pay9", "c9", {"subscription": "50.00"}, at="2025-02-16T00:00:00Z"))
+    monkeypatch.setattr(pages, "HOLDS_SHOWN", 1)
+    holds = http.get("/v1/holds?partner=p1", as_="admin").json()["items"]
+    assert [h["payment_id"] for h in holds] == ["pay2", "pay9"]
+    page = http.get("/partners/p1", as_="admin").text
+    assert figures(page)["on_hold"] == shown(str(sum(Decimal(h["amount"]) for h in holds)))
+    assert "<code>pay2</code>" in page and "<code>pay9</code>" not in page
+    assert "The 1 oldest of 2 are shown" in page
+
+
 def test_a_partner_without_a_status_says_why(http):
     http.driver.ok(b.program(terms=TERMS), b.application("p3"), *b.partner("p5"),
                    b.cmd("terminate_partner", partner_id="p5", reason="fraud", at="2025-01-20T00:00:00Z"))

@@ -29,6 +29,7 @@ from entrypoints.http.templating import render
 from ledger.calendar import add_months, month_end, next_period, period_of
 from ledger.errors import CommandRejected
 from ledger.money import zero
+from projections.listings import MAX_LIMIT
 from projections.reports import MAX_MONTHS
 
 log = structlog.get_logger(__name__)
@@ -151,10 +152,10 @@ def _money(ledger: Ledger, partner_id: str, principal: Principal, statements: li
     latest: dict[str, dict[str, Any]] = {}
     for statement in statements:
         latest.setdefault(statement["currency"], statement)
-    holds = ledger.listings.holds(partner=partner_id, limit=HOLDS_SHOWN)
+    holds = _every_hold(ledger, partner_id)
     requests = ledger.listings.payout_requests(partner=partner_id).items
     held: dict[str, Decimal] = {}
-    for hold in holds.items:
+    for hold in holds:
         held[hold["currency"]] = held.get(hold["currency"], zero(hold["currency"])) + Decimal(hold["amount"])
     accounts = []
     for currency, figures in balance.items():
@@ -166,7 +167,23 @@ def _money(ledger: Ledger, partner_id: str, principal: Principal, statements: li
             "has_due": Decimal(figures["due"]) > 0, "why_not_yet": _why_not_yet_payable(latest.get(currency)),
             "request": next((r for r in requests if r["currency"] == currency), None),
         })
-    return {"accounts": accounts, "holds": holds, "hold_reason": _hold_reason, "may_request_payout": principal.may_send("request_payout")}
+    return {
+        "accounts": accounts, "holds": holds[:HOLDS_SHOWN], "holds_total": len(holds), "hold_reason": _hold_reason,
+        "may_request_payout": principal.may_send("request_payout"),
+    }
+
+
+def _every_hold(ledger: Ledger, partner_id: str) -> list[dict[str, Any]]:
+    """All of the partner's held commission, oldest first: the "on hold" figure sums
+    every one, even where the page lists only the oldest (holds are rare: one page)."""
+    holds: list[dict[str, Any]] = []
+    after = None
+    while True:
+        page = ledger.listings.holds(partner=partner_id, limit=MAX_LIMIT, after=after)
+        holds += page.items
+        if page.next is None:
+            return holds
+        after = page.next
 
 
 def _hold_reason(code: str) -> str:
