@@ -390,6 +390,21 @@ class Listings:
             for currency, total in sorted(sums.items())
         }
 
+    def payouts_due_totals(self, *, program: str | None = None) -> dict[str, dict[str, Any]]:
+        """Everything due now added up per currency: how many partners, and how much
+        (the sum of ``payouts_due``'s rows over every page)."""
+        where, params = [f"b.bucket = '{DUE}' AND b.amount_minor > 0"], []
+        if program:
+            where.append("p.program_id = %s")
+            params.append(program)
+        rows = self._rows(
+            f"SELECT b.currency, COUNT(*), SUM(b.amount_minor) FROM {self.t.balances} b"
+            f" JOIN {self.t.partners} p ON p.partner_id = b.partner_id WHERE {' AND '.join(where)}"
+            " GROUP BY b.currency ORDER BY b.currency",
+            params,
+        )
+        return {currency: {"partners": int(count), "due": str(from_minor(units, currency))} for currency, count, units in rows}
+
     # -- helpers ---------------------------------------------------------------------
 
     def _level_on(self) -> str:

@@ -48,3 +48,28 @@ def test_statement_totals_add_up_the_months_statements_per_currency(ledger):
     with pytest.raises(BadListing) as refused:
         listings.statement_totals(period="2025-13")
     assert refused.value.field == "period"
+
+
+def test_payouts_due_totals_add_up_every_page_of_payouts_due(ledger):
+    month_of_statements(ledger)
+    listings = ledger.app.listings
+    assert listings.payouts_due_totals() == {"USD": {"partners": 1, "due": "100.00"}}
+    ledger.ok(b.cmd("submit_tax_form", partner_id="p2", form="W-9", at="2025-02-02T00:00:00Z"),
+              close("2025-02", "2025-03-01T01:00:00Z"),
+              b.cmd("record_payout", payout_id="po1", partner_id="p1", amount="40.00", currency="USD",
+                    statement_ids=["prog/p1/USD/2025-01"], at="2025-03-02T00:00:00Z"))
+    totals = listings.payouts_due_totals()
+    every = [item for page in _pages(listings) for item in page]
+    assert totals == {"USD": {"partners": 2, "due": str(sum(Decimal(item["due"]) for item in every))}}
+    assert totals["USD"]["due"] == "120.00", "p1: 100.00 - 40.00; p2: 60.00 once its tax form is on file"
+    assert listings.payouts_due_totals(program="other") == {}
+
+
+def _pages(listings):
+    after = None
+    while True:
+        page = listings.payouts_due(limit=1, after=after)
+        yield page.items
+        if page.next is None:
+            return
+        after = page.next

@@ -166,7 +166,7 @@ def test_verify_recomputes_the_chain_and_checks_an_expected_head(http):
     assert "passes through the expected head" in http.client.post("/audit/verify", data={"csrf_token": csrf, "expect": kept}).text
     other = f"{api['head_position']}:{'0' * 64}"
     bad = http.client.post("/audit/verify", data={"csrf_token": csrf, "expect": other}).text
-    assert f"Tampering found at position {api['head_position']}" in bad
+    assert f"Verification failed at position {api['head_position']}" in bad
     assert "history differs from the head recorded at an earlier audit" in bad
     malformed = http.client.post("/audit/verify", data={"csrf_token": csrf, "expect": "last tuesday"})
     assert malformed.status_code == 422 and "POSITION:HEAD" in malformed.text

@@ -165,6 +165,10 @@ def test_payouts_due_and_requests_are_listed_and_several_recorded_at_once(http):
     assert "p1" in due and "p2" in due and "p3" not in due, "p3 has nothing due"
     [p2_row] = [row for row in due.split("<tr>") if 'value="p2"' in row]
     assert "requested " in p2_row, "p2's request is marked"
+    api_due = http.get("/v1/payouts/due", as_="finance").json()["items"]
+    card = re.search(r'Due now in USD</div>\s*<div class="figure">([\d.]+) USD</div>\s*<div class="muted">(\d+) partners', page)
+    assert Decimal(card.group(1)) == sum(Decimal(item["due"]) for item in api_due) == Decimal("180.00")
+    assert int(card.group(2)) == len(api_due) == 2
     requests = page.split('class="finance-requests"')[1]
     assert "p2" in requests and "30.00 USD" in requests
     fields = payout_form(page)

@@ -119,7 +119,8 @@ def payouts(request: Request, principal: CurrentPrincipal, ledger: LedgerDep,
     rows = [{**item, "request": requested.get((item["partner_id"], item["currency"]))} for item in due.items]
     filters = {"program": program} if program else {}
     return render(request, "finance/payouts.html", {
-        "rows": rows, "requests": requests.items, "more_requests": requests.next is not None,
+        "rows": rows, "totals": ledger.listings.payouts_due_totals(program=program),
+        "requests": requests.items, "more_requests": requests.next is not None,
         "program": program, "program_ids": ledger.reports.program_ids(),
         "may_pay": principal.may_send("record_payout"), "first_page": after is None,
         "next_url": f"{PAYOUTS_PAGE}?{urlencode({**filters, 'after': due.next})}" if due.next else None,
