@@ -188,6 +188,12 @@ def test_a_bad_time_range_is_refused_clearly(http, query, says):
     assert chart.status_code == 422 and says in chart.json()["detail"]
 
 
+def test_a_misspelt_filter_is_refused_not_ignored(http):
+    scene(http)
+    misspelt = http.get("/partners/p1?form=2025-01", as_="admin")
+    assert misspelt.status_code == 422 and misspelt.json()["field"] == "form"
+
+
 def test_the_chart_is_an_svg_of_the_months_asked(http):
     scene(http)
     chart = http.get("/partners/p1/chart.svg?from=2025-01&to=2025-03", as_="partner", partner_id="p1")
