@@ -18,6 +18,7 @@ from entrypoints.http.server import serving
 
 CHROMIUM = "/usr/lib/chromium/chromium"
 VIEWPORT = {"width": 1280, "height": 900}
+MAX_HEIGHT = 2200  # long lists are cut here: the picture shows the page, not every row
 
 
 def scenes(ledger: Ledger) -> list[tuple[str, str | None, str | None, str]]:
@@ -111,7 +112,8 @@ def _picture(browser: Browser, base: str, token: str | None, path: str, target: 
         page.wait_for_load_state()
     page.goto(f"{base}{path}")
     page.wait_for_load_state("networkidle")
-    page.screenshot(path=str(target), full_page=True)
+    height = min(int(page.evaluate("document.documentElement.scrollHeight")), MAX_HEIGHT)
+    page.screenshot(path=str(target), full_page=True, clip={"x": 0, "y": 0, "width": VIEWPORT["width"], "height": height})
     context.close()
 
 

@@ -61,6 +61,16 @@ def test_the_repository_stands_alone():
     assert "(docs/commands.md)" in readme and "(docs/architecture.md)" in readme
 
 
+def test_every_local_link_and_image_in_the_docs_exists():
+    """Links and pictures (the dashboards' screenshots) point at files of the repository."""
+    missing = []
+    for path in DOCS:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", path.read_text()):
+            if "://" not in target and not target.startswith("mailto:") and not (path.parent / target).exists():
+                missing.append(f"{path.name}: {target}")
+    assert missing == []
+
+
 def test_the_command_reference_documents_every_command_and_refusal_code():
     text = (ROOT / docs.COMMANDS_DOC).read_text()
     for doc in reference.catalogue():
