@@ -75,6 +75,21 @@ def test_as_of_and_known_at_narrow_the_trail_like_the_api(http):
     assert http.get("/audit?partner=p1&as_of=soon", as_="admin").status_code == 422
 
 
+def test_a_long_trail_pages_by_log_position(http, monkeypatch):
+    scene(http)
+    monkeypatch.setattr("entrypoints.http.pages.audit.TRAIL_PAGE", 3)
+    every = [entry["position"] for entry in http.get("/v1/partners/p1/audit?as_of=2025-01-31", as_="auditor").json()]
+    seen, url = [], "/audit?partner=p1&as_of=2025-01-31"
+    while url:
+        page = http.get(url, as_="auditor").text
+        assert f"{len(every)} events" in page and "as_of=2025-01-31" in url, "the next page keeps the filters"
+        seen += trail_positions(page)
+        found = re.search(r'<a href="([^"]+)" rel="next">', page)
+        url = found.group(1).replace("&amp;", "&") if found else None
+    assert seen == every and len(every) > 3
+    assert "First page" in page
+
+
 def test_a_customers_trail_and_the_lookups_that_find_nothing(http):
     scene(http)
     page = http.get("/audit?customer=c1", as_="auditor")

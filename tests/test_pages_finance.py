@@ -141,7 +141,7 @@ def test_statements_page_through_a_long_month(http, monkeypatch):
     next_url = re.search(r'<a href="([^"]+)" rel="next">', first).group(1).replace("&amp;", "&")
     second = http.get(next_url, as_="finance").text
     assert 'rel="next"' not in second and "First page" in second
-    partners = re.findall(r"<td>(p\d)</td>", first.split("finance-statements")[1] + second.split("finance-statements")[1])
+    partners = re.findall(r"<td><a href=\"/partners/p\d\">(p\d)</a></td>", first.split("finance-statements")[1] + second.split("finance-statements")[1])
     assert partners == ["p1", "p2", "p3"]
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import structlog
 from fastapi import APIRouter, Depends, Query, Request
@@ -33,8 +34,10 @@ Verifier = [Depends(require(VERIFY))]
 
 Id = Annotated[str | None, Query(min_length=1, max_length=200)]
 SnapshotId = Annotated[str | None, Query(min_length=1, max_length=64)]
+After = Annotated[int | None, Query(ge=0, le=2**62, description="the log position the previous page ended at")]
 
 SNAPSHOTS_PAGE = "/audit/snapshots"
+TRAIL_PAGE = 200
 
 
 # -- the audit trail ---------------------------------------------------------------------
@@ -42,7 +45,7 @@ SNAPSHOTS_PAGE = "/audit/snapshots"
 
 @router.get("/audit", response_class=HTMLResponse, dependencies=Reader)
 def trail(request: Request, principal: CurrentPrincipal, ledger: LedgerDep, as_of: AsOf, known_at: KnownAt,
-          partner: Id = None, customer: Id = None) -> Response:
+          partner: Id = None, customer: Id = None, after: After = None) -> Response:
     context: dict[str, Any] = {
         "partner": partner, "customer": customer, "entries": None, "error": None,
         "as_of": request.query_params.get("as_of", ""), "known_at": request.query_params.get("known_at", ""),
@@ -52,10 +55,25 @@ def trail(request: Request, principal: CurrentPrincipal, ledger: LedgerDep, as_o
         context["error"], status = "Look up a partner or a customer, not both at once.", 422
     elif partner or customer:
         try:
-            context["entries"] = _trail_of(ledger, partner, customer, as_of, known_at)
+            entries = _trail_of(ledger, partner, customer, as_of, known_at)
         except NotFound as missing:
             context["error"], status = f"{missing}.", 404
+        else:
+            context.update(_one_page(request, entries, after))
     return render(request, "audit/trail.html", context, principal=principal, status=status)
+
+
+def _one_page(request: Request, entries: list[dict[str, Any]], after: int | None) -> dict[str, Any]:
+    """``TRAIL_PAGE`` lines after log position ``after``: a busy partner's trail has
+    thousands, and a page of them stays quick to render and to read."""
+    shown = [e for e in entries if after is None or e["position"] > after][:TRAIL_PAGE]
+    more = bool(shown) and shown[-1]["position"] < entries[-1]["position"]
+    filters = {name: value for name, value in request.query_params.items() if name != "after"}
+    return {
+        "entries": shown, "total": len(entries), "first_page": after is None,
+        "first_url": f"/audit?{urlencode(filters)}",
+        "next_url": f"/audit?{urlencode({**filters, 'after': shown[-1]['position']})}" if more else None,
+    }
 
 
 def _trail_of(ledger: Ledger, partner: str | None, customer: str | None,
