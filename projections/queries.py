@@ -204,6 +204,13 @@ class Queries:
             "profile": profile,
         }
 
+    def contact_email(self, partner_id: str) -> str | None:
+        """The partner's contact e-mail in full (documents mask it): only for the admin
+        who must send a newly approved partner its invite link. None once forgotten."""
+        partner, _ = self._partner(partner_id, None)
+        email = readable_profile(self.vault, partner).get("contact_email")
+        return None if partner.forgotten or email is None else str(email)
+
     # -- resale ----------------------------------------------------------------------
 
     def resale(self, partner_id: str, on: datetime | None = None) -> dict[str, Any]:

@@ -88,6 +88,8 @@ def test_approving_shows_the_one_time_invite_once_and_takes_a_promo_slot(http, c
     [link] = re.findall(r'value="(http://testserver/invite/[^"]+)"', answer.text)
     assert "Approved p2 at level Gold (50 %, promo rate)" in answer.text
     assert "1 of 2 promo slots left" in answer.text and promo_left(http) == 1
+    assert 'href="mailto:owner@p2.example"' in answer.text, "where to send the link, unmasked on this page only"
+    assert "owner@p2.example" not in http.client.get("/admin/partners/p2").text
     assert link not in caplog.text and "ledger_flash" not in answer.headers.get("set-cookie", "")
     [approval] = events(http, "p2", "partner.application_approved")
     assert approval["actor"].startswith("admin:")
@@ -293,3 +295,10 @@ def test_the_hold_queue_lists_the_apis_holds_and_releases_or_voids_each(http):
 def test_a_bad_filter_is_refused_not_ignored(http, query):
     http.driver.ok(b.program())
     assert http.get(f"/admin/partners{query}", as_="admin").status_code in (400, 422)
+
+
+def test_the_full_contact_email_is_gone_once_the_partner_is_forgotten(http):
+    http.driver.ok(b.program(), *b.partner("p1"))
+    assert http.driver.app.queries.contact_email("p1") == "owner@p1.example"
+    http.driver.ok(b.cmd("forget_partner", partner_id="p1", reason="erasure request"))
+    assert http.driver.app.queries.contact_email("p1") is None

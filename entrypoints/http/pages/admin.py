@@ -95,8 +95,11 @@ def _approved_page(request: Request, principal: Principal, ledger: Ledger, partn
     page (not in a URL, a cookie or a log line) and never cached."""
     invite = invite_link(ledger, str(request.base_url), Role.PARTNER, partner_id, "approval") if principal.can(INVITE) else None
     record = ledger.queries.partner(partner_id)
+    # The admin sends the link: this page (never cached) shows where to, unmasked.
+    contact = ledger.queries.contact_email(partner_id) if invite else None
     return render(request, "admin/approved.html", {
-        "partner": record, "invite": invite, "program": ledger.reports.program(record["program_id"]), "percent": percent,
+        "partner": record, "invite": invite, "contact": contact,
+        "program": ledger.reports.program(record["program_id"]), "percent": percent,
     }, principal=principal, headers={"Cache-Control": "no-store"})
 
 
