@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from entrypoints.http.pages.audit import differences
+from entrypoints.http.pages.audit import differences, net_change
 from tests import builders as b
 from tests.test_statements import TERMS, close
 
@@ -125,7 +125,7 @@ def test_an_auditor_takes_snapshots_and_compares_them_partner_by_partner(http):
     assert compare_link in listing, "each snapshot links to its changes since the one before"
 
     page = http.client.get(compare_link.replace("&amp;", "&")).text
-    assert "1 partner changed" in page
+    assert "1 partner changed" in page and "Balances over all partners: <strong>+12.50 USD</strong>." in page
     rows = re.findall(r"<td>([\w ]+)</td>\s*<td class=\"num\">([^<]+)</td>\s*<td class=\"num\">([^<]+)</td>\s*<td class=\"num \w+\">([^<]+)</td>",
                       page.split('class="audit-compare"')[1])
     assert rows == [("adjusted", "—", "12.50 USD", "+12.50 USD"), ("lifetime commission", "—", "12.50 USD", "+12.50 USD"),
@@ -151,6 +151,8 @@ def test_differences_count_a_missing_partner_or_currency_as_zero():
         ("p2", "customers onboarded", None, "0", "2", "+2"),
     ]
     assert list(differences(before, before)) == []
+    assert net_change(list(differences(before, after)), "balance") == {"USD": "-6.00"}
+    assert net_change([], "balance") == {}
 
 
 def test_staff_read_snapshots_but_only_auditors_and_finance_take_them(http):

@@ -125,7 +125,7 @@ def compare(request: Request, principal: CurrentPrincipal, ledger: LedgerDep,
                 raise NotFound(f"snapshot {snapshot_id!r} does not exist", name)
         changes = list(differences(store.documents(a), store.documents(b)))
         context.update(first=known[a].as_dict(), second=known[b].as_dict(), changes=changes,
-                       partners_changed=len({c["partner_id"] for c in changes}))
+                       partners_changed=len({c["partner_id"] for c in changes}), net=net_change(changes, "balance"))
     return render(request, "audit/compare.html", context, principal=principal)
 
 
@@ -155,6 +155,15 @@ def differences(first: Iterable[dict[str, Any]], second: Iterable[dict[str, Any]
             if a_count != b_count:
                 yield {"partner_id": partner_id, "what": what, "currency": None,
                        "a": str(a_count), "b": str(b_count), "change": _signed(Decimal(b_count - a_count))}
+
+
+def net_change(changes: list[dict[str, Any]], figure: str) -> dict[str, str]:
+    """Per currency, how much one money figure changed over every partner."""
+    net: dict[str, Decimal] = {}
+    for change in changes:
+        if change["what"] == figure:
+            net[change["currency"]] = net.get(change["currency"], Decimal(0)) + Decimal(change["change"])
+    return {currency: _signed(total) for currency, total in sorted(net.items())}
 
 
 def _onboarded(document: dict[str, Any]) -> int:
