@@ -49,11 +49,11 @@ def months(request: Request, principal: CurrentPrincipal, ledger: LedgerDep) -> 
 def _with_state(periods: dict[str, Any]) -> dict[str, Any]:
     """A program's months, newest closed first, and whether its next month has ended."""
     ends = datetime.fromisoformat(periods["next_can_close_after"])
-    closed = [{**c, "closed_at_text": moment_text(c["closed_at"])} for c in reversed(periods["closed"])]
+    closed = [{**c, "closed_at_text": _moment_text(c["closed_at"])} for c in reversed(periods["closed"])]
     return {**periods, "closed": closed, "next_ends": ends.date().isoformat(), "next_has_ended": ends < datetime.now(UTC)}
 
 
-def moment_text(iso: str) -> str:
+def _moment_text(iso: str) -> str:
     """``2025-02-01T01:00:00+00:00`` as people read it: ``2025-02-01 01:00 UTC``."""
     return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
