@@ -405,6 +405,16 @@ class Listings:
         )
         return {currency: {"partners": int(count), "due": str(from_minor(units, currency))} for currency, count, units in rows}
 
+    def payout_methods(self, partner_ids: list[str]) -> dict[str, dict[str, str | None] | None]:
+        """How each partner is paid (method and masked account, as ``queries.partner``
+        shows them), or None when none is on file; one read for a page of partners."""
+        partners = self._partners(sorted(set(partner_ids)))
+        return {
+            partner_id: {"method": partner.payout_method, "account": partner.payout_account_masked}
+            if partner is not None and partner.payout_method else None
+            for partner_id, partner in partners.items()
+        }
+
     # -- helpers ---------------------------------------------------------------------
 
     def _level_on(self) -> str:

@@ -1,5 +1,5 @@
-"""A month's statements added up per currency (what its CSV sums to): the finance
-console's totals."""
+"""The reads behind the finance console's figures: a month's statements and everything
+due added up per currency (what the CSVs sum to), and how a page of partners is paid."""
 
 from __future__ import annotations
 
@@ -73,3 +73,13 @@ def _pages(listings):
         if page.next is None:
             return
         after = page.next
+
+
+def test_payout_methods_show_how_a_page_of_partners_is_paid_masked_as_on_the_partner_record(ledger):
+    month_of_statements(ledger)
+    ledger.ok(b.cmd("set_payout_details", partner_id="p1", method="iban", account="DE89370400440532013000"))
+    methods = ledger.app.listings.payout_methods(["p2", "p1", "p1"])
+    assert methods == {"p1": {"method": "iban", "account": ledger.app.queries.partner("p1")["payout_method"]["account"]},
+                       "p2": None}
+    assert methods["p1"]["account"].endswith("3000") and "DE89" not in methods["p1"]["account"]
+    assert ledger.app.listings.payout_methods([]) == {}

@@ -158,13 +158,17 @@ def payout_form(page: str) -> dict[str, str]:
 
 def test_payouts_due_and_requests_are_listed_and_several_recorded_at_once(http):
     scene(http)
-    http.driver.ok(b.cmd("request_payout", partner_id="p2", currency="USD", amount="30.00"))
+    http.driver.ok(b.cmd("request_payout", partner_id="p2", currency="USD", amount="30.00"),
+                   b.cmd("set_payout_details", partner_id="p1", method="iban", account="DE89370400440532013000"))
     csrf = sign_in(http, "finance")
     page = http.client.get("/finance/payouts").text
     due = page.split('class="finance-due"')[1].split("</table>")[0]
     assert "p1" in due and "p2" in due and "p3" not in due, "p3 has nothing due"
+    [p1_row] = [row for row in due.split("<tr>") if 'value="p1"' in row]
     [p2_row] = [row for row in due.split("<tr>") if 'value="p2"' in row]
     assert "requested " in p2_row, "p2's request is marked"
+    assert re.search(r'iban <span class="muted" title="\*+3000">····3000</span>', p1_row), "where to pay p1, masked"
+    assert "no payout details" in p2_row
     api_due = http.get("/v1/payouts/due", as_="finance").json()["items"]
     card = re.search(r'Due now in USD</div>\s*<div class="figure">([\d.]+) USD</div>\s*<div class="muted">(\d+) partners', page)
     assert Decimal(card.group(1)) == sum(Decimal(item["due"]) for item in api_due) == Decimal("180.00")

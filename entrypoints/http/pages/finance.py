@@ -116,7 +116,9 @@ def payouts(request: Request, principal: CurrentPrincipal, ledger: LedgerDep,
     due = ledger.listings.payouts_due(program=program, limit=DEFAULT_LIMIT, after=after)
     requests = ledger.listings.payout_requests(program=program, limit=DEFAULT_LIMIT)
     requested = {(r["partner_id"], r["currency"]): r for r in requests.items}
-    rows = [{**item, "request": requested.get((item["partner_id"], item["currency"]))} for item in due.items]
+    methods = ledger.listings.payout_methods([item["partner_id"] for item in due.items])
+    rows = [{**item, "request": requested.get((item["partner_id"], item["currency"])), "paid_to": methods[item["partner_id"]]}
+            for item in due.items]
     filters = {"program": program} if program else {}
     return render(request, "finance/payouts.html", {
         "rows": rows, "totals": ledger.listings.payouts_due_totals(program=program),
