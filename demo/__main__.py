@@ -132,6 +132,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     runtime = bootstrap(database_url=args.db)
     try:
         summary = summarize(runtime)
+        # An auditor's starting point: the read models frozen after the history, to
+        # compare later snapshots with (the dashboards' snapshot page lists it).
+        snapshot = runtime.take_snapshot("demo: after the generated history")
     finally:
         runtime.close()
     rate = summary.events / applied_in if applied_in else 0.0
@@ -141,6 +144,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{counter.total:,} rejected",
         f"Applied in {applied_in:.1f} s ({rate:,.0f} events/s)",
         *render(summary),
+        "",
+        f"Snapshot {snapshot.snapshot_id} at position {snapshot.position:,}, hash {snapshot.hash[:16]}..."
+        if snapshot else "Snapshot: not taken (the read models moved while it was read)",
         "",
         "Rejected commands by error code (expected: duplicate, late and disqualified claims):",
         *(f"  {code} ({kind}) {n:,}" for (kind, code), n in sorted(counter.counts.items(), key=lambda kv: kv[0][::-1])),

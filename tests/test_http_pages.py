@@ -98,3 +98,18 @@ def test_the_top_bar_lists_the_callers_consoles(http):
     _sign_in(http, "partner", "p1")
     landing = http.client.get("/", follow_redirects=False)
     assert landing.status_code == 303 and landing.headers["location"] == "/partners/p1"
+
+
+def test_every_link_of_every_roles_top_bar_opens(http):
+    from entrypoints.http.access import Principal, Role
+    from entrypoints.http.navigation import links_for
+
+    http.driver.ok(b.program(), *b.partner("p1"))
+    broken = []
+    for role in Role:
+        partner_id = "p1" if role is Role.PARTNER else None
+        for link in links_for(Principal(role, "t", partner_id)):
+            status = http.get(link["href"], as_=role.value, partner_id=partner_id).status_code
+            if status != 200:
+                broken.append(f"{role.value}: {link['href']} -> {status}")
+    assert broken == []

@@ -12,11 +12,14 @@ _STAFF_LINKS: dict[Role, list[Link]] = {
         {"href": "/admin/partners", "label": "Partners"},
         {"href": "/admin/holds", "label": "Holds"},
         {"href": "/admin/programs", "label": "Programs"},
+        {"href": "/audit", "label": "Audit trail"},
     ],
     Role.FINANCE: [
         {"href": "/finance", "label": "Months"},
         {"href": "/finance/statements", "label": "Statements"},
         {"href": "/finance/payouts", "label": "Payouts"},
+        {"href": "/audit", "label": "Audit trail"},
+        {"href": "/audit/snapshots", "label": "Snapshots"},
     ],
     Role.AUDITOR: [
         {"href": "/audit", "label": "Audit trail"},
