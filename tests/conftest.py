@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import redirect_stdout
@@ -153,6 +154,16 @@ class Http:
 
     def get(self, path: str, as_: str | None = None, **kw: Any) -> Any:
         return self.request("GET", path, as_, **kw)
+
+    def sign_in(self, role: str, partner_id: str | None = None) -> str:
+        """Opens a browser session (cookie) for ``role``, as the sign-in page does; returns
+        the session's CSRF token, read from the page the browser lands on."""
+        self.client.cookies.clear()
+        answer = self.client.post("/signin", data={"token": self.token(role, partner_id)}, follow_redirects=False)
+        assert answer.status_code == 303, answer.text
+        found = re.search(r'name="csrf_token" value="([^"]+)"', self.client.get("/").text)
+        assert found, "the landing page carries no CSRF token"
+        return found.group(1)
 
     def post(self, path: str, as_: str | None = None, **kw: Any) -> Any:
         return self.request("POST", path, as_, **kw)

@@ -36,14 +36,8 @@ def _test_pages(http):
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
-def _sign_in(http, role, partner_id=None):
-    token = http.token(role, partner_id)
-    assert http.client.post("/signin", data={"token": token}, follow_redirects=False).status_code == 303
 
 
-def _csrf(http) -> str:
-    page = http.client.get("/").text
-    return page.split('name="csrf_token" value="')[1].split('"')[0]
 
 
 def test_an_anonymous_browser_is_sent_to_sign_in_and_a_refusal_is_a_page(http):
@@ -70,8 +64,8 @@ def test_an_anonymous_browser_is_sent_to_sign_in_and_a_refusal_is_a_page(http):
 def test_a_forms_notice_shows_once_and_its_command_went_through_the_bus_as_the_caller(http):
     http.driver.ok(b.program(), *b.partner("p1"))
     _test_pages(http)
-    _sign_in(http, "admin")
-    answer = http.client.post("/test/meeting", data={"csrf_token": _csrf(http)}, follow_redirects=False)
+    csrf = http.sign_in("admin")
+    answer = http.client.post("/test/meeting", data={"csrf_token": csrf}, follow_redirects=False)
     assert answer.status_code == 303
     first = http.client.get("/")
     assert "Meeting recorded." in first.text
@@ -83,7 +77,7 @@ def test_a_forms_notice_shows_once_and_its_command_went_through_the_bus_as_the_c
 def test_a_form_without_its_csrf_token_is_refused(http):
     http.driver.ok(b.program(), *b.partner("p1"))
     _test_pages(http)
-    _sign_in(http, "admin")
+    http.sign_in("admin")
     answer = http.client.post("/test/meeting", data={}, headers={"Accept": BROWSER}, follow_redirects=False)
     assert answer.status_code == 403 and "stale" in answer.text
     assert [e for e in http.driver.app.queries.audit(partner_id="p1") if e["type"] == "partner.meeting_recorded"] == []
@@ -91,11 +85,10 @@ def test_a_form_without_its_csrf_token_is_refused(http):
 
 def test_the_top_bar_lists_the_callers_consoles(http):
     http.driver.ok(b.program(), *b.partner("p1"))
-    _sign_in(http, "finance")
+    http.sign_in("finance")
     page = http.client.get("/").text
     assert 'href="/finance/payouts"' in page and 'href="/admin/applications"' not in page
-    http.client.cookies.clear()
-    _sign_in(http, "partner", "p1")
+    http.sign_in("partner", "p1")
     landing = http.client.get("/", follow_redirects=False)
     assert landing.status_code == 303 and landing.headers["location"] == "/partners/p1"
 

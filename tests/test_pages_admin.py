@@ -19,11 +19,6 @@ from tests.test_listings import world as listings_world
 PROMO_TERMS = {**LEVEL_TERMS, "promo": {"rate": "0.50", "slots": 2}}
 
 
-def sign_in(http: Any, role: str = "admin", partner_id: str | None = None) -> str:
-    """Opens a browser session; returns its CSRF token (from a page, as a form has it)."""
-    http.client.cookies.clear()
-    assert http.client.post("/signin", data={"token": http.token(role, partner_id)}, follow_redirects=False).status_code == 303
-    return csrf_of(http.client.get("/").text)
 
 
 def csrf_of(page: str) -> str:
@@ -67,7 +62,7 @@ def test_program_ids_lists_every_program_once(ledger):
 
 def test_the_queue_shows_each_application_with_its_profile_levels_and_the_promo_slots_left(http):
     http.driver.ok(b.program(terms=PROMO_TERMS), *b.partner("p1"), b.application("p2"))
-    sign_in(http)
+    http.sign_in("admin")
     page = http.client.get("/admin/applications").text
     assert 'id="application-p2"' in page and 'id="application-p1"' not in page  # pending only
     for shown in ("p2 GmbH", "o***@p2.example", "https://p2.example", "Berlin", "agency", "SMB", "10 tenants"):
@@ -81,7 +76,7 @@ def test_the_queue_shows_each_application_with_its_profile_levels_and_the_promo_
 
 def test_approving_shows_the_one_time_invite_once_and_takes_a_promo_slot(http, caplog):
     http.driver.ok(b.program(terms=PROMO_TERMS), b.application("p2"))
-    csrf = sign_in(http)
+    csrf = http.sign_in("admin")
     assert promo_left(http) == 2
     answer = post(http, "/admin/applications/p2/approve", csrf, level="Gold", rate="")
     assert answer.status_code == 200 and answer.headers["cache-control"] == "no-store"
@@ -103,7 +98,7 @@ def test_approving_shows_the_one_time_invite_once_and_takes_a_promo_slot(http, c
 
 def test_approving_with_an_own_rate_takes_no_promo_slot(http):
     http.driver.ok(b.program(terms=PROMO_TERMS), b.application("p2"))
-    csrf = sign_in(http)
+    csrf = http.sign_in("admin")
     assert "Approved p2 at level Silver (30 %)" in post(http, "/admin/applications/p2/approve", csrf, level="Silver",
                                                          rate="30 %").text
     assert promo_left(http) == 2
@@ -112,7 +107,7 @@ def test_approving_with_an_own_rate_takes_no_promo_slot(http):
 
 def test_a_refused_approval_says_why_and_records_nothing(http):
     http.driver.ok(b.program(terms=PROMO_TERMS), b.application("p2"))
-    csrf = sign_in(http)
+    csrf = http.sign_in("admin")
     assert "rate" in notice(http, post(http, "/admin/applications/p2/approve", csrf, level="Gold", rate="1.5"))
     assert "Platinum" in notice(http, post(http, "/admin/applications/p2/approve", csrf, level="Platinum"))
     assert events(http, "p2", "partner.application_approved") == [] and promo_left(http) == 2
@@ -120,7 +115,7 @@ def test_a_refused_approval_says_why_and_records_nothing(http):
 
 def test_rejecting_needs_a_reason_and_keeps_it_in_the_audit_trail(http):
     http.driver.ok(b.program(), b.application("p2"))
-    csrf = sign_in(http)
+    csrf = http.sign_in("admin")
     assert "reason" in notice(http, post(http, "/admin/applications/p2/reject", csrf, reason="  "))
     assert events(http, "p2", "partner.application_rejected") == []
     assert notice(http, post(http, "/admin/applications/p2/reject", csrf, reason="no clients yet")) == \
@@ -132,7 +127,7 @@ def test_rejecting_needs_a_reason_and_keeps_it_in_the_audit_trail(http):
 
 def test_finance_reads_the_queue_without_forms_and_may_not_send_them(http):
     http.driver.ok(b.program(terms=PROMO_TERMS), b.application("p2"), *b.partner("p1"))
-    csrf = sign_in(http, "finance")
+    csrf = http.sign_in("finance")
     page = http.client.get("/admin/applications").text
     assert 'id="application-p2"' in page and "/approve" not in page and "/reject" not in page
     assert post(http, "/admin/applications/p2/approve", csrf, level="Gold").status_code == 403
@@ -140,13 +135,13 @@ def test_finance_reads_the_queue_without_forms_and_may_not_send_them(http):
     assert post(http, "/admin/partners/p1/meeting", csrf).status_code == 403
     assert events(http, "p2", "partner.application_approved") == [] and events(http, "p1", "partner.meeting_recorded") == []
     for role, partner_id in (("billing", None), ("partner", "p1")):
-        sign_in(http, role, partner_id)
+        http.sign_in(role, partner_id)
         assert http.client.get("/admin/applications").status_code == 403
 
 
 def test_an_admin_form_without_the_sessions_csrf_token_is_refused(http):
     http.driver.ok(b.program(), b.application("p2"))
-    sign_in(http)
+    http.sign_in("admin")
     assert http.client.post("/admin/applications/p2/approve", data={"level": "Standard"}).status_code == 403
     assert events(http, "p2", "partner.application_approved") == []
 
@@ -156,7 +151,7 @@ def test_an_admin_form_without_the_sessions_csrf_token_is_refused(http):
 
 def test_the_partner_list_filters_like_the_api_and_pages(http, monkeypatch):
     listings_world(http.driver)
-    sign_in(http)
+    http.sign_in("admin")
 
     def listed(query: str) -> list[str]:
         page = http.client.get(f"/admin/partners{query}")
@@ -173,7 +168,7 @@ def test_the_partner_list_filters_like_the_api_and_pages(http, monkeypatch):
     assert 'href="/partners/p1"' in http.client.get("/admin/partners").text
     monkeypatch.setattr(admin, "PAGE_SIZE", 2)
     first = http.client.get("/admin/partners?q=p").text
-    [next_page] = re.findall(r'<a href="([^"]+)">Next page', first)
+    [next_page] = re.findall(r'<a href="([^"]+)" rel="next">Next page', first)
     next_page = html.unescape(next_page)
     assert "q=p" in next_page and "after=" in next_page and "First page" not in first
     second = http.client.get(next_page).text
@@ -183,7 +178,7 @@ def test_the_partner_list_filters_like_the_api_and_pages(http, monkeypatch):
 
 def test_the_partner_record_shows_the_apis_figures_and_its_forms_change_them(http):
     http.driver.ok(b.program(preset="refer-resell"), *b.partner("p1"))
-    csrf = sign_in(http)
+    csrf = http.sign_in("admin")
     url = "/admin/partners/p1"
     page = http.client.get(url).text
     record = http.get("/v1/partners/p1", as_="admin").json()
@@ -206,7 +201,7 @@ def test_the_partner_record_shows_the_apis_figures_and_its_forms_change_them(htt
 
 def test_a_pending_partners_record_takes_its_paperwork_but_no_level_and_an_unknown_one_is_404(http):
     http.driver.ok(b.program(), b.application("p2"))
-    csrf = sign_in(http)
+    csrf = http.sign_in("admin")
     page = http.client.get("/admin/partners/p2").text
     assert "Decide in the application queue" in page
     assert "/level" not in page and "/rate" not in page and "/terminate" not in page and "/active-until" not in page
@@ -217,7 +212,7 @@ def test_a_pending_partners_record_takes_its_paperwork_but_no_level_and_an_unkno
 
 def test_an_admin_locks_the_status_and_ends_a_partnership_from_the_record(http):
     http.driver.ok(b.program(), *b.partner("p1"))
-    csrf = sign_in(http)
+    csrf = http.sign_in("admin")
     url = "/admin/partners/p1"
     assert notice(http, post(http, f"{url}/active-until", csrf, until="2030-12-31")) == \
         "p1's status stays active until 2030-12-31."
@@ -240,7 +235,7 @@ def test_an_admin_locks_the_status_and_ends_a_partnership_from_the_record(http):
 def test_programs_show_their_terms_promo_slots_and_partners_as_the_api_does(http):
     http.driver.ok(b.program(terms=PROMO_TERMS), b.program("other", preset="referral-tiers"),
                    *b.partner("p1"), b.application("p2"))
-    sign_in(http, "auditor")
+    http.sign_in("auditor")
     api = http.get("/v1/programs/prog", as_="admin").json()
     listing = http.client.get("/admin/programs").text
     assert listing.index('href="/admin/programs/other"') < listing.index('href="/admin/programs/prog"')
@@ -258,7 +253,7 @@ def test_programs_show_their_terms_promo_slots_and_partners_as_the_api_does(http
 
 def test_an_admin_closes_a_programs_promo(http):
     http.driver.ok(b.program(terms=PROMO_TERMS), *b.partner("p1"))
-    csrf = sign_in(http)
+    csrf = http.sign_in("admin")
     assert 'action="/admin/programs/prog/close-promo"' in http.client.get("/admin/programs/prog").text
     assert notice(http, post(http, "/admin/programs/prog/close-promo", csrf)).startswith("The promo of prog is closed")
     assert http.get("/v1/programs/prog", as_="admin").json()["promo"] == \
@@ -274,7 +269,7 @@ def test_an_admin_closes_a_programs_promo(http):
 def test_the_hold_queue_lists_the_apis_holds_and_releases_or_voids_each(http):
     listings_world(http.driver)
     http.driver.ok(*b.customer("c3", "p1", email="ceo@p1.example"), b.payment("pay3", "c3", at="2025-01-17T00:00:00Z"))
-    csrf = sign_in(http)
+    csrf = http.sign_in("admin")
     api = http.get("/v1/holds", as_="admin").json()["items"]
     page = http.client.get("/admin/holds").text
     assert [h["payment_id"] for h in api] == re.findall(r'<tr id="hold-([^"]+)">', page) == ["pay2", "pay3"]

@@ -28,10 +28,6 @@ def scene(http) -> None:
     )
 
 
-def sign_in(http, role: str) -> str:
-    http.client.cookies.clear()
-    assert http.client.post("/signin", data={"token": http.token(role)}, follow_redirects=False).status_code == 303
-    return re.search(r'name="csrf_token" value="([^"]+)"', http.client.get("/").text).group(1)
 
 
 def notice(page: str) -> str:
@@ -110,7 +106,7 @@ def test_a_customers_trail_and_the_lookups_that_find_nothing(http):
 
 def test_an_auditor_takes_snapshots_and_compares_them_partner_by_partner(http):
     scene(http)
-    csrf = sign_in(http, "auditor")
+    csrf = http.sign_in("auditor")
     assert "No snapshot has been taken yet." in http.client.get("/audit/snapshots").text
     taken = http.client.post("/audit/snapshots", data={"csrf_token": csrf, "label": "before the correction"})
     assert re.fullmatch(r"ok: Snapshot \w+ taken at log position \d+\.", notice(taken.text))
@@ -173,7 +169,7 @@ def test_staff_read_snapshots_but_only_auditors_and_finance_take_them(http):
 
 def test_verify_recomputes_the_chain_and_checks_an_expected_head(http):
     scene(http)
-    csrf = sign_in(http, "auditor")
+    csrf = http.sign_in("auditor")
     assert "Verify now" in http.client.get("/audit/verify").text
     api = http.post("/v1/verify", as_="auditor").json()
     page = http.client.post("/audit/verify", data={"csrf_token": csrf}).text

@@ -32,11 +32,6 @@ def scene(http) -> None:
     http.driver.ok(*commands, close("2025-01", "2025-02-01T01:00:00Z"))
 
 
-def sign_in(http, role: str) -> str:
-    """Opens a browser session for ``role``; returns the session's CSRF token."""
-    http.client.cookies.clear()
-    assert http.client.post("/signin", data={"token": http.token(role)}, follow_redirects=False).status_code == 303
-    return re.search(r'name="csrf_token" value="([^"]+)"', http.client.get("/").text).group(1)
 
 
 def notice(page: str) -> str:
@@ -76,7 +71,7 @@ def ledger_periods(http, program_id: str) -> dict:
 
 def test_finance_closes_the_next_month_from_the_page(http):
     scene(http)
-    csrf = sign_in(http, "finance")
+    csrf = http.sign_in("finance")
     answer = http.client.post("/finance/close", data={"csrf_token": csrf, "program_id": "prog", "period": "2025-02"},
                               follow_redirects=False)
     assert answer.status_code == 303 and answer.headers["location"] == "/finance"
@@ -88,7 +83,7 @@ def test_finance_closes_the_next_month_from_the_page(http):
 
 def test_out_of_order_and_too_early_closes_are_refused_with_the_ledgers_reason(http):
     scene(http)
-    csrf = sign_in(http, "finance")
+    csrf = http.sign_in("finance")
     assert submit(http, "/finance/close", {"csrf_token": csrf, "program_id": "prog", "period": "2025-01"}) == (
         "error: prog 2025-01 was not closed: 2025-01 is already closed: months close in order and the first open month is 2025-02")
     this_month = datetime.now(UTC).strftime("%Y-%m")
@@ -160,7 +155,7 @@ def test_payouts_due_and_requests_are_listed_and_several_recorded_at_once(http):
     scene(http)
     http.driver.ok(b.cmd("request_payout", partner_id="p2", currency="USD", amount="30.00"),
                    b.cmd("set_payout_details", partner_id="p1", method="iban", account="DE89370400440532013000"))
-    csrf = sign_in(http, "finance")
+    csrf = http.sign_in("finance")
     page = http.client.get("/finance/payouts").text
     due = page.split('class="finance-due"')[1].split("</table>")[0]
     assert "p1" in due and "p2" in due and "p3" not in due, "p3 has nothing due"
@@ -193,7 +188,7 @@ def test_payouts_due_and_requests_are_listed_and_several_recorded_at_once(http):
 
 def test_a_refused_payout_is_named_and_the_others_are_recorded(http):
     scene(http)
-    csrf = sign_in(http, "finance")
+    csrf = http.sign_in("finance")
     fields = payout_form(http.client.get("/finance/payouts").text)
     form = {**fields, "csrf_token": csrf, "reference": "bank-78", "pay": ["0", "1"], "amount_1": "999.00"}
     message = submit(http, "/finance/payouts", form)

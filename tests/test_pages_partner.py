@@ -34,10 +34,6 @@ def scene(http: Any) -> None:
     )
 
 
-def sign_in(http: Any, role: str, partner_id: str | None = None) -> None:
-    http.client.cookies.clear()
-    token = http.token(role, partner_id)
-    assert http.client.post("/signin", data={"token": token}, follow_redirects=False).status_code == 303
 
 
 def csrf(page: str) -> str:
@@ -58,7 +54,7 @@ def test_the_dashboard_shows_the_balance_and_split_the_api_reports(http):
     scene(http)
     api = http.get("/v1/partners/p1/balance", as_="partner", partner_id="p1").json()["currencies"]["USD"]
     [hold] = http.get("/v1/holds?partner=p1", as_="admin").json()["items"]
-    sign_in(http, "partner", "p1")
+    http.sign_in("partner", "p1")
     page = http.client.get(f"/partners/p1?{JANUARY}")
     assert page.status_code == 200
     usd = figures(page.text)
@@ -220,7 +216,7 @@ def test_customers_are_paged(http):
 
 def test_a_partner_asks_for_its_payout_and_finance_sees_the_request(http):
     scene(http)
-    sign_in(http, "partner", "p1")
+    http.sign_in("partner", "p1")
     page = http.client.get("/partners/p1").text
     assert "Request payout of 60.00 USD" in page
     answer = http.client.post("/partners/p1/payout-request", data={"currency": "USD", "csrf_token": csrf(page)},
@@ -241,7 +237,7 @@ def test_a_partner_asks_for_its_payout_and_finance_sees_the_request(http):
 
 def test_a_refused_payout_request_says_why(http):
     http.driver.ok(b.program(terms=TERMS), *b.partner("p1"))
-    sign_in(http, "partner", "p1")
+    http.sign_in("partner", "p1")
     page = http.client.get("/partners/p1").text
     assert "Request payout" not in page and "No commission yet" in page
     http.client.post("/partners/p1/payout-request", data={"currency": "USD", "csrf_token": csrf(page)}, follow_redirects=False)
@@ -269,7 +265,7 @@ def test_another_partners_pages_do_not_exist(http, path):
     assert http.get(path, as_="partner", partner_id="p1").status_code == 200
     assert http.get(path, as_="billing").status_code == 403
     assert http.get(path.replace("p1", "nobody"), as_="auditor").status_code == 404
-    sign_in(http, "partner", "p2")
+    http.sign_in("partner", "p2")
     page = http.client.get(path, headers={"Accept": BROWSER})
     assert page.status_code == 404 and "does not exist" in page.text and "60.00" not in page.text
 

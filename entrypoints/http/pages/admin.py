@@ -22,10 +22,9 @@ from starlette.datastructures import FormData
 from entrypoints.bootstrap import Ledger
 from entrypoints.http.access import INVITE, READ_ALL, Principal, Role
 from entrypoints.http.auth import LedgerDep, invite_link, require
-from entrypoints.http.pages.common import back_to, form_text, outcome, refusal_text, send
+from entrypoints.http.pages.common import back_to, form_text, outcome, pager, refusal_text, send
 from entrypoints.http.templating import render
 from ledger.errors import CommandRejected
-from projections.listings import Page
 
 router = APIRouter(include_in_schema=False)
 log = structlog.get_logger(__name__)
@@ -62,7 +61,7 @@ def applications(
         "applications": [_application(ledger, item) for item in page.items],
         # Each program once: its levels and promo slots left, shown beside every approve form.
         "programs": {program_id: ledger.reports.program(program_id) for program_id in {i["program_id"] for i in page.items}},
-        "pager": _pager("/admin/applications", page, after, state=state, program=program),
+        "pager": pager("/admin/applications", page.next, after, state=state, program=program),
         "may_decide": principal.may_send("approve_application"),
         "percent": percent,
     }, principal=principal)
@@ -126,7 +125,7 @@ def partners(
     return render(request, "admin/partners.html", {
         "partners": page.items, "q": q, "status": status, "level": level, "state": state, "program": program,
         "program_ids": program_ids, "levels": _levels_of(ledger, program_ids),
-        "pager": _pager("/admin/partners", page, after, q=q, status=status, level=level, state=state, program=program),
+        "pager": pager("/admin/partners", page.next, after, q=q, status=status, level=level, state=state, program=program),
     }, principal=principal)
 
 
@@ -238,7 +237,7 @@ def holds(request: Request, principal: Staff, ledger: LedgerDep,
     page = ledger.listings.holds(program=program or None, partner=partner.strip() or None, limit=PAGE_SIZE, after=after)
     return render(request, "admin/holds.html", {
         "holds": page.items, "program": program, "partner": partner, "program_ids": ledger.reports.program_ids(),
-        "pager": _pager("/admin/holds", page, after, program=program, partner=partner),
+        "pager": pager("/admin/holds", page.next, after, program=program, partner=partner),
         "may_review": principal.may_send("review_commission"),
     }, principal=principal)
 
@@ -269,16 +268,6 @@ async def _send_form(ledger: Ledger, principal: Principal, command: dict[str, An
     except CommandRejected as refusal:
         return back_to(url, refusal_text(refusal), "error")
     return back_to(url, *outcome(results, done))
-
-
-def _pager(path: str, page: Page, after: str | None, **filters: str) -> dict[str, str | None]:
-    """Links to the first and the next page of a keyset-paged list, keeping its filters."""
-    kept = {name: value for name, value in filters.items() if value}
-    first = path + (f"?{urlencode(kept)}" if kept else "")
-    return {
-        "first": first if after else None,
-        "next": f"{path}?{urlencode({**kept, 'after': page.next})}" if page.next else None,
-    }
 
 
 def _levels_of(ledger: Ledger, program_ids: list[str]) -> list[str]:

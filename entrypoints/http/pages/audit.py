@@ -10,7 +10,6 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 import structlog
 from fastapi import APIRouter, Depends, Query, Request
@@ -20,7 +19,7 @@ from fastapi.responses import HTMLResponse, Response
 from entrypoints.bootstrap import Ledger
 from entrypoints.http.access import READ_ALL, SNAPSHOT_TAKE, VERIFY
 from entrypoints.http.auth import CurrentPrincipal, LedgerDep, require
-from entrypoints.http.pages.common import back_to, form_text
+from entrypoints.http.pages.common import back_to, form_text, pager
 from entrypoints.http.params import AsOf, KnownAt
 from entrypoints.http.templating import render
 from projections.queries import NotFound
@@ -70,9 +69,8 @@ def _one_page(request: Request, entries: list[dict[str, Any]], after: int | None
     more = bool(shown) and shown[-1]["position"] < entries[-1]["position"]
     filters = {name: value for name, value in request.query_params.items() if name != "after"}
     return {
-        "entries": shown, "total": len(entries), "first_page": after is None,
-        "first_url": f"/audit?{urlencode(filters)}",
-        "next_url": f"/audit?{urlencode({**filters, 'after': shown[-1]['position']})}" if more else None,
+        "entries": shown, "total": len(entries),
+        "pager": pager("/audit", shown[-1]["position"] if more else None, after, **filters),
     }
 
 

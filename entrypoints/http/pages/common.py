@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
@@ -88,6 +89,17 @@ def _refusal_text(result: dict[str, Any]) -> str:
 
 def refusal_text(refusal: CommandRejected) -> str:
     return "; ".join(p.message for p in refusal.problems)
+
+
+def pager(path: str, next_after: object | None, after: object | None, **filters: str | None) -> dict[str, str | None]:
+    """Links to the first and the next page of a keyset-paged list, keeping its filters
+    (the ``pages_nav`` macro of ``_macros.html`` shows them)."""
+    kept = {name: value for name, value in filters.items() if value}
+    first = path + (f"?{urlencode(kept)}" if kept else "")
+    return {
+        "first": first if after is not None else None,
+        "next": f"{path}?{urlencode({**kept, 'after': next_after})}" if next_after is not None else None,
+    }
 
 
 def form_text(form: FormData, name: str) -> str | None:

@@ -17,7 +17,7 @@ from starlette.datastructures import FormData
 from entrypoints.bootstrap import Ledger
 from entrypoints.http.access import READ_ALL, Principal
 from entrypoints.http.auth import CurrentPrincipal, LedgerDep, require
-from entrypoints.http.pages.common import back_to, form_text, refusal_text, send
+from entrypoints.http.pages.common import back_to, form_text, pager, refusal_text, send
 from entrypoints.http.problems import ApiError
 from entrypoints.http.templating import render
 from ledger.errors import CommandRejected
@@ -86,16 +86,14 @@ def statements(request: Request, principal: CurrentPrincipal, ledger: LedgerDep,
     period = period or (closed[0] if closed else None)
     context: dict[str, Any] = {
         "period": period, "program": program, "program_ids": program_ids, "closed_months": closed,
-        "totals": {}, "items": [], "next_url": None, "csv_url": None,
+        "totals": {}, "items": [], "pager": {}, "csv_url": None,
     }
     if period is not None:
         page = ledger.listings.statements(period=period, program=program, limit=DEFAULT_LIMIT, after=after)
         filters = {"period": period, **({"program": program} if program else {})}
         context.update(
             totals=ledger.listings.statement_totals(period=period, program=program),
-            items=page.items, first_page=after is None,
-            next_url=f"/finance/statements?{urlencode({**filters, 'after': page.next})}" if page.next else None,
-            first_url=f"/finance/statements?{urlencode(filters)}",
+            items=page.items, pager=pager("/finance/statements", page.next, after, **filters),
             csv_url=f"/v1/statements.csv?{urlencode(filters)}",
         )
     return render(request, "finance/statements.html", context, principal=principal)
@@ -124,9 +122,7 @@ def payouts(request: Request, principal: CurrentPrincipal, ledger: LedgerDep,
         "rows": rows, "totals": ledger.listings.payouts_due_totals(program=program),
         "requests": requests.items, "more_requests": requests.next is not None,
         "program": program, "program_ids": ledger.reports.program_ids(),
-        "may_pay": principal.may_send("record_payout"), "first_page": after is None,
-        "next_url": f"{PAYOUTS_PAGE}?{urlencode({**filters, 'after': due.next})}" if due.next else None,
-        "first_url": f"{PAYOUTS_PAGE}?{urlencode(filters)}" if filters else PAYOUTS_PAGE,
+        "may_pay": principal.may_send("record_payout"), "pager": pager(PAYOUTS_PAGE, due.next, after, **filters),
         "csv_url": f"/v1/payouts/due.csv?{urlencode(filters)}" if filters else "/v1/payouts/due.csv",
         "default_reference": f"payout-{datetime.now(UTC).strftime('%Y-%m-%d')}",
     }, principal=principal)
