@@ -233,4 +233,4 @@ def test_only_finance_may_close_or_record_payouts(http):
     assert http.post("/finance/payouts", as_="partner", partner_id="p1", data={}).status_code == 403
     assert ledger_periods(http, "prog")["last_closed"] == "2025-01"
     refused = http.post("/finance/close", as_="auditor", headers={"Accept": BROWSER}, data={"program_id": "prog", "period": "2025-02"})
-    assert refused.status_code == 403 and "may not send close_period" in refused.text
+    assert refused.status_code == 403 and "may not do this (command:close_period)" in refused.text

@@ -22,7 +22,7 @@ from starlette.datastructures import FormData
 from entrypoints.bootstrap import Ledger
 from entrypoints.http.access import INVITE, READ_ALL, Principal, Role
 from entrypoints.http.auth import LedgerDep, invite_link, require
-from entrypoints.http.pages.common import back_to, form_text, outcome, pager, refusal_text, send
+from entrypoints.http.pages.common import back_to, form_text, outcome, pager, percent, refusal_text, send, sends, submit
 from entrypoints.http.templating import render
 from ledger.errors import CommandRejected
 
@@ -38,12 +38,6 @@ After = Annotated[str | None, Query(min_length=1, max_length=200)]
 
 PAGE_SIZE = 25
 TAX_FORMS = ("W-9", "W-8BEN", "W-8BEN-E")
-
-
-def sends(command_type: str) -> list[Any]:
-    """A form route's guard: only a role that may send its command gets past (403 before
-    the form is even read, so a finance session learns nothing from a crafted post)."""
-    return [Depends(require(f"command:{command_type}"))]
 
 
 # -- applications ---------------------------------------------------------------------
@@ -106,7 +100,7 @@ def _approved_page(request: Request, principal: Principal, ledger: Ledger, partn
 async def reject(request: Request, principal: Staff, ledger: LedgerDep, partner_id: PartnerId) -> Response:
     form = await request.form()
     command = {"type": "reject_application", "partner_id": partner_id, "reason": form_text(form, "reason")}
-    return await _send_form(ledger, principal, command, "/admin/applications", f"Rejected the application of {partner_id}.")
+    return await submit(ledger, principal, command, "/admin/applications", f"Rejected the application of {partner_id}.")
 
 
 # -- partners -------------------------------------------------------------------------
@@ -152,7 +146,7 @@ async def change_level(request: Request, principal: Staff, ledger: LedgerDep, pa
     form = await request.form()
     level = form_text(form, "level")
     command = {"type": "change_level", "partner_id": partner_id, "level": level}
-    return await _send_form(ledger, principal, command, _partner_url(partner_id), f"{partner_id} is now at level {level}.")
+    return await submit(ledger, principal, command, _partner_url(partner_id), f"{partner_id} is now at level {level}.")
 
 
 @router.post("/admin/partners/{partner_id}/rate", dependencies=sends("set_commission_rate"))
@@ -161,19 +155,19 @@ async def set_rate(request: Request, principal: Staff, ledger: LedgerDep, partne
     rate = rate_field(form)  # blank clears the partner's own rate: its level's rate applies again
     done = f"{partner_id}'s own rate is now {percent(rate)}." if rate else f"{partner_id} earns its level's rate again."
     command = {"type": "set_commission_rate", "partner_id": partner_id, "rate": rate}
-    return await _send_form(ledger, principal, command, _partner_url(partner_id), done)
+    return await submit(ledger, principal, command, _partner_url(partner_id), done)
 
 
 @router.post("/admin/partners/{partner_id}/meeting", dependencies=sends("record_meeting"))
 async def record_meeting(principal: Staff, ledger: LedgerDep, partner_id: PartnerId) -> Response:
     command = {"type": "record_meeting", "partner_id": partner_id}
-    return await _send_form(ledger, principal, command, _partner_url(partner_id), f"Meeting with {partner_id} recorded.")
+    return await submit(ledger, principal, command, _partner_url(partner_id), f"Meeting with {partner_id} recorded.")
 
 
 @router.post("/admin/partners/{partner_id}/training", dependencies=sends("complete_training"))
 async def complete_training(principal: Staff, ledger: LedgerDep, partner_id: PartnerId) -> Response:
     command = {"type": "complete_training", "partner_id": partner_id}
-    return await _send_form(ledger, principal, command, _partner_url(partner_id), f"{partner_id} completed the training.")
+    return await submit(ledger, principal, command, _partner_url(partner_id), f"{partner_id} completed the training.")
 
 
 @router.post("/admin/partners/{partner_id}/tax-form", dependencies=sends("submit_tax_form"))
@@ -181,7 +175,7 @@ async def tax_form(request: Request, principal: Staff, ledger: LedgerDep, partne
     form = await request.form()
     name = form_text(form, "form")
     command = {"type": "submit_tax_form", "partner_id": partner_id, "form": name}
-    return await _send_form(ledger, principal, command, _partner_url(partner_id), f"{partner_id}'s {name} is on file.")
+    return await submit(ledger, principal, command, _partner_url(partner_id), f"{partner_id}'s {name} is on file.")
 
 
 @router.post("/admin/partners/{partner_id}/active-until", dependencies=sends("set_active_until"))
@@ -190,14 +184,14 @@ async def set_active_until(request: Request, principal: Staff, ledger: LedgerDep
     until = form_text(form, "until")  # blank clears the lock: the status follows the figures again
     done = f"{partner_id}'s status stays active until {until}." if until else f"{partner_id}'s status follows its figures again."
     command = {"type": "set_active_until", "partner_id": partner_id, "until": until}
-    return await _send_form(ledger, principal, command, _partner_url(partner_id), done)
+    return await submit(ledger, principal, command, _partner_url(partner_id), done)
 
 
 @router.post("/admin/partners/{partner_id}/terminate", dependencies=sends("terminate_partner"))
 async def terminate(request: Request, principal: Staff, ledger: LedgerDep, partner_id: PartnerId) -> Response:
     form = await request.form()
     command = {"type": "terminate_partner", "partner_id": partner_id, "reason": form_text(form, "reason")}
-    return await _send_form(ledger, principal, command, _partner_url(partner_id), f"The partnership with {partner_id} ended.")
+    return await submit(ledger, principal, command, _partner_url(partner_id), f"The partnership with {partner_id} ended.")
 
 
 def _partner_url(partner_id: str) -> str:
@@ -225,7 +219,7 @@ def program(request: Request, principal: Staff, ledger: LedgerDep, program_id: P
 async def close_promo(principal: Staff, ledger: LedgerDep, program_id: ProgramId) -> Response:
     command = {"type": "close_promo", "program_id": program_id}
     done = f"The promo of {program_id} is closed: partners approved from now on earn their level's rate."
-    return await _send_form(ledger, principal, command, f"/admin/programs/{program_id}", done)
+    return await submit(ledger, principal, command, f"/admin/programs/{program_id}", done)
 
 
 # -- holds ----------------------------------------------------------------------------
@@ -249,25 +243,13 @@ async def review_hold(request: Request, principal: Staff, ledger: LedgerDep,
     decision = form_text(form, "decision")
     command = {"type": "review_commission", "payment_id": payment_id, "decision": decision, "reason": form_text(form, "reason")}
     done = f"Commission on {payment_id} {'released' if decision == 'release' else 'voided'}."
-    return await _send_form(ledger, principal, command, _back_to_holds(form), done)
+    return await submit(ledger, principal, command, _back_to_holds(form), done)
 
 
 def _back_to_holds(form: FormData) -> str:
     """Back to the hold queue with the filters the reviewer was working with."""
     filters = {name: value for name in ("program", "partner") if (value := form_text(form, name))}
     return "/admin/holds" + (f"?{urlencode(filters)}" if filters else "")
-
-
-# -- shared ---------------------------------------------------------------------------
-
-
-async def _send_form(ledger: Ledger, principal: Principal, command: dict[str, Any], url: str, done: str) -> Response:
-    """One form, one command: back to ``url`` with ``done`` or the refusal's reasons."""
-    try:
-        results = await send(ledger, principal, [command])
-    except CommandRejected as refusal:
-        return back_to(url, refusal_text(refusal), "error")
-    return back_to(url, *outcome(results, done))
 
 
 def _levels_of(ledger: Ledger, program_ids: list[str]) -> list[str]:
@@ -287,14 +269,3 @@ def rate_field(form: FormData) -> str | None:
         return str(Decimal(text.removesuffix("%").strip()) / 100)
     except InvalidOperation:
         return text
-
-
-def percent(rate: str | None) -> str:
-    """A rate (a decimal fraction as text) as a percentage: "0.2" -> "20 %"."""
-    if rate is None:
-        return "—"
-    try:
-        value = Decimal(rate) * 100
-    except InvalidOperation:
-        return rate
-    return f"{value.normalize():f} %"

@@ -25,8 +25,7 @@ from commands import models as m
 from commands.parsing import parse
 from entrypoints.bootstrap import Ledger
 from entrypoints.http.auth import LedgerDep
-from entrypoints.http.pages.admin import percent
-from entrypoints.http.pages.common import back_to, form_text
+from entrypoints.http.pages.common import back_to, form_text, percent
 from entrypoints.http.problems import ApiError
 from entrypoints.http.templating import render
 from ledger.errors import CommandRejected, Problem

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
@@ -21,7 +22,7 @@ from starlette.datastructures import FormData
 from commands.parsing import parse
 from entrypoints.bootstrap import Ledger
 from entrypoints.http.access import Principal
-from entrypoints.http.auth import signed_in
+from entrypoints.http.auth import require, signed_in
 from entrypoints.http.routes.commands import authorize
 from entrypoints.http.templating import flash, render
 from ledger.errors import CommandRejected
@@ -73,16 +74,32 @@ async def send(ledger: Ledger, principal: Principal, messages: list[dict[str, An
     return await run_in_threadpool(lambda: list(ledger.bus.handle_many(commands, source="api", actor=principal.actor)))
 
 
+def sends(command_type: str) -> list[Any]:
+    """A form route's guard (``dependencies=sends("close_period")``): only a role that may
+    send its command gets past, 403 before the form is even read."""
+    return [Depends(require(f"command:{command_type}"))]
+
+
+async def submit(ledger: Ledger, principal: Principal, command: dict[str, Any], url: str, done: str) -> Response:
+    """One form, one command: back to ``url`` with ``done`` or the refusal's reasons."""
+    try:
+        results = await send(ledger, principal, [command])
+    except CommandRejected as refusal:
+        return back_to(url, refusal_text(refusal), "error")
+    return back_to(url, *outcome(results, done))
+
+
 def outcome(results: list[dict[str, Any]], done: str) -> tuple[str, str]:
     """A notice for a form's results: ``done`` when every command was accepted,
     otherwise every refusal's message (``(message, kind)``)."""
     refused = [r for r in results if not r["ok"]]
     if not refused:
         return done, "ok"
-    return "; ".join(_refusal_text(r) for r in refused), "error"
+    return "; ".join(result_text(r) for r in refused), "error"
 
 
-def _refusal_text(result: dict[str, Any]) -> str:
+def result_text(result: dict[str, Any]) -> str:
+    """A refused command's reasons (every problem's message), for a notice."""
     problems = result.get("errors") or [result["error"]]
     return "; ".join(p["message"] for p in problems)
 
@@ -100,6 +117,22 @@ def pager(path: str, next_after: object | None, after: object | None, **filters:
         "first": first if after is not None else None,
         "next": f"{path}?{urlencode({**kept, 'after': next_after})}" if next_after is not None else None,
     }
+
+
+def money(amount: str | Decimal, currency: str) -> str:
+    """``1234.5`` USD -> ``1,234.50 USD``: exact (Decimal, never float), thousands grouped."""
+    return f"{Decimal(amount):,} {currency}"
+
+
+def percent(rate: str | None) -> str:
+    """A rate (a decimal fraction as text) as a percentage: "0.2" -> "20 %"."""
+    if rate is None:
+        return "—"
+    try:
+        value = Decimal(rate) * 100
+    except InvalidOperation:
+        return rate
+    return f"{value.normalize():f} %"
 
 
 def form_text(form: FormData, name: str) -> str | None:

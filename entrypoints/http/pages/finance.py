@@ -15,10 +15,9 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from entrypoints.bootstrap import Ledger
-from entrypoints.http.access import READ_ALL, Principal
+from entrypoints.http.access import READ_ALL
 from entrypoints.http.auth import CurrentPrincipal, LedgerDep, require
-from entrypoints.http.pages.common import back_to, form_text, pager, refusal_text, send
-from entrypoints.http.problems import ApiError
+from entrypoints.http.pages.common import back_to, form_text, pager, refusal_text, result_text, send, sends
 from entrypoints.http.templating import render
 from ledger.errors import CommandRejected
 from projections.listings import DEFAULT_LIMIT
@@ -58,9 +57,8 @@ def _moment_text(iso: str) -> str:
     return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-@router.post("/finance/close")
+@router.post("/finance/close", dependencies=sends("close_period"))
 async def close_month(request: Request, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
-    _may_send(principal, "close_period")
     form = await request.form()
     program_id, period = form_text(form, "program_id"), form_text(form, "period")
     if program_id is None or period is None:
@@ -70,7 +68,7 @@ async def close_month(request: Request, principal: CurrentPrincipal, ledger: Led
     except CommandRejected as refused:
         return back_to(MONTHS_PAGE, refusal_text(refused), "error")
     if not result["ok"]:
-        return back_to(MONTHS_PAGE, f"{program_id} {period} was not closed: {_problems(result)}", "error")
+        return back_to(MONTHS_PAGE, f"{program_id} {period} was not closed: {result_text(result)}", "error")
     log.info("month_closed_from_console", program_id=program_id, period=period, statements=result["statements"])
     return back_to(MONTHS_PAGE, f"Closed {period} for {program_id}: {result['statements']} statements issued.")
 
@@ -128,12 +126,11 @@ def payouts(request: Request, principal: CurrentPrincipal, ledger: LedgerDep,
     }, principal=principal)
 
 
-@router.post("/finance/payouts")
+@router.post("/finance/payouts", dependencies=sends("record_payout"))
 async def record_payouts(request: Request, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
     """One ``record_payout`` per ticked row. The batch's reference (the bank transfer's)
     names each payout (``REFERENCE/partner/currency``), so sending the same form twice
     records nothing twice: the payout id is the command's idempotency key."""
-    _may_send(principal, "record_payout")
     form = await request.form()
     reference = form_text(form, "reference")
     picked = [_payout_row(form, index) for index in form.getlist("pay")]
@@ -163,22 +160,9 @@ def _payout_row(form: FormData, index: Any) -> dict[str, Any]:
 
 def _payout_outcome(commands: list[dict[str, Any]], results: list[dict[str, Any]]) -> tuple[str, str]:
     recorded = [c for c, r in zip(commands, results, strict=True) if r["ok"]]
-    refused = [f"{c['partner_id']} {c['currency']}: {_problems(r)}" for c, r in zip(commands, results, strict=True) if not r["ok"]]
+    refused = [f"{c['partner_id']} {c['currency']}: {result_text(r)}" for c, r in zip(commands, results, strict=True) if not r["ok"]]
     paid = ", ".join(f"{c['partner_id']} {c['amount']} {c['currency']}" for c in recorded)
     done = f"Recorded {len(recorded)} payout{'' if len(recorded) == 1 else 's'}" + (f" ({paid})." if recorded else ".")
     if not refused:
         return done, "ok"
     return f"{done} Refused: {'; '.join(refused)}", "error"
-
-
-# -- shared ------------------------------------------------------------------------------
-
-
-def _may_send(principal: Principal, command_type: str) -> None:
-    """Refuse before reading the form: a role without the command gets 403 even for an empty form."""
-    if not principal.may_send(command_type):
-        raise ApiError("forbidden", f"the {principal.role.value} role may not send {command_type}", "type")
-
-
-def _problems(result: dict[str, Any]) -> str:
-    return "; ".join(p["message"] for p in result.get("errors") or [result["error"]])

@@ -22,7 +22,7 @@ from entrypoints.bootstrap import Ledger
 from entrypoints.http import charts
 from entrypoints.http.access import Principal
 from entrypoints.http.auth import CurrentPrincipal, LedgerDep, partner_visible
-from entrypoints.http.pages.common import back_to, form_text, outcome, refusal_text, send
+from entrypoints.http.pages.common import back_to, form_text, money, outcome, percent, refusal_text, send
 from entrypoints.http.problems import ApiError
 from entrypoints.http.routes.partners import PartnerId
 from entrypoints.http.templating import render
@@ -101,20 +101,6 @@ def month_range(first: str | None, last: str | None, today: datetime) -> MonthRa
     if chosen.months > MAX_MONTHS:
         raise BadRange("from", f"a range covers at most {MAX_MONTHS} months; this one covers {chosen.months}")
     return chosen
-
-
-# -- money as people read it ----------------------------------------------------------
-
-
-def money(amount: str | Decimal, currency: str) -> str:
-    """``1234.5`` USD -> ``1,234.50 USD``: exact (Decimal, never float), thousands grouped."""
-    return f"{Decimal(amount):,} {currency}"
-
-
-def percent(rate: str | None) -> str:
-    if rate is None:
-        return "none"
-    return f"{(Decimal(rate) * 100).normalize():f} %"
 
 
 # -- the dashboard --------------------------------------------------------------------
