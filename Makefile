@@ -21,12 +21,20 @@ install: $(STAMP)
 demo: install
 	$(BIN)/python -m demo --size $(DEMO_SIZE) --db sqlite:///$(DEMO_DB)
 
-# The dashboards and API on the demo database (made first when missing), with a one-time admin sign-in link.
+# The dashboards and API on the demo database (made first when missing), with one-time
+# sign-in links: an admin's, and one per other console to try them all (open each in its
+# own private window: a browser holds one session).
+DEMO_PARTNER ?= rt-00001
 serve: install
 	@test -f $(DEMO_DB) || $(MAKE) --no-print-directory demo
 	@echo "Dashboard: http://$(HOST):$(PORT)/   API reference: http://$(HOST):$(PORT)/docs"
 	@echo "Sign in as admin (one-time link, expires in 72 h):"
 	@$(BIN)/ledger --db sqlite:///$(DEMO_DB) token invite --role admin --label "make serve" --base-url http://$(HOST):$(PORT)
+	@echo "The other consoles (each link works once):"
+	@for role in finance auditor; do printf '  %-8s ' $$role; \
+	  $(BIN)/ledger --db sqlite:///$(DEMO_DB) token invite --role $$role --label "make serve" --base-url http://$(HOST):$(PORT); done
+	@printf '  %-8s ' partner; $(BIN)/ledger --db sqlite:///$(DEMO_DB) token invite --role partner --partner $(DEMO_PARTNER) \
+	  --label "make serve" --base-url http://$(HOST):$(PORT)
 	$(BIN)/ledger --db sqlite:///$(DEMO_DB) serve --host $(HOST) --port $(PORT)
 
 # A PNG of every dashboard into docs/screenshots/, from the demo database, in Debian's chromium.
