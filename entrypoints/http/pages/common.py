@@ -4,7 +4,8 @@ form (the "flash"), and sending a form's commands through the message bus.
 Pages depend on the API's own guards (``CurrentPrincipal``, ``require(...)``,
 ``partner_visible``). The error handlers the app registers answer a browser's page
 request (one that accepts HTML) with an HTML page instead of problem JSON, and an
-anonymous visitor with a redirect to the sign-in page, so a page never needs its own copy of those checks."""
+anonymous visitor with a redirect to the sign-in page, so a page never needs its own
+copy of those checks."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from entrypoints.http.templating import flash, render
 from ledger.errors import CommandRejected
 
 # Paths that always answer JSON (the API, its documents and the health check).
-API_PREFIXES = ("/v1/", "/v1", "/healthz", "/openapi.json", "/static/", "/docs")
+API_PREFIXES = ("/v1", "/healthz", "/openapi.json", "/static/", "/docs")
 
 # What a bare HTTP error (no detail of its own) tells a person.
 _PLAIN = {404: "There is no such page.", 405: "This page does not take that kind of request."}
