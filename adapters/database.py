@@ -193,6 +193,12 @@ class Database:
             raise
         conn.execute("COMMIT")
 
+    def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Every row of one read-only query, on a pooled connection (``reading``)."""
+        with self.connect() as conn, self.reading(conn) as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
     @contextmanager
     def reading(self, conn: Any) -> Iterator[Any]:
         """A transaction that only reads: one consistent view of the tables. On SQLite it

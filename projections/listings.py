@@ -110,7 +110,7 @@ class Listings:
         )
 
         def chunk(cursor_key: str, size: int) -> list[Any]:
-            return self._rows(sql, (when, *params, cursor_key, size))
+            return self.db.fetch_all(sql, (when, *params, cursor_key, size))
 
         items: list[dict[str, Any]] = []
         start = decode_cursor(after, 1)[0] if after else ""
@@ -177,7 +177,7 @@ class Listings:
         start = decode_cursor(after, 2) if after else ["", ""]
         where.append("(applied_at > %s OR (applied_at = %s AND partner_id > %s))")
         params += [start[0], start[0], start[1]]
-        rows = self._rows(
+        rows = self.db.fetch_all(
             f"SELECT partner_id, program_id, state, applied_at FROM {self.t.partners} WHERE {' AND '.join(where)}"
             " ORDER BY applied_at, partner_id LIMIT %s",
             (*params, limit + 1),
@@ -215,7 +215,7 @@ class Listings:
             where.append("program_id = %s")
             params.append(program)
         start = decode_cursor(after, 1)[0] if after else ""
-        rows = self._rows(
+        rows = self.db.fetch_all(
             f"SELECT statement_id, program_id, partner_id, currency, document FROM {self.t.statements}"
             f" WHERE {' AND '.join(where)} AND statement_id > %s ORDER BY statement_id LIMIT %s",
             (*params, start, limit + 1),
@@ -245,7 +245,7 @@ class Listings:
         start = decode_cursor(after, 2) if after else ["", ""]
         where.append("(b.partner_id > %s OR (b.partner_id = %s AND b.currency > %s))")
         params += [start[0], start[0], start[1]]
-        rows = self._rows(
+        rows = self.db.fetch_all(
             "SELECT b.partner_id, p.program_id, b.currency, b.amount_minor,"
             f" (SELECT s.statement_id FROM {self.t.statements} s WHERE s.partner_id = b.partner_id"
             " AND s.currency = b.currency ORDER BY s.position DESC LIMIT 1)"
@@ -278,7 +278,7 @@ class Listings:
         start = decode_cursor(after, 2) if after else ["", ""]
         where.append("(h.since > %s OR (h.since = %s AND h.payment_id > %s))")
         params += [start[0], start[0], start[1]]
-        rows = self._rows(
+        rows = self.db.fetch_all(
             "SELECT h.payment_id, h.partner_id, p.program_id, h.customer_id, h.currency, h.amount_minor, h.since, h.reason"
             f" FROM {self.t.holds} h JOIN {self.t.partners} p ON p.partner_id = h.partner_id"
             f" WHERE {' AND '.join(where)} ORDER BY h.since, h.payment_id LIMIT %s",
@@ -300,7 +300,7 @@ class Listings:
         yet. Ids only, no personal data."""
         limit = _limit(limit)
         start = decode_cursor(after, 2) if after else ["", ""]
-        rows = self._rows(
+        rows = self.db.fetch_all(
             "SELECT customer_id, channel, signed_up_at, attributed_at, onboarded_at, do_not_contact"
             f" FROM {self.t.customers} WHERE partner_id = %s AND attributed_at IS NOT NULL"
             " AND (attributed_at > %s OR (attributed_at = %s AND customer_id > %s))"
@@ -334,7 +334,7 @@ class Listings:
         position = int(decode_cursor(after, 1)[0]) if after else 0
         items: list[dict[str, Any]] = []
         while len(items) <= limit:
-            rows = self._rows(
+            rows = self.db.fetch_all(
                 f"SELECT a.position, a.partner_id, p.program_id, a.effective_at, a.details FROM {self.t.audit} a"
                 f" JOIN {self.t.partners} p ON p.partner_id = a.partner_id WHERE {' AND '.join(where)} AND a.position > %s"
                 " ORDER BY a.position LIMIT %s",
@@ -359,7 +359,7 @@ class Listings:
         if not partner_ids:
             return {}
         marks = ", ".join("%s" for _ in partner_ids)
-        rows = self._rows(
+        rows = self.db.fetch_all(
             f"SELECT partner_id, currency, MAX(position) FROM {self.t.lines} WHERE bucket = '{PAID}'"
             f" AND partner_id IN ({marks}) GROUP BY partner_id, currency",
             tuple(sorted(partner_ids)),
@@ -377,7 +377,7 @@ class Listings:
         if program:
             where.append("program_id = %s")
             params.append(program)
-        rows = self._rows(f"SELECT currency, document FROM {self.t.statements} WHERE {' AND '.join(where)}", params)
+        rows = self.db.fetch_all(f"SELECT currency, document FROM {self.t.statements} WHERE {' AND '.join(where)}", params)
         sums: dict[str, dict[str, Any]] = {}
         for currency, document in rows:
             figures = json.loads(document)
@@ -397,7 +397,7 @@ class Listings:
         if program:
             where.append("p.program_id = %s")
             params.append(program)
-        rows = self._rows(
+        rows = self.db.fetch_all(
             f"SELECT b.currency, COUNT(*), SUM(b.amount_minor) FROM {self.t.balances} b"
             f" JOIN {self.t.partners} p ON p.partner_id = b.partner_id WHERE {' AND '.join(where)}"
             " GROUP BY b.currency ORDER BY b.currency",
@@ -424,11 +424,6 @@ class Listings:
             " AND l.effective_at <= %s ORDER BY l.effective_at DESC, l.position DESC LIMIT 1"
         )
 
-    def _rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
-        with self.db.connect() as conn, self.db.reading(conn) as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
-
     def _partners(self, partner_ids: list[str]) -> dict[str, Partner]:
         """The aggregates of one page of partners, in one read."""
         events = self.store.load_many([Partner.id_for(partner_id) for partner_id in partner_ids])
@@ -444,7 +439,7 @@ class Listings:
         if not partner_ids:
             return {}
         marks = ", ".join("%s" for _ in partner_ids)
-        rows = self._rows(
+        rows = self.db.fetch_all(
             f"SELECT partner_id, onboarded_at FROM {self.t.customers}"
             f" WHERE partner_id IN ({marks}) AND onboarded_at IS NOT NULL AND onboarded_at <= %s",
             (*partner_ids, ts(on)),

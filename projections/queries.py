@@ -40,11 +40,6 @@ class Queries:
         self.db, self.store, self.vault = db, store, vault
         self.t = t or Tables()
 
-    def _rows(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
-        with self.db.connect() as conn, self.db.reading(conn) as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
-
     def _partner(self, partner_id: str, known_at: datetime | None) -> tuple[Partner, Program]:
         partner = self.store.load(Partner, partner_id, known_at)
         if partner is None:
@@ -58,7 +53,7 @@ class Queries:
     def balance(self, partner_id: str, as_of: datetime | None = None, known_at: datetime | None = None) -> dict[str, Any]:
         if as_of is None and known_at is None:
             return self._current_balance(partner_id)
-        rows = self._rows(
+        rows = self.db.fetch_all(
             f"SELECT currency, bucket, SUM(amount_minor) FROM {self.t.lines}"
             " WHERE partner_id = %s AND effective_at <= %s AND recorded_at <= %s GROUP BY currency, bucket",
             (partner_id, _bound(as_of), _bound(known_at)),
@@ -70,20 +65,20 @@ class Queries:
 
     def _current_balance(self, partner_id: str) -> dict[str, Any]:
         """Now, as far as the ledger knows: the running totals, one indexed read."""
-        rows = self._rows(f"SELECT currency, bucket, amount_minor FROM {self.t.balances} WHERE partner_id = %s", (partner_id,))
+        rows = self.db.fetch_all(f"SELECT currency, bucket, amount_minor FROM {self.t.balances} WHERE partner_id = %s", (partner_id,))
         if not rows:
             self._known_partner(partner_id, None)
         return balance_document(partner_id, rows)
 
     def _known_partner(self, partner_id: str, known_at: datetime | None) -> None:
-        if not self._rows(f"SELECT 1 FROM {self.t.partners} WHERE partner_id = %s AND applied_known <= %s",
+        if not self.db.fetch_all(f"SELECT 1 FROM {self.t.partners} WHERE partner_id = %s AND applied_known <= %s",
                           (partner_id, _bound(known_at))):
             raise NotFound(f"partner {partner_id!r} does not exist", "partner_id")
 
     def _due(self, partner_id: str, as_of: datetime | None, known_at: datetime | None) -> dict[str, int]:
         """Per currency: the latest statement's amount due less payouts recorded since."""
         bounds = (_bound(as_of), _bound(known_at))
-        latest = self._rows(
+        latest = self.db.fetch_all(
             f"SELECT currency, position, due_minor FROM {self.t.statements} s WHERE partner_id = %s"
             " AND effective_at <= %s AND recorded_at <= %s AND position = (SELECT MAX(position)"
             f" FROM {self.t.statements} WHERE partner_id = s.partner_id AND currency = s.currency"
@@ -92,7 +87,7 @@ class Queries:
         )
         due = {}
         for currency, position, due_minor in latest:
-            [(paid,)] = self._rows(
+            [(paid,)] = self.db.fetch_all(
                 f"SELECT COALESCE(SUM(amount_minor), 0) FROM {self.t.lines} WHERE partner_id = %s AND currency = %s"
                 f" AND bucket = '{PAID}' AND position > %s AND effective_at <= %s AND recorded_at <= %s",
                 (partner_id, currency, position, *bounds),
@@ -106,7 +101,7 @@ class Queries:
         self, partner_id: str, period: str, as_of: datetime | None = None, known_at: datetime | None = None
     ) -> list[dict[str, Any]]:
         self._known_partner(partner_id, known_at)
-        rows = self._rows(
+        rows = self.db.fetch_all(
             f"SELECT document FROM {self.t.statements} WHERE partner_id = %s AND period = %s"
             " AND effective_at <= %s AND recorded_at <= %s ORDER BY currency",
             (partner_id, period, _bound(as_of), _bound(known_at)),
@@ -120,7 +115,7 @@ class Queries:
         partner = self.store.load(Partner, partner_id, known_at)
         if partner is None:
             raise NotFound(f"partner {partner_id!r} does not exist")
-        rows = self._rows(
+        rows = self.db.fetch_all(
             f"SELECT onboarded_at FROM {self.t.customers}"
             " WHERE partner_id = %s AND onboarded_at IS NOT NULL AND onboarded_known <= %s",
             (partner_id, _bound(known_at)),
@@ -138,7 +133,7 @@ class Queries:
         """The program's terms in force on a date, as the ledger knew them at
         ``known_at`` (read model ``program_terms``); before the first terms, the first
         terms. Two changes effective at once: the one recorded last."""
-        rows = self._rows(
+        rows = self.db.fetch_all(
             f"SELECT effective_at, position, terms FROM {self.t.program_terms}"
             " WHERE program_id = %s AND recorded_at <= %s ORDER BY effective_at, position",
             (program_id, _bound(known_at)),
@@ -161,7 +156,7 @@ class Queries:
 
     def payouts(self, partner_id: str, limit: int = 24) -> list[dict[str, Any]]:
         """The payouts recorded to a partner, newest first (at most ``limit``)."""
-        rows = self._rows(
+        rows = self.db.fetch_all(
             f"SELECT source_id, currency, amount_minor, effective_at FROM {self.t.lines}"
             f" WHERE partner_id = %s AND bucket = '{PAID}' ORDER BY effective_at DESC, position DESC LIMIT %s",
             (partner_id, limit),
@@ -220,11 +215,11 @@ class Queries:
         by ``on``, a month without one is ``not_reported`` (not "nothing owed")."""
         on = on or datetime.now(UTC)
         self._known_partner(partner_id, None)
-        [(first,)] = self._rows(
+        [(first,)] = self.db.fetch_all(
             f"SELECT MIN(attributed_at) FROM {self.t.customers} WHERE partner_id = %s AND channel = 'resell'", (partner_id,)
         )
         figures: dict[str, dict[str, dict[str, Any]]] = {}
-        rows = self._rows(
+        rows = self.db.fetch_all(
             f"SELECT effective_at, details FROM {self.t.audit} WHERE partner_id = %s AND event_type = %s"
             " AND effective_at <= %s ORDER BY position",
             (partner_id, PaymentRecorded.TOPIC, ts(on)),
@@ -281,7 +276,7 @@ class Queries:
         as_of: datetime | None = None, known_at: datetime | None = None,
     ) -> list[dict[str, Any]]:
         column, key = ("partner_id", partner_id) if partner_id else ("customer_id", customer_id)
-        rows = self._rows(
+        rows = self.db.fetch_all(
             "SELECT position, event_id, event_type, partner_id, customer_id, effective_at, recorded_at,"
             f" actor, source, correlation_id, money, details FROM {self.t.audit}"
             f" WHERE {column} = %s AND effective_at <= %s AND recorded_at <= %s ORDER BY position",

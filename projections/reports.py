@@ -28,11 +28,6 @@ class Reports:
         self.db, self.store = db, store
         self.t = t or Tables()
 
-    def _rows(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
-        with self.db.connect() as conn, self.db.reading(conn) as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
-
     def revenue(
         self, partner_id: str, months: int = 12, as_of: datetime | None = None, known_at: datetime | None = None,
     ) -> dict[str, Any]:
@@ -42,7 +37,7 @@ class Reports:
         adjusted)."""
         end = as_utc(as_of) if as_of else datetime.now(UTC)
         periods = [add_months(end.replace(day=1), -back).strftime("%Y-%m") for back in range(months - 1, -1, -1)]
-        rows = self._rows(
+        rows = self.db.fetch_all(
             f"SELECT SUBSTR(effective_at, 1, 7), currency, bucket, SUM(amount_minor) FROM {self.t.lines}"
             " WHERE partner_id = %s AND effective_at >= %s AND effective_at <= %s AND recorded_at <= %s"
             " GROUP BY SUBSTR(effective_at, 1, 7), currency, bucket",
@@ -61,7 +56,7 @@ class Reports:
 
     def partner_statements(self, partner_id: str, known_at: datetime | None = None) -> list[dict[str, Any]]:
         """Every statement issued to the partner (totals, newest first)."""
-        rows = self._rows(
+        rows = self.db.fetch_all(
             f"SELECT document FROM {self.t.statements} WHERE partner_id = %s AND recorded_at <= %s"
             " ORDER BY period DESC, currency",
             (partner_id, ts(as_utc(known_at)) if known_at else FAR_FUTURE),
@@ -75,7 +70,7 @@ class Reports:
 
     def program_ids(self) -> list[str]:
         """Every program the ledger knows, by id (the admin console lists them)."""
-        rows = self._rows(f"SELECT DISTINCT program_id FROM {self.t.program_terms} ORDER BY program_id", ())
+        rows = self.db.fetch_all(f"SELECT DISTINCT program_id FROM {self.t.program_terms} ORDER BY program_id", ())
         return [program_id for (program_id,) in rows]
 
     def program(self, program_id: str, known_at: datetime | None = None) -> dict[str, Any]:
@@ -92,7 +87,7 @@ class Reports:
                 "rate": str(terms.promo.rate), "slots": terms.promo.slots, "taken": taken,
                 "left": 0 if program.promo_closed else max(terms.promo.slots - taken, 0), "closed": program.promo_closed,
             }
-        counts = self._rows(
+        counts = self.db.fetch_all(
             f"SELECT state, COUNT(*) FROM {self.t.partners} WHERE program_id = %s GROUP BY state", (program_id,),
         )
         return {
