@@ -112,19 +112,22 @@ class Listings:
         def chunk(cursor_key: str, size: int) -> list[Any]:
             return self.db.fetch_all(sql, (when, *params, cursor_key, size))
 
-        items: list[dict[str, Any]] = []
         start = decode_cursor(after, 1)[0] if after else ""
+        if status is None:  # the look-ahead row only tells whether a next page exists
+            rows = chunk(start, limit + 1)
+            page = list(self._partner_items(rows[:limit], on))
+            more = len(rows) > limit
+            return Page(page, encode_cursor([page[-1]["partner_id"]]) if more and page else None)
+        items: list[dict[str, Any]] = []
         exhausted = False
         while len(items) <= limit and not exhausted:
             rows = chunk(start, limit + 1)
             exhausted = len(rows) <= limit
             for item in self._partner_items(rows, on):
-                if status is None or item["status"] == status:
+                if item["status"] == status:
                     items.append(item)
             if rows:
                 start = rows[-1][0]
-            if status is None:
-                break
         return _page(items, limit, lambda item: [item["partner_id"]])
 
     def _partner_items(self, rows: list[Any], on: datetime) -> Iterator[dict[str, Any]]:
@@ -140,7 +143,7 @@ class Listings:
                 "state": state,
                 "level": level,
                 "status": status,
-                "company": readable_profile(self.vault, partner).get("company"),
+                "company": readable_profile(self.vault, partner, ("company",)).get("company"),
                 "applied_at": from_ts(applied_at).isoformat(),
                 "approved_at": partner.approved_at.isoformat() if partner.approved_at else None,
                 "terminated_at": partner.terminated_at.isoformat() if partner.terminated_at else None,
@@ -186,7 +189,7 @@ class Listings:
         items = []
         for partner_id, program_id, stored_state, applied_at in rows:
             profile = partners[partner_id].profile
-            company = readable_profile(self.vault, partners[partner_id]).get("company")
+            company = readable_profile(self.vault, partners[partner_id], ("company",)).get("company")
             items.append({
                 "partner_id": partner_id,
                 "program_id": program_id,

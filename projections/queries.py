@@ -4,6 +4,7 @@ time) and ``known_at`` (recorded time) honoured everywhere."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -203,7 +204,7 @@ class Queries:
         """The partner's contact e-mail in full (documents mask it): only for the admin
         who must send a newly approved partner its invite link. None once forgotten."""
         partner, _ = self._partner(partner_id, None)
-        email = readable_profile(self.vault, partner).get("contact_email")
+        email = readable_profile(self.vault, partner, ("contact_email",)).get("contact_email")
         return None if partner.forgotten or email is None else str(email)
 
     # -- resale ----------------------------------------------------------------------
@@ -350,12 +351,14 @@ def balance_figures(currency: str, sums: dict[str, Decimal]) -> dict[str, str]:
     return {name: str(value) for name, value in figures.items()}
 
 
-def readable_profile(vault: Vault, partner: Partner) -> dict[str, Any]:
-    """A partner's profile with its personal fields unsealed, or ``[forgotten]`` once
-    the partner was forgotten (also for applications recorded before those fields
-    were sealed, whose plain text the immutable log still holds)."""
+def readable_profile(vault: Vault, partner: Partner, fields: Iterable[str] = Profile.PERSONAL) -> dict[str, Any]:
+    """A partner's profile with its personal ``fields`` (default: all of them) unsealed,
+    or ``[forgotten]`` once the partner was forgotten (also for applications recorded
+    before those fields were sealed, whose plain text the immutable log still holds).
+    Each unsealed field is one key read: name only the fields shown. Personal fields
+    not named stay sealed."""
     profile = partner.profile.model_dump() if partner.profile else {}
-    for field in Profile.PERSONAL:
+    for field in fields:
         if profile.get(field) is not None:
             profile[field] = FORGOTTEN if partner.forgotten else vault.unseal(profile[field])
     return profile
