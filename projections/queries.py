@@ -146,7 +146,7 @@ class Queries:
         for row in rows:
             if row[0] <= when:
                 chosen = row
-        return _parsed_terms(program_id, int(chosen[1]), chosen[2])
+        return _parsed_terms(chosen[2])
 
     def terms(self, program_id: str, on: datetime | None = None, known_at: datetime | None = None) -> dict[str, Any]:
         """A program's terms in force on ``on`` (default now), as JSON: what a partner's
@@ -321,7 +321,7 @@ def reason_given(details: dict[str, Any]) -> str | None:
 
 
 @lru_cache(maxsize=1024)
-def _parsed_terms(program_id: str, position: int, document: str) -> Terms:
+def _parsed_terms(document: str) -> Terms:
     """Terms never change once recorded: parse each version once."""
     return Terms.model_validate_json(document)
 
