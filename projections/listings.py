@@ -21,13 +21,13 @@ from typing import Any
 from adapters.database import Database
 from adapters.event_store import EventStore
 from adapters.vault import Vault
+from events.program import Terms
 from events.statement import PayoutRequested
 from ledger.partner import Partner
-from ledger.program import Program
 from ledger.status import partner_status
 from projections.columns import from_minor, from_ts, ts
 from projections.money import DUE, PAID
-from projections.queries import readable_profile
+from projections.queries import readable_profile, terms_on
 from projections.runner import Tables
 
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
@@ -133,7 +133,7 @@ class Listings:
     def _partner_items(self, rows: list[Any], on: datetime) -> Iterator[dict[str, Any]]:
         partners = self._partners([row[0] for row in rows])
         onboarded = self._onboarded([row[0] for row in rows], on)
-        programs: dict[str, Program] = {}
+        programs: dict[str, Terms] = {}  # one page's programs: their terms on ``on``
         for partner_id, program_id, state, applied_at, level in rows:
             partner = partners[partner_id]
             status = self._status(partner, programs, onboarded.get(partner_id, []), on)
@@ -149,12 +149,12 @@ class Listings:
                 "terminated_at": partner.terminated_at.isoformat() if partner.terminated_at else None,
             }
 
-    def _status(self, partner: Partner, programs: dict[str, Program], onboarded: list[datetime], on: datetime) -> str | None:
+    def _status(self, partner: Partner, programs: dict[str, Terms], onboarded: list[datetime], on: datetime) -> str | None:
         if partner.state != "approved" or partner.approved_at is None or partner.approved_at > on:
             return None
         if partner.program_id not in programs:
-            programs[partner.program_id] = self._program(partner.program_id)
-        terms = programs[partner.program_id].terms_on(on).status
+            programs[partner.program_id] = terms_on(self.db, self.t, partner.program_id, on)
+        terms = programs[partner.program_id].status
         return partner_status(
             on=on, approved_at=partner.approved_at, onboarded=onboarded, terms=terms,
             active_until=partner.active_until.at(on),
@@ -451,11 +451,6 @@ class Listings:
         for partner_id, onboarded_at in rows:
             found.setdefault(partner_id, []).append(from_ts(onboarded_at))
         return found
-
-    def _program(self, program_id: str) -> Program:
-        program = self.store.load(Program, program_id)
-        assert program is not None, f"partner of unknown program {program_id}"
-        return program
 
 
 def _page(items: list[dict[str, Any]], limit: int, key: Any, strip: str | None = None) -> Page:

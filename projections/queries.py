@@ -125,33 +125,15 @@ class Queries:
             on=on,
             approved_at=partner.approved_at,
             onboarded=[from_ts(row[0]) for row in rows],
-            terms=self._terms_on(partner.program_id, on, known_at).status,
+            terms=terms_on(self.db, self.t, partner.program_id, on, known_at).status,
             active_until=partner.active_until.at(on),
         )
         return status.as_dict()
 
-    def _terms_on(self, program_id: str, on: datetime, known_at: datetime | None) -> Terms:
-        """The program's terms in force on a date, as the ledger knew them at
-        ``known_at`` (read model ``program_terms``); before the first terms, the first
-        terms. Two changes effective at once: the one recorded last."""
-        rows = self.db.fetch_all(
-            f"SELECT effective_at, position, terms FROM {self.t.program_terms}"
-            " WHERE program_id = %s AND recorded_at <= %s ORDER BY effective_at, position",
-            (program_id, _bound(known_at)),
-        )
-        if not rows:
-            raise NotFound(f"program {program_id!r} has no terms")
-        when = ts(as_utc(on))
-        chosen = rows[0]
-        for row in rows:
-            if row[0] <= when:
-                chosen = row
-        return _parsed_terms(chosen[2])
-
     def terms(self, program_id: str, on: datetime | None = None, known_at: datetime | None = None) -> dict[str, Any]:
         """A program's terms in force on ``on`` (default now), as JSON: what a partner's
         status, payouts and duties are measured against."""
-        return self._terms_on(program_id, on or datetime.now(UTC), known_at).model_dump(mode="json")
+        return terms_on(self.db, self.t, program_id, on or datetime.now(UTC), known_at).model_dump(mode="json")
 
     # -- payouts ---------------------------------------------------------------------
 
@@ -318,6 +300,25 @@ def reason_given(details: dict[str, Any]) -> str | None:
         *details.get("carried_forward_because", []),
     ]
     return "; ".join(str(r) for r in reasons if r) or None
+
+
+def terms_on(db: Database, t: Tables, program_id: str, on: datetime, known_at: datetime | None = None) -> Terms:
+    """A program's terms in force on a date, as the ledger knew them at ``known_at``
+    (default: all it knows), from read model ``program_terms``; before the first terms,
+    the first terms. Two changes effective at once: the one recorded last."""
+    rows = db.fetch_all(
+        f"SELECT effective_at, position, terms FROM {t.program_terms}"
+        " WHERE program_id = %s AND recorded_at <= %s ORDER BY effective_at, position",
+        (program_id, _bound(known_at)),
+    )
+    if not rows:
+        raise NotFound(f"program {program_id!r} has no terms")
+    when = ts(as_utc(on))
+    chosen = rows[0]
+    for row in rows:
+        if row[0] <= when:
+            chosen = row
+    return _parsed_terms(chosen[2])
 
 
 @lru_cache(maxsize=1024)
