@@ -36,9 +36,10 @@ class Ledger:
     access: AccessStore  # the HTTP server's tokens, invites and sessions (hashes only)
     listings: Listings
     reports: Reports  # monthly series, statement history, program pages
+    snapshot_store: SnapshotStore  # its tables made once, at bootstrap
 
     def snapshots(self) -> SnapshotStore:
-        return SnapshotStore(self.db)
+        return self.snapshot_store
 
     def take_snapshot(self, label: str | None) -> Snapshot | None:
         """Freeze the read models once they are current; None if a writer moved them on
@@ -72,8 +73,9 @@ def bootstrap(settings: Settings | None = None, *, database_url: str | None = No
         read_models = LiveReadModels(db, store)
         read_models.setup()
         access = AccessStore(db)
+        snapshots = SnapshotStore(db)
     bus = MessageBus(UnitOfWork(store), vault, read_models)
     return Ledger(
         settings, db, store, vault, bus, read_models, Queries(db, store, vault), access, Listings(db, store, vault),
-        Reports(db, store),
+        Reports(db, store), snapshots,
     )
