@@ -83,16 +83,20 @@ async def known_query_parameters(request: Request) -> None:
         raise CommandRejected.of([Problem("invalid", f"{name}: not a parameter of this route", name) for name in unknown])
 
 
-_DECLARED: dict[int, frozenset[str]] = {}
+# Kept on the route itself (never by ``id``: an id is reused once its route is collected,
+# and tests build an app per fixture); a route's parameters never change once it is built.
+_DECLARED = "_ledger_declared_query"
 
 
 def _declared(route: Any) -> frozenset[str]:
     dependant = getattr(route, "dependant", None)
     if dependant is None:
         return frozenset()
-    if id(route) not in _DECLARED:
-        _DECLARED[id(route)] = frozenset(_query_names(dependant))
-    return _DECLARED[id(route)]
+    names: frozenset[str] | None = getattr(route, _DECLARED, None)
+    if names is None:
+        names = frozenset(_query_names(dependant))
+        setattr(route, _DECLARED, names)
+    return names
 
 
 def _query_names(dependant: Any) -> set[str]:
