@@ -41,12 +41,13 @@ LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 
 async def optional_principal(request: Request, ledger: LedgerDep) -> Principal | None:
     """The caller, or None when it sent no valid credentials. A browser's
-    state-changing request must carry the session's CSRF token (403 otherwise).
+    state-changing request must carry the session's CSRF token (403 otherwise). Kept on
+    ``request.state.principal`` for ``signed_in`` (an error page's top bar).
 
     Dependencies are coroutines: a sync one costs a hop to the thread pool per request.
     The credential lookup is one indexed read that never waits for a writer (see
     ``Database.reading``), so it runs on the event loop."""
-    principal = _from_bearer(request, ledger) or _from_session(request, ledger)
+    principal = request.state.principal = _credentials(request, ledger)
     if principal is not None and principal.via == "session" and request.method not in SAFE_METHODS:
         await _check_csrf(request, ledger, principal)
     return principal
@@ -89,12 +90,20 @@ def partner_visible(principal: Principal, partner_id: str) -> None:
 
 def signed_in(request: Request) -> Principal | None:
     """Who the request's credentials name, if they are valid; never refuses (an error
-    page uses it to show the caller's top bar)."""
-    ledger = ledger_of(request)
+    page uses it to show the caller's top bar). The one ``optional_principal`` found, when
+    it ran; otherwise the credentials are read here."""
+    if hasattr(request.state, "principal"):
+        found: Principal | None = request.state.principal
+        return found
     try:
-        return _from_bearer(request, ledger) or _from_session(request, ledger)
+        return _credentials(request, ledger_of(request))
     except ApiError:
         return None
+
+
+def _credentials(request: Request, ledger: Ledger) -> Principal | None:
+    """Who a bearer token, else a session cookie, names (401 for an unknown token)."""
+    return _from_bearer(request, ledger) or _from_session(request, ledger)
 
 
 def _from_bearer(request: Request, ledger: Ledger) -> Principal | None:
