@@ -60,7 +60,7 @@ class Queries:
             (partner_id, _bound(as_of), _bound(known_at)),
         )
         if not rows:
-            self._known_partner(partner_id, known_at)
+            self.known_partner(partner_id, known_at)
         rows += [(currency, DUE, due) for currency, due in self._due(partner_id, as_of, known_at).items()]
         return balance_document(partner_id, rows)
 
@@ -68,10 +68,11 @@ class Queries:
         """Now, as far as the ledger knows: the running totals, one indexed read."""
         rows = self.db.fetch_all(f"SELECT currency, bucket, amount_minor FROM {self.t.balances} WHERE partner_id = %s", (partner_id,))
         if not rows:
-            self._known_partner(partner_id, None)
+            self.known_partner(partner_id, None)
         return balance_document(partner_id, rows)
 
-    def _known_partner(self, partner_id: str, known_at: datetime | None) -> None:
+    def known_partner(self, partner_id: str, known_at: datetime | None = None) -> None:
+        """Not found unless the ledger knew the partner (at ``known_at``): one indexed read."""
         if not self.db.fetch_all(f"SELECT 1 FROM {self.t.partners} WHERE partner_id = %s AND applied_known <= %s",
                           (partner_id, _bound(known_at))):
             raise NotFound(f"partner {partner_id!r} does not exist", "partner_id")
@@ -101,7 +102,7 @@ class Queries:
     def statements(
         self, partner_id: str, period: str, as_of: datetime | None = None, known_at: datetime | None = None
     ) -> list[dict[str, Any]]:
-        self._known_partner(partner_id, known_at)
+        self.known_partner(partner_id, known_at)
         rows = self.db.fetch_all(
             f"SELECT document FROM {self.t.statements} WHERE partner_id = %s AND period = %s"
             " AND effective_at <= %s AND recorded_at <= %s ORDER BY currency",
@@ -197,7 +198,7 @@ class Queries:
         payments; from the month its first customer was resold to the last month ended
         by ``on``, a month without one is ``not_reported`` (not "nothing owed")."""
         on = on or datetime.now(UTC)
-        self._known_partner(partner_id, None)
+        self.known_partner(partner_id, None)
         [(first,)] = self.db.fetch_all(
             f"SELECT MIN(attributed_at) FROM {self.t.customers} WHERE partner_id = %s AND channel = 'resell'", (partner_id,)
         )

@@ -79,7 +79,7 @@ def _trail_of(ledger: Ledger, partner: str | None, customer: str | None,
     """The API's trail (``/v1/partners/{id}/audit``, ``/v1/customers/{id}/audit``): a
     partner the ledger does not know, or a customer with no event, is not found."""
     if partner:
-        ledger.queries.partner(partner, known_at)
+        ledger.queries.known_partner(partner, known_at)
         return ledger.queries.audit(partner_id=partner, as_of=as_of, known_at=known_at)
     entries = ledger.queries.audit(customer_id=customer, as_of=as_of, known_at=known_at)
     if not entries:

@@ -215,7 +215,7 @@ def _revenue(ledger: Ledger, partner_id: str, window: MonthRange) -> dict[str, A
 def chart(partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep,
           first: FromMonth = None, last: ToMonth = None) -> Response:
     partner_visible(principal, partner_id)
-    ledger.queries.partner(partner_id)
+    ledger.queries.known_partner(partner_id)
     try:
         window = month_range(first, last, datetime.now(UTC))
     except BadRange as bad:

@@ -55,7 +55,7 @@ def partners(
 def customers(partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep,
               limit: Limit = DEFAULT_LIMIT, after: After = None) -> Any:
     partner_visible(principal, partner_id)
-    ledger.queries.partner(partner_id)  # 404 for a partner the ledger does not know
+    ledger.queries.known_partner(partner_id)  # 404 for a partner the ledger does not know
     return ledger.listings.customers(partner=partner_id, limit=limit, after=after).as_dict()
 
 

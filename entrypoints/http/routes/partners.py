@@ -122,7 +122,7 @@ class StatementSummary(Open):
 @router.get("/{partner_id}/statements", response_model=list[StatementSummary],
             summary="Every statement issued to the partner, newest first")
 def statements(partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep, known_at: KnownAt) -> Any:
-    ledger.queries.partner(_visible(principal, partner_id), known_at)
+    ledger.queries.known_partner(_visible(principal, partner_id), known_at)
     return ledger.reports.partner_statements(partner_id, known_at)
 
 
@@ -178,12 +178,12 @@ class Revenue(BaseModel):
             summary="Monthly series per currency: commission and each bucket, for the last `months` months")
 def revenue(partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep, as_of: AsOf, known_at: KnownAt,
             months: Annotated[int, Query(ge=1, le=MAX_MONTHS)] = 12) -> Any:
-    ledger.queries.partner(_visible(principal, partner_id), known_at)
+    ledger.queries.known_partner(_visible(principal, partner_id), known_at)
     return ledger.reports.revenue(partner_id, months, as_of, known_at)
 
 
 @router.get("/{partner_id}/audit", response_model=list[AuditEntry], summary="Every event about the partner, with its effect on money")
 def audit(partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep, as_of: AsOf, known_at: KnownAt) -> Any:
     partner_visible(principal, partner_id)
-    ledger.queries.partner(partner_id, known_at)  # 404 for a partner the ledger does not know
+    ledger.queries.known_partner(partner_id, known_at)  # 404 for a partner the ledger does not know
     return ledger.queries.audit(partner_id=partner_id, as_of=as_of, known_at=known_at)
