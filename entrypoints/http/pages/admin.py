@@ -131,7 +131,7 @@ def partner(request: Request, principal: Staff, ledger: LedgerDep, partner_id: P
     return render(request, "admin/partner.html", {
         "partner": record,
         "status": ledger.queries.status(partner_id) if approved else None,
-        "program": ledger.reports.program(record["program_id"]),
+        "terms": ledger.queries.terms(record["program_id"]),
         "holds": ledger.listings.holds(partner=partner_id, limit=1).items,
         # Paperwork (tax form, training, meetings) may come in while the application waits;
         # levels, rates, the status lock and termination need an approved partner.
@@ -254,7 +254,7 @@ def _back_to_holds(form: FormData) -> str:
 
 def _levels_of(ledger: Ledger, program_ids: list[str]) -> list[str]:
     """Every level name of the programs' terms in force (the partner list's level filter)."""
-    names = {name for program_id in program_ids for name in ledger.reports.program(program_id)["terms"]["levels"]}
+    names = {name for program_id in program_ids for name in ledger.queries.terms(program_id)["levels"]}
     return sorted(names)
 
 
