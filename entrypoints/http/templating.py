@@ -14,10 +14,12 @@ from fastapi.templating import Jinja2Templates
 
 from entrypoints.http.access import Principal
 from entrypoints.http.auth import csrf_token, ledger_of
+from entrypoints.http.formatting import money, percent
 from entrypoints.http.navigation import links_for
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
+TEMPLATES.env.globals.update(money=money, percent=percent)  # every page shows money and rates alike
 STATIC_DIR = HERE / "static"
 FLASH_COOKIE = "ledger_flash"
 
@@ -28,7 +30,7 @@ def render(
 ) -> HTMLResponse:
     """A page. Every template sees ``principal`` (or None), ``nav`` (the caller's
     consoles), ``flash`` (a form's notice, shown once) and ``csrf_token``, which each
-    form must carry as a hidden ``csrf_token`` field."""
+    form must carry as a hidden ``csrf_token`` field; and ``money`` and ``percent``."""
     notice = read_flash(request)
     values = {
         "principal": principal, "nav": links_for(principal) if principal else [], "flash": notice,

@@ -57,7 +57,6 @@ def applications(
         "programs": {program_id: ledger.reports.program(program_id) for program_id in {i["program_id"] for i in page.items}},
         "pager": pager("/admin/applications", page.next, after, state=state, program=program),
         "may_decide": principal.may_send("approve_application"),
-        "percent": percent,
     }, principal=principal)
 
 
@@ -92,7 +91,7 @@ def _approved_page(request: Request, principal: Principal, ledger: Ledger, partn
     contact = ledger.queries.contact_email(partner_id) if invite else None
     return render(request, "admin/approved.html", {
         "partner": record, "invite": invite, "contact": contact,
-        "program": ledger.reports.program(record["program_id"]), "percent": percent,
+        "program": ledger.reports.program(record["program_id"]),
     }, principal=principal, headers={"Cache-Control": "no-store"})
 
 
@@ -137,7 +136,7 @@ def partner(request: Request, principal: Staff, ledger: LedgerDep, partner_id: P
         # levels, rates, the status lock and termination need an approved partner.
         "may_onboard": may_edit and record["state"] in ("applied", "approved"),
         "may_manage": may_edit and approved,
-        "tax_forms": TAX_FORMS, "percent": percent,
+        "tax_forms": TAX_FORMS,
     }, principal=principal)
 
 
@@ -204,13 +203,13 @@ def _partner_url(partner_id: str) -> str:
 @router.get("/admin/programs", response_class=HTMLResponse)
 def programs(request: Request, principal: Staff, ledger: LedgerDep) -> Response:
     summaries = [ledger.reports.program(program_id) for program_id in ledger.reports.program_ids()]
-    return render(request, "admin/programs.html", {"programs": summaries, "percent": percent}, principal=principal)
+    return render(request, "admin/programs.html", {"programs": summaries}, principal=principal)
 
 
 @router.get("/admin/programs/{program_id}", response_class=HTMLResponse)
 def program(request: Request, principal: Staff, ledger: LedgerDep, program_id: ProgramId) -> Response:
     return render(request, "admin/program.html", {
-        "program": ledger.reports.program(program_id), "percent": percent,
+        "program": ledger.reports.program(program_id),
         "may_close_promo": principal.may_send("close_promo"),
     }, principal=principal)
 

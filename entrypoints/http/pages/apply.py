@@ -133,7 +133,7 @@ def _plain(field: str, message: str) -> str:
 def _form(request: Request, program: dict[str, Any], values: dict[str, str], errors: dict[str, str],
           status: int = 200) -> Response:
     return render(request, "apply/form.html", {
-        "program": program, "start": _starting_level(program["terms"]), "percent": percent, "fields": FIELDS, "values": values,
+        "program": program, "start": _starting_level(program["terms"]), "fields": FIELDS, "values": values,
         "errors": errors,
     }, status=status)
 

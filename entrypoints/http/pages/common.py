@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,6 +23,8 @@ from commands.parsing import parse
 from entrypoints.bootstrap import Ledger
 from entrypoints.http.access import Principal
 from entrypoints.http.auth import require, signed_in
+from entrypoints.http.formatting import money as money  # re-exported: pages format with these
+from entrypoints.http.formatting import percent as percent
 from entrypoints.http.routes.commands import authorize
 from entrypoints.http.templating import flash, render
 from ledger.errors import CommandRejected
@@ -118,22 +119,6 @@ def pager(path: str, next_after: object | None, after: object | None, **filters:
         "first": first if after is not None else None,
         "next": f"{path}?{urlencode({**kept, 'after': next_after})}" if next_after is not None else None,
     }
-
-
-def money(amount: str | Decimal, currency: str) -> str:
-    """``1234.5`` USD -> ``1,234.50 USD``: exact (Decimal, never float), thousands grouped."""
-    return f"{Decimal(amount):,} {currency}"
-
-
-def percent(rate: str | None) -> str:
-    """A rate (a decimal fraction as text) as a percentage: "0.2" -> "20 %"."""
-    if rate is None:
-        return "—"
-    try:
-        value = Decimal(rate) * 100
-    except InvalidOperation:
-        return rate
-    return f"{value.normalize():f} %"
 
 
 def form_text(form: FormData, name: str) -> str | None:

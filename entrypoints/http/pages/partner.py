@@ -22,7 +22,7 @@ from entrypoints.bootstrap import Ledger
 from entrypoints.http import charts
 from entrypoints.http.access import Principal
 from entrypoints.http.auth import CurrentPrincipal, LedgerDep, partner_visible
-from entrypoints.http.pages.common import back_to, form_text, money, outcome, percent, refusal_text, send
+from entrypoints.http.pages.common import back_to, form_text, money, outcome, refusal_text, send
 from entrypoints.http.problems import ApiError
 from entrypoints.http.routes.partners import PartnerId
 from entrypoints.http.templating import render
@@ -126,7 +126,7 @@ def dashboard(request: Request, partner_id: PartnerId, principal: CurrentPrincip
         "statements": [s for s in statements if window.holds(s["period"])],
         "payouts": ledger.queries.payouts(partner_id, PAYOUTS_SHOWN), "payouts_shown": PAYOUTS_SHOWN,
         "customers": ledger.listings.customers(partner=partner_id, limit=CUSTOMERS_PER_PAGE, after=after),
-        "after": after, "chart_size": CHART_SIZE, "money": money, "percent": percent, "tab": "dashboard",
+        "after": after, "chart_size": CHART_SIZE, "tab": "dashboard",
     }
     return render(request, "partner/dashboard.html", context, principal=principal, status=422 if range_error else 200)
 
@@ -272,6 +272,6 @@ def resale(request: Request, partner_id: PartnerId, principal: CurrentPrincipal,
     context = {
         "record": record, "months": list(reversed(months)), "totals": totals,
         "not_reported": sum(1 for m in months if m["state"] == "not_reported"),
-        "money": money, "percent": percent, "tab": "resale",
+        "tab": "resale",
     }
     return render(request, "partner/resale.html", context, principal=principal)
