@@ -281,7 +281,7 @@ class EventStore(Application):  # type: ignore[type-arg]
         """(fingerprint, first result) of those idempotency keys already used."""
         if not keys:
             return {}
-        with self.db.connect() as conn, self.db.transaction(conn) as cursor:
+        with self.db.connect() as conn, self.db.reading(conn) as cursor:
             return idempotency.lookup(cursor, keys)
 
     # -- writing ------------------------------------------------------------------------

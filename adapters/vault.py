@@ -86,7 +86,9 @@ class Vault:
     def _key(self, subject: str, *, create: bool) -> bytes | None:
         if subject in self._keys:
             return self._keys[subject]
-        with self.db.connect() as conn, self.db.transaction(conn) as cursor:
+        # Only a key that may be made needs the write transaction; a lookup just reads.
+        begin = self.db.transaction if create else self.db.reading
+        with self.db.connect() as conn, begin(conn) as cursor:
             row = self._select(cursor, subject)
             if row is None and create:
                 fresh = (secrets.token_bytes(32).hex() if subject == _PEPPER_SUBJECT

@@ -39,7 +39,7 @@ def partner_documents(db: Database, t: Tables) -> Iterator[dict[str, Any]]:
     onboarded customers, and the statements issued."""
     balances: dict[str, list[Any]] = {}
     statements: dict[str, list[dict[str, str]]] = {}
-    with db.connect() as conn, db.transaction(conn) as cursor:
+    with db.connect() as conn, db.reading(conn) as cursor:
         cursor.execute(f"SELECT partner_id, currency, bucket, amount_minor FROM {t.balances}")
         for partner, currency, bucket, units in cursor.fetchall():
             balances.setdefault(partner, []).append((currency, bucket, units))
@@ -104,7 +104,7 @@ class SnapshotStore:
         return snapshot
 
     def list(self) -> list[Snapshot]:
-        with self.db.connect() as conn, self.db.transaction(conn) as cursor:
+        with self.db.connect() as conn, self.db.reading(conn) as cursor:
             cursor.execute(f"SELECT snapshot_id, label, position, taken_at, hash FROM {SNAPSHOTS} ORDER BY position, taken_at")
             return [Snapshot(r[0], r[1], int(r[2]), r[3], r[4]) for r in cursor.fetchall()]
 

@@ -29,7 +29,7 @@ def scan(db: Database, table: str, keys: Sequence[str], where: str = "", params:
             sql = f"SELECT {', '.join(keys)}, * FROM {table}"
             if clauses:
                 sql += " WHERE " + " AND ".join(clauses)
-            with db.transaction(conn) as cursor:
+            with db.reading(conn) as cursor:
                 cursor.execute(f"{sql} ORDER BY {order} LIMIT {PAGE}", args)
                 rows = cursor.fetchall()
             if not rows:
@@ -41,6 +41,6 @@ def scan(db: Database, table: str, keys: Sequence[str], where: str = "", params:
 
 def table_columns(db: Database, table: str) -> list[str]:
     """A table's column names, in order."""
-    with db.connect() as conn, db.transaction(conn) as cursor:
+    with db.connect() as conn, db.reading(conn) as cursor:
         cursor.execute(f"SELECT * FROM {table} LIMIT 0")
         return [column[0] for column in cursor.description]
