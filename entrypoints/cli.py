@@ -222,9 +222,11 @@ class _CommandFile:
         else:
             self._stream = open(file, "rb")  # noqa: SIM115
         digest = hashlib.sha256()
+        self.lines = 0  # non-blank lines: the commands it holds, counted in the same pass
         self._stream.seek(0)
-        for chunk in iter(lambda: self._stream.read(1 << 20), b""):
-            digest.update(chunk)
+        for line in self._stream:
+            digest.update(line)
+            self.lines += bool(line.strip())
         self.key_prefix = f"apply:{digest.hexdigest()[:32]}"
         self.numbers: deque[int] = deque()  # line numbers handed out and not yet answered
 
@@ -246,7 +248,7 @@ def cmd_apply(ledger: Ledger, args: argparse.Namespace) -> int:
         source = _CommandFile(args.file)
     except OSError as error:
         return _refuse("not_found", str(error), "file")
-    total = None if args.file == "-" else _count_lines(args.file)
+    total = None if args.file == "-" else source.lines
     with progress("applying", total, unit="commands", enabled=progress_wanted(args.quiet)) as advance:
         for result in ledger.bus.handle_many(source.messages(), source="cli", batch_size=args.batch_size):
             result = {"line": source.numbers.popleft(), **result}
@@ -255,15 +257,6 @@ def cmd_apply(ledger: Ledger, args: argparse.Namespace) -> int:
             if not args.quiet or not result["ok"]:
                 out.write(json.dumps(result) + "\n")
     return 1 if rejected else 0
-
-
-def _count_lines(file: str) -> int | None:
-    """Commands in a file, for the progress bar (None if it cannot be read)."""
-    try:
-        with open(file, "rb") as stream:
-            return sum(1 for line in stream if line.strip())
-    except OSError:
-        return None
 
 
 def cmd_commands(args: argparse.Namespace) -> int:
