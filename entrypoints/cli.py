@@ -272,8 +272,7 @@ def cmd_commands(args: argparse.Namespace) -> int:
     try:
         doc = reference.describe(args.type)
     except reference.UnknownCommand as unknown:
-        print(json.dumps({"ok": False, "error": {"code": "unknown_type", "message": str(unknown), "field": "type"}}), file=sys.stderr)
-        return 2
+        return _refuse("unknown_type", str(unknown), "type")
     if args.json:
         print(json.dumps(doc.as_dict(), indent=2))
         return 0
