@@ -8,7 +8,7 @@ as ``ledger apply`` does: a batch answers one result per command."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
 from fastapi.concurrency import run_in_threadpool
@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 from commands import models as m
+from commands import reference
 from commands.parsing import decode_json, parse
 from entrypoints.bootstrap import Ledger
 from entrypoints.http.access import INVITE, OWN_PARTNER_FIELD, Principal, Role
@@ -25,7 +26,7 @@ from ledger.errors import CommandRejected, Problem, reject
 
 router = APIRouter(prefix="/v1", tags=["commands"])
 
-COMMAND_TYPES: list[str] = [get_args(cls.model_fields["type"].annotation)[0] for cls in get_args(get_args(m.AnyCommand)[0])]
+COMMAND_TYPES: list[str] = list(reference.COMMAND_MODELS)
 JSON_TYPES = ("application/json", "")
 JSON_LINES_TYPES = ("application/x-ndjson", "application/jsonl", "application/json-lines", "application/x-jsonlines")
 
