@@ -24,13 +24,18 @@ class IssuedStatement:
     not_due_because: tuple[str, ...] = ()
 
 
-# Why a month close left a balance undue, as ``not_payable`` words it, and the code
+# Why a month close left a balance undue, as ``not_payable`` words it (a reason
+# starts with one of these; the minimum's amount follows its phrase), and the code
 # and field a refused payout names for it.
+NOT_POSITIVE = "balance is not positive"
+BELOW_MINIMUM = "balance is below the minimum payout"
+NO_TAX_FORM = "no tax form on file"
+NOT_TRAINED = "training not completed"
 NOT_DUE = {
-    "balance is not positive": ("nothing_due", "amount"),
-    "balance is below the minimum payout": ("below_minimum", "amount"),
-    "no tax form on file": ("tax_form_missing", "partner_id"),
-    "training not completed": ("training_missing", "partner_id"),
+    NOT_POSITIVE: ("nothing_due", "amount"),
+    BELOW_MINIMUM: ("below_minimum", "amount"),
+    NO_TAX_FORM: ("tax_form_missing", "partner_id"),
+    NOT_TRAINED: ("training_missing", "partner_id"),
 }
 
 

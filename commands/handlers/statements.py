@@ -10,7 +10,7 @@ from commands import models as m
 from commands.handlers.base import Context, Result, handles
 from events.program import PayoutTerms
 from events.statement import PeriodClosed, StatementIssued
-from ledger.account import Account
+from ledger.account import BELOW_MINIMUM, NO_TAX_FORM, NOT_POSITIVE, NOT_TRAINED, Account
 from ledger.calendar import month_end
 from ledger.errors import reject
 from ledger.money import ZERO, round_money, zero
@@ -52,11 +52,11 @@ def not_payable(partner: Partner, payout: PayoutTerms, closing: Decimal, end: da
     """Why a statement's closing balance is not due (empty when it is)."""
     reasons = []
     if closing <= 0:
-        reasons.append("balance is not positive")
+        reasons.append(NOT_POSITIVE)
     elif closing < payout.minimum:
-        reasons.append(f"balance is below the minimum payout of {payout.minimum}")
+        reasons.append(f"{BELOW_MINIMUM} of {payout.minimum}")
     if payout.requires_tax_form and (partner.tax_form_at is None or partner.tax_form_at > end):
-        reasons.append("no tax form on file")
+        reasons.append(NO_TAX_FORM)
     if payout.requires_training and not partner.trained_by(end):
-        reasons.append("training not completed")
+        reasons.append(NOT_TRAINED)
     return reasons
