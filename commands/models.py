@@ -35,7 +35,8 @@ from ledger.money import CURRENCIES, MAX_AMOUNT, minor_unit
 # No id or text may hold a control character (C0 or C1, NUL included): PostgreSQL
 # cannot store NUL in text, and the others only ever hide something. ``parsing``
 # checks every string and key of a command against the same rule, at any depth.
-PRINTABLE = r"^[^\x00-\x1f\x7f-\x9f]*$"
+CONTROL = r"\x00-\x1f\x7f-\x9f"  # the control characters, as a regex character range
+PRINTABLE = rf"^[^{CONTROL}]*$"
 MAX_ID = 200
 MAX_TEXT = 2000
 # Times and dates a command may carry: wide enough for any real business date, far

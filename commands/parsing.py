@@ -39,7 +39,9 @@ _PARSER: TypeAdapter[Any] = TypeAdapter(m.AnyCommand)
 
 MAX_BYTES = 1_000_000  # one command: far above any real one (a program's terms)
 MAX_DEPTH = 16  # the deepest real command (terms.levels.NAME.rate) nests 4 levels
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# models.PRINTABLE's control characters, and lone surrogates (a JSON ``\ud800``
+# escape decodes to one, and no UTF-8 text can hold it).
+_UNPRINTABLE = re.compile(rf"[{m.CONTROL}\ud800-\udfff]")
 
 
 def parse(raw: Raw | Sourced | m.Command) -> m.Command:
