@@ -17,7 +17,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 
 from entrypoints.bootstrap import Ledger
-from entrypoints.http.access import Principal, Role
+from entrypoints.http.access import READ_ALL, Principal, Role
 from entrypoints.http.problems import ApiError
 from projections.queries import NotFound
 
@@ -75,6 +75,12 @@ def require(permission: str) -> Callable[[Principal], Awaitable[Principal]]:
         return principal
 
     return check
+
+
+# Staff that read everything (admin, finance, auditor): a route's ``dependencies=[Reader]``,
+# or ``principal: Staff`` when it needs the caller.
+Reader = Depends(require(READ_ALL))
+Staff = Annotated[Principal, Reader]
 
 
 def partner_visible(principal: Principal, partner_id: str) -> None:

@@ -8,12 +8,20 @@ import time
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 
 from entrypoints.http.auth import LedgerDep
 from entrypoints.http.problems import ApiError
 from ledger.calendar import parse_moment
 from ledger.errors import CommandRejected, Problem
+
+MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"  # YYYY-MM: a period, as statements and month closes name it
+
+# Ids and filters every list and page takes alike.
+PartnerId = Annotated[str, Path(min_length=1, max_length=200, description="the partner's id")]
+ProgramId = Annotated[str, Path(min_length=1, max_length=200)]
+After = Annotated[str | None, Query(min_length=1, max_length=200, description="the `next` cursor of the previous page")]
+Program = Annotated[str | None, Query(min_length=1, max_length=200, description="only this program")]
 
 # What OpenAPI says a moment is (a client's generator makes real dates from it).
 _MOMENT_SCHEMA = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}

@@ -14,27 +14,24 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 import structlog
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from entrypoints.bootstrap import Ledger
-from entrypoints.http.access import INVITE, READ_ALL, Principal, Role
-from entrypoints.http.auth import LedgerDep, invite_link, require
+from entrypoints.http.access import INVITE, Principal, Role
+from entrypoints.http.auth import LedgerDep, Staff, invite_link
 from entrypoints.http.pages.common import back_to, form_text, outcome, pager, percent, refusal_text, send, sends, submit
+from entrypoints.http.params import After, PartnerId, ProgramId
 from entrypoints.http.templating import render
 from ledger.errors import CommandRejected
 
 router = APIRouter(include_in_schema=False)
 log = structlog.get_logger(__name__)
 
-Staff = Annotated[Principal, Depends(require(READ_ALL))]
-PartnerId = Annotated[str, Path(min_length=1, max_length=200)]
-ProgramId = Annotated[str, Path(min_length=1, max_length=200)]
 # Filters come from GET forms, whose "any" choice sends an empty value.
 Text = Annotated[str, Query(max_length=200)]
-After = Annotated[str | None, Query(min_length=1, max_length=200)]
 
 PAGE_SIZE = 25
 TAX_FORMS = ("W-9", "W-8BEN", "W-8BEN-E")

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import re
 import secrets
-from typing import Annotated, Any
+from typing import Any
 
 import structlog
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
@@ -26,6 +26,7 @@ from commands.parsing import parse
 from entrypoints.bootstrap import Ledger
 from entrypoints.http.auth import LedgerDep
 from entrypoints.http.pages.common import back_to, form_text, percent
+from entrypoints.http.params import ProgramId
 from entrypoints.http.problems import ApiError
 from entrypoints.http.templating import render
 from ledger.errors import CommandRejected, Problem
@@ -34,7 +35,6 @@ router = APIRouter(include_in_schema=False)
 log = structlog.get_logger(__name__)
 
 ACTOR = "public:apply"
-ProgramId = Annotated[str, Path(min_length=1, max_length=200)]
 
 # The profile's fields as the form asks for them: (name, label, required, input type, example).
 FIELDS: tuple[tuple[str, str, bool, str, str], ...] = (

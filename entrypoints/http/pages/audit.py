@@ -17,8 +17,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
 from entrypoints.bootstrap import Ledger
-from entrypoints.http.access import READ_ALL, SNAPSHOT_TAKE, VERIFY
-from entrypoints.http.auth import CurrentPrincipal, LedgerDep, require
+from entrypoints.http.access import SNAPSHOT_TAKE, VERIFY
+from entrypoints.http.auth import CurrentPrincipal, LedgerDep, Reader, require
 from entrypoints.http.pages.common import back_to, form_text, pager
 from entrypoints.http.params import AsOf, KnownAt
 from entrypoints.http.templating import render
@@ -28,7 +28,6 @@ from replay.integrity import verify_chain
 log = structlog.get_logger(__name__)
 
 router = APIRouter(include_in_schema=False)
-Reader = [Depends(require(READ_ALL))]
 Verifier = [Depends(require(VERIFY))]
 
 Id = Annotated[str | None, Query(min_length=1, max_length=200)]
@@ -42,7 +41,7 @@ TRAIL_PAGE = 200
 # -- the audit trail ---------------------------------------------------------------------
 
 
-@router.get("/audit", response_class=HTMLResponse, dependencies=Reader)
+@router.get("/audit", response_class=HTMLResponse, dependencies=[Reader])
 def trail(request: Request, principal: CurrentPrincipal, ledger: LedgerDep, as_of: AsOf, known_at: KnownAt,
           partner: Id = None, customer: Id = None, after: After = None) -> Response:
     context: dict[str, Any] = {
@@ -90,7 +89,7 @@ def _trail_of(ledger: Ledger, partner: str | None, customer: str | None,
 # -- snapshots ---------------------------------------------------------------------------
 
 
-@router.get("/audit/snapshots", response_class=HTMLResponse, dependencies=Reader)
+@router.get("/audit/snapshots", response_class=HTMLResponse, dependencies=[Reader])
 def snapshots(request: Request, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
     taken = [s.as_dict() for s in reversed(ledger.snapshots().list())]
     return render(request, "audit/snapshots.html", {
@@ -110,7 +109,7 @@ async def take_snapshot(request: Request, principal: CurrentPrincipal, ledger: L
     return back_to(SNAPSHOTS_PAGE, f"Snapshot {taken.snapshot_id} taken at log position {taken.position}.")
 
 
-@router.get("/audit/snapshots/compare", response_class=HTMLResponse, dependencies=Reader)
+@router.get("/audit/snapshots/compare", response_class=HTMLResponse, dependencies=[Reader])
 def compare(request: Request, principal: CurrentPrincipal, ledger: LedgerDep,
             a: SnapshotId = None, b: SnapshotId = None) -> Response:
     store = ledger.snapshots()

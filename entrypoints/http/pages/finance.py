@@ -10,14 +10,14 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import structlog
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from entrypoints.bootstrap import Ledger
-from entrypoints.http.access import READ_ALL
-from entrypoints.http.auth import CurrentPrincipal, LedgerDep, require
+from entrypoints.http.auth import CurrentPrincipal, LedgerDep, Reader
 from entrypoints.http.pages.common import back_to, form_text, pager, refusal_text, result_text, send, sends
+from entrypoints.http.params import MONTH_PATTERN, After, Program
 from entrypoints.http.templating import render
 from ledger.errors import CommandRejected
 from projections.listings import DEFAULT_LIMIT
@@ -25,11 +25,8 @@ from projections.listings import DEFAULT_LIMIT
 log = structlog.get_logger(__name__)
 
 router = APIRouter(include_in_schema=False)
-Staff = [Depends(require(READ_ALL))]
 
-Period = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
-Program = Annotated[str | None, Query(min_length=1, max_length=200)]
-After = Annotated[str | None, Query(min_length=1, max_length=200)]
+Period = Annotated[str | None, Query(pattern=MONTH_PATTERN, description="YYYY-MM")]
 
 MONTHS_PAGE, PAYOUTS_PAGE = "/finance", "/finance/payouts"
 
@@ -37,7 +34,7 @@ MONTHS_PAGE, PAYOUTS_PAGE = "/finance", "/finance/payouts"
 # -- months ------------------------------------------------------------------------------
 
 
-@router.get("/finance", response_class=HTMLResponse, dependencies=Staff)
+@router.get("/finance", response_class=HTMLResponse, dependencies=[Reader])
 def months(request: Request, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
     programs = [_with_state(ledger.queries.periods(program_id)) for program_id in ledger.reports.program_ids()]
     return render(request, "finance/months.html", {
@@ -76,7 +73,7 @@ async def close_month(request: Request, principal: CurrentPrincipal, ledger: Led
 # -- a month's statements ----------------------------------------------------------------
 
 
-@router.get("/finance/statements", response_class=HTMLResponse, dependencies=Staff)
+@router.get("/finance/statements", response_class=HTMLResponse, dependencies=[Reader])
 def statements(request: Request, principal: CurrentPrincipal, ledger: LedgerDep,
                period: Period = None, program: Program = None, after: After = None) -> Response:
     program_ids = ledger.reports.program_ids()
@@ -106,7 +103,7 @@ def _closed_months(ledger: Ledger, program_ids: list[str]) -> list[str]:
 # -- payouts -----------------------------------------------------------------------------
 
 
-@router.get("/finance/payouts", response_class=HTMLResponse, dependencies=Staff)
+@router.get("/finance/payouts", response_class=HTMLResponse, dependencies=[Reader])
 def payouts(request: Request, principal: CurrentPrincipal, ledger: LedgerDep,
             program: Program = None, after: After = None) -> Response:
     due = ledger.listings.payouts_due(program=program, limit=DEFAULT_LIMIT, after=after)

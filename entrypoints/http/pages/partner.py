@@ -23,8 +23,8 @@ from entrypoints.http import charts
 from entrypoints.http.access import Principal
 from entrypoints.http.auth import CurrentPrincipal, LedgerDep, partner_visible
 from entrypoints.http.pages.common import back_to, form_text, money, outcome, refusal_text, send
+from entrypoints.http.params import MONTH_PATTERN, After, PartnerId
 from entrypoints.http.problems import ApiError
-from entrypoints.http.routes.partners import PartnerId
 from entrypoints.http.templating import render
 from ledger.calendar import add_months, month_end, next_period, period_of
 from ledger.errors import CommandRejected
@@ -43,12 +43,11 @@ HOLD_REASONS = {
     "self_referral": "possible self-referral (the customer looks like the partner's own business): an admin reviews it before it is paid",
 }
 CHART_SIZE = (1100, 320)  # as wide as the page's content
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+MONTH = re.compile(MONTH_PATTERN)
 
 # Declared so a misspelt filter is refused; checked here so the page can say what is wrong.
 FromMonth = Annotated[str | None, Query(alias="from", max_length=20, description="first month shown, YYYY-MM")]
 ToMonth = Annotated[str | None, Query(alias="to", max_length=20, description="last month shown, YYYY-MM")]
-After = Annotated[str | None, Query(min_length=1, max_length=200, description="the customers list's next page")]
 
 
 # -- the time range -------------------------------------------------------------------

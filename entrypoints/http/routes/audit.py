@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from entrypoints.http.access import PERMISSIONS, READ_ALL, SNAPSHOT_TAKE, VERIFY
-from entrypoints.http.auth import CurrentPrincipal, LedgerDep, require
+from entrypoints.http.access import PERMISSIONS, SNAPSHOT_TAKE, VERIFY
+from entrypoints.http.auth import CurrentPrincipal, LedgerDep, Reader, require
 from entrypoints.http.params import AsOf, Fresh, KnownAt
 from entrypoints.http.problems import ApiError
 from entrypoints.http.routes.partners import AuditEntry
@@ -18,7 +18,6 @@ from projections.queries import NotFound
 from replay.integrity import verify_chain
 
 router = APIRouter(prefix="/v1", dependencies=[Fresh])
-Reader = Depends(require(READ_ALL))
 
 
 class Me(BaseModel):

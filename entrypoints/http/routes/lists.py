@@ -8,24 +8,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
-from entrypoints.http.access import READ_ALL
-from entrypoints.http.auth import CurrentPrincipal, LedgerDep, partner_visible, require
+from entrypoints.http.auth import CurrentPrincipal, LedgerDep, Reader, partner_visible
 from entrypoints.http.csv_export import csv_content, csv_response
-from entrypoints.http.params import Fresh, On
-from entrypoints.http.routes.partners import PartnerId
+from entrypoints.http.params import MONTH_PATTERN, After, Fresh, On, PartnerId, Program
 from projections.listings import DEFAULT_LIMIT, MAX_LIMIT, Page
 
 router = APIRouter(prefix="/v1", tags=["lists"], dependencies=[Fresh])
-Staff = [Depends(require(READ_ALL))]
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page")]
-After = Annotated[str | None, Query(min_length=1, max_length=200, description="the `next` cursor of the previous page")]
-Program = Annotated[str | None, Query(min_length=1, max_length=200, description="only this program")]
-PeriodQuery = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
+PeriodQuery = Annotated[str, Query(pattern=MONTH_PATTERN, description="YYYY-MM")]
 
 
 class Item(BaseModel):
@@ -37,7 +32,7 @@ class PageOf(BaseModel):
     next: str | None
 
 
-@router.get("/partners", response_model=PageOf, dependencies=Staff, summary="Partners, with state, level and status")
+@router.get("/partners", response_model=PageOf, dependencies=[Reader], summary="Partners, with state, level and status")
 def partners(
     ledger: LedgerDep, on: On, program: Program = None,
     status: Literal["active", "at_risk", "locked"] | None = None,
@@ -59,7 +54,7 @@ def customers(partner_id: PartnerId, principal: CurrentPrincipal, ledger: Ledger
     return ledger.listings.customers(partner=partner_id, limit=limit, after=after).as_dict()
 
 
-@router.get("/applications", response_model=PageOf, dependencies=Staff, summary="Applications, oldest first (the review queue)")
+@router.get("/applications", response_model=PageOf, dependencies=[Reader], summary="Applications, oldest first (the review queue)")
 def applications(
     ledger: LedgerDep, program: Program = None,
     state: Literal["pending", "approved", "rejected", "terminated"] = "pending",
@@ -68,13 +63,13 @@ def applications(
     return ledger.listings.applications(state=state, program=program, limit=limit, after=after).as_dict()
 
 
-@router.get("/statements", response_model=PageOf, dependencies=Staff, summary="A month's issued statements (totals)")
+@router.get("/statements", response_model=PageOf, dependencies=[Reader], summary="A month's issued statements (totals)")
 def statements(ledger: LedgerDep, period: PeriodQuery, program: Program = None,
                limit: Limit = DEFAULT_LIMIT, after: After = None) -> Any:
     return ledger.listings.statements(period=period, program=program, limit=limit, after=after).as_dict()
 
 
-@router.get("/statements.csv", response_class=Response, dependencies=Staff,
+@router.get("/statements.csv", response_class=Response, dependencies=[Reader],
             responses=csv_content("one row per statement"), summary="A month's statements as CSV")
 def statements_csv(ledger: LedgerDep, period: PeriodQuery, program: Program = None) -> Response:
     columns = ("statement_id", "program_id", "partner_id", "period", "currency", "opening", "lines", "closing", "due", "issued_at")
@@ -82,12 +77,12 @@ def statements_csv(ledger: LedgerDep, period: PeriodQuery, program: Program = No
     return csv_response(f"statements-{period}.csv", columns, ([item[c] for c in columns] for item in items))
 
 
-@router.get("/payouts/due", response_model=PageOf, dependencies=Staff, summary="What is due to whom now, per currency")
+@router.get("/payouts/due", response_model=PageOf, dependencies=[Reader], summary="What is due to whom now, per currency")
 def payouts_due(ledger: LedgerDep, program: Program = None, limit: Limit = DEFAULT_LIMIT, after: After = None) -> Any:
     return ledger.listings.payouts_due(program=program, limit=limit, after=after).as_dict()
 
 
-@router.get("/payouts/due.csv", response_class=Response, dependencies=Staff,
+@router.get("/payouts/due.csv", response_class=Response, dependencies=[Reader],
             responses=csv_content("one row per partner and currency"), summary="Payouts due as CSV")
 def payouts_due_csv(ledger: LedgerDep, program: Program = None) -> Response:
     columns = ("partner_id", "program_id", "currency", "due", "statement_id")
@@ -96,13 +91,13 @@ def payouts_due_csv(ledger: LedgerDep, program: Program = None) -> Response:
     return csv_response("payouts-due.csv", columns, rows)
 
 
-@router.get("/payouts/requests", response_model=PageOf, dependencies=Staff,
+@router.get("/payouts/requests", response_model=PageOf, dependencies=[Reader],
             summary="Partners' open payout requests, oldest first (until a payout is recorded)")
 def payout_requests(ledger: LedgerDep, program: Program = None, limit: Limit = DEFAULT_LIMIT, after: After = None) -> Any:
     return ledger.listings.payout_requests(program=program, limit=limit, after=after).as_dict()
 
 
-@router.get("/holds", response_model=PageOf, dependencies=Staff, summary="Commission on hold for review, oldest first")
+@router.get("/holds", response_model=PageOf, dependencies=[Reader], summary="Commission on hold for review, oldest first")
 def holds(ledger: LedgerDep, program: Program = None,
           partner: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
           limit: Limit = DEFAULT_LIMIT, after: After = None) -> Any:

@@ -14,14 +14,13 @@ from entrypoints.bootstrap import Ledger
 from entrypoints.http.access import Principal
 from entrypoints.http.auth import CurrentPrincipal, LedgerDep, partner_visible
 from entrypoints.http.csv_export import csv_content, csv_response
-from entrypoints.http.params import AsOf, Fresh, KnownAt, On
+from entrypoints.http.params import MONTH_PATTERN, AsOf, Fresh, KnownAt, On, PartnerId
 from projections.queries import NotFound
 from projections.reports import MAX_MONTHS
 
 router = APIRouter(prefix="/v1/partners", tags=["partners"], dependencies=[Fresh])
 
-PartnerId = Annotated[str, Path(min_length=1, max_length=200, description="the partner's id")]
-Period = Annotated[str, Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
+Period = Annotated[str, Path(pattern=MONTH_PATTERN, description="YYYY-MM")]
 
 
 class Open(BaseModel):

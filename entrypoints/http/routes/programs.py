@@ -3,14 +3,14 @@ A partner reads its own program only."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from entrypoints.http.access import READ_ALL, READ_OWN
 from entrypoints.http.auth import CurrentPrincipal, LedgerDep
-from entrypoints.http.params import Fresh, KnownAt
+from entrypoints.http.params import Fresh, KnownAt, ProgramId
 from entrypoints.http.problems import ApiError
 from projections.queries import NotFound
 
@@ -35,7 +35,7 @@ class ProgramPage(BaseModel):
 
 
 @router.get("/{program_id}", response_model=ProgramPage, summary="Terms in force, promo slots taken and left, partners per state")
-def program(program_id: Annotated[str, Path(min_length=1, max_length=200)], principal: CurrentPrincipal,
+def program(program_id: ProgramId, principal: CurrentPrincipal,
             ledger: LedgerDep, known_at: KnownAt) -> Any:
     if not principal.can(READ_ALL):
         if not principal.can(READ_OWN) or principal.partner_id is None:
