@@ -83,11 +83,15 @@ def problem_response(
     return JSONResponse(body.model_dump(), status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def result_problems(result: dict[str, Any]) -> list[Problem]:
+    """A refused command's bus result as its problems: every one of ``errors``, else the ``error``."""
+    return [Problem(p["code"], p["message"], p.get("field")) for p in result.get("errors") or [result["error"]]]
+
+
 def problem_from_result(result: dict[str, Any], **extra: Any) -> JSONResponse:
     """A refused command's bus result as a problem (the same code, field and errors)."""
     error = result["error"]
-    problems = [Problem(p["code"], p["message"], p["field"]) for p in result.get("errors", [])]
-    refusal = CommandRejected(error["code"], error["message"], error["field"], problems=problems or None)
+    refusal = CommandRejected(error["code"], error["message"], error["field"], problems=result_problems(result))
     return problem_response(refusal, command_type=result.get("type"), **extra)
 
 

@@ -27,7 +27,7 @@ from entrypoints.bootstrap import Ledger
 from entrypoints.http.auth import LedgerDep
 from entrypoints.http.pages.common import back_to, form_text, percent
 from entrypoints.http.params import ProgramId
-from entrypoints.http.problems import ApiError
+from entrypoints.http.problems import ApiError, result_problems
 from entrypoints.http.templating import render
 from ledger.errors import CommandRejected, Problem
 
@@ -69,8 +69,7 @@ async def submit(request: Request, ledger: LedgerDep, program_id: ProgramId) -> 
     except CommandRejected as refusal:
         return _form(request, program, values, _by_field(refusal.problems), status=422)
     if not result["ok"]:
-        problems = [Problem(p["code"], p["message"], p.get("field")) for p in result.get("errors") or [result["error"]]]
-        return _form(request, program, values, _by_field(problems), status=422)
+        return _form(request, program, values, _by_field(result_problems(result)), status=422)
     log.info("application_submitted", partner_id=partner_id, program_id=program_id)
     return back_to(f"/apply/{program_id}/received",
                    f"Thank you: your application to {program_id} is in. Your reference is {partner_id}.")

@@ -25,6 +25,7 @@ from entrypoints.http.access import Principal
 from entrypoints.http.auth import require, signed_in
 from entrypoints.http.formatting import money as money  # re-exported: pages format with these
 from entrypoints.http.formatting import percent as percent
+from entrypoints.http.problems import result_problems
 from entrypoints.http.routes.commands import authorize
 from entrypoints.http.templating import flash, render
 from ledger.errors import CommandRejected
@@ -102,8 +103,7 @@ def outcome(results: list[dict[str, Any]], done: str) -> tuple[str, str]:
 
 def result_text(result: dict[str, Any]) -> str:
     """A refused command's reasons (every problem's message), for a notice."""
-    problems = result.get("errors") or [result["error"]]
-    return "; ".join(p["message"] for p in problems)
+    return "; ".join(p.message for p in result_problems(result))
 
 
 def refusal_text(refusal: CommandRejected) -> str:
