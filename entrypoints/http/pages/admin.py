@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
-from urllib.parse import urlencode
 
 import structlog
 from fastapi import APIRouter, Path, Query, Request
@@ -22,7 +21,18 @@ from starlette.datastructures import FormData
 from entrypoints.bootstrap import Ledger
 from entrypoints.http.access import INVITE, Principal, Role
 from entrypoints.http.auth import LedgerDep, Staff, invite_link
-from entrypoints.http.pages.common import back_to, form_text, outcome, pager, percent, refusal_text, send, sends, submit
+from entrypoints.http.pages.common import (
+    back_to,
+    form_text,
+    outcome,
+    pager,
+    percent,
+    refusal_text,
+    send,
+    sends,
+    submit,
+    url_with,
+)
 from entrypoints.http.params import After, PartnerId, ProgramId
 from entrypoints.http.templating import render
 from ledger.errors import CommandRejected
@@ -244,8 +254,7 @@ async def review_hold(request: Request, principal: Staff, ledger: LedgerDep,
 
 def _back_to_holds(form: FormData) -> str:
     """Back to the hold queue with the filters the reviewer was working with."""
-    filters = {name: value for name in ("program", "partner") if (value := form_text(form, name))}
-    return "/admin/holds" + (f"?{urlencode(filters)}" if filters else "")
+    return url_with("/admin/holds", program=form_text(form, "program"), partner=form_text(form, "partner"))
 
 
 def _levels_of(ledger: Ledger, program_ids: list[str]) -> list[str]:

@@ -83,13 +83,17 @@ def sends(command_type: str) -> list[Any]:
     return [Depends(require(f"command:{command_type}"))]
 
 
-async def submit(ledger: Ledger, principal: Principal, command: dict[str, Any], url: str, done: str) -> Response:
-    """One form, one command: back to ``url`` with ``done`` or the refusal's reasons."""
+async def submit(ledger: Ledger, principal: Principal, command: dict[str, Any], url: str,
+                 done: str | Callable[[dict[str, Any]], str], refused: str = "") -> Response:
+    """One form, one command: back to ``url`` with ``done`` (or ``done(result)``, called
+    only when the command was accepted) or the refusal's reasons, after ``refused``."""
     try:
-        results = await send(ledger, principal, [command])
+        [result] = await send(ledger, principal, [command])
     except CommandRejected as refusal:
         return back_to(url, refusal_text(refusal), "error")
-    return back_to(url, *outcome(results, done))
+    if not result["ok"]:
+        return back_to(url, refused + result_text(result), "error")
+    return back_to(url, done(result) if callable(done) else done)
 
 
 def outcome(results: list[dict[str, Any]], done: str) -> tuple[str, str]:
@@ -114,11 +118,16 @@ def pager(path: str, next_after: object | None, after: object | None, **filters:
     """Links to the first and the next page of a keyset-paged list, keeping its filters
     (the ``pages_nav`` macro of ``_macros.html`` shows them)."""
     kept = {name: value for name, value in filters.items() if value}
-    first = path + (f"?{urlencode(kept)}" if kept else "")
     return {
-        "first": first if after is not None else None,
+        "first": url_with(path, **kept) if after is not None else None,
         "next": f"{path}?{urlencode({**kept, 'after': next_after})}" if next_after is not None else None,
     }
+
+
+def url_with(path: str, **filters: str | None) -> str:
+    """``path`` with its filters as a query string; empty ones are left out."""
+    kept = {name: value for name, value in filters.items() if value}
+    return path + (f"?{urlencode(kept)}" if kept else "")
 
 
 def form_text(form: FormData, name: str) -> str | None:

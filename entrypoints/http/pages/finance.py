@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 import structlog
 from fastapi import APIRouter, Query, Request
@@ -16,7 +15,7 @@ from starlette.datastructures import FormData
 
 from entrypoints.bootstrap import Ledger
 from entrypoints.http.auth import CurrentPrincipal, LedgerDep, Reader
-from entrypoints.http.pages.common import back_to, form_text, pager, refusal_text, result_text, send, sends
+from entrypoints.http.pages.common import back_to, form_text, pager, refusal_text, result_text, send, sends, submit, url_with
 from entrypoints.http.params import MONTH_PATTERN, After, Program
 from entrypoints.http.templating import render
 from ledger.errors import CommandRejected
@@ -60,14 +59,13 @@ async def close_month(request: Request, principal: CurrentPrincipal, ledger: Led
     program_id, period = form_text(form, "program_id"), form_text(form, "period")
     if program_id is None or period is None:
         return back_to(MONTHS_PAGE, "Choose the program and the month to close.", "error")
-    try:
-        [result] = await send(ledger, principal, [{"type": "close_period", "program_id": program_id, "period": period}])
-    except CommandRejected as refused:
-        return back_to(MONTHS_PAGE, refusal_text(refused), "error")
-    if not result["ok"]:
-        return back_to(MONTHS_PAGE, f"{program_id} {period} was not closed: {result_text(result)}", "error")
-    log.info("month_closed_from_console", program_id=program_id, period=period, statements=result["statements"])
-    return back_to(MONTHS_PAGE, f"Closed {period} for {program_id}: {result['statements']} statements issued.")
+
+    def closed(result: dict[str, Any]) -> str:
+        log.info("month_closed_from_console", program_id=program_id, period=period, statements=result["statements"])
+        return f"Closed {period} for {program_id}: {result['statements']} statements issued."
+
+    command = {"type": "close_period", "program_id": program_id, "period": period}
+    return await submit(ledger, principal, command, MONTHS_PAGE, closed, refused=f"{program_id} {period} was not closed: ")
 
 
 # -- a month's statements ----------------------------------------------------------------
@@ -85,11 +83,10 @@ def statements(request: Request, principal: CurrentPrincipal, ledger: LedgerDep,
     }
     if period is not None:
         page = ledger.listings.statements(period=period, program=program, limit=DEFAULT_LIMIT, after=after)
-        filters = {"period": period, **({"program": program} if program else {})}
         context.update(
             totals=ledger.listings.statement_totals(period=period, program=program),
-            items=page.items, pager=pager("/finance/statements", page.next, after, **filters),
-            csv_url=f"/v1/statements.csv?{urlencode(filters)}",
+            items=page.items, pager=pager("/finance/statements", page.next, after, period=period, program=program),
+            csv_url=url_with("/v1/statements.csv", period=period, program=program),
         )
     return render(request, "finance/statements.html", context, principal=principal)
 
@@ -112,13 +109,12 @@ def payouts(request: Request, principal: CurrentPrincipal, ledger: LedgerDep,
     methods = ledger.listings.payout_methods([item["partner_id"] for item in due.items])
     rows = [{**item, "request": requested.get((item["partner_id"], item["currency"])), "paid_to": methods[item["partner_id"]]}
             for item in due.items]
-    filters = {"program": program} if program else {}
     return render(request, "finance/payouts.html", {
         "rows": rows, "totals": ledger.listings.payouts_due_totals(program=program),
         "requests": requests.items, "more_requests": requests.next is not None,
         "program": program, "program_ids": ledger.reports.program_ids(),
-        "may_pay": principal.may_send("record_payout"), "pager": pager(PAYOUTS_PAGE, due.next, after, **filters),
-        "csv_url": f"/v1/payouts/due.csv?{urlencode(filters)}" if filters else "/v1/payouts/due.csv",
+        "may_pay": principal.may_send("record_payout"), "pager": pager(PAYOUTS_PAGE, due.next, after, program=program),
+        "csv_url": url_with("/v1/payouts/due.csv", program=program),
         "default_reference": f"payout-{datetime.now(UTC).strftime('%Y-%m-%d')}",
     }, principal=principal)
 

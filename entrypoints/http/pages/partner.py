@@ -22,7 +22,7 @@ from entrypoints.bootstrap import Ledger
 from entrypoints.http import charts
 from entrypoints.http.access import Principal
 from entrypoints.http.auth import CurrentPrincipal, LedgerDep, partner_visible
-from entrypoints.http.pages.common import back_to, form_text, money, outcome, refusal_text, send
+from entrypoints.http.pages.common import back_to, form_text, money, outcome, pager, refusal_text, send
 from entrypoints.http.params import MONTH_PATTERN, After, PartnerId
 from entrypoints.http.problems import ApiError
 from entrypoints.http.templating import render
@@ -124,10 +124,18 @@ def dashboard(request: Request, partner_id: PartnerId, principal: CurrentPrincip
         "commission_in_range": _commission_in_range(ledger, partner_id, window),
         "statements": [s for s in statements if window.holds(s["period"])],
         "payouts": ledger.queries.payouts(partner_id, PAYOUTS_SHOWN), "payouts_shown": PAYOUTS_SHOWN,
-        "customers": ledger.listings.customers(partner=partner_id, limit=CUSTOMERS_PER_PAGE, after=after),
-        "after": after, "chart_size": CHART_SIZE, "tab": "dashboard",
+        **_customers(ledger, partner_id, window, after), "chart_size": CHART_SIZE, "tab": "dashboard",
     }
     return render(request, "partner/dashboard.html", context, principal=principal, status=422 if range_error else 200)
+
+
+def _customers(ledger: Ledger, partner_id: str, window: MonthRange, after: str | None) -> dict[str, Any]:
+    """A page of the partner's customers, with links to the first and next page that keep
+    the chosen range (the template adds ``#customers``)."""
+    customers = ledger.listings.customers(partner=partner_id, limit=CUSTOMERS_PER_PAGE, after=after)
+    kept = {"from": window.first, "to": window.last} if window.chosen else {}
+    return {"customers": customers, "after": after,
+            "customers_pager": pager(f"/partners/{partner_id}", customers.next, after, **kept)}
 
 
 def _money(ledger: Ledger, partner_id: str, principal: Principal, statements: list[dict[str, Any]]) -> dict[str, Any]:
