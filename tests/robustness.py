@@ -56,12 +56,12 @@ def cli_env(**extra: str) -> dict[str, str]:
 
 
 def ledger_process(
-    url: str, *args: str, log_level: str = "WARNING", env_extra: dict[str, str] | None = None, start_at: float | None = None,
+    url: str, *args: str, log_level: str = "WARNING", env_extra: dict[str, str] | None = None, barrier: Path | None = None,
 ) -> subprocess.Popen[bytes]:
-    """``ledger --db URL ARGS`` in its own process (output piped). ``start_at`` (a
-    ``time.time()``): the process imports everything, then waits for that instant, so
-    several processes really start at once."""
-    wait = f"import time; time.sleep(max(0.0, {start_at} - time.time())); " if start_at else ""
+    """``ledger --db URL ARGS`` in its own process (output piped). ``barrier`` (a
+    folder): the process imports everything, writes a ready file there and waits for
+    ``start(barrier, n)``, so several processes really start at once."""
+    wait = f"from tests.robustness import _await_start; _await_start({str(barrier)!r}); " if barrier else ""
     code = f"import sys; from entrypoints.cli import main; {wait}sys.exit(main(sys.argv[1:]))"
     return subprocess.Popen(
         [sys.executable, "-c", code, "--db", url, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
@@ -69,10 +69,29 @@ def ledger_process(
     )
 
 
-def ledger_run(url: str, *args: str, log_level: str = "WARNING", timeout: float = 300) -> tuple[int, str, str]:
-    process = ledger_process(url, *args, log_level=log_level)
-    out, err = process.communicate(timeout=timeout)
-    return process.returncode, out.decode(), err.decode()
+BARRIER_TIMEOUT = 120.0
+
+
+def _await_start(barrier: str) -> None:
+    """In a child: says it is ready, then waits (bounded) for the go."""
+    folder = Path(barrier)
+    (folder / f"ready-{uuid.uuid4().hex}").touch()
+    deadline = time.monotonic() + BARRIER_TIMEOUT
+    while not (folder / "go").exists():
+        if time.monotonic() > deadline:
+            raise SystemExit("the go never came")
+        time.sleep(0.005)
+
+
+def start(barrier: Path, processes: Sequence[subprocess.Popen[bytes]]) -> None:
+    """Waits (bounded) until every process of ``processes`` has imported everything and
+    said it is ready in ``barrier``, then lets them all go at once."""
+    deadline = time.monotonic() + BARRIER_TIMEOUT
+    while len(list(barrier.glob("ready-*"))) < len(processes):
+        assert time.monotonic() < deadline, "the processes never got ready"
+        assert all(process.poll() is None for process in processes), "a process ended before the start"
+        time.sleep(0.01)
+    (barrier / "go").touch()
 
 
 _SESSION = """

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ import pytest
 from entrypoints.bootstrap import bootstrap
 from tests import builders as b
 from tests.conftest import Driver
-from tests.robustness import case, fresh_url, jsonl, ledger_process, outcome, wait_all, workload
+from tests.robustness import case, fresh_url, jsonl, ledger_process, outcome, start, wait_all, workload
 
 PARTS = [f"part{i}" for i in range(4)]
 SIZE = {"partners": 2, "customers": 3, "months": 2}
@@ -36,9 +37,19 @@ def results(out: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in out.splitlines()]
 
 
-def soon() -> float:
-    """An instant every process reaches after its imports, even on a loaded machine."""
-    return time.time() + 8
+def at_once(url: str, files: list[str], batch_size: str, barrier: Path) -> list[tuple[int, str, str]]:
+    """``ledger apply`` of each file, every process started at the same instant (once
+    all have imported everything), until they all end."""
+    barrier.mkdir()
+    processes = [ledger_process(url, "apply", file, "--batch-size", batch_size, barrier=barrier) for file in files]
+    try:
+        start(barrier, processes)
+    except BaseException:
+        for process in processes:
+            process.kill()
+            process.communicate()
+        raise
+    return wait_all(processes)
 
 
 def test_writers_at_once_end_as_a_sequential_run(pg_available, files, request, tmp_path_factory):
@@ -53,8 +64,7 @@ def test_writers_at_once_end_as_a_sequential_run(pg_available, files, request, t
     # Four processes, disjoint parts, started at the same instant on a fresh schema
     # (so they also race to create it).
     url = fresh_url("pg", request, tmp_path_factory)
-    start = soon()
-    finished = wait_all([ledger_process(url, "apply", files[part], "--batch-size", "20", start_at=start) for part in PARTS])
+    finished = at_once(url, [files[part] for part in PARTS], "20", tmp_path_factory.mktemp("barrier") / "parts")
     for part, (code, out, err) in zip(PARTS, finished, strict=True):
         with case("concurrency"):
             assert "Traceback" not in err, err[-2000:]
@@ -64,8 +74,7 @@ def test_writers_at_once_end_as_a_sequential_run(pg_available, files, request, t
 
     # Two processes applying the same file at once: each answers as one run would.
     url = fresh_url("pg", request, tmp_path_factory)
-    start = soon()
-    finished = wait_all([ledger_process(url, "apply", files["part0"], "--batch-size", "5", start_at=start) for _ in range(2)])
+    finished = at_once(url, [files["part0"]] * 2, "5", tmp_path_factory.mktemp("barrier") / "same")
     for code, out, err in finished:
         with case("concurrency"):
             assert "Traceback" not in err, err[-2000:]
@@ -88,8 +97,9 @@ def test_balance_queries_during_a_large_apply_never_fail(pg_url, files, tmp_path
     try:
         process = ledger_process(pg_url, "apply", str(path), "--batch-size", "50", "--quiet")
         last = {partner: Decimal(0) for partner in partners}
-        queries = 0
+        queries, deadline = 0, time.monotonic() + 300
         while process.poll() is None or queries < 20:
+            assert time.monotonic() < deadline, "the large apply never ended"
             for partner in partners:
                 with case("concurrency"):
                     earned = Decimal(reader.queries.balance(partner)["currencies"]["USD"]["earned"])
