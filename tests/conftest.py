@@ -9,6 +9,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from contextlib import redirect_stdout
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -18,6 +19,7 @@ from entrypoints.bootstrap import Ledger, bootstrap
 from entrypoints.cli import main as cli_main
 from entrypoints.logging import configure_logging
 
+ROOT = Path(__file__).resolve().parent.parent  # the repository
 PG_DSN = os.environ.get("LEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 configure_logging("WARNING")

@@ -23,10 +23,10 @@ from typing import Any
 import psycopg
 
 from adapters.database import Database
+from tests.conftest import ROOT
 
 CATEGORIES = ("bad input", "crash safety", "concurrency", "privacy", "tamper")
 TALLY: dict[str, list[int]] = {}  # category -> [tried, held]
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @contextmanager
@@ -57,30 +57,33 @@ def cli_env(**extra: str) -> dict[str, str]:
 
 def ledger_process(
     url: str, *args: str, log_level: str = "WARNING", env_extra: dict[str, str] | None = None, barrier: Path | None = None,
+    stdout: Any = subprocess.PIPE, stderr: Any = subprocess.PIPE,
 ) -> subprocess.Popen[bytes]:
-    """``ledger --db URL ARGS`` in its own process (output piped). ``barrier`` (a
-    folder): the process imports everything, writes a ready file there and waits for
-    ``start(barrier, n)``, so several processes really start at once."""
-    wait = f"from tests.robustness import _await_start; _await_start({str(barrier)!r}); " if barrier else ""
-    code = f"import sys; from entrypoints.cli import main; {wait}sys.exit(main(sys.argv[1:]))"
+    """``ledger --db URL ARGS`` in its own process (output piped unless told). ``barrier``
+    (a folder): the process imports everything, writes a ready file there and waits for
+    ``start(barrier, processes)``, so several processes really start at once."""
+    wait = f"{_AWAIT_START}await_start({str(barrier)!r})\n" if barrier else ""
+    code = f"import sys\nfrom entrypoints.cli import main\n{wait}sys.exit(main(sys.argv[1:]))"
     return subprocess.Popen(
-        [sys.executable, "-c", code, "--db", url, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+        [sys.executable, "-c", code, "--db", url, *args], stdout=stdout, stderr=stderr, cwd=ROOT,
         env=cli_env(LEDGER_LOG_LEVEL=log_level, **(env_extra or {})),
     )
 
 
 BARRIER_TIMEOUT = 120.0
 
-
-def _await_start(barrier: str) -> None:
-    """In a child: says it is ready, then waits (bounded) for the go."""
-    folder = Path(barrier)
-    (folder / f"ready-{uuid.uuid4().hex}").touch()
-    deadline = time.monotonic() + BARRIER_TIMEOUT
+# In a child, before it runs the command: says it is ready, then waits (bounded) for the go.
+_AWAIT_START = f"""
+def await_start(barrier):
+    import pathlib, time, uuid
+    folder = pathlib.Path(barrier)
+    (folder / f"ready-{{uuid.uuid4().hex}}").touch()
+    deadline = time.monotonic() + {BARRIER_TIMEOUT}
     while not (folder / "go").exists():
         if time.monotonic() > deadline:
             raise SystemExit("the go never came")
         time.sleep(0.005)
+"""
 
 
 def start(barrier: Path, processes: Sequence[subprocess.Popen[bytes]]) -> None:

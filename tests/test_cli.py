@@ -7,31 +7,32 @@ from __future__ import annotations
 import json
 import os
 import pty
+import select
 import subprocess
-import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from tests import builders as b
+from tests.robustness import jsonl
+from tests.robustness import ledger_process as robustness_process
 
-ROOT = Path(__file__).resolve().parent.parent
+TERMINAL = {"COLUMNS": "160", "TERM": "xterm"}
 
 
 def ledger_process(url: str, *args: str, **kw: Any) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "COLUMNS": "160", "TERM": "xterm"}
-    return subprocess.Popen([sys.executable, "-m", "entrypoints.cli", "--db", url, *args], cwd=ROOT, env=env, **kw)
+    return robustness_process(url, *args, env_extra=TERMINAL, **kw)
 
 
 def run(url: str, *args: str) -> subprocess.CompletedProcess[bytes]:
-    process = ledger_process(url, *args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = ledger_process(url, *args)
     out, err = process.communicate(timeout=120)
     return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
 
 def commands_file(tmp_path: Path, partners: int) -> Path:
     path = tmp_path / "commands.jsonl"
-    commands = [b.program(terms=b.terms())] + [b.application(f"p{i:04d}") for i in range(partners)]
-    path.write_text("".join(json.dumps(c) + "\n" for c in commands))
+    path.write_text(jsonl([b.program(terms=b.terms())] + [b.application(f"p{i:04d}") for i in range(partners)]))
     return path
 
 
@@ -95,7 +96,7 @@ def test_no_traceback_when_the_reader_closes_the_pipe(sqlite_ledger):
     sqlite_ledger.ok(b.program(terms=b.terms()), *(b.application(f"p{i:04d}") for i in range(1000)))
     sqlite_url = sqlite_ledger.url
     for args in (("list", "partners", "--all", "--json"), ("list", "partners", "--limit", "1000")):
-        process = ledger_process(sqlite_url, *args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        process = ledger_process(sqlite_url, *args)
         assert process.stdout is not None and process.stderr is not None
         first = process.stdout.readline()
         process.stdout.close()  # like `| head -1`
@@ -120,8 +121,12 @@ def read_terminal(url: str, *args: str) -> tuple[int, str]:
     master, slave = pty.openpty()
     process = ledger_process(url, *args, stdout=subprocess.DEVNULL, stderr=slave)
     os.close(slave)
-    shown = b""
+    shown, deadline = b"", time.monotonic() + 120
     while True:
+        left = deadline - time.monotonic()
+        assert left > 0, "the terminal never closed"
+        if not select.select([master], [], [], left)[0]:
+            continue
         try:
             chunk = os.read(master, 65536)
         except OSError:  # the child closed the terminal

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Literal, get_origin
 
 import jsonschema
@@ -15,9 +14,7 @@ from commands import models as m
 from commands import reference, schema_export
 from commands.parsing import parse
 from entrypoints.cli import main as cli_main
-from tests.conftest import Driver
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import ROOT, Driver
 
 
 def test_every_command_has_a_summary_described_fields_and_an_example():
