@@ -7,7 +7,7 @@ import json
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
@@ -103,6 +103,19 @@ class Driver:
 
     def close(self) -> None:
         self.app.close()
+
+
+def pages(fetch: Callable[[str | None], Any], most: int = 50) -> Iterator[Any]:
+    """Every page of a keyset listing, following the cursor: ``fetch(after)`` with
+    ``None`` first, then each page's ``next``; fails after ``most`` pages."""
+    after = None
+    for _ in range(most):
+        page = fetch(after)
+        yield page
+        if page.next is None:
+            return
+        after = page.next
+    pytest.fail("the cursor never ended")
 
 
 @pytest.fixture

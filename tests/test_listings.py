@@ -11,6 +11,7 @@ import pytest
 
 from projections.listings import BadListing, decode_cursor
 from tests import builders as b
+from tests.conftest import pages
 
 LEVEL_TERMS = b.terms(status={"target_per_year": 1, "window_months": 12, "lock_threshold": 50, "lock_years": 5})
 
@@ -59,14 +60,10 @@ def test_partners_filter_by_state_level_status_program_and_id(ledger):
 def test_partner_pages_follow_the_cursor_without_gaps_or_repeats(ledger):
     world(ledger)
     listings = ledger.app.listings
-    seen, cursor = [], None
-    while True:
-        page = listings.partners(limit=2, after=cursor)
+    seen = []
+    for page in pages(lambda after: listings.partners(limit=2, after=after)):
         seen += ids(page)
         assert len(page.items) <= 2
-        cursor = page.next
-        if cursor is None:
-            break
     assert seen == ["p1", "p2", "p3", "p4", "p5"]
     # a status filter pages too, skipping the partners it leaves out
     first = listings.partners(status="at_risk", on=_at("2025-02-01"), limit=1, after=None)

@@ -9,6 +9,7 @@ import pytest
 
 from projections.listings import BadListing
 from tests import builders as b
+from tests.conftest import pages
 from tests.test_statements import TERMS as USD_TERMS
 from tests.test_statements import close
 
@@ -59,20 +60,10 @@ def test_payouts_due_totals_add_up_every_page_of_payouts_due(ledger):
               b.cmd("record_payout", payout_id="po1", partner_id="p1", amount="40.00", currency="USD",
                     statement_ids=["prog/p1/USD/2025-01"], at="2025-03-02T00:00:00Z"))
     totals = listings.payouts_due_totals()
-    every = [item for page in _pages(listings) for item in page]
+    every = [item for page in pages(lambda after: listings.payouts_due(limit=1, after=after)) for item in page.items]
     assert totals == {"USD": {"partners": 2, "due": str(sum(Decimal(item["due"]) for item in every))}}
     assert totals["USD"]["due"] == "120.00", "p1: 100.00 - 40.00; p2: 60.00 once its tax form is on file"
     assert listings.payouts_due_totals(program="other") == {}
-
-
-def _pages(listings):
-    after = None
-    while True:
-        page = listings.payouts_due(limit=1, after=after)
-        yield page.items
-        if page.next is None:
-            return
-        after = page.next
 
 
 def test_payout_methods_show_how_a_page_of_partners_is_paid_masked_as_on_the_partner_record(ledger):
