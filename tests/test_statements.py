@@ -127,5 +127,5 @@ def test_a_partner_requests_what_is_due_once_until_a_payout_settles_it(ledger):
     ledger.ok(payout("po1", "60.00", ["prog/p1/USD/2025-01"]))
     [again] = ledger.ok(request(amount="40.00"))
     assert again["amount"] == "40.00"
-    [trail_entry] = [e for e in ledger.cli_json("audit", "p1") if e["type"] == "payout.requested"][:1]
+    trail_entry = next(e for e in ledger.cli_json("audit", "p1") if e["type"] == "payout.requested")
     assert trail_entry["details"]["statement_id"] == "prog/p1/USD/2025-01"
