@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, sync_playwright
 
 from entrypoints.bootstrap import Ledger, bootstrap
 from entrypoints.http.server import serving
+from ledger.calendar import add_months, month_end, period_of
 
 CHROMIUM = "/usr/lib/chromium/chromium"
 VIEWPORT = {"width": 1280, "height": 900}
@@ -30,7 +31,7 @@ def scenes(ledger: Ledger) -> list[tuple[str, str | None, str | None, str]]:
     reseller = _a_reseller(ledger) or partner
     program = ledger.queries.partner(partner)["program_id"]
     last = ledger.queries.periods(program)["last_closed"] or ""
-    year_to = f"from={_months_before(last, 11)}&to={last}" if last else ""  # the demo's history ends before today
+    year_to = f"from={period_of(add_months(month_end(last), -11))}&to={last}" if last else ""  # the demo's history ends before today
     return [
         ("signin", None, None, "/signin"),
         ("partner-dashboard", "partner", partner, f"/partners/{partner}?{year_to}"),
@@ -48,12 +49,6 @@ def scenes(ledger: Ledger) -> list[tuple[str, str | None, str | None, str]]:
         ("audit-snapshots", "auditor", None, "/audit/snapshots"),
         ("audit-verify", "auditor", None, "/audit/verify"),
     ]
-
-
-def _months_before(period: str, months: int) -> str:
-    year, month = map(int, period.split("-"))
-    index = year * 12 + month - 1 - months
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 def _a_reseller(ledger: Ledger) -> str | None:

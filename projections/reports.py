@@ -11,7 +11,7 @@ from typing import Any
 
 from adapters.database import Database
 from adapters.event_store import EventStore
-from ledger.calendar import add_months, as_utc
+from ledger.calendar import add_months, as_utc, period_of
 from ledger.money import round_money
 from ledger.program import Program
 from projections.columns import FAR_FUTURE, from_minor, ts
@@ -36,7 +36,7 @@ class Reports:
         what the month added to lifetime commission (earned - clawed back - deducted +
         adjusted)."""
         end = as_utc(as_of) if as_of else datetime.now(UTC)
-        periods = [add_months(end.replace(day=1), -back).strftime("%Y-%m") for back in range(months - 1, -1, -1)]
+        periods = [period_of(add_months(end.replace(day=1), -back)) for back in range(months - 1, -1, -1)]
         rows = self.db.fetch_all(
             f"SELECT SUBSTR(effective_at, 1, 7), currency, bucket, SUM(amount_minor) FROM {self.t.lines}"
             " WHERE partner_id = %s AND effective_at >= %s AND effective_at <= %s AND recorded_at <= %s"
