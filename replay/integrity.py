@@ -38,7 +38,7 @@ def verify_chain(db: Database, store: EventStore, expect: tuple[int, str] | None
     at that position must be that head, and the log must reach that position."""
     seals = scan(db, CHAIN_TABLE, ("position",))
     previous, count, after = GENESIS, 0, 0
-    expect_position = expect[0] if expect is not None else None
+    expect_position, expect_head = expect if expect is not None else (None, None)
     while True:
         notifications = store.notifications(after, BATCH)
         if not notifications:
@@ -53,10 +53,11 @@ def verify_chain(db: Database, store: EventStore, expect: tuple[int, str] | None
             if bytes(seal[-1]) != expected:
                 reason = "content does not match its seal (edited, or the event before it deleted with its seal?)"
                 return ChainReport(count, notification.id, reason)
-            if expect is not None and notification.id >= expect[0] and expect_position is not None:
-                if notification.id > expect[0]:
-                    return ChainReport(count, expect[0], "no event at the position of the head recorded at an earlier audit (deleted?)")
-                if expected.hex() != expect[1]:
+            if expect_position is not None and notification.id >= expect_position:
+                if notification.id > expect_position:
+                    reason = "no event at the position of the head recorded at an earlier audit (deleted?)"
+                    return ChainReport(count, expect_position, reason)
+                if expected.hex() != expect_head:
                     return ChainReport(count, notification.id, "history differs from the head recorded at an earlier audit")
                 expect_position = None  # checked
             previous, count = expected, count + 1
