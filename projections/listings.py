@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -53,6 +53,18 @@ class Page:
 
     def as_dict(self) -> dict[str, Any]:
         return {"items": self.items, "next": self.next}
+
+
+def every(fetch: Callable[[str | None], Page]) -> Iterator[dict[str, Any]]:
+    """Every item of a listing, page after page: ``fetch(after)`` is the page after
+    cursor ``after`` (None: the first page)."""
+    after: str | None = None
+    while True:
+        page = fetch(after)
+        yield from page.items
+        if page.next is None:
+            return
+        after = page.next
 
 
 def encode_cursor(key: Sequence[Any]) -> str:

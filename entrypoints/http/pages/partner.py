@@ -29,7 +29,7 @@ from entrypoints.http.templating import render
 from ledger.calendar import add_months, month_end, next_period, period_of
 from ledger.errors import CommandRejected
 from ledger.money import zero
-from projections.listings import MAX_LIMIT
+from projections.listings import MAX_LIMIT, every
 from projections.reports import MAX_MONTHS
 
 log = structlog.get_logger(__name__)
@@ -145,7 +145,9 @@ def _money(ledger: Ledger, partner_id: str, principal: Principal, statements: li
     latest: dict[str, dict[str, Any]] = {}
     for statement in statements:
         latest.setdefault(statement["currency"], statement)
-    holds = _every_hold(ledger, partner_id)
+    # All of the partner's held commission, oldest first: the "on hold" figure sums
+    # every one, even where the page lists only the oldest (holds are rare: one page).
+    holds = list(every(lambda after: ledger.listings.holds(partner=partner_id, limit=MAX_LIMIT, after=after)))
     requests = ledger.listings.payout_requests(partner=partner_id).items
     held: dict[str, Decimal] = {}
     for hold in holds:
@@ -164,19 +166,6 @@ def _money(ledger: Ledger, partner_id: str, principal: Principal, statements: li
         "accounts": accounts, "holds": holds[:HOLDS_SHOWN], "holds_total": len(holds), "hold_reason": _hold_reason,
         "may_request_payout": principal.may_send("request_payout"),
     }
-
-
-def _every_hold(ledger: Ledger, partner_id: str) -> list[dict[str, Any]]:
-    """All of the partner's held commission, oldest first: the "on hold" figure sums
-    every one, even where the page lists only the oldest (holds are rare: one page)."""
-    holds: list[dict[str, Any]] = []
-    after = None
-    while True:
-        page = ledger.listings.holds(partner=partner_id, limit=MAX_LIMIT, after=after)
-        holds += page.items
-        if page.next is None:
-            return holds
-        after = page.next
 
 
 def _hold_reason(code: str) -> str:

@@ -5,7 +5,6 @@ listing of ``projections.listings``; the CSV routes walk every page."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -15,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from entrypoints.http.auth import CurrentPrincipal, LedgerDep, Reader, partner_visible
 from entrypoints.http.csv_export import csv_content, csv_response
 from entrypoints.http.params import MONTH_PATTERN, After, Fresh, On, PartnerId, Program
-from projections.listings import DEFAULT_LIMIT, MAX_LIMIT, Page
+from projections.listings import DEFAULT_LIMIT, MAX_LIMIT, every
 
 router = APIRouter(prefix="/v1", tags=["lists"], dependencies=[Fresh])
 
@@ -73,7 +72,7 @@ def statements(ledger: LedgerDep, period: PeriodQuery, program: Program = None,
             responses=csv_content("one row per statement"), summary="A month's statements as CSV")
 def statements_csv(ledger: LedgerDep, period: PeriodQuery, program: Program = None) -> Response:
     columns = ("statement_id", "program_id", "partner_id", "period", "currency", "opening", "lines", "closing", "due", "issued_at")
-    items = _every(lambda after: ledger.listings.statements(period=period, program=program, limit=MAX_LIMIT, after=after))
+    items = every(lambda after: ledger.listings.statements(period=period, program=program, limit=MAX_LIMIT, after=after))
     return csv_response(f"statements-{period}.csv", columns, ([item[c] for c in columns] for item in items))
 
 
@@ -86,7 +85,7 @@ def payouts_due(ledger: LedgerDep, program: Program = None, limit: Limit = DEFAU
             responses=csv_content("one row per partner and currency"), summary="Payouts due as CSV")
 def payouts_due_csv(ledger: LedgerDep, program: Program = None) -> Response:
     columns = ("partner_id", "program_id", "currency", "due", "statement_id")
-    items = _every(lambda after: ledger.listings.payouts_due(program=program, limit=MAX_LIMIT, after=after))
+    items = every(lambda after: ledger.listings.payouts_due(program=program, limit=MAX_LIMIT, after=after))
     rows = ([item["partner_id"], item["program_id"], item["currency"], item["due"], item["statement_ids"][-1]] for item in items)
     return csv_response("payouts-due.csv", columns, rows)
 
@@ -102,13 +101,3 @@ def holds(ledger: LedgerDep, program: Program = None,
           partner: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
           limit: Limit = DEFAULT_LIMIT, after: After = None) -> Any:
     return ledger.listings.holds(program=program, partner=partner, limit=limit, after=after).as_dict()
-
-
-def _every(fetch: Callable[[str | None], Page]) -> Iterator[dict[str, Any]]:
-    after: str | None = None
-    while True:
-        page = fetch(after)
-        yield from page.items
-        if page.next is None:
-            return
-        after = page.next
