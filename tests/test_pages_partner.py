@@ -36,10 +36,6 @@ def scene(http: Any) -> None:
 
 
 
-def csrf(page: str) -> str:
-    return page.split('name="csrf_token" value="')[1].split('"')[0]
-
-
 def figures(page: str, currency: str = "USD") -> dict[str, str]:
     """The money figures of one currency's block: ``{"balance": "60.00 USD", ...}``."""
     block = page.split(f'data-currency="{currency}"')[1].split('class="account"')[0]
@@ -216,10 +212,10 @@ def test_customers_are_paged(http):
 
 def test_a_partner_asks_for_its_payout_and_finance_sees_the_request(http):
     scene(http)
-    http.sign_in("partner", "p1")
+    csrf = http.sign_in("partner", "p1")
     page = http.client.get("/partners/p1").text
     assert "Request payout of 60.00 USD" in page
-    answer = http.client.post("/partners/p1/payout-request", data={"currency": "USD", "csrf_token": csrf(page)},
+    answer = http.client.post("/partners/p1/payout-request", data={"currency": "USD", "csrf_token": csrf},
                               follow_redirects=False)
     assert answer.status_code == 303 and answer.headers["location"] == "/partners/p1"
     after = http.client.get("/partners/p1").text
@@ -229,7 +225,7 @@ def test_a_partner_asks_for_its_payout_and_finance_sees_the_request(http):
     assert (request["partner_id"], request["amount"], request["currency"]) == ("p1", "60.00", "USD")
     [entry] = [e for e in http.driver.app.queries.audit(partner_id="p1") if e["type"] == "payout.requested"]
     assert entry["actor"] == "partner:p1"
-    again = http.client.post("/partners/p1/payout-request", data={"currency": "USD", "csrf_token": csrf(page)},
+    again = http.client.post("/partners/p1/payout-request", data={"currency": "USD", "csrf_token": csrf},
                              follow_redirects=False)
     assert again.status_code == 303
     assert "already waiting for finance" in http.client.get("/partners/p1").text
@@ -237,12 +233,12 @@ def test_a_partner_asks_for_its_payout_and_finance_sees_the_request(http):
 
 def test_a_refused_payout_request_says_why(http):
     http.driver.ok(b.program(terms=TERMS), *b.partner("p1"))
-    http.sign_in("partner", "p1")
+    csrf = http.sign_in("partner", "p1")
     page = http.client.get("/partners/p1").text
     assert "Request payout" not in page and "No commission yet" in page
-    http.client.post("/partners/p1/payout-request", data={"currency": "USD", "csrf_token": csrf(page)}, follow_redirects=False)
+    http.client.post("/partners/p1/payout-request", data={"currency": "USD", "csrf_token": csrf}, follow_redirects=False)
     assert "nothing is due to p1 in USD" in http.client.get("/partners/p1").text
-    http.client.post("/partners/p1/payout-request", data={"csrf_token": csrf(page)}, follow_redirects=False)
+    http.client.post("/partners/p1/payout-request", data={"csrf_token": csrf}, follow_redirects=False)
     assert "currency" in http.client.get("/partners/p1").text.lower()
     without_token = http.client.post("/partners/p1/payout-request", data={"currency": "USD"}, follow_redirects=False)
     assert without_token.status_code == 403
