@@ -12,6 +12,7 @@ from entrypoints.http.pages.common import back_to, outcome, send
 from entrypoints.http.templating import render
 from projections.queries import NotFound
 from tests import builders as b
+from tests.pages import BROWSER
 
 
 def _test_pages(http):
@@ -31,13 +32,6 @@ def _test_pages(http):
         return back_to("/", *outcome(results, "Meeting recorded."))
 
     http.app.include_router(router)
-
-
-BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
-
-
-
-
 
 
 def test_an_anonymous_browser_is_sent_to_sign_in_and_a_refusal_is_a_page(http):

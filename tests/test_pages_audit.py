@@ -10,9 +10,8 @@ import pytest
 
 from entrypoints.http.pages.audit import differences, net_change
 from tests import builders as b
+from tests.pages import BROWSER, notice
 from tests.test_statements import TERMS, close
-
-BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
 def scene(http) -> None:
@@ -26,14 +25,6 @@ def scene(http) -> None:
               reason="double-counted setup fee", at="2025-01-25T00:00:00Z"),
         close("2025-01", "2025-02-01T01:00:00Z"),
     )
-
-
-
-
-def notice(page: str) -> str:
-    found = re.search(r'<p class="flash (\w+)"[^>]*>([^<]*)</p>', page)
-    assert found, "no notice on the page"
-    return f"{found.group(1)}: {found.group(2)}".replace("&#39;", "'")
 
 
 def trail_positions(page: str) -> list[int]:

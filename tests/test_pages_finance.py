@@ -11,9 +11,8 @@ from decimal import Decimal
 import pytest
 
 from tests import builders as b
+from tests.pages import BROWSER, notice
 from tests.test_statements import TERMS, close
-
-BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
 def scene(http) -> None:
@@ -30,15 +29,6 @@ def scene(http) -> None:
             b.payment(f"feb{n}", f"c{n}", {"subscription": f"{n}00.00"}, at="2025-02-15T00:00:00Z"),
         ]
     http.driver.ok(*commands, close("2025-01", "2025-02-01T01:00:00Z"))
-
-
-
-
-def notice(page: str) -> str:
-    """The one-time notice a page shows after a form."""
-    found = re.search(r'<p class="flash (\w+)"[^>]*>([^<]*)</p>', page)
-    assert found, "no notice on the page"
-    return f"{found.group(1)}: {found.group(2)}".replace("&#39;", "'")
 
 
 def submit(http, path: str, form: dict) -> str:

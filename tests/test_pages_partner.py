@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from tests import builders as b
+from tests.pages import BROWSER
 from tests.test_statements import TERMS, close
 
-BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 JANUARY = "from=2025-01&to=2025-03"
 
 
@@ -32,8 +32,6 @@ def scene(http: Any) -> None:
         b.cmd("record_payout", payout_id="po-1", partner_id="p1", amount="40.00", currency="USD",
               statement_ids=["prog/p1/USD/2025-01"], at="2025-02-03T00:00:00Z"),
     )
-
-
 
 
 def figures(page: str, currency: str = "USD") -> dict[str, str]:
