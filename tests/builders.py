@@ -6,6 +6,14 @@ from typing import Any
 
 T0 = "2025-01-01T00:00:00Z"
 
+# Statement tests' terms: one level at 20 %, payouts from 50.00 once a tax form is on file.
+TERMS: dict[str, Any] = {
+    "currency": "USD",
+    "levels": {"Std": {"rate": "0.20"}},
+    "commissionable_revenue": "*",
+    "payout": {"minimum": "50.00", "hold_days": 0, "requires_tax_form": True},
+}
+
 
 def program(program_id: str = "prog", preset: str | None = "sales-partner", terms: dict[str, Any] | None = None, at: str = T0) -> dict[str, Any]:
     command: dict[str, Any] = {"type": "define_program", "program_id": program_id, "at": at}
@@ -77,6 +85,15 @@ def cost(cost_id: str, customer_id: str, amount: str, at: str = "2025-02-05T00:0
     return {"type": "record_cost", "cost_id": cost_id, "customer_id": customer_id, "amount": amount, "currency": "USD", "kind": kind, "at": at}
 
 
+def close(period: str, at: str, program_id: str = "prog") -> dict[str, Any]:
+    return {"type": "close_period", "program_id": program_id, "period": period, "at": at}
+
+
+def payout(payout_id: str, amount: str, statement_ids: list[str], partner_id: str = "p1") -> dict[str, Any]:
+    return {"type": "record_payout", "payout_id": payout_id, "partner_id": partner_id, "amount": amount,
+            "currency": "USD", "statement_ids": statement_ids}
+
+
 def cmd(type_: str, **fields: Any) -> dict[str, Any]:
     """Any command: ``cmd("change_level", partner_id="p1", level="Gold", at=...)``."""
     return {"type": type_, **fields}
@@ -96,3 +113,24 @@ def terms(**overrides: Any) -> dict[str, Any]:
         "promo": None,
     }
     return {**base, **overrides}
+
+
+LEVEL_TERMS = terms(status={"target_per_year": 1, "window_months": 12, "lock_threshold": 50, "lock_years": 5})
+
+
+def listings_world(ledger: Any) -> None:
+    """Program ``prog`` (Gold/Silver, 1 new customer a year keeps a partner active):
+    p1 Gold with two customers, p2 Silver (Gold from March), p3 pending, p4 rejected,
+    p5 terminated; a self-referred payment of p1 on hold; January closed."""
+    ledger.ok(
+        program(terms=LEVEL_TERMS),
+        *partner("p1", level="Gold"), *partner("p2", level="Silver"),
+        application("p3", at="2025-01-05T00:00:00Z"), application("p4", at="2025-01-04T00:00:00Z"),
+        cmd("reject_application", partner_id="p4", reason="no website", at="2025-01-06T00:00:00Z"),
+        *partner("p5"), cmd("terminate_partner", partner_id="p5", reason="fraud", at="2025-01-20T00:00:00Z"),
+        cmd("change_level", partner_id="p2", level="Gold", at="2025-03-01T00:00:00Z"),
+        *customer("c1", "p1"), *customer("c2", "p1", email="cfo@p1.example"),
+        payment("pay1", "c1", at="2025-01-15T00:00:00Z"),
+        payment("pay2", "c2", at="2025-01-16T00:00:00Z"),
+        cmd("close_period", program_id="prog", period="2025-01", at="2025-02-01T01:00:00Z"),
+    )

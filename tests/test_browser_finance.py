@@ -12,7 +12,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from tests import builders as b
-from tests.test_statements import TERMS
+from tests.builders import TERMS
 
 
 def january(live) -> None:

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from ledger.calendar import add_months, period_of
 from tests import builders as b
-from tests.test_statements import TERMS, close
+from tests.builders import TERMS, close
 
 
 def last_month_earned(live) -> None:

@@ -1,7 +1,7 @@
 """What was true on a fact's own date decides, not what is known when it is recorded."""
 
 from tests import builders as b
-from tests.test_statements import TERMS, close
+from tests.builders import TERMS, close
 
 
 def test_a_claim_dated_before_the_approval_does_not_qualify(ledger):

@@ -8,7 +8,7 @@ import io
 from decimal import Decimal
 
 from tests import builders as b
-from tests.test_statements import TERMS, close, payout
+from tests.builders import TERMS, close, payout
 
 
 def history(http, partners=("p1", "p2", "p3")):

@@ -13,7 +13,7 @@ from starlette.routing import Mount
 from entrypoints.http.access import ADMIN_COMMANDS, BILLING_COMMANDS, FINANCE_COMMANDS, PARTNER_COMMANDS, Principal, Role
 from entrypoints.http.routes.commands import COMMAND_TYPES
 from tests import builders as b
-from tests.test_statements import TERMS, close
+from tests.builders import TERMS, close
 
 # Who asks: no credentials, a token per role, and partner p2's token asking about p1.
 CALLERS = ("anonymous", "admin", "finance", "auditor", "billing", "partner", "other_partner")

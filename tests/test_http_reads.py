@@ -8,7 +8,7 @@ import io
 from decimal import Decimal
 
 from tests import builders as b
-from tests.test_statements import TERMS, close
+from tests.builders import TERMS, close
 
 
 def history(http):

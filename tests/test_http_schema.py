@@ -16,7 +16,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode, checks
 
 from tests import builders as b
-from tests.test_statements import TERMS, close
+from tests.builders import TERMS, close
 
 EXAMPLES = 10
 

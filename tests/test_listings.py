@@ -11,27 +11,8 @@ import pytest
 
 from projections.listings import BadListing, decode_cursor
 from tests import builders as b
+from tests.builders import listings_world as world
 from tests.conftest import pages
-
-LEVEL_TERMS = b.terms(status={"target_per_year": 1, "window_months": 12, "lock_threshold": 50, "lock_years": 5})
-
-
-def world(ledger: Any) -> None:
-    """Program ``prog`` (Gold/Silver, 1 new customer a year keeps a partner active):
-    p1 Gold with two customers, p2 Silver (Gold from March), p3 pending, p4 rejected,
-    p5 terminated; a self-referred payment of p1 on hold; January closed."""
-    ledger.ok(
-        b.program(terms=LEVEL_TERMS),
-        *b.partner("p1", level="Gold"), *b.partner("p2", level="Silver"),
-        b.application("p3", at="2025-01-05T00:00:00Z"), b.application("p4", at="2025-01-04T00:00:00Z"),
-        b.cmd("reject_application", partner_id="p4", reason="no website", at="2025-01-06T00:00:00Z"),
-        *b.partner("p5"), b.cmd("terminate_partner", partner_id="p5", reason="fraud", at="2025-01-20T00:00:00Z"),
-        b.cmd("change_level", partner_id="p2", level="Gold", at="2025-03-01T00:00:00Z"),
-        *b.customer("c1", "p1"), *b.customer("c2", "p1", email="cfo@p1.example"),
-        b.payment("pay1", "c1", at="2025-01-15T00:00:00Z"),
-        b.payment("pay2", "c2", at="2025-01-16T00:00:00Z"),
-        b.cmd("close_period", program_id="prog", period="2025-01", at="2025-02-01T01:00:00Z"),
-    )
 
 
 def ids(page: Any, key: str = "partner_id") -> list[str]:

@@ -9,9 +9,9 @@ import pytest
 
 from projections.listings import BadListing
 from tests import builders as b
+from tests.builders import TERMS as USD_TERMS
+from tests.builders import close
 from tests.conftest import pages
-from tests.test_statements import TERMS as USD_TERMS
-from tests.test_statements import close
 
 TERMS = {**USD_TERMS, "currencies": ["EUR"]}
 

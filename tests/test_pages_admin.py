@@ -13,8 +13,7 @@ import pytest
 
 from entrypoints.http.pages import admin
 from tests import builders as b
-from tests.test_listings import LEVEL_TERMS
-from tests.test_listings import world as listings_world
+from tests.builders import LEVEL_TERMS, listings_world
 
 PROMO_TERMS = {**LEVEL_TERMS, "promo": {"rate": "0.50", "slots": 2}}
 

@@ -10,8 +10,8 @@ import pytest
 
 from entrypoints.http.pages.audit import differences, net_change
 from tests import builders as b
+from tests.builders import TERMS, close
 from tests.pages import BROWSER, notice
-from tests.test_statements import TERMS, close
 
 
 def scene(http) -> None:

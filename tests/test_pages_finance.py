@@ -11,8 +11,8 @@ from decimal import Decimal
 import pytest
 
 from tests import builders as b
+from tests.builders import TERMS, close
 from tests.pages import BROWSER, notice
-from tests.test_statements import TERMS, close
 
 
 def scene(http) -> None:

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from tests import builders as b
+from tests.builders import TERMS, close
 from tests.pages import BROWSER
-from tests.test_statements import TERMS, close
 
 JANUARY = "from=2025-01&to=2025-03"
 

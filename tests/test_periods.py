@@ -4,10 +4,7 @@ last closed one; never a month that has not ended; ``ledger periods`` shows them
 from __future__ import annotations
 
 from tests import builders as b
-
-
-def close(period: str, at: str) -> dict:
-    return b.cmd("close_period", program_id="prog", period=period, at=at)
+from tests.builders import close
 
 
 def test_after_the_first_close_only_the_next_month_closes(ledger):

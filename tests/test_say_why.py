@@ -7,14 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from tests import builders as b
-
-
-def close(period: str, at: str) -> dict[str, Any]:
-    return b.cmd("close_period", program_id="prog", period=period, at=at)
+from tests.builders import close
 
 
 def payout(amount: str, statement_id: str = "prog/p1/USD/2025-02") -> dict[str, Any]:
-    return b.cmd("record_payout", payout_id="po1", partner_id="p1", amount=amount, currency="USD", statement_ids=[statement_id])
+    return b.payout("po1", amount, [statement_id])
 
 
 def earn(ledger: Any, terms: dict[str, Any], amount: str = "100.00") -> None:

@@ -1,22 +1,7 @@
 """Month close, statements, payouts, and reproducing what was issued."""
 
 from tests import builders as b
-
-TERMS = {
-    "currency": "USD",
-    "levels": {"Std": {"rate": "0.20"}},
-    "commissionable_revenue": "*",
-    "payout": {"minimum": "50.00", "hold_days": 0, "requires_tax_form": True},
-}
-
-
-def close(period: str, at: str, program_id: str = "prog") -> dict:
-    return {"type": "close_period", "program_id": program_id, "period": period, "at": at}
-
-
-def payout(payout_id: str, amount: str, statement_ids: list[str], partner_id: str = "p1") -> dict:
-    return {"type": "record_payout", "payout_id": payout_id, "partner_id": partner_id, "amount": amount,
-            "currency": "USD", "statement_ids": statement_ids}
+from tests.builders import TERMS, close, payout
 
 
 def history(ledger) -> None:
