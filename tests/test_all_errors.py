@@ -7,6 +7,7 @@ import json
 
 from tests import builders as b
 from tests.conftest import Driver
+from tests.robustness import jsonl
 
 BAD_PAYMENT = {
     "type": "record_payment", "payment_id": "in_1", "customer_id": "c1",
@@ -45,7 +46,7 @@ def test_nested_and_unknown_fields_are_listed_too(sqlite_ledger: Driver):
 def test_ledger_apply_lists_every_invalid_field_and_applies_the_rest(sqlite_ledger: Driver, tmp_path):
     commands = tmp_path / "commands.jsonl"
     lines = [b.program(), *b.partner("p1"), *b.customer("c1", "p1"), BAD_PAYMENT, b.payment("in_2", "c1")]
-    commands.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    commands.write_text(jsonl(lines))
     code, out = sqlite_ledger.cli("apply", str(commands))
     assert code == 1  # a command was refused
     results = [json.loads(line) for line in out.splitlines()]

@@ -12,7 +12,7 @@ import pytest
 from entrypoints.bootstrap import bootstrap
 from entrypoints.relay import wire_envelope
 from tests import builders as b
-from tests.robustness import case, dump, ledger_session
+from tests.robustness import case, dump, jsonl, ledger_session
 
 JANE = {  # a sole trader: her company is her name
     "email": "jane.doe@janedoe-consulting.example", "company": "Jane Doe Consulting",
@@ -49,12 +49,10 @@ def leaks(text: str) -> list[str]:
 def test_nothing_of_a_forgotten_person_is_readable_anywhere(store, request, tmp_path):
     url = request.getfixturevalue(f"{store}_url")
     setup = tmp_path / "history.jsonl"
-    setup.write_text("".join(json.dumps(c) + "\n" for c in history()))
+    setup.write_text(jsonl(history()))
     forget = tmp_path / "forget.jsonl"
-    forget.write_text(
-        json.dumps(b.cmd("forget_partner", partner_id="p1", reason="erasure request")) + "\n"
-        + json.dumps(b.cmd("forget_customer", customer_id="c1", reason="erasure request")) + "\n"
-    )
+    forget.write_text(jsonl([b.cmd("forget_partner", partner_id="p1", reason="erasure request"),
+                             b.cmd("forget_customer", customer_id="c1", reason="erasure request")]))
     printed_before, logged_before = ledger_session(url, [["apply", str(setup)]])
     assert printed_before.count('"ok": true') == len(history()), printed_before
     printed, logged = ledger_session(url, [

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests import builders as b
+from tests.robustness import jsonl
 
 
 def base(ledger: Any) -> None:
@@ -160,7 +161,7 @@ def test_apply_of_the_same_file_again_records_nothing_twice(ledger, tmp_path):
     path = tmp_path / "commands.jsonl"
     commands = [b.program(terms=b.terms()), *b.partner("p1"), b.cmd("record_meeting", partner_id="p1"),
                 b.signup("c1"), b.claim("c1", "nobody")]
-    path.write_text("".join(json.dumps(c) + "\n" for c in commands))
+    path.write_text(jsonl(commands))
     first = ledger.cli("apply", str(path))
     events = ledger.event_count()
     second = ledger.cli("apply", str(path))
@@ -171,7 +172,7 @@ def test_apply_of_the_same_file_again_records_nothing_twice(ledger, tmp_path):
     assert len(meetings) == 1
     # The same command in another file is another command.
     other = tmp_path / "other.jsonl"
-    other.write_text(json.dumps(b.cmd("record_meeting", partner_id="p1")) + "\n")
+    other.write_text(jsonl([b.cmd("record_meeting", partner_id="p1")]))
     assert ledger.cli("apply", str(other))[0] == 0
     meetings = [e for e in ledger.app.queries.audit(partner_id="p1") if e["type"] == "partner.meeting_recorded"]
     assert len(meetings) == 2
