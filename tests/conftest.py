@@ -222,6 +222,15 @@ class Live:
         _, secret = self.driver.app.access.issue("token", role, partner_id=partner_id, label=f"browser {role}")
         return secret
 
+    def api(self, path: str, role: str, partner_id: str | None = None) -> Any:
+        """``GET path`` from the running server with a fresh token for ``role``: the JSON
+        of its 200 answer."""
+        import httpx
+
+        answer = httpx.get(f"{self.base}{path}", headers={"Authorization": f"Bearer {self.token(role, partner_id)}"})
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
     def sign_in(self, page: Any, role: str, partner_id: str | None = None) -> None:
         """Signs ``page`` (a Playwright page) in with a fresh token, as a person would."""
         page.goto(f"{self.base}/signin")

@@ -5,7 +5,6 @@ on the page and in the API."""
 
 from __future__ import annotations
 
-import httpx
 from playwright.sync_api import Page, expect
 
 from tests import builders as b
@@ -15,8 +14,7 @@ PROMO_TERMS = {"currency": "USD", "levels": {"Standard": {"rate": "0.20"}}, "def
 
 
 def promo_left_in_the_api(live) -> int:
-    answer = httpx.get(f"{live.base}/v1/programs/prog", headers={"Authorization": f"Bearer {live.token('admin')}"})
-    left: int = answer.json()["promo"]["left"]
+    left: int = live.api("/v1/programs/prog", "admin")["promo"]["left"]
     return left
 
 

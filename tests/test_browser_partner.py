@@ -8,7 +8,6 @@ import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
-import httpx
 from playwright.sync_api import Page, expect
 
 from ledger.calendar import add_months, period_of
@@ -31,19 +30,13 @@ def last_month_earned(live) -> None:
     )
 
 
-def api(live, path: str, role: str, partner_id: str | None = None) -> dict:
-    answer = httpx.get(f"{live.base}{path}", headers={"Authorization": f"Bearer {live.token(role, partner_id)}"})
-    assert answer.status_code == 200, answer.text
-    return answer.json()
-
-
 def test_a_partner_follows_its_invite_sees_its_balance_and_chart_and_asks_for_its_payout(live, page: Page):
     last_month_earned(live)
     page.goto(live.invite("partner", "p1"))
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(f"{live.base}/partners/p1")
 
-    usd = api(live, "/v1/partners/p1/balance", "partner", "p1")["currencies"]["USD"]
+    usd = live.api("/v1/partners/p1/balance", "partner", "p1")["currencies"]["USD"]
     account = page.locator('[data-currency="USD"]')
     expect(account.locator('[data-figure="balance"]')).to_have_text(f"{Decimal(usd['balance']):,} USD")
     expect(account.locator('[data-figure="due"]')).to_have_text(f"{Decimal(usd['due']):,} USD")
@@ -59,5 +52,5 @@ def test_a_partner_follows_its_invite_sees_its_balance_and_chart_and_asks_for_it
     expect(page.get_by_role("status")).to_contain_text("Payout of 100.00 USD requested")
     expect(page.get_by_text("waiting for finance")).to_be_visible()
     expect(page.get_by_role("button", name=re.compile("Request payout"))).to_have_count(0)
-    [request] = api(live, "/v1/payouts/requests", "finance")["items"]
+    [request] = live.api("/v1/payouts/requests", "finance")["items"]
     assert (request["partner_id"], request["currency"], request["amount"]) == ("p1", "USD", "100.00")
