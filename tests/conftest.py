@@ -8,7 +8,7 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import redirect_stdout
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -41,15 +41,24 @@ def pg_available() -> bool:
     return available
 
 
+@contextmanager
+def pg_schema() -> Iterator[str]:
+    """The URL of a fresh schema on the local server, dropped afterwards."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    try:
+        yield f"{PG_DSN}?schema={schema}"
+    finally:
+        with psycopg.connect(PG_DSN, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
 @pytest.fixture
 def pg_url(pg_available: bool) -> Iterator[str]:
     """A fresh schema on the local server, dropped afterwards."""
     if not pg_available:
         pytest.skip("PostgreSQL is not reachable")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    yield f"{PG_DSN}?schema={schema}"
-    with psycopg.connect(PG_DSN, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    with pg_schema() as url:
+        yield url
 
 
 @pytest.fixture

@@ -14,16 +14,15 @@ import sqlite3
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
 from adapters.database import Database
-from tests.conftest import ROOT
+from tests.conftest import ROOT, pg_schema
 
 CATEGORIES = ("bad input", "crash safety", "concurrency", "privacy", "tamper")
 TALLY: dict[str, list[int]] = {}  # category -> [tried, held]
@@ -144,16 +143,9 @@ def fresh_url(store: str, request: Any, tmp_path_factory: Any) -> str:
     """A new, empty store: an SQLite file, or a PostgreSQL schema dropped after the test."""
     if store == "sqlite":
         return f"sqlite:///{tmp_path_factory.mktemp('store') / 'ledger.db'}"
-    from tests.conftest import PG_DSN
-
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-
-    def drop() -> None:
-        with psycopg.connect(PG_DSN, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-
-    request.addfinalizer(drop)
-    return f"{PG_DSN}?schema={schema}"
+    schema = ExitStack()
+    request.addfinalizer(schema.close)
+    return schema.enter_context(pg_schema())
 
 
 # -- a full dump of a database ------------------------------------------------------------

@@ -22,7 +22,8 @@ from entrypoints.bootstrap import Ledger, bootstrap
 from entrypoints.cli import main as cli_main
 from events.wire import PRIVATE_FIELDS
 from projections.catalog import live_views
-from tests.test_properties import SETTINGS, Scenario, fresh_pg_schema, scenarios
+from tests.conftest import pg_schema
+from tests.test_properties import SETTINGS, Scenario, scenarios
 
 # Columns that hold when the ledger learnt a fact: they differ between two runs.
 RECORDED_COLUMNS = {"recorded_at", "applied_known", "signed_up_known", "attributed_known", "onboarded_known"}
@@ -152,7 +153,7 @@ def test_batches_equal_one_command_at_a_time_postgres(pg_available: bool) -> Non
     @settings(SETTINGS, max_examples=4)
     @given(scenario=scenarios(max_steps=20), batch_sizes=batch_plans)
     def check(scenario: Scenario, batch_sizes: list[int]) -> None:
-        with fresh_pg_schema() as one_url, fresh_pg_schema() as batched_url:
+        with pg_schema() as one_url, pg_schema() as batched_url:
             check_batching_is_invisible(one_url, batched_url, scenario, batch_sizes)
 
     check()

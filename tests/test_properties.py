@@ -31,17 +31,13 @@ import calendar
 import json
 import re
 import tempfile
-import uuid
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
@@ -55,7 +51,7 @@ from projections.catalog import live_views
 from projections.queries import Queries
 from projections.runner import ProjectionRunner, Tables
 from tests import builders as b
-from tests.conftest import PG_DSN
+from tests.conftest import pg_schema
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 KINDS = ["subscription", "platform_fee", "message_overage", "setup", "hardware"]
@@ -798,16 +794,6 @@ def test_ledger_agrees_with_the_model_and_its_invariants_sqlite(scenario: Scenar
         run_scenario(f"sqlite:///{Path(tmp) / 'live.db'}", f"sqlite:///{Path(tmp) / 'batch.db'}", scenario)
 
 
-@contextmanager
-def fresh_pg_schema() -> Iterator[str]:
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    try:
-        yield f"{PG_DSN}?schema={schema}"
-    finally:
-        with psycopg.connect(PG_DSN, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-
-
 def test_ledger_agrees_with_the_model_and_its_invariants_postgres(pg_available: bool) -> None:
     if not pg_available:
         pytest.skip("PostgreSQL is not reachable")
@@ -815,7 +801,7 @@ def test_ledger_agrees_with_the_model_and_its_invariants_postgres(pg_available: 
     @settings(SETTINGS, max_examples=5)
     @given(scenario=scenarios(max_steps=25))
     def check(scenario: Scenario) -> None:
-        with fresh_pg_schema() as url:
+        with pg_schema() as url:
             run_scenario(url, None, scenario)
 
     check()
