@@ -21,6 +21,8 @@ _SQLITE = threading.local()  # SQLite connections are per thread
 # Schema changes: threads of one process take turns, and a thread already holding the
 # database's advisory lock may change the schema again (re-entrant).
 _SCHEMA_LOCK = threading.RLock()
+# Which DDL each part of the schema last ran (a fingerprint of its statements).
+SCHEMA_STATE_TABLE = "ledger_schema_state"
 _SCHEMA_DEPTH: dict[str, int] = {}
 
 
@@ -144,6 +146,34 @@ class Database:
         with self.schema_lock(), self.connect() as conn, self.transaction(conn) as cursor:
             yield cursor
 
+    def schema_is_current(self, part: str, fingerprint: str, table: str) -> bool:
+        """Whether ``part``'s DDL with this fingerprint already ran (and ``table``, one it
+        made, is still there: a table dropped by hand brings the DDL back). A process starting
+        while others write then skips it and takes no table lock at all: on PostgreSQL
+        ``CREATE INDEX IF NOT EXISTS`` locks its table even when the index exists, and such
+        a start deadlocked with a writer holding those tables."""
+        with self.connect() as conn, self.reading(conn) as cursor:
+            if not (self.table_exists(cursor, SCHEMA_STATE_TABLE) and self.table_exists(cursor, table)):
+                return False
+            cursor.execute(f"SELECT fingerprint FROM {SCHEMA_STATE_TABLE} WHERE part = %s", (part,))
+            row = cursor.fetchone()
+        return row is not None and row[0] == fingerprint
+
+    def record_schema(self, cursor: Any, part: str, fingerprint: str | None) -> None:
+        """Inside ``schema_change``: ``part``'s DDL ran with this fingerprint (None: its
+        tables were dropped, so the next start runs it again)."""
+        cursor.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA_STATE_TABLE} (part TEXT PRIMARY KEY, fingerprint TEXT NOT NULL)")
+        cursor.execute(f"DELETE FROM {SCHEMA_STATE_TABLE} WHERE part = %s", (part,))
+        if fingerprint is not None:
+            cursor.execute(f"INSERT INTO {SCHEMA_STATE_TABLE} (part, fingerprint) VALUES (%s, %s)", (part, fingerprint))
+
+    def table_exists(self, cursor: Any, table: str) -> bool:
+        if self.is_postgres:
+            cursor.execute("SELECT to_regclass(%s)", (f"{self.schema}.{table}",))
+            return cursor.fetchone()[0] is not None
+        cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s", (table,))
+        return cursor.fetchone() is not None
+
     @contextmanager
     def schema_lock(self) -> Iterator[None]:
         """Only one process changes the schema at a time. On PostgreSQL, concurrent
@@ -263,3 +293,7 @@ class _Translating:
 
     def fetchall(self) -> list[Any]:
         return list(self._cursor.fetchall())
+
+
+def schema_fingerprint(statements: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(statements).encode()).hexdigest()

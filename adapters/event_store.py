@@ -206,7 +206,7 @@ class EventStore(Application):  # type: ignore[type-arg]
             create_log_guards(db)
         self.table = db.events_table()
         with db.schema_change() as cursor:
-            idempotency.create_table(cursor, self.table, _table_exists(db, cursor, idempotency.TABLE))
+            idempotency.create_table(cursor, self.table, db.table_exists(cursor, idempotency.TABLE))
             self._sequence = ""
             if db.is_postgres:
                 cursor.execute("SELECT pg_get_serial_sequence(%s, 'notification_id')", (f"{db.schema}.{self.table}",))
@@ -335,11 +335,3 @@ class EventStore(Application):  # type: ignore[type-arg]
         cursor.execute(f"SELECT COALESCE(MAX(rowid), 0) FROM {self.table}")
         last = int(cursor.fetchone()[0])
         return list(range(last + 1, last + 1 + count))
-
-
-def _table_exists(db: Database, cursor: Any, table: str) -> bool:
-    if db.is_postgres:
-        cursor.execute("SELECT to_regclass(%s)", (f"{db.schema}.{table}",))
-        return cursor.fetchone()[0] is not None
-    cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s", (table,))
-    return cursor.fetchone() is not None

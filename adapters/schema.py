@@ -3,7 +3,7 @@ TRUNCATE of the log and of its chain (on both databases)."""
 
 from __future__ import annotations
 
-from adapters.database import Database
+from adapters.database import Database, schema_fingerprint
 from adapters.hash_chain import CHAIN_TABLE
 
 _REFUSE = "the ledger event log is append-only"
@@ -18,10 +18,16 @@ def create_chain_table(db: Database) -> None:
 
 
 def create_log_guards(db: Database) -> None:
-    """Once the events table exists: triggers refusing any change to the log."""
+    """Once the events table exists: triggers refusing any change to the log (replacing
+    a trigger locks the log's table, so it runs only when they are not in place yet)."""
+    statements = _guard_statements(db)
+    fingerprint = schema_fingerprint(statements)
+    if db.schema_is_current("log guards", fingerprint, db.events_table()):
+        return
     with db.schema_change() as cursor:
-        for statement in _guard_statements(db):
+        for statement in statements:
             cursor.execute(statement)
+        db.record_schema(cursor, "log guards", fingerprint)
 
 
 def _guard_statements(db: Database) -> list[str]:

@@ -16,7 +16,7 @@ from typing import Any
 import structlog
 from eventsourcing.persistence import Notification
 
-from adapters.database import Database
+from adapters.database import Database, schema_fingerprint
 from adapters.event_store import EventStore, decode
 from ledger.aggregate import Envelope
 
@@ -72,18 +72,25 @@ class ProjectionRunner:
     def setup(self) -> None:
         if self._ready:
             return
-        with self.db.schema_change() as cursor:
-            cursor.execute(
-                f"CREATE TABLE IF NOT EXISTS {self.t.tracking} (view TEXT PRIMARY KEY, position BIGINT NOT NULL)"
-            )
-            for view in self.views:
-                for statement in view.ddl(self.t):
+        statements = [
+            f"CREATE TABLE IF NOT EXISTS {self.t.tracking} (view TEXT PRIMARY KEY, position BIGINT NOT NULL)",
+            *(statement for view in self.views for statement in view.ddl(self.t)),
+        ]
+        fingerprint = schema_fingerprint([*statements, *(view.name for view in self.views)])
+        if not self.db.schema_is_current(self._schema_part, fingerprint, self.t.tracking):
+            with self.db.schema_change() as cursor:
+                for statement in statements:
                     cursor.execute(statement)
-                cursor.execute(
+                cursor.executemany(
                     f"INSERT INTO {self.t.tracking} (view, position) VALUES (%s, 0) ON CONFLICT (view) DO NOTHING",
-                    (view.name,),
+                    [(view.name,) for view in self.views],
                 )
+                self.db.record_schema(cursor, self._schema_part, fingerprint)
         self._ready = True
+
+    @property
+    def _schema_part(self) -> str:
+        return f"read models {self.t.prefix}"
 
     def positions(self) -> dict[str, int]:
         self.setup()
@@ -197,4 +204,5 @@ class ProjectionRunner:
                 for table in getattr(view, "TABLES", ()):
                     cursor.execute(f"DROP TABLE IF EXISTS {getattr(self.t, table)}")
             cursor.execute(f"DROP TABLE IF EXISTS {self.t.tracking}")
+            self.db.record_schema(cursor, self._schema_part, None)
         self._ready = False
