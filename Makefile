@@ -7,8 +7,9 @@ DEMO_DB ?= demo.db
 DEMO_SIZE ?= demo
 HOST ?= 127.0.0.1
 PORT ?= 8000
+SUDO := $(shell test "$$(id -u)" = 0 || echo sudo)
 
-.PHONY: install demo serve screenshots test lint bench bench-quick clean schemas docs
+.PHONY: install chromium demo serve screenshots test lint bench bench-quick clean schemas docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +18,13 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The browser tests and screenshots drive Debian's chromium (Playwright's own download is
+# not reachable); installed with apt-get when missing, as .ci/run does (needs root).
+CHROMIUM := /usr/lib/chromium/chromium
+chromium:
+	@test -x $(CHROMIUM) || { export DEBIAN_FRONTEND=noninteractive; \
+	  $(SUDO) apt-get update -qq || true; $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
 demo: install
 	$(BIN)/python -m demo --size $(DEMO_SIZE) --db sqlite:///$(DEMO_DB)
@@ -38,12 +46,11 @@ serve: install
 	$(BIN)/ledger --db sqlite:///$(DEMO_DB) serve --host $(HOST) --port $(PORT)
 
 # A PNG of every dashboard into docs/screenshots/, from the demo database, in Debian's chromium.
-screenshots: install
+screenshots: install chromium
 	@test -f $(DEMO_DB) || $(MAKE) --no-print-directory demo
-	@test -x /usr/lib/chromium/chromium || apt-get install -y chromium
 	$(BIN)/python -m demo.screenshots --db sqlite:///$(DEMO_DB) --out docs/screenshots
 
-test: install
+test: install chromium
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
