@@ -183,11 +183,20 @@ class Http:
         """Opens a browser session (cookie) for ``role``, as the sign-in page does; returns
         the session's CSRF token, read from the page the browser lands on."""
         self.client.cookies.clear()
-        answer = self.client.post("/signin", data={"token": self.token(role, partner_id)}, follow_redirects=False)
+        form = {"token": self.token(role, partner_id), "csrf_token": self.signin_csrf("/signin")}
+        answer = self.client.post("/signin", data=form, follow_redirects=False)
         assert answer.status_code == 303, answer.text
         found = re.search(r'name="csrf_token" value="([^"]+)"', self.client.get("/").text)
         assert found, "the landing page carries no CSRF token"
         return found.group(1)
+
+    def signin_csrf(self, path: str) -> str:
+        """The CSRF token of the form on a page that opens a session (``/signin``, an
+        invite), as a browser gets it: the page also sets the browser id it is bound to."""
+        page = self.client.get(path)
+        assert page.status_code == 200, page.text
+        *_, token = re.findall(r'name="csrf_token" value="([^"]+)"', page.text)  # the page's form comes after the top bar's
+        return str(token)
 
     def post(self, path: str, as_: str | None = None, **kw: Any) -> Any:
         return self.request("POST", path, as_, **kw)

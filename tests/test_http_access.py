@@ -73,29 +73,31 @@ def test_an_invite_signs_in_once_with_a_strict_httponly_cookie(http):
     path = _invite(http)
     page = http.get(path)
     assert page.status_code == 200 and "p1" in page.text and "<form" in page.text
-    used = http.post(path)
+    csrf = http.signin_csrf(path)
+    used = http.post(path, data={"csrf_token": csrf})
     assert used.status_code == 303 and used.headers["location"] == "/"
     cookie = used.headers["set-cookie"]
     assert cookie.startswith(f"{SESSION_COOKIE}=ls_")
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
     assert http.get("/").headers["location"] == "/partners/p1"  # the client keeps the cookie: its dashboard
     http.client.cookies.clear()
-    assert http.post(path).status_code == 404, "an invite works once"
+    assert http.post(path, headers={"Origin": "http://testserver"}).status_code == 404, "an invite works once"
     assert http.get(path).status_code == 404
 
 
 def test_an_expired_invite_does_not_sign_in(http):
     _, secret = http.driver.app.access.issue("invite", "admin", lifetime=timedelta(seconds=-1))
-    assert http.post(f"/invite/{secret}").status_code == 404
+    assert http.post(f"/invite/{secret}", headers={"Origin": "http://testserver"}).status_code == 404
     assert SESSION_COOKIE not in http.client.cookies
 
 
 def test_signing_in_with_a_token_opens_a_session_and_revoking_the_token_closes_it(http):
     token = http.token("finance")
     assert http.get("/").status_code == 303
-    wrong = http.post("/signin", data={"token": "lt_wrong"})
+    csrf = http.signin_csrf("/signin")
+    wrong = http.post("/signin", data={"token": "lt_wrong", "csrf_token": csrf})
     assert wrong.status_code == 401 and SESSION_COOKIE not in http.client.cookies
-    signed_in = http.post("/signin", data={"token": token})
+    signed_in = http.post("/signin", data={"token": token, "csrf_token": csrf})
     assert signed_in.status_code == 303
     assert http.get("/").status_code == 200
     assert http.get("/v1/snapshots").status_code == 200, "the session authenticates API reads too"
@@ -106,7 +108,7 @@ def test_signing_in_with_a_token_opens_a_session_and_revoking_the_token_closes_i
 
 
 def test_browser_forms_need_the_csrf_token(http):
-    http.post("/signin", data={"token": http.token("admin")})
+    http.sign_in("admin")
     page = http.get("/")
     csrf = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text).group(1)
     refused = http.post("/signout", data={"csrf_token": "forged"})
@@ -140,8 +142,7 @@ def test_request_logs_name_routes_never_secrets(http, capfd, monkeypatch):
     try:
         token = http.token("admin")
         path = _invite(http, Role.ADMIN, None)
-        http.get(path)
-        http.post(path)
+        http.post(path, data={"csrf_token": http.signin_csrf(path)})
         http.get("/v1/me", as_="admin")
     finally:
         configure_logging("WARNING")

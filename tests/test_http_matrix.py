@@ -30,6 +30,8 @@ PARTNER_READ = row(401, 200, 200, 200, 403, 200, 404)  # a partner's own: 200; a
 AUDIT_TOOL = row(401, 403, 200, 200, 403, 403, 403)
 ADMIN_FORM = row(401, 303, 403, 403, 403, 403, 403)  # the admin console's forms: admins only
 
+SAME_ORIGIN = {"Origin": "http://testserver"}  # the forms that open a session come from the ledger's own pages
+
 # (method, route path) -> (request, expected status per caller). The request fills the
 # path's parameters and may carry a body.
 MATRIX: dict[tuple[str, str], tuple[dict[str, Any], dict[str, int]]] = {
@@ -40,9 +42,9 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, Any], dict[str, int]]] = {
     ("GET", "/static/swagger"): ({"path": "/static/swagger/swagger-ui.css"}, PUBLIC),
     ("GET", "/"): ({}, row(303, 200, 200, 200, 200, 303, 303)),  # partners land on their dashboard
     ("GET", "/signin"): ({}, PUBLIC),
-    ("POST", "/signin"): ({"data": {"token": "lt_not-a-token"}}, row(401, 401, 401, 401, 401, 401, 401)),
+    ("POST", "/signin"): ({"data": {"token": "lt_not-a-token"}, "headers": SAME_ORIGIN}, row(401, 401, 401, 401, 401, 401, 401)),
     ("GET", "/invite/{code}"): ({}, row(404, 404, 404, 404, 404, 404, 404)),
-    ("POST", "/invite/{code}"): ({}, row(404, 404, 404, 404, 404, 404, 404)),
+    ("POST", "/invite/{code}"): ({"headers": SAME_ORIGIN}, row(404, 404, 404, 404, 404, 404, 404)),
     ("POST", "/signout"): ({}, row(303, 303, 303, 303, 303, 303, 303)),
     ("GET", "/v1/me"): ({}, SIGNED_IN),
     ("POST", "/v1/commands"): (

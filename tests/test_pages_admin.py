@@ -83,9 +83,10 @@ def test_approving_shows_the_one_time_invite_once_and_takes_a_promo_slot(http, c
     # The link signs the new partner in, once.
     http.client.cookies.clear()
     code = link.rsplit("/", 1)[1]
-    assert http.client.post(f"/invite/{code}", follow_redirects=False).status_code == 303
+    form = {"csrf_token": http.signin_csrf(f"/invite/{code}")}
+    assert http.client.post(f"/invite/{code}", data=form, follow_redirects=False).status_code == 303
     assert http.client.get("/v1/me").json()["partner_id"] == "p2"
-    assert http.client.post(f"/invite/{code}", follow_redirects=False).status_code == 404
+    assert http.client.post(f"/invite/{code}", data=form, follow_redirects=False).status_code == 404
 
 
 def test_approving_with_an_own_rate_takes_no_promo_slot(http):

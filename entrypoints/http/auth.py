@@ -10,9 +10,11 @@ permissions with ``require`` and ``partner_visible`` (another partner's anything
 from __future__ import annotations
 
 import hmac
+import secrets
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request, Response
 
@@ -25,6 +27,9 @@ SESSION_COOKIE = "ledger_session"
 CSRF_FIELD = "csrf_token"  # form field
 CSRF_HEADER = "X-CSRF-Token"  # the same token, for scripts
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Before a session exists, the forms that open one (sign-in, invite) bind their CSRF token
+# to this random browser id instead: another site can neither read it nor send it.
+SIGNIN_COOKIE = "ledger_signin"
 
 
 def ledger_of(request: Request) -> Ledger:
@@ -141,11 +146,54 @@ def csrf_token(ledger: Ledger, principal: Principal | None) -> str:
 
 
 async def _check_csrf(request: Request, ledger: Ledger, principal: Principal) -> None:
+    if not hmac.compare_digest(await _sent_csrf(request), csrf_token(ledger, principal)):
+        raise _stale_form()
+
+
+async def _sent_csrf(request: Request) -> str:
     sent = request.headers.get(CSRF_HEADER, "")
     if not sent and request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
         sent = str((await request.form()).get(CSRF_FIELD, ""))
-    if not hmac.compare_digest(sent, csrf_token(ledger, principal)):
-        raise ApiError("csrf", "this form is stale or did not come from the ledger's own pages: reload and try again")
+    return sent
+
+
+def _stale_form() -> ApiError:
+    return ApiError("csrf", "this form is stale or did not come from the ledger's own pages: reload and try again")
+
+
+def signin_form(ledger: Ledger, request: Request, render: Callable[[str], Response]) -> Response:
+    """A page whose form opens a session (sign-in, invite), rendered by ``render`` with
+    its CSRF token: bound to the browser's ``SIGNIN_COOKIE``, set here if it has none."""
+    browser = request.cookies.get(SIGNIN_COOKIE) or secrets.token_urlsafe(24)
+    response = render(_signin_token(ledger, browser))
+    response.set_cookie(SIGNIN_COOKIE, browser, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", path="/")
+    return response
+
+
+def _signin_token(ledger: Ledger, browser: str) -> str:
+    return ledger.vault.keyed_hash(f"signin:{browser}")
+
+
+async def check_signin_csrf(request: Request, ledger: LedgerDep) -> None:
+    """Against login CSRF (another site signing a visitor into the attacker's account):
+    a request that opens a session carries the token of the ledger's own sign-in form,
+    or an ``Origin`` header naming the ledger itself (403 otherwise)."""
+    browser = request.cookies.get(SIGNIN_COOKIE)
+    if browser and hmac.compare_digest(await _sent_csrf(request), _signin_token(ledger, browser)):
+        return
+    if request.headers.get("origin") in _own_origins(request, ledger):
+        return
+    raise _stale_form()
+
+
+def _own_origins(request: Request, ledger: Ledger) -> set[str]:
+    """The ledger's origins: the request's own, and the public URL's when one is set."""
+    own = {f"{request.url.scheme}://{request.url.netloc}"}
+    public = urlsplit(ledger.settings.http_public_url)
+    if public.scheme and public.netloc:
+        own.add(f"{public.scheme}://{public.netloc}")
+    return own
 
 
 def open_session(ledger: Ledger, response: Response, request: Request, role: str, partner_id: str | None, parent_id: str) -> None:

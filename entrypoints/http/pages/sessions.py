@@ -1,29 +1,33 @@
 """Signing in and out in a browser: with a token (pasted once) or a one-time invite
-link. Both open a session cookie (HttpOnly, SameSite=Strict)."""
+link. Both open a session cookie (HttpOnly, SameSite=Strict), and only from the ledger's
+own forms (``check_signin_csrf``), so no other site can sign a visitor in."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from entrypoints.http.auth import LedgerDep, OptionalPrincipal, close_session, open_session
+from entrypoints.bootstrap import Ledger
+from entrypoints.http.access import Principal
+from entrypoints.http.auth import LedgerDep, OptionalPrincipal, check_signin_csrf, close_session, open_session, signin_form
 from entrypoints.http.templating import render
 
 router = APIRouter(include_in_schema=False)
+FromOwnForm = Depends(check_signin_csrf)
 
 
 @router.get("/signin", response_class=HTMLResponse)
-def signin_page(request: Request, principal: OptionalPrincipal) -> Response:
-    return render(request, "signin.html", principal=principal)
+def signin_page(request: Request, ledger: LedgerDep, principal: OptionalPrincipal) -> Response:
+    return _signin_form(request, ledger, "signin.html", {}, principal=principal)
 
 
-@router.post("/signin", response_class=HTMLResponse)
+@router.post("/signin", response_class=HTMLResponse, dependencies=[FromOwnForm])
 def signin(request: Request, ledger: LedgerDep, token: Annotated[str, Form(max_length=200)]) -> Response:
     credential = ledger.access.authenticate(token.strip(), "token")
     if credential is None:
-        return render(request, "signin.html", {"error": "That token is unknown, expired or revoked."}, status=401)
+        return _signin_form(request, ledger, "signin.html", {"error": "That token is unknown, expired or revoked."}, status=401)
     response = RedirectResponse("/", status_code=303)
     open_session(ledger, response, request, credential.role, credential.partner_id, credential.credential_id)
     return response
@@ -37,10 +41,11 @@ def invite_page(request: Request, ledger: LedgerDep, code: str) -> Response:
     if invite is None or invite.used_at is not None:
         return _spent(request)
     expires = invite.expires_at.strftime("%Y-%m-%d %H:%M UTC") if invite.expires_at else "never"
-    return render(request, "invite.html", {"role": invite.role, "partner_id": invite.partner_id, "expires_at": expires})
+    return _signin_form(request, ledger, "invite.html",
+                        {"role": invite.role, "partner_id": invite.partner_id, "expires_at": expires})
 
 
-@router.post("/invite/{code}", response_class=HTMLResponse)
+@router.post("/invite/{code}", response_class=HTMLResponse, dependencies=[FromOwnForm])
 def use_invite(request: Request, ledger: LedgerDep, code: str) -> Response:
     invite = ledger.access.redeem_invite(code)
     if invite is None:
@@ -55,6 +60,12 @@ def signout(ledger: LedgerDep, principal: OptionalPrincipal) -> Response:
     response = RedirectResponse("/signin", status_code=303)
     close_session(ledger, response, principal)
     return response
+
+
+def _signin_form(request: Request, ledger: Ledger, template: str, context: dict[str, Any], *,
+                 principal: Principal | None = None, status: int = 200) -> Response:
+    return signin_form(ledger, request, lambda csrf: render(
+        request, template, {**context, "signin_csrf": csrf}, principal=principal, status=status))
 
 
 def _spent(request: Request) -> Response:
