@@ -6,8 +6,10 @@ versions of what the batch only read are validated, the events get their positio
 and go in with one ``COPY`` (PostgreSQL) or one ``executemany`` (SQLite), the hash
 chain is extended in Python and written the same way, forgotten subjects' keys are
 destroyed, and the batch's idempotency keys are written (``adapters.idempotency``).
-A version or key another writer took meanwhile fails the whole transaction with the
-library's ``IntegrityError``; the bus replays the batch on fresh state.
+A version or key another writer took meanwhile (a unique-key or serialization
+conflict) fails the whole transaction with the library's ``IntegrityError``; the bus
+replays the batch on fresh state. Any other integrity error (NOT NULL, CHECK, the log's
+append-only triggers) is ``WriteRefused``: no replay can cure it.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from adapters.schema import create_chain_table, create_log_guards
 from adapters.vault import KEYS_TABLE
 from events.base import Event, EventMeta, event_class_for_topic
 from ledger.aggregate import A, Envelope
+from ledger.errors import WriteRefused
 
 SCAN_CHUNK = 5_000  # events per round trip when reading the log in order
 LOCK_TIMEOUT_S = 30  # how long a writer waits for the log's write lock
@@ -188,6 +191,25 @@ def _shred(cursor: Any, subjects: Sequence[str]) -> None:
         )
 
 
+# SQLite's codes of a unique-key clash (the only conflict two writers can have there:
+# ``BEGIN IMMEDIATE`` serializes them).
+_SQLITE_CONFLICTS = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
+
+
+def _is_conflict(exc: Exception) -> bool:
+    """Whether another writer caused this error (a unique key taken, a serialization
+    failure or deadlock), so replaying the batch on fresh state can succeed."""
+    if isinstance(exc, sqlite3.IntegrityError):
+        return getattr(exc, "sqlite_errorname", "") in _SQLITE_CONFLICTS
+    return isinstance(exc, psycopg.errors.UniqueViolation | psycopg.errors.TransactionRollback)
+
+
+def _reason(exc: Exception) -> str:
+    """The database's one-line reason (PostgreSQL's detail would quote the row's data)."""
+    diag = getattr(exc, "diag", None)
+    return getattr(diag, "message_primary", None) or str(exc).splitlines()[0]
+
+
 class EventStore(Application):  # type: ignore[type-arg]
     """The library's Application (reading, the repository), configured for the
     ledger's database, with the ledger's batch writer (``append``)."""
@@ -298,8 +320,10 @@ class EventStore(Application):  # type: ignore[type-arg]
                 positions = self._write_events(cursor, stored, read_versions)
                 _shred(cursor, forget_subjects)
                 idempotency.insert(cursor, receipts)
-        except (psycopg.IntegrityError, sqlite3.IntegrityError) as exc:
-            raise IntegrityError(f"another writer got there first: {exc}") from exc
+        except (psycopg.IntegrityError, psycopg.errors.TransactionRollback, sqlite3.IntegrityError) as exc:
+            if _is_conflict(exc):
+                raise IntegrityError(f"another writer got there first: {exc}") from exc
+            raise WriteRefused(f"the database refused the write: {_reason(exc)}") from exc
         return positions
 
     def _write_events(self, cursor: Any, stored: list[StoredEvent], read_versions: dict[UUID, int]) -> list[int]:

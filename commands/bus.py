@@ -8,7 +8,6 @@ the Kafka consumer, HTTP batches).
 
 from __future__ import annotations
 
-import itertools
 import json
 import random
 import re
@@ -31,7 +30,7 @@ from commands.unit_of_work import UnitOfWork
 from events.base import EventMeta, Source
 from ledger.aggregate import Aggregate, Envelope
 from ledger.customer import Customer
-from ledger.errors import CommandRejected, reject
+from ledger.errors import CommandRejected, WriteRefused, reject
 from ledger.partner import Partner
 from ledger.payment import Payment
 from ledger.privacy import subject
@@ -41,6 +40,9 @@ log = structlog.get_logger(__name__)
 
 BATCH_SIZE = 500
 MAX_BACKOFF = 1.0  # seconds: the longest pause between two attempts of a conflicting batch
+# Attempts of a batch that keeps conflicting with other writers (about half a minute
+# of pauses) before its commands are refused as ``busy``, recording nothing.
+MAX_ATTEMPTS = 50
 Message = Raw | Sourced | m.Command
 
 
@@ -110,12 +112,14 @@ class MessageBus:
         """Decide every command of the batch in memory and write what they recorded in
         one transaction; ``committed`` receives the events written, with positions.
 
-        A version conflict with another writer is replayed on fresh state, after a
-        pause that grows with each conflict (with jitter, so writers fall out of step),
-        until it goes through: a writer never gives up because another one is busy.
-        An unexpected failure replays the batch one command per transaction, so only
-        the culprit fails (code ``internal``) and the others still apply."""
-        for attempt in itertools.count(1):
+        Only a conflict with another writer (a unique key or version taken, a
+        serialization failure: the store's ``IntegrityError``) is replayed on fresh
+        state, after a pause that grows with each conflict (with jitter, so writers fall
+        out of step), at most ``MAX_ATTEMPTS`` times; then every command is refused as
+        ``busy``. Any other failure (a NOT NULL or CHECK refused by the database, a bug)
+        is never retried as such: the batch is replayed one command per transaction, so
+        only the culprit fails (code ``internal``, saying why) and the others still apply."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 self._prefetch([c for c in parsed if isinstance(c, m.Command)])
                 results = [self._run(c, origin) if isinstance(c, m.Command) else c for c in parsed]
@@ -126,15 +130,17 @@ class MessageBus:
                 pause = random.uniform(0, min(MAX_BACKOFF, 0.01 * 2**attempt))
                 log.info("batch_conflict_retry", attempt=attempt, size=len(parsed), pause=round(pause, 3))
                 time.sleep(pause)
-            except Exception:
+            except Exception as failure:
                 self.uow.discard()
                 if len(parsed) > 1:
-                    log.warning("batch_failed_retrying_singly", size=len(parsed))
+                    log.warning("batch_failed_retrying_singly", size=len(parsed), error=type(failure).__name__)
                     return [self._decide_and_commit([command], origin, committed)[0] for command in parsed]
                 log.exception("command_failed")  # reported, never swallowed silently
-                failed = reject("internal", "the ledger failed on this command; see its log")
-                return [error_result(failed, parsed[0].type if isinstance(parsed[0], m.Command) else None)]
-        raise AssertionError("unreachable")
+                return [_refused(parsed[0], reject("internal", _failure_message(failure)))]
+        log.error("batch_gave_up", attempts=MAX_ATTEMPTS, size=len(parsed))
+        busy = reject("busy", f"other writers kept changing what this needed: {MAX_ATTEMPTS} attempts conflicted; "
+                              "nothing was recorded, send it again")
+        return [_refused(c, busy) for c in parsed]
 
     def _prefetch(self, commands: list[m.Command]) -> None:
         """Load what a batch will touch in a few queries instead of one per aggregate:
@@ -181,6 +187,17 @@ class MessageBus:
         for key in keys:
             self.uow.keep_receipt(key, (print_, result))
         return result
+
+
+def _refused(parsed: m.Command | Result, refusal: CommandRejected) -> Result:
+    """A parsed command's refusal (one refused when parsing keeps its own)."""
+    return error_result(refusal, parsed.type) if isinstance(parsed, m.Command) else parsed
+
+
+def _failure_message(failure: Exception) -> str:
+    if isinstance(failure, WriteRefused):
+        return f"{failure} (a bug, not a conflict: nothing of this command was recorded)"
+    return "the ledger failed on this command; see its log"
 
 
 def _handler(command: m.Command) -> Callable[[Context, Any], Result]:

@@ -135,6 +135,7 @@ REFUSAL_CODES: dict[str, str] = {
     "claim_rejected": "the attribution claim does not qualify on its date; the refusal itself is recorded for the audit trail",
     "not_supported": "the command type has no handler in this version",
     "internal": "the ledger failed on this command (a bug: the rest of the batch still applied)",
+    "busy": "other writers kept changing what the command needed, attempt after attempt; nothing was recorded: send it again",
 }
 
 

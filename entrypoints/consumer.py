@@ -56,6 +56,9 @@ INBOUND: dict[str, type[m.Command]] = {
     "record_cost": m.RecordCost,
     "sign_up_customer": m.SignUpCustomer,
 }
+# Results the ledger failed on rather than refused: not dead-lettered, their offsets
+# stay uncommitted so they are tried again on restart.
+RETRY_LATER = frozenset({"internal", "busy"})
 
 
 class ConsumerHalted(RuntimeError):
@@ -168,7 +171,7 @@ class PaymentsConsumer:
             item.result = result
             if not result["ok"]:
                 item.error = result["error"]
-        halted = [item for item in items if item.error is not None and item.error.get("code") == "internal"]
+        halted = [item for item in items if item.error is not None and item.error.get("code") in RETRY_LATER]
         # Commit no further than the first message the ledger failed on, per partition.
         stop_at: dict[tuple[str, int], int] = {}
         for item in halted:
@@ -179,7 +182,7 @@ class PaymentsConsumer:
             limit = stop_at.get((item.message.topic, item.message.partition))
             return limit is None or item.message.offset < limit
 
-        dead = [item for item in items if item.error is not None and item.error.get("code") != "internal" and committable(item)]
+        dead = [item for item in items if item.error is not None and item.error.get("code") not in RETRY_LATER and committable(item)]
         self._send_dead_letters(dead)
         offsets: dict[Any, Any] = {}
         for item in items:

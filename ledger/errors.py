@@ -46,3 +46,9 @@ class CommandRejected(Exception):
 
 def reject(code: str, message: str, field: str | None = None) -> CommandRejected:
     return CommandRejected(code, message, field)
+
+
+class WriteRefused(Exception):
+    """The database refused a batch for a reason no retry can cure (a NOT NULL, CHECK or
+    append-only rule broken: a bug or a tampered database), unlike a conflict with
+    another writer. Nothing of the batch was recorded."""

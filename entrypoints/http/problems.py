@@ -34,6 +34,7 @@ STATUS_OF_CODE: dict[str, int] = {
     "payload_too_large": 413,
     "unsupported_media_type": 415,
     "not_caught_up": 503,
+    "busy": 503,
     "internal": 500,
 }
 # The code of a bare HTTP error (routing, methods): the first code with that status.
