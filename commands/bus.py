@@ -148,7 +148,8 @@ class MessageBus:
         wanted: list[tuple[type[Aggregate], str]] = []
         for command in commands:
             fields = type(command).model_fields
-            wanted += [(cls, getattr(command, name)) for name, cls in _REFERENCES.items() if name in fields]
+            wanted += [(cls, getattr(command, name)) for name, cls in _REFERENCES.items()
+                       if name in fields and getattr(command, name) is not None]
         self.vault.prepare(_sealed_subjects(commands))
         found = self.uow.prefetch(wanted)
         # Keys after aggregates: a key is committed with its command's events, so a
@@ -245,10 +246,13 @@ _REFERENCES: dict[str, type[Aggregate]] = {
 def _sealed_subjects(commands: list[m.Command]) -> Iterator[str]:
     """Whose key the batch will seal personal data with."""
     for command in commands:
-        if isinstance(command, m.SubmitApplication | m.SetPayoutDetails):
+        if isinstance(command, m.SubmitApplication | m.SetPayoutDetails | m.ApproveApplication | m.RotatePartnerCode):
             yield subject("partner", command.partner_id)
-        elif isinstance(command, m.SignUpCustomer) and (command.email or command.company):
+        elif isinstance(command, m.CreateResoldCustomer) or (
+                isinstance(command, m.SignUpCustomer) and (command.email or command.company)):
             yield subject("customer", command.customer_id)
+        elif isinstance(command, m.SubmitLead):
+            yield subject("lead", command.lead_id)
 
 
 _CLOSE_PERIOD = re.compile(r'"type"\s*:\s*"close_period"')

@@ -380,25 +380,99 @@ class ForgetPartner(Command):
 # -- customers --------------------------------------------------------------------------
 
 
-class SignUpCustomer(Command):
-    """Record a new customer (tenant) of your product."""
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+Channel = Literal["link", "code", "lead", "resell"]
+# A partner code as a customer types it: any case, with or without dashes and spaces.
+PartnerCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=PRINTABLE)]
+REFERRAL_CODE = ("a partner's private code as the customer gave it (any case, dashes optional), instead of `partner_id`:"
+                 " channel `code`; refused with `unknown_referral` or `code_rotated`")
+REFERRAL_LINK = ("a partner's referral link (the `ref` query parameter the landing page received), instead of"
+                 " `partner_id`: channel `link`; refused with `unknown_referral`")
+
+
+class _Referred(Command):
+    """Commands that may name the partner by its code or link instead of its id."""
+
+    referral_code: PartnerCode | None = Field(None, description=REFERRAL_CODE)
+    referral_link: Id | None = Field(None, description=REFERRAL_LINK)
+
+    @model_validator(mode="after")
+    def _one_referral(self) -> _Referred:
+        if self.referral_code is not None and self.referral_link is not None:
+            raise FieldError("referral_link", "give referral_code or referral_link, not both")
+        return self
+
+    @property
+    def referral_channel(self) -> Channel | None:
+        if self.referral_code is not None:
+            return "code"
+        return "link" if self.referral_link is not None else None
+
+
+class SignUpCustomer(_Referred):
+    """Record a new customer (tenant) of your product; with a referral code or link, also attribute it to that partner."""
 
     type: Literal["sign_up_customer"]
     customer_id: Id = Field(description="the new customer's id in your billing system")
-    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")] | None = Field(
-        None, description="the customer's e-mail (personal data: sealed, erasable; used to detect self-referrals)")
+    email: Email | None = Field(
+        None, description="the customer's e-mail (personal data: sealed, erasable; used to detect self-referrals and "
+                          "to find a partner's open lead for it)")
     company: Text | None = Field(None, description="the customer's company name")
 
 
-class ClaimCustomer(Command):
+class ClaimCustomer(_Referred):
     """Attribute a customer to a partner; the first claim that qualifies wins, a failed claim is recorded as refused."""
 
     type: Literal["claim_customer"]
     customer_id: Id = Field(description=CUSTOMER_ID)
-    partner_id: Id = Field(description="the partner claiming the customer")
-    channel: Literal["link", "code", "lead", "resell"] = Field(description=(
+    partner_id: Id | None = Field(None, description="the partner claiming the customer (or give `referral_code` or `referral_link`)")
+    channel: Channel | None = Field(None, description=(
         "how the partner brought the customer: `link` (referral link), `code` (referral code), `lead` (registered lead), "
-        "`resell` (the partner resells: it earns a discount, not a commission)"))
+        "`resell` (the partner resells: it earns a discount, not a commission); required with `partner_id`, "
+        "implied by `referral_code` / `referral_link`"))
+
+    @model_validator(mode="after")
+    def _one_partner(self) -> ClaimCustomer:
+        given = [name for name in ("partner_id", "referral_code", "referral_link") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise FieldError("partner_id", "give exactly one of partner_id, referral_code, referral_link")
+        if self.partner_id is not None and self.channel is None:
+            raise FieldError("channel", "give the channel the partner brought the customer through")
+        implied = self.referral_channel
+        if implied is not None and self.channel not in (None, implied):
+            raise FieldError("channel", f"a claim by {given[0]} has channel {implied!r}")
+        return self
+
+
+class CreateResoldCustomer(Command):
+    """A reseller creates its customer's account: signed up and attributed to it (channel `resell`) in one step."""
+
+    type: Literal["create_resold_customer"]
+    partner_id: Id = Field(description="the reselling partner (a partner's own token may only create its own customers)")
+    customer_id: Id = Field(description="the new customer's own account id (one account per customer: no pooling)")
+    company: Text = Field(description="the customer's company name (personal data: sealed, erasable)")
+    email: Email | None = Field(None, description=(
+        "the customer's e-mail (personal data: sealed); an address that already has an account is refused"))
+    do_not_contact: bool = Field(False, description="true: you ask that the seller does not contact this customer directly")
+
+
+class RotatePartnerCode(Command):
+    """Give the partner a new private code: the old one stops resolving, customers already attributed stay."""
+
+    type: Literal["rotate_partner_code"]
+    partner_id: Id = Field(description="the partner (a partner's own token may only rotate its own code)")
+
+
+class SubmitLead(Command):
+    """A partner submits a lead (a company not yet a customer); it is attributed to the partner when its contact signs up."""
+
+    KEY_FIELD = "lead_id"
+    type: Literal["submit_lead"]
+    lead_id: Id = Field(description="your id of the lead; also its idempotency key")
+    partner_id: Id = Field(description="the partner submitting it (a partner's own token may only submit its own)")
+    company: Text = Field(description="the lead's company name (personal data: sealed)")
+    email: Email = Field(description="the lead's contact e-mail (personal data: sealed; the lead is matched by it)")
+    note: Text | None = Field(None, description="anything the seller should know (sealed)")
 
 
 class SetDoNotContact(Command):
@@ -557,6 +631,6 @@ AnyCommand = Annotated[
     | CompleteTraining | RecordMeeting | SetActiveUntil | TerminatePartner | ForgetPartner
     | SignUpCustomer | ClaimCustomer | SetDoNotContact | ForgetCustomer | RecordPayment
     | RecordRefund | RecordChargeback | RecordCost | AdjustCommission | ReviewCommission
-    | ClosePeriod | RecordPayout | RequestPayout,
+    | ClosePeriod | RecordPayout | RequestPayout | RotatePartnerCode | SubmitLead | CreateResoldCustomer,
     Field(discriminator="type"),
 ]

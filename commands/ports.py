@@ -13,6 +13,7 @@ from uuid import UUID
 
 from ledger.account import StatementDraft
 from ledger.aggregate import Aggregate, Envelope
+from ledger.referral import Contacts
 
 
 class EventStore(Protocol):
@@ -57,3 +58,6 @@ class ReadModels(Protocol):
 
     def statement_drafts(self, program_id: str, period: str) -> list[StatementDraft]:
         """What a month close states, per partner and currency (read models current)."""
+
+    def contacts(self, email_hash: str, domain_hash: str | None) -> Contacts:
+        """Customers whose e-mail or domain matches, and the leads for that e-mail (read models current)."""

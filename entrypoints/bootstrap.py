@@ -20,6 +20,7 @@ from entrypoints.settings import Settings, load_settings
 from projections.catalog import LiveReadModels
 from projections.listings import Listings
 from projections.queries import Queries
+from projections.referrals import Referrals
 from projections.reports import Reports
 from replay.snapshots import Snapshot, SnapshotStore
 
@@ -37,6 +38,7 @@ class Ledger:
     listings: Listings
     reports: Reports  # monthly series, statement history, program pages
     snapshot_store: SnapshotStore  # its tables made once, at bootstrap
+    referrals: Referrals  # referral links, leads, the partner's funnel
 
     def snapshots(self) -> SnapshotStore:
         return self.snapshot_store
@@ -77,5 +79,5 @@ def bootstrap(settings: Settings | None = None, *, database_url: str | None = No
     bus = MessageBus(UnitOfWork(store), vault, read_models)
     return Ledger(
         settings, db, store, vault, bus, read_models, Queries(db, store, vault), access, Listings(db, store, vault),
-        Reports(db, store), snapshots,
+        Reports(db, store), snapshots, Referrals(db, store, vault),
     )

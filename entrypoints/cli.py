@@ -304,7 +304,9 @@ def cmd_status(ledger: Ledger, args: argparse.Namespace) -> int:
 
 
 def cmd_partner(ledger: Ledger, args: argparse.Namespace) -> int:
-    return _show(ledger.queries.partner(args.partner, args.known_at), args, f"Partner {args.partner}")
+    # The operator at the server's shell acts as an admin: it sees the private code.
+    record = ledger.queries.partner(args.partner, args.known_at, with_code=True)
+    return _show(record, args, f"Partner {args.partner}")
 
 
 def cmd_periods(ledger: Ledger, args: argparse.Namespace) -> int:

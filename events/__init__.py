@@ -5,7 +5,7 @@ outside consumers (through the exported JSON Schemas) all read the same definiti
 """
 
 # Importing the modules registers their event classes.
-from events import customer, partner, program, receipt, revenue, statement  # noqa: F401
+from events import customer, partner, program, receipt, referral, revenue, statement  # noqa: F401
 from events.base import Event, EventMeta, event_class_for_topic, registered_events
 
 __all__ = ["Event", "EventMeta", "event_class_for_topic", "registered_events"]

@@ -93,6 +93,27 @@ class PayoutDetailsSet(Event):
     account_masked: str
 
 
+class ReferralLinkIssued(Event):
+    """The partner's public referral link (``/r/<link>``), made at approval: it may be
+    shared anywhere and never changes."""
+
+    TOPIC = "partner.referral_link_issued"
+    partner_id: str
+    link: str
+
+
+class PartnerCodeIssued(Event):
+    """A private partner code, made at approval and again at each rotation: the code
+    before it stops resolving. The code is sealed with the partner's key and found by
+    its keyed hash; both fields are private (never published, nor in the audit trail)."""
+
+    TOPIC = "partner.code_issued"
+    PERSONAL: ClassVar[tuple[str, ...]] = ("partner_code", "partner_code_hash")
+    partner_id: str
+    partner_code: str  # sealed
+    partner_code_hash: str
+
+
 class TrainingCompleted(Event):
     TOPIC = "partner.training_completed"
     partner_id: str

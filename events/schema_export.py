@@ -24,8 +24,9 @@ from events.wire import PRIVATE_FIELDS, DeadLetter, WireEnvelope
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 
-# Not published: idempotency receipts are bookkeeping, not business facts.
-UNPUBLISHED_TYPES = frozenset({"command.accepted"})
+# Not published: idempotency receipts and the referral lookup are bookkeeping, not
+# business facts.
+UNPUBLISHED_TYPES = frozenset({"command.accepted", "referral.assigned"})
 
 
 def _without_private(node: Any) -> Any:

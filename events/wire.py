@@ -17,14 +17,18 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from events.customer import CustomerSignedUp
-from events.partner import Profile
+from events.partner import PartnerCodeIssued, Profile
+from events.referral import LeadSubmitted
 
 ENVELOPE_VERSION = 1
 
 # Fields that hold sealed personal data or keyed hashes of it. They are never
 # published, at any depth, nor copied into the audit trail (projections/audit_view.py),
 # not even from events recorded before they were sealed.
-PRIVATE_FIELDS = frozenset({*Profile.PERSONAL, *CustomerSignedUp.PERSONAL, "account", "email_hash", "domain_hash"})
+PRIVATE_FIELDS = frozenset({
+    *Profile.PERSONAL, *CustomerSignedUp.PERSONAL, *PartnerCodeIssued.PERSONAL, *LeadSubmitted.PERSONAL,
+    "account", "email_hash", "domain_hash",
+})
 SEALED_PREFIX = "sealed:"
 
 

@@ -16,10 +16,12 @@ from events.partner import (
     CommissionRateSet,
     LevelChanged,
     MeetingRecorded,
+    PartnerCodeIssued,
     PartnerForgotten,
     PartnerTerminated,
     PayoutDetailsSet,
     Profile,
+    ReferralLinkIssued,
     TaxFormSubmitted,
     TrainingCompleted,
 )
@@ -35,6 +37,7 @@ class Partner(Aggregate):
         ApplicationSubmitted, ApplicationApproved, ApplicationRejected, LevelChanged,
         CommissionRateSet, TaxFormSubmitted, PayoutDetailsSet, TrainingCompleted,
         MeetingRecorded, ActiveUntilSet, PartnerTerminated, PartnerForgotten,
+        ReferralLinkIssued, PartnerCodeIssued,
     )
 
     def __init__(self, id: object) -> None:
@@ -58,6 +61,9 @@ class Partner(Aggregate):
         self.payout_account_masked: str | None = None
         self.active_until = Timeline[date | None]()
         self.meetings: list[datetime] = []  # when each meeting was held
+        self.referral_link: str | None = None
+        self.partner_code: str | None = None  # sealed
+        self.partner_code_hash: str | None = None  # the only code that resolves
         self.forgotten = False
 
     @property
@@ -136,3 +142,11 @@ class Partner(Aggregate):
     @when.register
     def _(self, e: PartnerForgotten, envelope: Envelope) -> None:
         self.forgotten = True
+
+    @when.register
+    def _(self, e: ReferralLinkIssued, envelope: Envelope) -> None:
+        self.referral_link = e.link
+
+    @when.register
+    def _(self, e: PartnerCodeIssued, envelope: Envelope) -> None:
+        self.partner_code, self.partner_code_hash = e.partner_code, e.partner_code_hash

@@ -5,9 +5,11 @@ from __future__ import annotations
 from adapters.database import Database
 from adapters.event_store import EventStore
 from ledger.account import StatementDraft
+from ledger.referral import Contacts
 from projections.audit_view import AuditView
 from projections.balances_view import BalancesView
 from projections.customers_view import CustomersView
+from projections.leads_view import LeadsView, contacts
 from projections.lines_view import LinesView
 from projections.listings_view import ListingsView
 from projections.partners_view import PartnersView
@@ -27,13 +29,15 @@ TABLE_KEYS = {
     "partner_levels": ("position",),
     "holds": ("payment_id",),
     "program_terms": ("program_id", "position"),
+    "leads": ("lead_id",),
+    "contacts": ("customer_id",),
 }
 
 
 def live_views() -> list[View]:
     # Order matters: the audit view reads the customers view's attribution.
     return [ProgramTermsView(), PartnersView(), CustomersView(), LinesView(), BalancesView(), StatementsView(), ListingsView(),
-            AuditView()]
+            LeadsView(), AuditView()]
 
 
 class LiveReadModels(ProjectionRunner):
@@ -47,3 +51,9 @@ class LiveReadModels(ProjectionRunner):
         """Month close reads the journal, so it must be current: catch up first."""
         self.catch_up()
         return statement_drafts(self.db, self.t, program_id, period)
+
+    def contacts(self, email_hash: str, domain_hash: str | None) -> Contacts:
+        """Customers whose e-mail or domain matches, and leads for that e-mail: current,
+        like a month close's reading (another process may have written since)."""
+        self.catch_up()
+        return contacts(self.db, self.t, email_hash, domain_hash)

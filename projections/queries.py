@@ -22,6 +22,7 @@ from ledger.partner import Partner
 from ledger.policy import effective_rate
 from ledger.privacy import FORGOTTEN
 from ledger.program import Program
+from ledger.referral import shown_code
 from ledger.status import partner_status
 from projections.columns import FAR_FUTURE, from_minor, from_ts, ts
 from projections.money import ADJUSTED, CLAWED_BACK, DEDUCTED, DISCOUNT, DUE, EARNED, PAID
@@ -153,7 +154,8 @@ class Queries:
 
     # -- partner ---------------------------------------------------------------------
 
-    def partner(self, partner_id: str, known_at: datetime | None = None) -> dict[str, Any]:
+    def partner(self, partner_id: str, known_at: datetime | None = None, *, with_code: bool = False) -> dict[str, Any]:
+        """The partner's record; its private code only ``with_code`` (admins and the partner itself)."""
         now = datetime.now(UTC)
         partner, program = self._partner(partner_id, known_at)
         rate = effective_rate(partner, program, now) if partner.is_approved else None
@@ -181,7 +183,8 @@ class Queries:
             "terminated_at": partner.terminated_at.isoformat() if partner.terminated_at else None,
             "termination_reason": partner.termination_reason,
             "profile": profile,
-        }
+            "referral_link": partner.referral_link,
+        } | ({"partner_code": partner_code(self.vault, partner)} if with_code else {})
 
     def contact_email(self, partner_id: str) -> str | None:
         """The partner's contact e-mail in full (documents mask it): only for the admin
@@ -371,3 +374,9 @@ def _mask_email(email: str | None) -> str | None:
         return email
     local, _, domain = email.partition("@")
     return f"{local[:1]}***@{domain}"
+
+
+def partner_code(vault: Vault, partner: Partner) -> str | None:
+    """The partner's current code as it reads it out, or None (none issued; forgotten)."""
+    code = vault.unseal(partner.partner_code)
+    return None if code is None or code == FORGOTTEN else shown_code(code)

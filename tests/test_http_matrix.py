@@ -177,13 +177,28 @@ DUTIES = {
     Role.ADMIN: {"define_program", "change_program_terms", "close_promo", "submit_application", "approve_application",
                  "reject_application", "change_level", "set_commission_rate", "set_active_until", "terminate_partner",
                  "submit_tax_form", "set_payout_details", "complete_training", "record_meeting", "review_commission",
-                 "forget_partner", "forget_customer"},
+                 "forget_partner", "forget_customer", "rotate_partner_code"},
     Role.FINANCE: {"close_period", "record_payout", "adjust_commission", "request_payout"},
     Role.AUDITOR: set(),
     Role.BILLING: {"sign_up_customer", "claim_customer", "set_do_not_contact", "record_payment", "record_refund",
                    "record_chargeback", "record_cost"},
-    Role.PARTNER: {"request_payout"},
+    Role.PARTNER: {"request_payout", "rotate_partner_code", "submit_lead", "create_resold_customer"},
 }
+
+# A partner's own commands, each sent about p1: by p1 it goes through, by p2 it is 404.
+OWN_COMMANDS = [
+    {"type": "rotate_partner_code", "partner_id": "p1"},
+    {"type": "submit_lead", "partner_id": "p1", "lead_id": "matrix-lead", "company": "Hooli", "email": "cto@hooli.example"},
+    {"type": "create_resold_customer", "partner_id": "p1", "customer_id": "matrix-c", "company": "Umbrella"},
+]
+
+
+@pytest.mark.parametrize("command", OWN_COMMANDS, ids=lambda c: c["type"])
+def test_a_partner_sends_its_own_commands_only_about_itself(http, world, command):
+    other = http.post("/v1/commands", as_="partner", partner_id="p2", json=command)
+    assert other.status_code == 404 and other.json()["code"] == "not_found"
+    own = http.post("/v1/commands", as_="partner", partner_id="p1", json=command)
+    assert own.status_code == 200, own.text
 
 
 @pytest.mark.parametrize("role", list(Role))

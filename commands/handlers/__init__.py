@@ -5,7 +5,7 @@ design: a failed attribution claim records its refusal for the audit trail).
 Importing this package registers every handler in ``HANDLERS``.
 """
 
-from commands.handlers import customers, partners, payouts, privacy, programs, revenue, statements  # noqa: F401
+from commands.handlers import customers, leads, partners, payouts, privacy, programs, referrals, revenue, statements  # noqa: F401
 from commands.handlers.base import HANDLERS, Context, Handler, Result
 
 __all__ = ["HANDLERS", "Context", "Handler", "Result"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from commands import models as m
 from commands.handlers.base import Context, Result, handles
+from commands.handlers.referrals import issue_code, issue_link
 from events.partner import (
     ActiveUntilSet,
     ApplicationApproved,
@@ -65,7 +66,10 @@ def approve_application(ctx: Context, c: m.ApproveApplication) -> Result:
         promo_rate = terms.promo.rate
         ctx.record(program, PromoSlotTaken(program_id=program.program_id, partner_id=c.partner_id, rate=promo_rate))
     ctx.record(partner, ApplicationApproved(partner_id=c.partner_id, level=level, rate=c.rate, promo_rate=promo_rate))
-    return {"partner_id": c.partner_id, "state": "approved", "level": level, "promo": promo_rate is not None}
+    link = issue_link(ctx, partner)
+    issue_code(ctx, partner)
+    return {"partner_id": c.partner_id, "state": "approved", "level": level, "promo": promo_rate is not None,
+            "referral_link": link}
 
 
 @handles(m.RejectApplication)

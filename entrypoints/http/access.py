@@ -36,14 +36,14 @@ ADMIN_COMMANDS = command(
     "submit_application", "approve_application", "reject_application",
     "change_level", "set_commission_rate", "set_active_until", "terminate_partner",
     "submit_tax_form", "set_payout_details", "complete_training", "record_meeting",
-    "review_commission", "forget_partner", "forget_customer",
+    "review_commission", "forget_partner", "forget_customer", "rotate_partner_code",
 )
 FINANCE_COMMANDS = command("close_period", "record_payout", "adjust_commission", "request_payout")
 BILLING_COMMANDS = command(
     "sign_up_customer", "claim_customer", "set_do_not_contact",
     "record_payment", "record_refund", "record_chargeback", "record_cost",
 )
-PARTNER_COMMANDS = command("request_payout")
+PARTNER_COMMANDS = command("request_payout", "rotate_partner_code", "submit_lead", "create_resold_customer")
 
 PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.ADMIN: frozenset({READ_ALL, INVITE}) | ADMIN_COMMANDS,
@@ -74,6 +74,11 @@ class Principal:
 
     def may_read_partner(self, partner_id: str) -> bool:
         return self.can(READ_ALL) or (self.can(READ_OWN) and partner_id == self.partner_id)
+
+    def may_see_code(self, partner_id: str) -> bool:
+        """A partner code is shared privately: only admins and the partner itself see it
+        (not finance, not auditors, never a public page)."""
+        return self.role is Role.ADMIN or (self.role is Role.PARTNER and partner_id == self.partner_id)
 
     @property
     def actor(self) -> str:

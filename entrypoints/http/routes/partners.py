@@ -54,6 +54,8 @@ class PartnerRecord(Open):
     tax_form: str | None
     training_completed: bool
     profile: dict[str, Any]
+    referral_link: str | None = Field(description="the public referral link's key: share `<base>/r/<link>`")
+    partner_code: str | None = Field(None, description="the private partner code: only admins and the partner itself see it")
 
 
 class Status(Open):
@@ -92,7 +94,7 @@ def _visible(principal: Principal, partner_id: str) -> str:
 
 @router.get("/{partner_id}", response_model=PartnerRecord, summary="The partner's record (personal data masked)")
 def partner(partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep, known_at: KnownAt) -> Any:
-    return ledger.queries.partner(_visible(principal, partner_id), known_at)
+    return ledger.queries.partner(_visible(principal, partner_id), known_at, with_code=principal.may_see_code(partner_id))
 
 
 # A coroutine: the current balance is one indexed read of the running totals, cheaper

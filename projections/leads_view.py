@@ -1,0 +1,91 @@
+"""Leads and the contacts they are checked against.
+
+``leads``: every lead a partner submitted, with its state (open, converted, refused),
+the reason a refused one gives and the customer a converted one became; its contact
+data stays sealed (unsealed only when a page shows it). ``contacts``: the keyed hashes
+of each customer's e-mail and domain, so a lead for a current customer is recognised."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adapters.database import Database
+from events.customer import CustomerSignedUp
+from events.referral import LeadConverted, LeadRefused, LeadSubmitted
+from ledger.aggregate import Envelope
+from ledger.referral import Contacts
+from projections.columns import ts
+from projections.runner import Tables, View
+
+
+class LeadsView(View):
+    TOPICS = frozenset(e.TOPIC for e in (LeadSubmitted, LeadRefused, LeadConverted, CustomerSignedUp))
+    name = "leads"
+    TABLES = ("leads", "contacts")
+
+    def __init__(self) -> None:
+        self._leads: dict[str, list[Any]] = {}  # per batch: new leads, as rows
+        self._outcomes: dict[str, tuple[str, str | None, str | None]] = {}  # earlier leads: state, reason, customer
+        self._contacts: list[tuple[str, str | None, str | None]] = []
+
+    def ddl(self, t: Tables) -> list[str]:
+        return [
+            f"CREATE TABLE IF NOT EXISTS {t.leads} ("
+            " lead_id TEXT PRIMARY KEY, partner_id TEXT NOT NULL, program_id TEXT NOT NULL, state TEXT NOT NULL,"
+            " reason TEXT, customer_id TEXT, submitted_at TEXT NOT NULL, submitted_known TEXT NOT NULL,"
+            " email_hash TEXT NOT NULL, company TEXT NOT NULL, email TEXT NOT NULL, note TEXT)",
+            f"CREATE INDEX IF NOT EXISTS {t.leads}_partner ON {t.leads} (partner_id, submitted_at)",
+            f"CREATE INDEX IF NOT EXISTS {t.leads}_queue ON {t.leads} (state, submitted_at)",
+            f"CREATE INDEX IF NOT EXISTS {t.leads}_email ON {t.leads} (email_hash)",
+            f"CREATE TABLE IF NOT EXISTS {t.contacts} (customer_id TEXT PRIMARY KEY, email_hash TEXT, domain_hash TEXT)",
+            f"CREATE INDEX IF NOT EXISTS {t.contacts}_email ON {t.contacts} (email_hash)",
+            f"CREATE INDEX IF NOT EXISTS {t.contacts}_domain ON {t.contacts} (domain_hash)",
+        ]
+
+    def handle(self, cursor: Any, t: Tables, envelope: Envelope, position: int) -> None:
+        event = envelope.payload
+        if isinstance(event, LeadSubmitted):
+            self._leads[event.lead_id] = [
+                event.lead_id, event.partner_id, event.program_id, "open", None, None,
+                ts(envelope.effective_at), ts(envelope.recorded_at), event.email_hash, event.company, event.email, event.note,
+            ]
+        elif isinstance(event, LeadRefused):
+            self._outcome(event.lead_id, "refused", event.reason, None)
+        elif isinstance(event, LeadConverted):
+            self._outcome(event.lead_id, "converted", None, event.customer_id)
+        elif isinstance(event, CustomerSignedUp) and (event.email_hash or event.domain_hash):
+            self._contacts.append((event.customer_id, event.email_hash, event.domain_hash))
+
+    def _outcome(self, lead_id: str, state: str, reason: str | None, customer_id: str | None) -> None:
+        if lead_id in self._leads:
+            self._leads[lead_id][3:6] = [state, reason, customer_id]
+        else:
+            self._outcomes[lead_id] = (state, reason, customer_id)
+
+    def discard(self) -> None:
+        self._leads, self._outcomes, self._contacts = {}, {}, []
+
+    def flush(self, cursor: Any, t: Tables) -> None:
+        cursor.insert_many(t.leads, list(self._leads.values()))
+        if self._outcomes:
+            cursor.executemany(
+                f"UPDATE {t.leads} SET state = %s, reason = %s, customer_id = %s WHERE lead_id = %s",
+                [(*outcome, lead_id) for lead_id, outcome in self._outcomes.items()],
+            )
+        cursor.insert_many(t.contacts, self._contacts)
+        self.discard()
+
+
+def contacts(db: Database, t: Tables, email_hash: str, domain_hash: str | None) -> Contacts:
+    with db.connect() as conn, db.reading(conn) as cursor:
+        cursor.execute(
+            f"SELECT customer_id FROM {t.contacts} WHERE email_hash = %s OR (domain_hash IS NOT NULL AND domain_hash = %s)"
+            " ORDER BY customer_id", (email_hash, domain_hash),
+        )
+        customer_ids = tuple(row[0] for row in cursor.fetchall())
+        cursor.execute(
+            f"SELECT lead_id, partner_id, state FROM {t.leads} WHERE email_hash = %s ORDER BY submitted_at, lead_id",
+            (email_hash,),
+        )
+        leads = tuple((row[0], row[1], row[2]) for row in cursor.fetchall())
+    return Contacts(customer_ids, leads)
