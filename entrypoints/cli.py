@@ -36,6 +36,7 @@ from projections.listings import (
     BadListing,
     Listings,
     Page,
+    every,
 )
 from projections.money import CLAWED_BACK, DEDUCTED, PAID
 from projections.queries import NotFound
@@ -103,6 +104,12 @@ def _parser() -> argparse.ArgumentParser:
     periods.add_argument("program")
     periods.add_argument("--known-at", type=_moment)
     _list_parser(sub)
+    payout = sub.add_parser("payout", help="record a payout (the record_payout command, without writing JSON)")
+    payout.add_argument("partner")
+    payout.add_argument("--amount", required=True, help="how much was paid, a decimal (e.g. 120.00)")
+    payout.add_argument("--currency", required=True, help="ISO 4217 code, e.g. EUR")
+    payout.add_argument("--statement", help="the statement paid (default: the partner's latest with money due)")
+    payout.add_argument("--payout-id", help="your id of the payment, e.g. the bank transfer's (default: derived)")
     replay = sub.add_parser("replay", help="rebuild every read model from the log (into a scratch area)")
     replay.add_argument("--known-at", type=_moment, help="only events recorded by then")
     replay.add_argument("--verify", action="store_true", help="diff against live read models, statements, snapshots")
@@ -135,7 +142,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _list_parser(sub: Any) -> None:
-    listing = sub.add_parser("list", help="list partners, applications, statements, payouts due or holds")
+    listing = sub.add_parser("list", help="list partners, applications, statements, payouts due, holds or programs")
     kinds = listing.add_subparsers(dest="kind", required=True)
 
     def kind(name: str, help_: str) -> argparse.ArgumentParser:
@@ -164,6 +171,8 @@ def _list_parser(sub: Any) -> None:
     holds = kind("holds", "commission on hold for review")
     holds.add_argument("--program")
     holds.add_argument("--partner")
+    programs = kinds.add_parser("programs", help="every program: preset, levels, partners, months closed and to close")
+    programs.add_argument("--json", action="store_true", help="print JSON: {\"items\": [...], \"next\": null}")
 
 
 def _version() -> str:
@@ -315,10 +324,20 @@ def cmd_periods(ledger: Ledger, args: argparse.Namespace) -> int:
         print_json(periods)
         return 0
     rows = [[c["period"], c["closed_at"], c["statements"]] for c in periods["closed"]]
-    note = f"next to close: {periods['next']} (once it has ended, after {periods['next_can_close_after'][:10]})"
+    note = next_to_close_text(periods)
     print_table(("period", "closed at", "statements"), rows, title=f"Closed months of {args.program}",
                 numeric=("statements",), note=note)
     return 0
+
+
+def next_to_close_text(periods: dict[str, Any]) -> str:
+    """What a program can close next, in words that stay right for months long past."""
+    ready, month = periods["ready_to_close"], periods["next"]
+    if not ready:
+        return f"next to close: {month}, once it has ended (after {periods['next_can_close_after'][:10]})"
+    if len(ready) == 1:
+        return f"next to close: {month} (it has ended: it can be closed now)"
+    return f"next to close: {month}; {len(ready)} ended months can be closed now, in order ({ready[0]} to {ready[-1]})"
 
 
 def cmd_resale(ledger: Ledger, args: argparse.Namespace) -> int:
@@ -418,6 +437,8 @@ def _listing(listings: Listings, args: argparse.Namespace) -> Any:
 
 
 def cmd_list(ledger: Ledger, args: argparse.Namespace) -> int:
+    if args.kind == "programs":
+        return _list_programs(ledger, args)
     fetch = _listing(ledger.listings, args)
     page: Page = fetch(args.after)
     items = list(page.items)
@@ -432,6 +453,52 @@ def cmd_list(ledger: Ledger, args: argparse.Namespace) -> int:
     print_table([c for c, _ in columns], [[item[k] for _, k in columns] for item in items],
                 numeric=_NUMERIC, note=note)
     return 0
+
+
+def _list_programs(ledger: Ledger, args: argparse.Namespace) -> int:
+    """Every program (a handful: one page), with what finance and admins ask of it first."""
+    items = []
+    for program_id in ledger.reports.program_ids():
+        program, periods = ledger.reports.program(program_id), ledger.queries.periods(program_id)
+        items.append({
+            "program_id": program_id, "preset": program["preset"], "currency": program["terms"]["currency"],
+            "levels": list(program["terms"]["levels"]), "promo_left": (program["promo"] or {}).get("left"),
+            "partners": program["partners"], "last_closed": periods["last_closed"], "next_to_close": periods["next"],
+            "ready_to_close": len(periods["ready_to_close"]),
+        })
+    if args.json:
+        print_json({"items": items, "next": None})
+        return 0
+    rows = [[i["program_id"], i["preset"] or "custom", i["currency"], ", ".join(i["levels"]), i["promo_left"],
+             i["partners"].get("approved", 0), i["partners"].get("applied", 0), i["last_closed"], i["next_to_close"],
+             i["ready_to_close"]] for i in items]
+    print_table(("program", "preset", "currency", "levels", "promo left", "approved", "applied", "last closed",
+                 "next to close", "ready to close"), rows,
+                numeric=("promo left", "approved", "applied", "ready to close"), note=None if items else "no program defined yet")
+    return 0
+
+
+def cmd_payout(ledger: Ledger, args: argparse.Namespace) -> int:
+    """``ledger payout P --amount A --currency C``: ``record_payout`` without writing JSON.
+    The statement defaults to the partner's latest one with money due in that currency,
+    and the payout id to one derived from them, so running the same line twice pays once."""
+    statement = args.statement or _statement_due(ledger, args.partner, args.currency)
+    if statement is None:
+        return _refuse("nothing_due", f"nothing is due to {args.partner} in {args.currency}: no statement to pay", "amount")
+    payout_id = args.payout_id or f"cli/{statement}/{args.amount}"
+    command = {"type": "record_payout", "payout_id": payout_id, "partner_id": args.partner, "amount": args.amount,
+               "currency": args.currency, "statement_ids": [statement]}
+    [result] = ledger.bus.handle_many([command], source="cli")
+    print(json.dumps(result))
+    return 0 if result["ok"] else 1
+
+
+def _statement_due(ledger: Ledger, partner_id: str, currency: str) -> str | None:
+    """The statement a payout of ``partner_id`` in ``currency`` pays: its latest with money due."""
+    for item in every(lambda after: ledger.listings.payouts_due(limit=MAX_LIMIT, after=after)):
+        if (item["partner_id"], item["currency"]) == (partner_id, currency):
+            return str(item["statement_ids"][-1])
+    return None
 
 
 def cmd_replay(ledger: Ledger, args: argparse.Namespace) -> int:
@@ -538,6 +605,7 @@ _COMMANDS = {
     "statement": cmd_statement,
     "project": cmd_project,
     "list": cmd_list,
+    "payout": cmd_payout,
     "periods": cmd_periods,
     "resale": cmd_resale,
     "replay": cmd_replay,

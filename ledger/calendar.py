@@ -48,3 +48,14 @@ def parse_moment(text: str) -> datetime:
     if len(text) == 10:
         return end_of_day(date.fromisoformat(text))
     return as_utc(datetime.fromisoformat(text.upper().replace("Z", "+00:00")))
+
+
+def months_ended(first: str, now: datetime) -> list[str]:
+    """``first`` and every month after it that has ended by ``now``, in order (empty when
+    ``first`` has not ended): the months a program can close now, one after another."""
+    months = []
+    month = first
+    while month_end(month) < now:
+        months.append(month)
+        month = next_period(month)
+    return months

@@ -16,7 +16,7 @@ from adapters.vault import Vault
 from events.partner import Profile
 from events.program import Terms
 from events.revenue import PaymentRecorded
-from ledger.calendar import as_utc, month_end, next_period, period_of
+from ledger.calendar import as_utc, month_end, months_ended, next_period, period_of
 from ledger.money import round_money
 from ledger.partner import Partner
 from ledger.policy import effective_rate
@@ -246,6 +246,8 @@ class Queries:
         assert program.defined_at is not None
         next_month = program.next_period_to_close or period_of(program.defined_at)
         return {
+            # Ended months waiting, oldest first: they close one after another, in order.
+            "ready_to_close": months_ended(next_month, datetime.now(UTC)),
             "program_id": program_id,
             "closed": [
                 {"period": c.period, "closed_at": c.closed_at.isoformat(), "statements": c.statements}

@@ -64,5 +64,26 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         for path in PUBLIC_PATHS:
             for operation in schema["paths"].get(path, {}).values():
                 operation["security"] = []
+        for path, operations in schema["paths"].items():
+            for method, operation in operations.items():
+                operation["operationId"] = operation_id(method, path)
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+def operation_id(method: str, path: str) -> str:
+    """A readable operation id made from the route, the one rule for every route (client
+    generators name their functions after it): ``GET /v1/partners/{partner_id}/balance``
+    is ``getPartnerBalance``; a collection followed by its item's id reads singular
+    (``partners/{partner_id}`` -> ``Partner``), a file suffix is a word (``.csv`` -> ``Csv``)."""
+    words = [method.lower()]
+    parts = [part for part in path.split("/") if part and part != "v1"]
+    for index, part in enumerate(parts):
+        if part.startswith("{"):
+            suffix = part.partition("}")[2]  # "{period}.csv" -> ".csv"
+            words += [suffix.lstrip(".")] if suffix else []
+            continue
+        name, _, extension = part.partition(".")
+        singular = index + 1 < len(parts) and parts[index + 1].startswith("{") and name.endswith("s")
+        words += [*(name[:-1] if singular else name).split("-"), *([extension] if extension else [])]
+    return words[0] + "".join(word[:1].upper() + word[1:] for word in words[1:])

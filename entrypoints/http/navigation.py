@@ -33,6 +33,6 @@ API_REFERENCE: Link = {"href": "/docs", "label": "API reference"}
 
 def links_for(principal: Principal) -> list[Link]:
     if principal.role is Role.PARTNER:
-        base = f"/partners/{principal.partner_id}"
-        return [{"href": base, "label": "Dashboard"}, {"href": f"{base}/resale", "label": "Resale"}, API_REFERENCE]
+        # The Resale page is a tab of the dashboard, shown only where the program resells.
+        return [{"href": f"/partners/{principal.partner_id}", "label": "Dashboard"}, API_REFERENCE]
     return [*_STAFF_LINKS[principal.role], API_REFERENCE]

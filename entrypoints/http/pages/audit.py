@@ -122,6 +122,7 @@ def compare(request: Request, principal: CurrentPrincipal, ledger: LedgerDep,
                 raise NotFound(f"snapshot {snapshot_id!r} does not exist", name)
         changes = list(differences(store.documents(a), store.documents(b)))
         context.update(first=known[a].as_dict(), second=known[b].as_dict(), changes=changes,
+                       money_changes=[c for c in changes if c["currency"]], counts=counted_alike(changes),
                        partners_changed=len({c["partner_id"] for c in changes}), net=net_change(changes, "balance"))
     return render(request, "audit/compare.html", context, principal=principal)
 
@@ -161,6 +162,17 @@ def net_change(changes: list[dict[str, Any]], figure: str) -> dict[str, str]:
         if change["what"] == figure:
             net[change["currency"]] = net.get(change["currency"], Decimal(0)) + Decimal(change["change"])
     return {currency: _signed(total) for currency, total in sorted(net.items())}
+
+
+def counted_alike(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The changes that are counts (statements issued, customers onboarded), grouped by
+    the same change: after a month's close, hundreds of partners each have "statements
+    issued +1", which reads as one line with the partners behind it."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for change in changes:
+        if change["currency"] is None:
+            groups.setdefault((change["what"], change["change"]), []).append(change["partner_id"])
+    return [{"what": what, "change": change, "partners": partners} for (what, change), partners in groups.items()]
 
 
 def _onboarded(document: dict[str, Any]) -> int:

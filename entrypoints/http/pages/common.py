@@ -36,6 +36,10 @@ API_PREFIXES = ("/v1", "/healthz", "/openapi.json", "/static/", "/docs")
 # What a bare HTTP error (no detail of its own) tells a person.
 _PLAIN = {404: "There is no such page.", 405: "This page does not take that kind of request."}
 
+# A problem's title as a page heading, in words (the API keeps HTTP's reason phrases).
+_TITLES = {400: "This request cannot be read", 403: "Not allowed", 404: "Not found",
+           405: "Not allowed here", 413: "Too large", 422: "Something asked for is not valid"}
+
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 
 
@@ -56,8 +60,11 @@ def as_page_for_browsers(handler: Handler) -> Handler:
             return RedirectResponse("/signin", status_code=303)
         problem = json.loads(bytes(response.body))
         message = problem["detail"] if problem["detail"] != problem["title"] else _PLAIN.get(response.status_code, "")
+        # A page asked with a bad parameter links to itself without them (the same path).
+        retry = request.url.path if request.method == "GET" and response.status_code == 422 and request.url.query else None
         return render(request, "message.html", {
-            "title": problem["title"], "message": message, "errors": problem.get("errors", []),
+            "title": _TITLES.get(response.status_code, problem["title"]), "message": message,
+            "errors": problem.get("errors", []), "retry": retry,
         }, principal=signed_in(request), status=response.status_code)
 
     return handle
@@ -84,16 +91,31 @@ def sends(command_type: str) -> list[Any]:
 
 
 async def submit(ledger: Ledger, principal: Principal, command: dict[str, Any], url: str,
-                 done: str | Callable[[dict[str, Any]], str], refused: str = "") -> Response:
+                 done: str | Callable[[dict[str, Any]], str], refused: str | None = None) -> Response:
     """One form, one command: back to ``url`` with ``done`` (or ``done(result)``, called
-    only when the command was accepted) or the refusal's reasons, after ``refused``."""
+    only when the command was accepted) or the refusal's reasons (each naming its field),
+    after ``refused`` (by default: nothing changed, and for which record)."""
+    prefix = refused if refused is not None else f"Nothing changed for {record_of(command)}: "
     try:
         [result] = await send(ledger, principal, [command])
     except CommandRejected as refusal:
-        return back_to(url, refusal_text(refusal), "error")
+        return back_to(url, prefix + refusal_text(refusal), "error")
     if not result["ok"]:
-        return back_to(url, refused + result_text(result), "error")
+        return back_to(url, prefix + result_text(result), "error")
     return back_to(url, done(result) if callable(done) else done)
+
+
+# The field that names what a command changes, in the order a refusal names them.
+RECORD_FIELDS = (("partner_id", "partner"), ("program_id", "program"), ("payment_id", "payment"), ("customer_id", "customer"))
+
+
+def record_of(command: dict[str, Any]) -> str:
+    """What a form's command is about, for a refusal: ``partner p1`` (a long page's notice
+    then says whose record was not changed, not only which field was wrong)."""
+    for field, noun in RECORD_FIELDS:
+        if command.get(field):
+            return f"{noun} {command[field]}"
+    return str(command.get("type", "the ledger")).replace("_", " ")
 
 
 def outcome(results: list[dict[str, Any]], done: str) -> tuple[str, str]:

@@ -124,7 +124,8 @@ def dashboard(request: Request, partner_id: PartnerId, principal: CurrentPrincip
         "commission_in_range": _commission_in_range(ledger, partner_id, window),
         "statements": [s for s in statements if window.holds(s["period"])],
         "payouts": ledger.queries.payouts(partner_id, PAYOUTS_SHOWN), "payouts_shown": PAYOUTS_SHOWN,
-        **_customers(ledger, partner_id, window, after), "chart_size": CHART_SIZE, "tab": "dashboard",
+        **_customers(ledger, partner_id, window, after), "chart_size": CHART_SIZE,
+        "tab": "dashboard", "resells": resells(ledger, record),
     }
     return render(request, "partner/dashboard.html", context, principal=principal, status=422 if range_error else 200)
 
@@ -254,6 +255,13 @@ async def payout_request(request: Request, partner_id: PartnerId, principal: Cur
 # -- the Reseller tab -----------------------------------------------------------------
 
 
+def resells(ledger: Ledger, record: dict[str, Any]) -> bool:
+    """Whether the partner's program resells (some level has a resale discount): only then
+    do its pages show the Resale tab (a referral-only program has nothing to show there)."""
+    levels = ledger.queries.terms(record["program_id"])["levels"].values()
+    return any(Decimal(level.get("discount") or 0) > 0 for level in levels)
+
+
 @router.get("/partners/{partner_id}/resale", response_class=HTMLResponse)
 def resale(request: Request, partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
     partner_visible(principal, partner_id)
@@ -268,6 +276,6 @@ def resale(request: Request, partner_id: PartnerId, principal: CurrentPrincipal,
     context = {
         "record": record, "months": list(reversed(months)), "totals": totals,
         "not_reported": sum(1 for m in months if m["state"] == "not_reported"),
-        "tab": "resale",
+        "tab": "resale", "resells": resells(ledger, record),
     }
     return render(request, "partner/resale.html", context, principal=principal)

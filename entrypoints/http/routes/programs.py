@@ -17,7 +17,10 @@ from projections.queries import NotFound
 router = APIRouter(prefix="/v1/programs", tags=["programs"], dependencies=[Fresh])
 
 
-class Promo(BaseModel):
+class PromoSlots(BaseModel):
+    """A program's launch promotion: its rate, how many slots it has, taken and left."""
+
+
     rate: str
     slots: int
     taken: int
@@ -29,7 +32,7 @@ class ProgramPage(BaseModel):
     program_id: str
     preset: str | None
     terms: dict[str, Any]
-    promo: Promo | None
+    promo: PromoSlots | None
     last_closed_period: str | None
     partners: dict[str, int]
 
