@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import structlog
@@ -46,6 +46,16 @@ MAX_ATTEMPTS = 50
 Message = Raw | Sourced | m.Command
 
 
+class Origin(NamedTuple):
+    """Where a stream of commands comes from: the entry point, the actor by default, and
+    the caller whose own ``command_id`` keys they are (None: the CLI; see
+    ``Command.idempotency_keys``)."""
+
+    source: Source
+    actor: str
+    caller: str | None
+
+
 def error_result(error: CommandRejected, command_type: str | None = None) -> Result:
     result: Result = {"ok": False, "error": error.as_dict(), "errors": [p.as_dict() for p in error.problems]}
     if command_type:
@@ -69,21 +79,24 @@ class MessageBus:
         # One unit of work: threads (the HTTP server's) take turns.
         self._lock = threading.RLock()
 
-    def handle(self, message: Message, *, source: Source = "cli", actor: str | None = None) -> Result:
+    def handle(
+        self, message: Message, *, source: Source = "cli", actor: str | None = None, caller: str | None = None,
+    ) -> Result:
         """One command in its own transaction; the read models are current afterwards."""
-        return next(self.handle_many([message], source=source, actor=actor))
+        return next(self.handle_many([message], source=source, actor=actor, caller=caller))
 
     def handle_many(
         self, messages: Iterable[Message], *, source: Source = "cli", actor: str | None = None,
-        batch_size: int = BATCH_SIZE,
+        caller: str | None = None, batch_size: int = BATCH_SIZE,
     ) -> Iterator[Result]:
         """Commands in order, committed ``batch_size`` at a time; results in order.
 
         A version conflict with another writer replays the batch on fresh state. An
         unexpected failure replays it one command per transaction, so only the
         culprit fails. A month close runs alone, after a commit, so it sees
-        everything before it."""
-        origin = (source, actor or source)
+        everything before it. ``caller`` scopes the commands' own ``command_id`` keys
+        (default: the entry point, the CLI's being unscoped)."""
+        origin = Origin(source, actor or source, caller or (None if source == "cli" else source))
         batch: list[Message] = []
         for message in messages:
             if _is_barrier(message) and batch:
@@ -98,7 +111,7 @@ class MessageBus:
 
     # -- one batch ------------------------------------------------------------------------
 
-    def _apply_batch(self, batch: list[Message], origin: tuple[Source, str]) -> list[Result]:
+    def _apply_batch(self, batch: list[Message], origin: Origin) -> list[Result]:
         with self._lock:
             committed: list[tuple[int, Envelope]] = []
             parsed = [_parse(message) for message in batch]  # validated once, whatever the retries
@@ -107,7 +120,7 @@ class MessageBus:
             return results
 
     def _decide_and_commit(
-        self, parsed: list[m.Command | Result], origin: tuple[Source, str], committed: list[tuple[int, Envelope]]
+        self, parsed: list[m.Command | Result], origin: Origin, committed: list[tuple[int, Envelope]]
     ) -> list[Result]:
         """Decide every command of the batch in memory and write what they recorded in
         one transaction; ``committed`` receives the events written, with positions.
@@ -121,7 +134,7 @@ class MessageBus:
         only the culprit fails (code ``internal``, saying why) and the others still apply."""
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                self._prefetch([c for c in parsed if isinstance(c, m.Command)])
+                self._prefetch([c for c in parsed if isinstance(c, m.Command)], origin.caller)
                 results = [self._run(c, origin) if isinstance(c, m.Command) else c for c in parsed]
                 committed += self.uow.commit()
                 return results
@@ -142,7 +155,7 @@ class MessageBus:
                               "nothing was recorded, send it again")
         return [_refused(c, busy) for c in parsed]
 
-    def _prefetch(self, commands: list[m.Command]) -> None:
+    def _prefetch(self, commands: list[m.Command], caller: str | None) -> None:
         """Load what a batch will touch in a few queries instead of one per aggregate:
         referenced aggregates, idempotency keys, then customers' partners, then programs."""
         wanted: list[tuple[type[Aggregate], str]] = []
@@ -156,15 +169,15 @@ class MessageBus:
         # writer that already sees those events (a payment) also sees the key. Read the
         # other way round, another writer could commit in between and its payment would
         # look like a clash instead of a redelivery.
-        self.uow.prefetch_receipts(key for command in commands for key in command.idempotency_keys())
+        self.uow.prefetch_receipts(key for command in commands for key in command.idempotency_keys(caller))
         partner_ids = [a.partner_id for a in found if isinstance(a, Customer) and a.partner_id]
         found += self.uow.prefetch((Partner, partner_id) for partner_id in partner_ids)
         self.uow.prefetch((Program, a.program_id) for a in found if isinstance(a, Partner))
 
     # -- one command ----------------------------------------------------------------------
 
-    def _run(self, command: m.Command, origin: tuple[Source, str]) -> Result:
-        keys = command.idempotency_keys()
+    def _run(self, command: m.Command, origin: Origin) -> Result:
+        keys = command.idempotency_keys(origin.caller)
         print_ = fingerprint(command, self.vault.keyed_hash) if keys else ""
         for key in keys:
             receipt = self.uow.receipt(key)
@@ -172,8 +185,9 @@ class MessageBus:
                 continue
             first_print, first_result = receipt
             if first_print != print_:
-                field = key.split(":")[0] + "_id"
-                return error_result(reject("conflict", f"{key} was already used for a different command", field), command.type)
+                field = re.split("[:@]", key, maxsplit=1)[0] + "_id"  # payment:ID, command@CALLER:ID
+                used = f"{field} {getattr(command, field)!r} was already used for a different command"
+                return error_result(reject("conflict", used, field), command.type)
             return first_result
         ctx = Context(self.uow, self.vault, self.read_models, _meta(command, origin))
         recorded_before = self.uow.recorded
@@ -227,12 +241,11 @@ def _type_of(message: Message) -> str | None:
     return claimed if isinstance(claimed, str) else None
 
 
-def _meta(command: m.Command, origin: tuple[Source, str]) -> EventMeta:
-    source, default_actor = origin
+def _meta(command: m.Command, origin: Origin) -> EventMeta:
     return EventMeta(
         effective_at=command.at or datetime.now(UTC),
-        actor=command.actor or default_actor,
-        source=source,
+        actor=command.actor or origin.actor,
+        source=origin.source,
         correlation_id=command.command_id or str(uuid.uuid4()),
     )
 

@@ -110,8 +110,8 @@ class Command(BaseModel):
         "who issued the command (a user or a system), kept in the audit trail; default: the entry point "
         "(`cli`, `kafka`, `api`)"))
     command_id: Id | None = Field(None, description=(
-        "idempotency key: the same `command_id` with the same content returns the first result and records "
-        "nothing; with other content it is refused with `conflict`"))
+        "idempotency key, the caller's own: the same `command_id` from the same caller with the same content "
+        "returns the first result and records nothing; with other content it is refused with `conflict`"))
 
     @field_validator("at")
     @classmethod
@@ -120,12 +120,17 @@ class Command(BaseModel):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
-    def idempotency_keys(self) -> list[str]:
+    def idempotency_keys(self, caller: str | None = None) -> list[str]:
+        """The keys that make a second delivery a no-op. The business id (``KEY_FIELD``)
+        is global: one payment is one payment, whoever sends it. ``command_id`` is the
+        caller's own, scoped by ``caller`` (``Principal.caller``, ``kafka``): the same
+        command id from two callers is two commands. The CLI's (None) keep their
+        original form, so files applied before keys were scoped stay applied."""
         keys = []
         if self.KEY_FIELD is not None:
             keys.append(f"{self.KEY_FIELD.removesuffix('_id')}:{getattr(self, self.KEY_FIELD)}")
         if self.command_id is not None:
-            keys.append(f"command:{self.command_id}")
+            keys.append(f"command@{caller}:{self.command_id}" if caller else f"command:{self.command_id}")
         return keys
 
     def keyed_by(self, origin_key: str) -> Command:

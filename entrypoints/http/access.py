@@ -81,6 +81,12 @@ class Principal:
         return self.role is Role.ADMIN or (self.role is Role.PARTNER and partner_id == self.partner_id)
 
     @property
+    def caller(self) -> str:
+        """Whose ``command_id`` (Idempotency-Key) keys this caller's are: its own credential's
+        (a token, or a browser session), so another caller cannot probe or block them."""
+        return f"credential-{self.credential_id}"
+
+    @property
     def actor(self) -> str:
         """How the audit trail names this caller (never the secret)."""
         if self.role is Role.PARTNER:

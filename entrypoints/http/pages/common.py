@@ -81,7 +81,8 @@ async def send(ledger: Ledger, principal: Principal, messages: list[dict[str, An
     with the caller as the actor. Returns the bus's results, in order."""
     commands = [parse(message) for message in messages]
     authorize(commands, principal)
-    return await run_in_threadpool(lambda: list(ledger.bus.handle_many(commands, source="api", actor=principal.actor)))
+    return await run_in_threadpool(lambda: list(ledger.bus.handle_many(
+        commands, source="api", actor=principal.actor, caller=principal.caller)))
 
 
 def sends(command_type: str) -> list[Any]:

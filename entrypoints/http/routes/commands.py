@@ -82,7 +82,7 @@ async def post_commands(
     messages = [_stamp(message, index, single, idempotency_key, principal) for index, message in enumerate(messages)]
     commands = _validated(messages, single)
     authorize(commands, principal)
-    results = await run_in_threadpool(lambda: list(ledger.bus.handle_many(commands, source="api")))
+    results = await run_in_threadpool(lambda: list(ledger.bus.handle_many(commands, source="api", caller=principal.caller)))
     position = await run_in_threadpool(ledger.store.max_position)
     base_url = str(request.base_url)
     results = [_with_invite(ledger, result, principal, base_url) for result in results]
