@@ -109,6 +109,23 @@ class MessageBus:
         if batch:
             yield from self._apply_batch(batch, origin)
 
+    def preview(self, message: Message, *, source: Source = "cli", actor: str | None = None,
+                caller: str | None = None) -> tuple[Result, list[Envelope]]:
+        """What one command would do, decided exactly as ``handle`` decides it, and then
+        thrown away: its result and the events it would record. Nothing is written (a
+        confirmation page shows what a month close will issue before it is done)."""
+        with self._lock:
+            command = _parse(message)
+            if not isinstance(command, m.Command):
+                return command, []
+            try:
+                origin = Origin(source, actor or source, caller or (None if source == "cli" else source))
+                self._prefetch([command], origin.caller)
+                result = self._run(command, origin)
+                return result, self.uow.pending()
+            finally:
+                self.uow.discard()
+
     # -- one batch ------------------------------------------------------------------------
 
     def _apply_batch(self, batch: list[Message], origin: Origin) -> list[Result]:

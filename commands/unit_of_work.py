@@ -139,6 +139,10 @@ class UnitOfWork:
         positions = self.store.append(pending, read_versions=read_versions, forget_subjects=forget, receipts=receipts)
         return list(zip(positions, pending, strict=True))
 
+    def pending(self) -> list[Envelope]:
+        """The events recorded since the last commit, in order (a preview reads them)."""
+        return list(self._pending)
+
     def discard(self) -> None:
         """Forget everything loaded and pending (after a conflict or a failure)."""
         self._loaded.clear()

@@ -30,9 +30,13 @@ def test_finance_closes_a_month_and_downloads_statements_whose_totals_match(live
     january(live)
     live.sign_in(page, "finance")
     page.get_by_role("navigation", name="Consoles").get_by_role("link", name="Months").click()
-    page.get_by_role("button", name="Close 2025-01").click()
+    page.get_by_role("button", name="Close 2025-01…").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Close 2025-01 for prog?")
+    preview = page.locator('.finance-preview-totals tr[data-currency="USD"]')
+    expect(preview.locator("td").first).to_have_text("3")  # three statements, before anything is recorded
+    page.get_by_role("button", name="Close 2025-01 for prog").click()
     expect(page.get_by_role("status")).to_have_text("Closed 2025-01 for prog: 3 statements issued.")
-    expect(page.get_by_role("button", name="Close 2025-02")).to_be_visible()
+    expect(page.get_by_role("button", name="Close 2025-02…")).to_be_visible()
 
     page.get_by_role("link", name="View").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Statements for 2025-01 · prog")

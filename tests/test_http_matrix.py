@@ -106,6 +106,8 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, Any], dict[str, int]]] = {
     # (a finance form answers finance with a redirect back to its page)
     ("GET", "/finance"): ({}, STAFF_READ),
     ("POST", "/finance/close"): ({"data": {"program_id": "prog", "period": "2025-02"}}, row(401, 403, 303, 403, 403, 403, 403)),
+    ("GET", "/finance/close"): ({"path": "/finance/close?program_id=prog&period=2025-02"}, row(401, 403, 200, 403, 403, 403, 403)),
+    ("POST", "/finance/close-through"): ({"data": {"period": "2025-02"}}, row(401, 403, 200, 403, 403, 403, 403)),
     ("GET", "/finance/statements"): ({"path": "/finance/statements?period=2025-01"}, STAFF_READ),
     ("GET", "/finance/payouts"): ({}, STAFF_READ),
     ("POST", "/finance/payouts"): ({"data": {"reference": "matrix", "pay": "0", "partner_0": "p1", "currency_0": "USD",

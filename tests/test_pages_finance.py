@@ -47,10 +47,10 @@ def test_months_page_shows_each_programs_closed_months_and_the_next(http):
     closed_at = datetime.fromisoformat(ledger_periods(http, "prog")["closed"][0]["closed_at"])
     assert "<td>2025-01</td>" in prog and f"<td>{closed_at:%Y-%m-%d %H:%M} UTC</td>" in prog
     assert re.search(r'<td class="num">3</td>', prog), "January issued three statements"
-    assert re.search(r"<button type=\"submit\">Close 2025-02</button>", prog)
+    assert re.search(r"<button type=\"submit\">Close 2025-02…</button>", prog)
     later = page.text.split("Program later")[1].split("</section>")[0]
     assert "No month of later is closed yet." in later
-    assert re.search(r"<button type=\"submit\" disabled>Close \d{4}-\d{2}</button>", later), "a month not ended cannot be closed"
+    assert re.search(r"<button type=\"submit\" disabled>Close \d{4}-\d{2}…</button>", later), "a month not ended cannot be closed"
     assert "has not ended yet" in later
     assert ledger_periods(http, "prog")["next"] == "2025-02"
 
@@ -207,7 +207,7 @@ def test_staff_read_the_pages_and_only_finance_gets_the_buttons(http, path):
     for role in ("admin", "auditor"):
         page = http.get(path, as_=role)
         assert page.status_code == 200
-        assert 'action="/finance/close"' not in page.text and 'method="post" action="/finance/payouts"' not in page.text
+        assert 'action="/finance/close' not in page.text and 'method="post" action="/finance/payouts"' not in page.text
     assert http.get(path, as_="billing").status_code == 403
     assert http.get(path, as_="partner", partner_id="p1").status_code == 403
     assert http.get(path).status_code == 401
@@ -224,3 +224,38 @@ def test_only_finance_may_close_or_record_payouts(http):
     assert ledger_periods(http, "prog")["last_closed"] == "2025-01"
     refused = http.post("/finance/close", as_="auditor", headers={"Accept": BROWSER}, data={"program_id": "prog", "period": "2025-02"})
     assert refused.status_code == 403 and "may not do this (command:close_period)" in refused.text
+
+
+# -- closing safely ----------------------------------------------------------------------
+
+
+def test_the_confirmation_previews_what_the_close_issues_and_records_nothing(http):
+    scene(http)
+    before = http.driver.app.store.max_position()
+    page = http.get("/finance/close?program_id=prog&period=2025-02", as_="finance")
+    assert page.status_code == 200 and "Close 2025-02 for prog?" in page.text
+    assert http.driver.app.store.max_position() == before, "a preview records nothing"
+    usd = page.text.split('<tr data-currency="USD">')[1].split("</tr>")[0]
+    statements, due_partners, _, due = re.findall(r'<td class="num"[^>]*>([^<]+)</td>', usd)
+    assert (statements, due_partners) == ("3", "2"), "p3 has no tax form: its statement carries forward"
+    http.driver.ok(close("2025-02", "2025-03-01T01:00:00Z"))
+    issued = http.get("/v1/statements?period=2025-02", as_="finance").json()["items"]
+    assert due == f"{sum(Decimal(s['due']) for s in issued):,.2f} USD", "the preview is what the close issued"
+    refused = http.get("/finance/close?program_id=prog&period=2025-02", as_="finance")
+    assert refused.status_code == 422 and "cannot be closed" in refused.text and 'action="/finance/close"' not in refused.text
+    assert http.get("/finance/close?program_id=prog&period=2025-03", as_="admin").status_code == 403
+
+
+def test_close_every_program_up_to_a_month_in_order(http):
+    scene(http)
+    csrf = http.sign_in("finance")
+    months = http.client.get("/finance").text
+    assert 'action="/finance/close-through"' in months
+    answer = http.client.post("/finance/close-through", data={"csrf_token": csrf, "period": "2025-04"})
+    assert answer.status_code == 200
+    steps = re.findall(r"<strong>(\w+) (\d{4}-\d\d)</strong>: ([^<]+)</li>", answer.text)
+    assert [(p, m) for p, m, _ in steps] == [("prog", "2025-02"), ("prog", "2025-03"), ("prog", "2025-04")]
+    assert ledger_periods(http, "prog")["last_closed"] == "2025-04"
+    again = http.client.post("/finance/close-through", data={"csrf_token": csrf, "period": "2025-04"})
+    assert "No program had an ended month up to 2025-04 left to close." in again.text
+    assert http.post("/finance/close-through", as_="admin", data={"period": "2025-05"}).status_code == 403

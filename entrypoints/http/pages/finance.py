@@ -5,19 +5,26 @@ commands are checked against the role exactly as ``POST /v1/commands`` checks th
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
+from commands.parsing import parse
 from entrypoints.bootstrap import Ledger
+from entrypoints.http.access import Principal
 from entrypoints.http.auth import CurrentPrincipal, LedgerDep, Reader
 from entrypoints.http.pages.common import back_to, form_text, pager, refusal_text, result_text, send, sends, submit, url_with
 from entrypoints.http.params import MONTH_PATTERN, After, Program
+from entrypoints.http.routes.commands import authorize
 from entrypoints.http.templating import render
+from events.statement import StatementIssued
 from ledger.errors import CommandRejected
 from projections.listings import DEFAULT_LIMIT
 
@@ -28,6 +35,7 @@ router = APIRouter(include_in_schema=False)
 Period = Annotated[str | None, Query(pattern=MONTH_PATTERN, description="YYYY-MM")]
 
 MONTHS_PAGE, PAYOUTS_PAGE = "/finance", "/finance/payouts"
+MONTH = re.compile(MONTH_PATTERN)
 
 
 # -- months ------------------------------------------------------------------------------
@@ -36,8 +44,9 @@ MONTHS_PAGE, PAYOUTS_PAGE = "/finance", "/finance/payouts"
 @router.get("/finance", response_class=HTMLResponse, dependencies=[Reader])
 def months(request: Request, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
     programs = [_with_state(ledger.queries.periods(program_id)) for program_id in ledger.reports.program_ids()]
+    ready = sorted({month for p in programs for month in p["ready_to_close"]})
     return render(request, "finance/months.html", {
-        "programs": programs, "may_close": principal.may_send("close_period"),
+        "programs": programs, "may_close": principal.may_send("close_period"), "ready_months": ready,
     }, principal=principal)
 
 
@@ -51,6 +60,64 @@ def _with_state(periods: dict[str, Any]) -> dict[str, Any]:
 def _moment_text(iso: str) -> str:
     """``2025-02-01T01:00:00+00:00`` as people read it: ``2025-02-01 01:00 UTC``."""
     return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@router.get("/finance/close", response_class=HTMLResponse, dependencies=sends("close_period"))
+def confirm_close(request: Request, principal: CurrentPrincipal, ledger: LedgerDep,
+                  program_id: Annotated[str, Query(min_length=1, max_length=200)],
+                  period: Annotated[str, Query(pattern=MONTH_PATTERN, description="YYYY-MM")]) -> Response:
+    """The confirmation before a close: what it will issue (every statement, and per
+    currency how many, closing and due), decided exactly as the close decides it and
+    thrown away (``bus.preview``), or why the ledger would refuse it."""
+    command = parse({"type": "close_period", "program_id": program_id, "period": period})
+    authorize([command], principal)
+    result, events = ledger.bus.preview(command, source="api", actor=principal.actor, caller=principal.caller)
+    statements = [e.payload for e in events if isinstance(e.payload, StatementIssued)]
+    return render(request, "finance/close.html", {
+        "program_id": program_id, "period": period, "refusal": None if result["ok"] else result_text(result),
+        "statements": sorted(statements, key=lambda s: (s.currency, s.partner_id)), "totals": _issue_totals(statements),
+    }, principal=principal, status=200 if result["ok"] else 422)
+
+
+def _issue_totals(statements: list[StatementIssued]) -> dict[str, dict[str, Any]]:
+    """Per currency: statements, partners with money due, and the sums of closing and due."""
+    totals: dict[str, dict[str, Any]] = {}
+    for s in statements:
+        total = totals.setdefault(s.currency, {"statements": 0, "due_partners": 0, "closing": Decimal(0), "due": Decimal(0)})
+        total["statements"] += 1
+        total["due_partners"] += s.due > 0
+        total["closing"] += s.closing
+        total["due"] += s.due
+    return dict(sorted(totals.items()))
+
+
+@router.post("/finance/close-through", response_class=HTMLResponse, dependencies=sends("close_period"))
+async def close_through(request: Request, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
+    """Closes every program's ended months up to and including ``period``, in order (each
+    program's oldest first), one ``close_period`` after another; the page lists each close
+    as it went and stops a program at its first refusal (the later months wait for it)."""
+    period = form_text(await request.form(), "period")
+    if period is None or not MONTH.fullmatch(period):
+        return back_to(MONTHS_PAGE, "Choose the last month to close (YYYY-MM).", "error")
+    steps = await run_in_threadpool(_close_in_order, ledger, principal, period)
+    return render(request, "finance/closed.html", {"period": period, "steps": steps}, principal=principal)
+
+
+def _close_in_order(ledger: Ledger, principal: Principal, through: str) -> list[dict[str, Any]]:
+    steps: list[dict[str, Any]] = []
+    for program_id in ledger.reports.program_ids():
+        for month in ledger.queries.periods(program_id)["ready_to_close"]:
+            if month > through:
+                break
+            command = parse({"type": "close_period", "program_id": program_id, "period": month})
+            authorize([command], principal)
+            result = ledger.bus.handle(command, source="api", actor=principal.actor, caller=principal.caller)
+            steps.append({"program_id": program_id, "period": month, "ok": result["ok"],
+                          "text": f"{result['statements']} statements issued" if result["ok"] else result_text(result)})
+            log.info("month_closed_from_console", program_id=program_id, period=month, ok=result["ok"])
+            if not result["ok"]:
+                break
+    return steps
 
 
 @router.post("/finance/close", dependencies=sends("close_period"))
