@@ -290,10 +290,40 @@ _SUBJECTS = ("statement_id", "payout_id", "reversal_id", "payment_id", "cost_id"
 
 
 def what_happened(event_type: str, details: dict[str, Any]) -> str:
-    """An audit line in words: ``payment recorded pay1``."""
+    """An audit line in words, with the figures it recorded: ``payment recorded pay1``,
+    ``partner level changed p1 to Gold``, ``customer claimed c1 by p1 via link``."""
     noun, _, verb = event_type.partition(".")
     subject = next((str(details[key]) for key in _SUBJECTS if details.get(key)), "")
-    return f"{noun} {verb.replace('_', ' ')} {subject}".strip()
+    said = f"{noun} {verb.replace('_', ' ')} {subject}".strip()
+    figures = _FIGURES.get(event_type)
+    extra = figures(details) if figures else ""
+    return f"{said} {extra}".strip()
+
+
+def _percent(rate: Any) -> str:
+    return f"{(Decimal(str(rate)) * 100).normalize():f} %"
+
+
+def _payout_figures(d: dict[str, Any]) -> str:
+    return f"of {d.get('amount')} {d.get('currency')} against {', '.join(d.get('statement_ids') or [])}"
+
+
+# What each kind of event adds to its line: the figures it recorded (never personal data:
+# the details are the public fields, as on Kafka).
+_FIGURES: dict[str, Any] = {
+    "partner.level_changed": lambda d: f"to {d['level']}",
+    "partner.application_approved": lambda d: f"at level {d.get('level')}" + (" (promo rate)" if d.get("promo") else ""),
+    "partner.commission_rate_set": lambda d: f"to {_percent(d['rate'])}" if d.get("rate") is not None else "cleared: the level's rate applies",
+    "partner.tax_form_submitted": lambda d: f"({d.get('form')})",
+    "partner.active_until_set": lambda d: f"until {d['until']}" if d.get("until") else "cleared: the status follows the figures",
+    "customer.claimed": lambda d: f"by {d.get('partner_id')} via {d.get('channel')}",
+    "customer.claim_rejected": lambda d: f"by {d.get('partner_id')} via {d.get('channel')}",
+    "payment.commission_reviewed": lambda d: f"{d.get('decision')}d" if d.get("decision") == "release" else "voided",
+    "payout.recorded": _payout_figures,
+    "payout.requested": lambda d: f"of {d['amount']} {d.get('currency')}" if d.get("amount") else f"of all due in {d.get('currency')}",
+    "statement.issued": lambda d: f"closing {d.get('closing')} {d.get('currency')}, due {d.get('due')} {d.get('currency')}",
+    "adjustment.recorded": lambda d: f"of {d.get('amount')} {d.get('currency')}",
+}
 
 
 def reason_given(details: dict[str, Any]) -> str | None:

@@ -118,3 +118,14 @@ def test_ledger_payout_records_a_payout_against_the_statement_due(ledger):
     assert code == 0 and '"ok": true' in out, out
     assert ledger.cli("payout", "p1", "--amount", due, "--currency", "USD")[0] == 2, "nothing is due any more"
     assert ledger.cli_json("balance", "p1")["currencies"]["USD"]["paid"] == due
+
+
+def test_the_audit_trail_says_each_line_in_words_with_the_actors_label_and_a_link(http):
+    http.driver.ok(b.program(terms=b.terms()), *b.partner("p1"), *b.customer("c1", "p1", channel="code"))
+    assert http.post("/v1/commands", as_="admin", json=b.cmd("change_level", partner_id="p1", level="Gold")).status_code == 200
+    page = http.get("/audit?partner=p1", as_="auditor").text
+    assert "partner level changed p1 to Gold" in page
+    assert "customer claimed c1 by p1 via code" in page
+    assert "admin · test admin" in page, "the actor by its token's label, not its id"
+    assert '<a href="/admin/partners/p1" title="partner p1">partner level changed p1 to Gold</a>' in page
+    assert '<a href="/audit?customer=c1" title="customer c1">customer claimed c1 by p1 via code</a>' in page

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import structlog
 from fastapi import APIRouter, Depends, Query, Request
@@ -58,7 +59,57 @@ def trail(request: Request, principal: CurrentPrincipal, ledger: LedgerDep, as_o
             context["error"], status = f"{missing}.", 404
         else:
             context.update(_one_page(request, entries, after))
+            context["entries"] = _in_words(ledger, context["entries"])
     return render(request, "audit/trail.html", context, principal=principal, status=status)
+
+
+def _in_words(ledger: Ledger, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each line with who sent it by name (the token's label, the partner's company) and a
+    link to what it changed."""
+    credentials = {c.credential_id: c for c in ledger.access.credentials(include_sessions=True)}
+    names: dict[str, str] = {}
+    for entry in entries:
+        actor = entry["actor"]
+        if actor not in names:
+            names[actor] = _actor_name(ledger, credentials, actor)
+    return [{**e, "actor_name": names[e["actor"]], "target": changed(e)} for e in entries]
+
+
+def _actor_name(ledger: Ledger, credentials: dict[str, Any], actor: str) -> str:
+    """``finance:9592742990f5`` -> ``finance · Month-end token`` (the label of the token or
+    invite a session came from); ``partner:p1`` -> ``partner p1 · Northwind``."""
+    kind, _, key = actor.partition(":")
+    if kind == "partner":
+        try:
+            company = ledger.queries.partner(key)["profile"].get("company")
+        except NotFound:
+            company = None
+        return f"partner {key}" + (f" · {company}" if company else "")
+    credential = credentials.get(key)
+    while credential is not None and not credential.label and credential.parent_id in credentials:
+        credential = credentials[credential.parent_id]
+    if credential is not None and credential.label:
+        return f"{kind} · {credential.label}"
+    return actor
+
+
+def changed(entry: dict[str, Any]) -> dict[str, str] | None:
+    """Where the record a line changed is shown: the statement, the partner's payouts, the
+    program, the customer's trail or the partner's record."""
+    details, kind = entry["details"], entry["type"].partition(".")[0]
+    partner = entry.get("partner_id")
+    if kind == "statement" and partner and details.get("period"):
+        return {"label": f"statement {details['statement_id']}",
+                "href": f"/v1/partners/{quote(partner, safe='')}/statements/{details['period']}"}
+    if kind == "payout" and partner:
+        return {"label": "partner's payouts", "href": f"/partners/{quote(partner, safe='')}"}
+    if kind == "program" and details.get("program_id"):
+        return {"label": f"program {details['program_id']}", "href": f"/admin/programs/{quote(details['program_id'], safe='')}"}
+    if kind in ("customer", "payment", "cost") and entry.get("customer_id"):
+        return {"label": f"customer {entry['customer_id']}", "href": f"/audit?customer={quote(entry['customer_id'], safe='')}"}
+    if partner:
+        return {"label": f"partner {partner}", "href": f"/admin/partners/{quote(partner, safe='')}"}
+    return None
 
 
 def _one_page(request: Request, entries: list[dict[str, Any]], after: int | None) -> dict[str, Any]:
