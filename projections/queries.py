@@ -313,7 +313,8 @@ def _payout_figures(d: dict[str, Any]) -> str:
 _FIGURES: dict[str, Any] = {
     "partner.level_changed": lambda d: f"to {d['level']}",
     "partner.application_approved": lambda d: f"at level {d.get('level')}" + (" (promo rate)" if d.get("promo") else ""),
-    "partner.commission_rate_set": lambda d: f"to {_percent(d['rate'])}" if d.get("rate") is not None else "cleared: the level's rate applies",
+    "partner.commission_rate_set":
+        lambda d: f"to {_percent(d['rate'])}" if d.get("rate") is not None else "cleared: the level's rate applies",
     "partner.tax_form_submitted": lambda d: f"({d.get('form')})",
     "partner.active_until_set": lambda d: f"until {d['until']}" if d.get("until") else "cleared: the status follows the figures",
     "customer.claimed": lambda d: f"by {d.get('partner_id')} via {d.get('channel')}",
