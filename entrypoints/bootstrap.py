@@ -13,6 +13,7 @@ from adapters.access import AccessStore
 from adapters.database import Database
 from adapters.event_store import EventStore
 from adapters.kafka import KafkaClients, KafkaConfig
+from adapters.outbox import Outbox
 from adapters.vault import Vault
 from commands.bus import MessageBus
 from commands.unit_of_work import UnitOfWork
@@ -39,6 +40,7 @@ class Ledger:
     reports: Reports  # monthly series, statement history, program pages
     snapshot_store: SnapshotStore  # its tables made once, at bootstrap
     referrals: Referrals  # referral links, leads, the partner's funnel
+    outbox: Outbox  # messages derived from the log (mail, webhooks), delivered by a worker
 
     def snapshots(self) -> SnapshotStore:
         return self.snapshot_store
@@ -76,8 +78,9 @@ def bootstrap(settings: Settings | None = None, *, database_url: str | None = No
         read_models.setup()
         access = AccessStore(db)
         snapshots = SnapshotStore(db)
+        outbox = Outbox(db, store)
     bus = MessageBus(UnitOfWork(store), vault, read_models)
     return Ledger(
         settings, db, store, vault, bus, read_models, Queries(db, store, vault), access, Listings(db, store, vault),
-        Reports(db, store), snapshots, Referrals(db, store, vault),
+        Reports(db, store), snapshots, Referrals(db, store, vault), outbox,
     )
