@@ -8,8 +8,10 @@ chain is extended in Python and written the same way, forgotten subjects' keys a
 destroyed, and the batch's idempotency keys are written (``adapters.idempotency``).
 A version or key another writer took meanwhile (a unique-key or serialization
 conflict) fails the whole transaction with the library's ``IntegrityError``; the bus
-replays the batch on fresh state. Any other integrity error (NOT NULL, CHECK, the log's
-append-only triggers) is ``WriteRefused``: no replay can cure it.
+replays the batch on fresh state (on SQLite the log's guard against inserting over a
+taken key says so first: ``adapters.schema.KEY_TAKEN``). Any other integrity error
+(NOT NULL, CHECK, the log's append-only triggers) is ``WriteRefused``: no replay can
+cure it.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from adapters import idempotency
 from adapters.database import Database
 from adapters.hash_chain import CHAIN_TABLE, seal
-from adapters.schema import create_chain_table, create_log_guards
+from adapters.schema import KEY_TAKEN, create_chain_table, create_log_guards
 from adapters.vault import KEYS_TABLE
 from events.base import Event, EventMeta, event_class_for_topic
 from ledger.aggregate import A, Envelope
@@ -200,7 +202,8 @@ def _is_conflict(exc: Exception) -> bool:
     """Whether another writer caused this error (a unique key taken, a serialization
     failure or deadlock), so replaying the batch on fresh state can succeed."""
     if isinstance(exc, sqlite3.IntegrityError):
-        return getattr(exc, "sqlite_errorname", "") in _SQLITE_CONFLICTS
+        name = getattr(exc, "sqlite_errorname", "")
+        return name in _SQLITE_CONFLICTS or (name == "SQLITE_CONSTRAINT_TRIGGER" and KEY_TAKEN in str(exc))
     return isinstance(exc, psycopg.errors.UniqueViolation | psycopg.errors.TransactionRollback)
 
 

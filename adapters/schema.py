@@ -1,5 +1,9 @@
 """The log's guards: the chain table, and triggers that refuse any UPDATE, DELETE or
-TRUNCATE of the log and of its chain (on both databases)."""
+TRUNCATE of the log and of its chain (on both databases), and on SQLite any insert over
+a row already there: ``INSERT OR REPLACE`` / ``REPLACE`` deletes the old row without
+firing DELETE triggers (unless a connection turns ``recursive_triggers`` on), so a
+BEFORE INSERT trigger refuses a row whose rowid or key is taken. (PostgreSQL has no
+REPLACE; its ``INSERT ... ON CONFLICT DO UPDATE`` fires the UPDATE trigger.)"""
 
 from __future__ import annotations
 
@@ -7,6 +11,10 @@ from adapters.database import Database, schema_fingerprint
 from adapters.hash_chain import CHAIN_TABLE
 
 _REFUSE = "the ledger event log is append-only"
+# Raised by SQLite's BEFORE INSERT guard: a row with this rowid or key is there. Our own
+# writer only meets it when another writer took an aggregate's version first (a
+# conflict, replayed by the bus, as the unique key's error was before the guard).
+KEY_TAKEN = f"{_REFUSE}: a row with that key is already there"
 
 
 def create_chain_table(db: Database) -> None:
@@ -33,12 +41,13 @@ def create_log_guards(db: Database) -> None:
 def _guard_statements(db: Database) -> list[str]:
     tables = [db.events_table(), CHAIN_TABLE]
     if not db.is_postgres:
+        keys = {db.events_table(): ("originator_id", "originator_version"), CHAIN_TABLE: ("position",)}
         return [
             f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} "
             f"BEGIN SELECT RAISE(ABORT, '{_REFUSE}'); END"
             for table in tables
             for op in ("UPDATE", "DELETE")
-        ]
+        ] + [_no_replace(table, keys[table]) for table in tables]
     statements = [
         "CREATE OR REPLACE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql "
         f"AS $$ BEGIN RAISE EXCEPTION '{_REFUSE}: % refused', TG_OP; END $$"
@@ -51,3 +60,15 @@ def _guard_statements(db: Database) -> list[str]:
             "FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change()",
         ]
     return statements
+
+
+def _no_replace(table: str, key: tuple[str, ...]) -> str:
+    """SQLite: refuse an insert whose rowid or key is already in ``table`` (two lookups
+    by index, so each stays a seek)."""
+    same_key = " AND ".join(f"{column} = NEW.{column}" for column in key)
+    return (
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_replace BEFORE INSERT ON {table} "
+        f"WHEN EXISTS (SELECT 1 FROM {table} WHERE rowid = NEW.rowid) "
+        f"OR EXISTS (SELECT 1 FROM {table} WHERE {same_key}) "
+        f"BEGIN SELECT RAISE(ABORT, '{KEY_TAKEN}'); END"
+    )

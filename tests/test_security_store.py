@@ -6,17 +6,20 @@ and fails if it works again."""
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
+import psycopg
 import pytest
 from eventsourcing.persistence import IntegrityError
 
-from adapters import idempotency
+from adapters import event_store, idempotency, schema
+from adapters.database import schema_fingerprint
 from commands import bus as bus_module
 from ledger.errors import WriteRefused
 from ledger.payment import Payment
 from tests import builders as b
-from tests.conftest import Driver
+from tests.conftest import PG_DSN, Driver
 
 WORLD = [b.program(), *b.partner("p1"), *b.customer("c1", "p1")]
 
@@ -134,3 +137,100 @@ def test_busy_is_a_503_and_halts_the_consumer() -> None:
     assert STATUS_OF_CODE["busy"] == 503
     assert "busy" in RETRY_LATER  # never dead-lettered: tried again on restart
 
+
+
+# -- item 7: the log and its chain refuse a replace ------------------------------------
+
+
+def _sqlite(ledger: Driver) -> sqlite3.Connection:
+    """The ledger's file as an administrator opens it with the sqlite3 shell."""
+    return sqlite3.connect(ledger.app.db.path, isolation_level=None)
+
+
+def _log_and_chain(conn: sqlite3.Connection) -> list[Any]:
+    return [conn.execute("SELECT rowid, * FROM stored_events ORDER BY rowid").fetchall(),
+            conn.execute("SELECT rowid, * FROM ledger_chain ORDER BY rowid").fetchall()]
+
+
+REPLACES = [  # over an existing row's rowid, over its key with a fresh rowid, both spellings
+    "INSERT OR REPLACE INTO stored_events (rowid, originator_id, originator_version, topic, state)"
+    " SELECT rowid, originator_id, originator_version, topic, CAST('{}' AS BLOB) FROM stored_events WHERE rowid = 3",
+    "REPLACE INTO stored_events (rowid, originator_id, originator_version, topic, state)"
+    " SELECT 1000, originator_id, originator_version, topic, CAST('{}' AS BLOB) FROM stored_events WHERE rowid = 3",
+    "INSERT OR REPLACE INTO stored_events (originator_id, originator_version, topic, state)"
+    " SELECT originator_id, originator_version, topic, CAST('{}' AS BLOB) FROM stored_events WHERE rowid = 3",
+    "INSERT OR REPLACE INTO ledger_chain (rowid, position, hash) SELECT rowid, position, zeroblob(32) FROM ledger_chain WHERE position = 3",
+    "REPLACE INTO ledger_chain (position, hash) VALUES (3, zeroblob(32))",
+    "REPLACE INTO ledger_chain (rowid, position, hash) SELECT rowid, 1000, zeroblob(32) FROM ledger_chain WHERE position = 3",
+]
+
+
+@pytest.mark.parametrize("statement", REPLACES)
+def test_sqlite_refuses_a_replace_over_the_log_or_its_chain(sqlite_ledger: Driver, statement: str) -> None:
+    sqlite_ledger.ok(*WORLD, b.payment("pay-1", "c1"))
+    conn = _sqlite(sqlite_ledger)
+    try:
+        before = _log_and_chain(conn)
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute(statement)
+        assert _log_and_chain(conn) == before
+    finally:
+        conn.close()
+    assert sqlite_ledger.cli("verify")[0] == 0
+
+
+def test_a_plain_insert_over_a_taken_key_is_still_a_conflict(sqlite_ledger: Driver) -> None:
+    """Our own writer meets the guard only when another writer took a version first: the
+    bus replays that (as it did the unique key's error before the guard)."""
+    sqlite_ledger.ok(*WORLD)
+    conn = _sqlite(sqlite_ledger)
+    try:
+        with pytest.raises(sqlite3.IntegrityError) as taken:
+            conn.execute("INSERT INTO stored_events (originator_id, originator_version, topic, state)"
+                         " SELECT originator_id, originator_version, topic, state FROM stored_events WHERE rowid = 1")
+    finally:
+        conn.close()
+    assert event_store._is_conflict(taken.value)
+    assert sqlite_ledger.ok(b.payment("pay-1", "c1"))
+
+
+def test_postgres_refuses_an_upsert_over_the_log_or_its_chain(pg_url: str) -> None:
+    ledger = Driver(pg_url)
+    try:
+        ledger.ok(*WORLD, b.payment("pay-1", "c1"))
+        s = ledger.app.db.schema
+        upserts = [
+            f"INSERT INTO {s}.ledger_events SELECT * FROM {s}.ledger_events WHERE notification_id = 3"
+            " ON CONFLICT (notification_id) DO UPDATE SET state = '\\x7b7d'",
+            f"INSERT INTO {s}.ledger_events SELECT originator_id, originator_version, topic, state FROM {s}.ledger_events"
+            " WHERE notification_id = 3 ON CONFLICT (originator_id, originator_version) DO UPDATE SET state = '\\x7b7d'",
+            f"INSERT INTO {s}.ledger_chain VALUES (3, '\\x00') ON CONFLICT (position) DO UPDATE SET hash = excluded.hash",
+            f"UPDATE {s}.ledger_events SET state = state", f"DELETE FROM {s}.ledger_chain WHERE position = 3",
+        ]
+        for statement in upserts:
+            with psycopg.connect(PG_DSN) as conn, pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+                conn.execute(statement)
+        assert ledger.cli("verify")[0] == 0
+    finally:
+        ledger.close()
+
+
+def test_a_log_made_by_the_old_code_gets_the_new_guard_on_start(sqlite_ledger: Driver) -> None:
+    """The guards' DDL fingerprint (``ledger_schema_state``) changed with the new trigger,
+    so the first start of the new code on an existing file runs it."""
+    sqlite_ledger.ok(*WORLD)
+    db = sqlite_ledger.app.db
+    old = [s for s in schema._guard_statements(db) if "_no_replace" not in s]
+    conn = _sqlite(sqlite_ledger)
+    try:
+        for table in ("stored_events", "ledger_chain"):
+            conn.execute(f"DROP TRIGGER {table}_no_replace")
+        conn.execute("UPDATE ledger_schema_state SET fingerprint = ? WHERE part = 'log guards'", (schema_fingerprint(old),))
+        conn.execute(REPLACES[0])  # the old code's log: the attack works
+        sqlite_ledger.close()
+        sqlite_ledger.app = Driver(sqlite_ledger.url).app  # the new code starts on it
+        for statement in REPLACES:
+            with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+                conn.execute(statement)
+    finally:
+        conn.close()
