@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from adapters.access import AccessStore
+from adapters.clicks import ClickCounter
 from adapters.database import Database
 from adapters.event_store import EventStore
 from adapters.kafka import KafkaClients, KafkaConfig
@@ -41,6 +42,7 @@ class Ledger:
     snapshot_store: SnapshotStore  # its tables made once, at bootstrap
     referrals: Referrals  # referral links, leads, the partner's funnel
     outbox: Outbox  # messages derived from the log (mail, webhooks), delivered by a worker
+    clicks: ClickCounter  # clicks on referral links, per link and day (not events)
 
     def snapshots(self) -> SnapshotStore:
         return self.snapshot_store
@@ -79,8 +81,10 @@ def bootstrap(settings: Settings | None = None, *, database_url: str | None = No
         access = AccessStore(db)
         snapshots = SnapshotStore(db)
         outbox = Outbox(db, store)
+        clicks = ClickCounter(db)
+    reports = Reports(db, store)
     bus = MessageBus(UnitOfWork(store), vault, read_models)
     return Ledger(
         settings, db, store, vault, bus, read_models, Queries(db, store, vault), access, Listings(db, store, vault),
-        Reports(db, store), snapshots, Referrals(db, store, vault), outbox,
+        reports, snapshots, Referrals(db, store, vault, clicks, reports), outbox, clicks,
     )

@@ -76,6 +76,9 @@ class Terms(_Terms):
     status: StatusTerms = Field(default=StatusTerms(), description="partner status rules")
     payout: PayoutTerms = Field(default=PayoutTerms(), description="payout rules")
     training_required_for_leads: bool = Field(default=False, description="`lead` claims qualify only after the partner's training")
+    landing_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://[^\s/?#]+[^\s]*$", description=(
+        "where a partner's referral link (`/r/<link>`) sends a visitor, e.g. your sign-up page; the link is added as the "
+        "`ref` query parameter (pass it on as `sign_up_customer`'s `referral_link`); null: referral links answer 404"))
 
     @model_validator(mode="after")
     def _default_level_exists(self) -> Terms:

@@ -9,6 +9,7 @@ from ledger.referral import Contacts
 from projections.audit_view import AuditView
 from projections.balances_view import BalancesView
 from projections.customers_view import CustomersView
+from projections.first_paid_view import FirstPaidView
 from projections.leads_view import LeadsView, contacts
 from projections.lines_view import LinesView
 from projections.listings_view import ListingsView
@@ -31,13 +32,14 @@ TABLE_KEYS = {
     "program_terms": ("program_id", "position"),
     "leads": ("lead_id",),
     "contacts": ("customer_id",),
+    "first_paid": ("customer_id",),
 }
 
 
 def live_views() -> list[View]:
     # Order matters: the audit view reads the customers view's attribution.
     return [ProgramTermsView(), PartnersView(), CustomersView(), LinesView(), BalancesView(), StatementsView(), ListingsView(),
-            LeadsView(), AuditView()]
+            LeadsView(), FirstPaidView(), AuditView()]
 
 
 class LiveReadModels(ProjectionRunner):

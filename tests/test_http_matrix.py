@@ -98,6 +98,8 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, Any], dict[str, int]]] = {
     ("POST", "/admin/programs/{program_id}/close-promo"): ({}, ADMIN_FORM),
     ("POST", "/admin/holds/{payment_id}/review"): (
         {"data": {"decision": "release", "reason": "matrix"}}, ADMIN_FORM),
+    # -- public referral links (the world's program has no landing URL: every link is 404)
+    ("GET", "/r/{link}"): ({}, row(404, 404, 404, 404, 404, 404, 404)),
     # -- public apply page
     ("GET", "/apply/{program_id}"): ({}, PUBLIC),
     ("POST", "/apply/{program_id}"): ({"data": {}}, row(422, 422, 422, 422, 422, 422, 422)),  # every field missing
@@ -122,7 +124,7 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, Any], dict[str, int]]] = {
 }
 
 PARAMETERS = {"partner_id": "p1", "customer_id": "c1", "program_id": "prog", "period": "2025-01", "code": "li_made-up",
-              "payment_id": "pay1"}
+              "payment_id": "pay1", "link": "unknownlnk"}
 
 
 def app_routes(app: Any) -> set[tuple[str, str]]:

@@ -29,7 +29,10 @@ def test_reads_answer_what_the_cli_prints(http):
     assert http.get("/v1/partners/p1/balance", as_="finance").json() == cli("balance", "p1")
     assert http.get("/v1/partners/p1/balance?as_of=2025-01-31&known_at=2100-01-01", as_="finance").json() == \
         cli("balance", "p1", "--as-of", "2025-01-31", "--known-at", "2100-01-01")
-    assert http.get("/v1/partners/p1", as_="auditor").json() == cli("partner", "p1")
+    # The shell's operator acts as an admin: it and an admin see the private code, an auditor does not.
+    printed = cli("partner", "p1")
+    assert printed["partner_code"] and http.get("/v1/partners/p1", as_="admin").json() == printed
+    assert http.get("/v1/partners/p1", as_="auditor").json() == {**printed, "partner_code": None}
     status = http.get("/v1/partners/p1/status?on=2025-06-30", as_="admin").json()
     assert status == cli("status", "p1", "--on", "2025-06-30")
     assert http.get("/v1/partners/p1/statements/2025-01", as_="finance").json() == [cli("statement", "p1", "--period", "2025-01")]

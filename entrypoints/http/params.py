@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Query, Request
 
@@ -86,9 +87,23 @@ Fresh = Depends(read_models_at)
 async def known_query_parameters(request: Request) -> None:
     """A query parameter the route does not take is refused (a misspelt filter would
     otherwise be ignored, and a list answer more than was asked)."""
+    if getattr(getattr(request.scope.get("route"), "endpoint", None), _ANY_QUERY, False):
+        return
     unknown = sorted(set(request.query_params) - _declared(request.scope.get("route")))
     if unknown:
         raise CommandRejected.of([Problem("invalid", f"{name}: not a parameter of this route", name) for name in unknown])
+
+
+_ANY_QUERY = "_ledger_any_query"
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+def takes_any_query(endpoint: Endpoint) -> Endpoint:
+    """Marks a route that passes its query string on instead of reading it (a referral
+    link keeps the campaign parameters a site added, such as ``utm_source``)."""
+    setattr(endpoint, _ANY_QUERY, True)
+    return endpoint
 
 
 # Kept on the route itself (never by ``id``: an id is reused once its route is collected,

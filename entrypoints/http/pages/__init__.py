@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from entrypoints.http.pages import admin, apply, audit, finance, home, partner, sessions
+from entrypoints.http.pages import admin, apply, audit, finance, home, partner, referrals, sessions
 
 ROUTERS: list[APIRouter] = [
     sessions.router, home.router, partner.router, admin.router, apply.router, finance.router, audit.router,
+    referrals.router,
 ]
