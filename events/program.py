@@ -41,9 +41,12 @@ class Promo(_Terms):
 class StatusTerms(_Terms):
     """When a partner counts as active, at risk or locked (informational: never changes payouts)."""
 
-    target_per_year: int = Field(default=10, ge=0, le=_MAX_COUNT, description="new paying customers a year a partner needs to be active")
+    target_per_year: int | None = Field(default=10, ge=0, le=_MAX_COUNT, description=(
+        "new paying customers a year a partner needs to be active; null: the program sets no activity target "
+        "(its partners are never at risk)"))
     window_months: int = Field(default=24, ge=1, le=_MAX_MONTHS, description="the rolling window for the yearly average, in months")
-    lock_threshold: int = Field(default=50, ge=1, le=_MAX_COUNT, description="onboarded customers that lock the status to active")
+    lock_threshold: int | None = Field(default=50, ge=1, le=_MAX_COUNT, description=(
+        "onboarded customers that lock the status to active; null: no such lock"))
     lock_years: int = Field(default=5, ge=0, le=_MAX_MONTHS // 12, description=(
         "how many years that lock lasts, from the threshold customer's onboarding"))
     meetings_per_year: int = Field(default=0, ge=0, le=366, description=(

@@ -30,6 +30,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         # "You earn commission on the customer's subscription fees".
         "commissionable_revenue": ["subscription"],
         "promo": None,
+        # The document sets no activity target and no lock: nobody is "at risk".
+        "status": {"target_per_year": None, "lock_threshold": None},
     },
     # "Sales Partner Program": 20 % standard, configured per partner by admins, on
     # platform fee plus message overage; 50 % launch rate for the first 3 approved;
@@ -60,8 +62,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "commissionable_revenue": "*",
         "promo": None,
         "payout": {"minimum": "0.00", "hold_days": 0, "requires_tax_form": True, "requires_training": False},
-        # "at least two meetings a year" with the seller's team.
-        "status": {"meetings_per_year": 2},
+        # "at least two meetings a year" with the seller's team; no activity target, no lock.
+        "status": {"target_per_year": None, "lock_threshold": None, "meetings_per_year": 2},
     },
 }
 

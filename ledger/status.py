@@ -32,6 +32,10 @@ class Status:
     average_per_year: Decimal
     locked_until: datetime | None  # the lock in force on the date; None once it has ended
     locks: tuple[Lock, ...] = ()  # every lock reached by the date, ended ones included
+    # The program's own rules the figures were measured against (its terms on the date).
+    target_per_year: int | None = None  # None: the program sets no target, nobody is at risk
+    window_months: int = 24
+    lock_threshold: int | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -41,6 +45,9 @@ class Status:
             "average_per_year": str(self.average_per_year),
             "locked_until": self.locked_until.isoformat() if self.locked_until else None,
             "locks": [lock.as_dict() for lock in self.locks],
+            "target_per_year": self.target_per_year,
+            "window_months": self.window_months,
+            "lock_threshold": self.lock_threshold,
         }
 
 
@@ -63,11 +70,12 @@ def partner_status(
     locked_until = max((lock.until for lock in locks if lock.in_force), default=None)
     if locked_until is not None:
         state = "locked"
-    elif average >= terms.target_per_year:
+    elif terms.target_per_year is None or average >= terms.target_per_year:
         state = "active"
     else:
         state = "at_risk"
-    return Status(state, len(dates), in_window, average, locked_until, locks)
+    return Status(state, len(dates), in_window, average, locked_until, locks,
+                  terms.target_per_year, terms.window_months, terms.lock_threshold)
 
 
 def _years_observed(on: datetime, approved_at: datetime | None, window_start: datetime, terms: StatusTerms) -> Decimal:
@@ -82,7 +90,7 @@ def _locks(dates: Sequence[datetime], terms: StatusTerms, active_until: date | N
     """The threshold lock (once reached) and an admin's "active until"; the status is
     locked while either is in force."""
     locks = []
-    if len(dates) >= terms.lock_threshold:
+    if terms.lock_threshold is not None and len(dates) >= terms.lock_threshold:
         reached = dates[terms.lock_threshold - 1]
         until = add_years(reached, terms.lock_years)
         because = f"{terms.lock_threshold} customers onboarded by {reached.date().isoformat()}: locked {terms.lock_years} years"

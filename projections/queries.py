@@ -159,6 +159,7 @@ class Queries:
         now = datetime.now(UTC)
         partner, program = self._partner(partner_id, known_at)
         rate = effective_rate(partner, program, now) if partner.is_approved else None
+        earns_promo = rate is not None and partner.promo_rate is not None and partner.rate_override_on(now) is None
         profile = readable_profile(self.vault, partner)
         if profile:
             profile["contact_email"] = _mask_email(profile["contact_email"])
@@ -169,6 +170,8 @@ class Queries:
             "level": partner.level_on(now),
             "rate": None if rate is None else str(rate),
             "promo": partner.promo_rate is not None,
+            # The promo rate only while the partner earns it (an admin's own rate overrides it).
+            "promo_rate": str(partner.promo_rate) if earns_promo else None,
             "tax_form": partner.tax_form,
             "training_completed": partner.training_completed_at is not None,
             "meetings": {

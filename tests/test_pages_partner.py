@@ -78,10 +78,29 @@ def test_the_dashboard_shows_level_rate_promo_duties_and_customers(http):
     assert page.count("badge active\">qualified") == 2 and "referred" in page
 
 
-def test_a_promo_partner_wears_the_promo_badge(http):
+def test_a_promo_partner_wears_the_promo_badge_with_the_promo_rate(http):
     http.driver.ok(b.program(), *b.partner("p1"))  # sales-partner: the first three approved get the launch rate
     page = http.get("/partners/p1", as_="admin").text
-    assert 'class="badge promo"' in page and "50 %" in page
+    assert re.search(r'class="badge promo"[^>]*>50 % Promo<', page)
+    assert http.get("/v1/partners/p1", as_="admin").json()["promo_rate"] == "0.50"
+
+
+def test_a_slot_holder_an_admin_set_to_its_own_rate_wears_no_promo_badge(http):
+    http.driver.ok(b.program(), *b.partner("p1"), b.cmd("set_commission_rate", partner_id="p1", rate="0.25"))
+    page = http.get("/partners/p1", as_="admin").text
+    record = http.get("/v1/partners/p1", as_="admin").json()
+    assert (record["promo"], record["promo_rate"], record["rate"]) == (True, None, "0.25")  # holds the slot, earns 25 %
+    assert 'class="badge promo"' not in page and "25 %" in page
+
+
+@pytest.mark.parametrize("preset", ["refer-resell", "referral-tiers"])
+def test_a_program_without_a_target_shows_no_at_risk_badge(http, preset):
+    http.driver.ok(b.program(preset=preset), *b.partner("p1"))
+    status = http.get("/v1/partners/p1/status", as_="partner", partner_id="p1").json()
+    page = http.get("/partners/p1", as_="partner", partner_id="p1").text
+    assert (status["status"], status["target_per_year"], status["lock_threshold"]) == ("active", None, None)
+    assert "badge at_risk\">At risk" not in page and "against a target" not in page
+    assert "The program sets no activity target" in page and "lock the status" not in page
 
 
 def test_status_shows_the_figure_behind_it(http):

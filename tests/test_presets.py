@@ -43,6 +43,10 @@ def figures(earned: str, clawed_back: str = "0.00", deducted: str = "0.00", adju
     }
 
 
+# The sales-partner program's own status rules, stated with every status.
+SALES_PARTNER_RULES = {"target_per_year": 10, "window_months": 24, "lock_threshold": 50}
+
+
 def tax_form(partner_id: str, form: str, at: str) -> dict[str, Any]:
     return {"type": "submit_tax_form", "partner_id": partner_id, "form": form, "at": at}
 
@@ -190,6 +194,7 @@ def test_sales_partner_promo_rates_revenue_kinds_and_status(ledger: Any, tmp_pat
     assert ledger.cli_json("status", "p1", "--on", "2025-01-01") == {
         "status": "locked", "onboarded_total": 50, "onboarded_in_window": 50,
         "average_per_year": "50.00", "locked_until": "2029-07-19T00:00:00+00:00", "locks": [{**lock, "in_force": True}],
+        **SALES_PARTNER_RULES,
     }
     assert ledger.cli_json("status", "p1", "--on", "2029-07-18")["status"] == "locked"
     # The day after the lock ends: no tenant in the 24 months before, 0 / 2 years: at risk.
@@ -202,7 +207,7 @@ def test_sales_partner_promo_rates_revenue_kinds_and_status(ledger: Any, tmp_pat
     # p2: 10 tenants in its first year (tenure < 1 year counts as one): 10.00 a year meets the target.
     assert ledger.cli_json("status", "p2", "--on", "2024-12-31") == {
         "status": "active", "onboarded_total": 10, "onboarded_in_window": 10,
-        "average_per_year": "10.00", "locked_until": None, "locks": [],
+        "average_per_year": "10.00", "locked_until": None, "locks": [], **SALES_PARTNER_RULES,
     }
     # Two years after approval the same 10 tenants are 10 / 2 = 5.00 a year: at risk.
     later = ledger.cli_json("status", "p2", "--on", "2026-01-04")

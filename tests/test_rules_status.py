@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ledger.presets import PRESETS
 from tests import builders as b
 
-STATUS_KEYS = {"status", "onboarded_total", "onboarded_in_window", "average_per_year", "locked_until", "locks"}
+STATUS_KEYS = {"status", "onboarded_total", "onboarded_in_window", "average_per_year", "locked_until", "locks",
+               "target_per_year", "window_months", "lock_threshold"}
 
 
 def on(text: str) -> datetime:
@@ -86,7 +88,8 @@ def test_onboarding_date_is_the_later_of_signup_and_claim(ledger):
 
 
 def test_status_never_changes_commission(ledger):
-    ledger.ok(b.program(preset="referral-tiers"), *b.partner("risky"), *b.customer("c1", "risky"),
+    with_target = {**PRESETS["referral-tiers"], "status": {"target_per_year": 10}}
+    ledger.ok(b.program(terms=with_target), *b.partner("risky"), *b.customer("c1", "risky"),
               b.cmd("set_active_until", partner_id="risky", until="2030-01-01", at="2025-01-20T00:00:00Z"),
               *b.partner("calm"), *b.customer("c2", "calm"))
     [locked] = ledger.ok(b.payment("pay1", "c1", {"subscription": "100.00"}))

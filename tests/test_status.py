@@ -193,13 +193,34 @@ def test_as_dict() -> None:
         "locked_until": "2030-03-15T00:00:00+00:00",
         "locks": [{"until": "2030-03-15T00:00:00+00:00", "because": "50 customers onboarded by 2025-03-15: locked 5 years",
                    "in_force": True}],
+        "target_per_year": 10, "window_months": 24, "lock_threshold": 50,
     }
     assert status(onboarded=daily(3, "2026-01-01")).as_dict() == {
         "status": "at_risk", "onboarded_total": 3, "onboarded_in_window": 3, "average_per_year": "1.50", "locked_until": None,
-        "locks": [],
+        "locks": [], "target_per_year": 10, "window_months": 24, "lock_threshold": 50,
     }
     ended = status(on="2030-03-16", approved="2020-01-01", onboarded=FIFTY).as_dict()
     assert ended["locked_until"] is None and ended["locks"][0]["in_force"] is False  # the past lock stays visible
+
+
+@pytest.mark.parametrize("preset", ["refer-resell", "referral-tiers"])
+def test_a_program_without_a_target_puts_nobody_at_risk_and_locks_nobody(preset: str) -> None:
+    terms = preset_terms(preset).status
+    assert (terms.target_per_year, terms.lock_threshold) == (None, None)
+    first_day = status(on="2026-01-02", approved="2026-01-01", terms=terms)
+    assert (first_day.status, first_day.target_per_year) == ("active", None)
+    many = status(onboarded=daily(60, "2026-01-01"), terms=terms)  # past any threshold: no lock without one
+    assert (many.status, many.locks, many.locked_until) == ("active", (), None)
+    admin_lock = status(terms=terms, active_until=date(2099, 1, 1))  # an admin's "active until" still locks
+    assert admin_lock.status == "locked"
+
+
+def test_a_program_s_own_window_and_target_are_the_ones_applied() -> None:
+    terms = StatusTerms(target_per_year=2, window_months=6, lock_threshold=3, lock_years=1)
+    got = status(on="2026-07-01", onboarded=[at("2025-12-01"), at("2026-02-01")], terms=terms)
+    # Only February is inside the 6-month window: 1 in half a year is 2.00 a year, the target.
+    assert (got.status, got.onboarded_in_window, str(got.average_per_year)) == ("active", 1, "2.00")
+    assert (got.target_per_year, got.window_months, got.lock_threshold) == (2, 6, 3)
 
 
 # -- properties --------------------------------------------------------------------------------

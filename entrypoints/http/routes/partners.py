@@ -50,7 +50,8 @@ class PartnerRecord(Open):
     state: str
     level: str | None
     rate: str | None
-    promo: bool
+    promo: bool = Field(description="the partner holds a launch promo slot")
+    promo_rate: str | None = Field(None, description="the promo rate, while the partner earns it (no own rate set)")
     tax_form: str | None
     training_completed: bool
     profile: dict[str, Any]
