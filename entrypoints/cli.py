@@ -19,6 +19,7 @@ from typing import IO, Any
 
 from commands import reference
 from commands.parsing import Sourced
+from entrypoints import what_if as what_if_cli
 from entrypoints.bootstrap import Ledger, bootstrap
 from entrypoints.http import cli as http_cli
 from entrypoints.logging import configure_logging
@@ -138,6 +139,7 @@ def _parser() -> argparse.ArgumentParser:
     consume = sub.add_parser("consume", help="apply billing's commands from Kafka (settings: docs/kafka.md)")
     consume.add_argument("--once", action="store_true", help="drain what is on the topic, then exit")
     _COMMANDS.update(http_cli.add_parsers(sub))
+    _COMMANDS.update(what_if_cli.add_parsers(sub))
     return parser
 
 

@@ -33,12 +33,12 @@ def change_program_terms(ctx: Context, c: m.ChangeProgramTerms) -> Result:
     terms = c.terms
     if terms is None:
         assert c.terms_patch is not None
-        terms = _patched(program.terms_on(ctx.meta.effective_at), c.terms_patch)
+        terms = patched_terms(program.terms_on(ctx.meta.effective_at), c.terms_patch)
     ctx.record(program, ProgramTermsChanged(program_id=c.program_id, terms=terms))
     return {"program_id": c.program_id, "terms": terms.model_dump(mode="json")}
 
 
-def _patched(current: Terms, patch: dict[str, Any]) -> Terms:
+def patched_terms(current: Terms, patch: dict[str, Any]) -> Terms:
     """The terms in force with ``patch`` merged in; refused, naming every field
     (``terms_patch.payout.minimum``), when the result is not valid terms."""
     try:
