@@ -22,6 +22,7 @@ import structlog
 from bench import measure
 from bench.api import api_benchmark
 from bench.pg import scratch_schema
+from bench.what_if import what_if_benchmark
 from demo.generate import generate, write_jsonl
 from entrypoints.logging import configure_logging
 
@@ -42,6 +43,7 @@ TARGETS = {
     "api.balance_requests_per_s": (">=", 1000.0),
     "api.balance_p99_ms": ("<=", 25.0),
     "api.dashboard_p99_ms": ("<=", 100.0),
+    "what_if.ratio_vs_replay": ("<=", 2.0),
 }
 
 
@@ -142,6 +144,8 @@ def run_size(
         log.info("api", size=size, **api)
         for name, value in api.items():
             add(figures, f"api.{name}", value)
+        for name, value in what_if_benchmark(f"sqlite:///{sqlite_path}").items():
+            add(figures, name, value)
     if naive_commands:
         with scratch_schema("naive") as (url, _):
             add(figures, f"ingest.postgres.{size}.one_per_transaction_facts_per_s", measure.naive_ingest(url, path, naive_commands))

@@ -114,6 +114,9 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, Any], dict[str, int]]] = {
     ("GET", "/finance/payouts"): ({}, STAFF_READ),
     ("POST", "/finance/payouts"): ({"data": {"reference": "matrix", "pay": "0", "partner_0": "p1", "currency_0": "USD",
                                             "amount_0": "1.00", "statement_0": "prog/p1/USD/2025-01"}}, row(401, 403, 303, 403, 403, 403, 403)),
+    # -- the what-if page (admin and finance; computed, nothing recorded)
+    ("GET", "/what-if"): ({"path": "/what-if?program=prog&patch=%7B%7D"}, row(401, 200, 200, 403, 403, 403, 403)),
+    ("GET", "/what-if/chart.svg"): ({"path": "/what-if/chart.svg?program=prog&patch=%7B%7D"}, row(401, 200, 200, 403, 403, 403, 403)),
     # -- auditor console pages
     ("GET", "/audit"): ({"path": "/audit?partner=p1"}, STAFF_READ),
     ("GET", "/audit/snapshots"): ({}, STAFF_READ),

@@ -178,3 +178,40 @@ def test_csv_has_a_row_per_partner_and_currency(actual: Driver, tmp_path: Path) 
     expected = run_what_if(actual, "refer-resell", {"levels": {"Registered": {"rate": "0.20"}}}).partner_rows()
     assert [line.split(",")[:5] for line in lines[1:]] == [
         [r["partner_id"], r["currency"], r["issued"], r["proposed"], r["difference"]] for r in expected]
+
+
+# -- the page -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def http_history(http: Any) -> Any:
+    http.driver.apply(*tiny())
+    return http
+
+
+def test_the_page_shows_totals_partners_and_a_chart_of_the_difference(http_history: Any) -> None:
+    http = http_history
+    patch = json.dumps({"levels": {"Registered": {"rate": "0.20"}}})
+    expected = run_what_if(http.driver, "refer-resell", json.loads(patch)).as_dict()
+    before = http.driver.event_count()
+    page = http.get("/what-if", as_="finance", params={"program": "refer-resell", "patch": patch})
+    assert page.status_code == 200
+    for row in expected["partners"]:
+        assert f'data-partner="{row["partner_id"]}" data-currency="{row["currency"]}"' in page.text
+    assert 'src="/what-if/chart.svg?program=refer-resell&amp;patch=' in page.text
+    chart = http.get("/what-if/chart.svg", as_="admin", params={"program": "refer-resell", "patch": patch})
+    assert chart.status_code == 200 and chart.headers["content-type"] == "image/svg+xml"
+    assert "Difference per month" in chart.text
+    assert http.driver.event_count() == before
+
+
+def test_the_page_names_every_bad_field(http_history: Any) -> None:
+    page = http_history.get("/what-if", as_="admin", params={
+        "program": "refer-resell", "patch": json.dumps({"levels": {"Registered": {"rate": "2"}}}), "from": "2024-13"})
+    assert page.status_code == 422
+    assert "from</strong>" in page.text
+    page = http_history.get("/what-if", as_="admin", params={
+        "program": "refer-resell", "patch": json.dumps({"levels": {"Registered": {"rate": "2"}}})})
+    assert page.status_code == 422 and "terms_patch.levels.Registered.rate" in page.text
+    assert http_history.get("/what-if", as_="admin", params={"program": "nope", "patch": "{}"}).status_code == 404
+    assert http_history.get("/what-if", as_="admin", params={"program": "refer-resell", "patch": "{"}).status_code == 422
