@@ -10,10 +10,12 @@ log, against one replay that covers them all (the issue's target: within 2 x).
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 from commands.handlers.programs import patched_terms
 from entrypoints.bootstrap import bootstrap
+from events.program import Terms
 from replay.verify import replay
 from replay.what_if import what_if
 
@@ -32,12 +34,16 @@ def what_if_benchmark(url: str) -> dict[str, Any]:
         for program_id in ledger.reports.program_ids():
             patch = _raise_first_level(ledger.queries.terms(program_id))
             started = time.perf_counter()
-            what_if(ledger.store, program_id, patch, lambda terms, patch=patch: patched_terms(terms, patch))
+            what_if(ledger.store, program_id, patch, partial(_proposal, patch=patch))
             what_if_s += time.perf_counter() - started
         return {"what_if.seconds": round(what_if_s, 2), "what_if.replay_seconds": round(replay_s, 2),
                 "what_if.events": report.events, "what_if.ratio_vs_replay": round(what_if_s / replay_s, 3)}
     finally:
         ledger.close()
+
+
+def _proposal(terms: Terms, patch: dict[str, Any]) -> Terms:
+    return patched_terms(terms, patch)
 
 
 def _raise_first_level(terms: dict[str, Any]) -> dict[str, Any]:
