@@ -131,10 +131,11 @@ def test_months_add_up_to_partners_and_totals(actual: Driver) -> None:
 def test_statuses_are_shown_only_where_the_activity_terms_change(actual: Driver) -> None:
     same = run_what_if(actual, "refer-resell", {"levels": {"Registered": {"rate": "0.20"}}}, end="2024-12")
     assert not same.statuses and all(row["status_proposed"] is None for row in same.partner_rows())
-    easier = run_what_if(actual, "refer-resell", {"status": {"target_per_year": 1}}, end="2024-12")
-    live = {p: actual.app.queries.status(p, on=easier.status_on)["status"] for p in easier.statuses}
-    assert {p: issued for p, (issued, _) in easier.statuses.items()} == live
-    assert any(issued == "at_risk" and proposed == "active" for issued, proposed in easier.statuses.values())
+    # refer-resell sets no target (nobody is at risk): a target of 20 a year puts partners at risk
+    harder = run_what_if(actual, "refer-resell", {"status": {"target_per_year": 20}}, end="2024-12")
+    live = {p: actual.app.queries.status(p, on=harder.status_on)["status"] for p in harder.statuses}
+    assert {p: issued for p, (issued, _) in harder.statuses.items()} == live
+    assert any(issued == "active" and proposed == "at_risk" for issued, proposed in harder.statuses.values())
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
