@@ -41,6 +41,8 @@ class Credential:
     revoked_at: datetime | None = None
     used_at: datetime | None = None
     parent_id: str | None = None  # the token or invite a session was opened with
+    parent_kind: Kind | None = None  # read by ``authenticate`` only
+    parent_expires_at: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
         def iso(moment: datetime | None) -> str | None:
@@ -67,13 +69,15 @@ class AccessStore:
 
     def issue(
         self, kind: Kind, role: str, *, partner_id: str | None = None, label: str | None = None,
-        lifetime: timedelta | None = None, parent_id: str | None = None,
+        lifetime: timedelta | None = None, parent_id: str | None = None, not_after: datetime | None = None,
     ) -> tuple[Credential, str]:
-        """A new credential and its secret: the only moment the secret exists in clear."""
+        """A new credential and its secret: the only moment the secret exists in clear. It
+        expires after ``lifetime``, and at ``not_after`` at the latest."""
         now = datetime.now(UTC)
+        ends = [moment for moment in (now + lifetime if lifetime else None, not_after) if moment is not None]
         credential = Credential(
             credential_id=secrets.token_hex(6), kind=kind, role=role, partner_id=partner_id, label=label,
-            created_at=now, expires_at=now + lifetime if lifetime else None, parent_id=parent_id,
+            created_at=now, expires_at=min(ends, default=None), parent_id=parent_id,
         )
         secret = _PREFIX[kind] + secrets.token_urlsafe(32)
         with self.db.connect() as conn, self.db.transaction(conn) as cursor:
@@ -86,16 +90,20 @@ class AccessStore:
 
     def authenticate(self, secret: str, kind: Kind, now: datetime | None = None) -> Credential | None:
         """The live credential of ``kind`` this secret opens: not expired, not revoked,
-        and (for a session) opened with a token or invite that is not revoked either."""
+        and (for a session) opened with a token or invite that is not revoked either, nor,
+        for a token, expired: a session never outlives the token it was opened with. (An
+        invite's expiry bounds when it may be used, not the session it opened.)"""
         if not secret.startswith(_PREFIX[kind]):
             return None
         rows = self._select(
-            f"SELECT {_aliased('c')} FROM {ACCESS_TABLE} c LEFT JOIN {ACCESS_TABLE} p ON p.credential_id = c.parent_id"
+            f"SELECT {_aliased('c')}, p.kind, p.expires_at FROM {ACCESS_TABLE} c"
+            f" LEFT JOIN {ACCESS_TABLE} p ON p.credential_id = c.parent_id"
             " WHERE c.secret_hash = %s AND c.kind = %s AND c.revoked_at IS NULL AND p.revoked_at IS NULL",
             (secret_hash(secret), kind),
         )
         found = rows[0] if rows else None
-        if found is None or _expired(found, now or datetime.now(UTC)):
+        moment = now or datetime.now(UTC)
+        if found is None or _expired(found, moment) or _expired_parent(found, moment):
             return None
         return found
 
@@ -135,6 +143,7 @@ class AccessStore:
             Credential(
                 credential_id=r[0], kind=r[1], role=r[2], partner_id=r[3], label=r[4], created_at=_moment(r[5]),
                 expires_at=_maybe(r[6]), revoked_at=_maybe(r[7]), used_at=_maybe(r[8]), parent_id=r[9],
+                **({"parent_kind": r[10], "parent_expires_at": _maybe(r[11])} if len(r) > 10 else {}),
             )
             for r in rows
         ]
@@ -146,6 +155,10 @@ def _aliased(alias: str) -> str:
 
 def _expired(credential: Credential, now: datetime) -> bool:
     return credential.expires_at is not None and credential.expires_at <= now
+
+
+def _expired_parent(credential: Credential, now: datetime) -> bool:
+    return credential.parent_kind == "token" and credential.parent_expires_at is not None and credential.parent_expires_at <= now
 
 
 def _text(moment: datetime | None) -> str | None:

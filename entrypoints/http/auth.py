@@ -12,7 +12,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -196,15 +196,23 @@ def _own_origins(request: Request, ledger: Ledger) -> set[str]:
     return own
 
 
-def open_session(ledger: Ledger, response: Response, request: Request, role: str, partner_id: str | None, parent_id: str) -> None:
+def open_session(
+    ledger: Ledger, response: Response, request: Request, role: str, partner_id: str | None, parent_id: str,
+    *, not_after: datetime | None,
+) -> None:
     """A browser session for whoever presented a token or an invite: an HttpOnly,
-    SameSite=Strict cookie (Secure over HTTPS) holding a fresh session secret."""
-    hours = ledger.settings.http_session_hours
-    _, secret = ledger.access.issue(
-        "session", role, partner_id=partner_id, lifetime=timedelta(hours=hours), parent_id=parent_id,
+    SameSite=Strict cookie (Secure over HTTPS) holding a fresh session secret. It lasts
+    ``LEDGER_HTTP_SESSION_HOURS``, and never beyond the expiry of the token it was opened
+    with, ``not_after`` (``AccessStore.authenticate`` checks that too, and the token's
+    revocation)."""
+    session, secret = ledger.access.issue(
+        "session", role, partner_id=partner_id, parent_id=parent_id,
+        lifetime=timedelta(hours=ledger.settings.http_session_hours), not_after=not_after,
     )
+    assert session.expires_at is not None
+    max_age = max(int((session.expires_at - datetime.now(UTC)).total_seconds()), 0)
     response.set_cookie(
-        SESSION_COOKIE, secret, max_age=int(hours * 3600), httponly=True, samesite="strict",
+        SESSION_COOKIE, secret, max_age=max_age, httponly=True, samesite="strict",
         secure=request.url.scheme == "https", path="/",
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Callable
 from datetime import timedelta
@@ -14,6 +15,7 @@ from entrypoints.bootstrap import Ledger
 from entrypoints.http.access import Role
 
 Command = Callable[[Ledger, argparse.Namespace], int]
+MAX_DAYS = 36_500  # a token's longest life: a hundred years
 
 
 def add_parsers(sub: Any) -> dict[str, Command]:
@@ -32,13 +34,26 @@ def add_parsers(sub: Any) -> dict[str, Command]:
         parser.add_argument("--partner", help="the partner a partner token is bound to")
         parser.add_argument("--label", help="what the token is for (shown by `token list`)")
         parser.add_argument("--json", action="store_true", help="print JSON")
-    create.add_argument("--expires", type=float, metavar="DAYS", help="expire after DAYS days (default: never)")
+    create.add_argument("--expires", type=positive_days, metavar="DAYS",
+                        help=f"expire after DAYS days, a positive number up to {MAX_DAYS} (default: never)")
     invite.add_argument("--base-url", default="http://127.0.0.1:8000", help="where the server is reached")
     listing = actions.add_parser("list", help="tokens and invites (never their secrets)")
     listing.add_argument("--json", action="store_true", help="print JSON")
     revoke = actions.add_parser("revoke", help="revoke a token or invite (and its browser sessions)")
     revoke.add_argument("token_id")
     return {"serve": cmd_serve, "token": cmd_token}
+
+
+def positive_days(text: str) -> float:
+    """``--expires``: a positive, finite number of days (0 would mean "never" and a
+    negative one a token born expired), at most ``MAX_DAYS``."""
+    try:
+        days = float(text)
+    except ValueError:
+        days = math.nan
+    if not 0 < days <= MAX_DAYS:  # NaN fails every comparison
+        raise argparse.ArgumentTypeError(f"must be a positive number of days up to {MAX_DAYS}, got {text!r}")
+    return days
 
 
 def cmd_serve(ledger: Ledger, args: argparse.Namespace) -> int:
@@ -84,7 +99,7 @@ def _binding_problem(role: str, partner: str | None) -> str | None:
 
 
 def _create(ledger: Ledger, args: argparse.Namespace) -> int:
-    lifetime = timedelta(days=args.expires) if args.expires else None
+    lifetime = timedelta(days=args.expires) if args.expires is not None else None
     credential, secret = ledger.access.issue("token", args.role, partner_id=args.partner, label=args.label, lifetime=lifetime)
     if args.json:
         print(json.dumps({**credential.as_dict(), "token": secret}))

@@ -29,7 +29,8 @@ def signin(request: Request, ledger: LedgerDep, token: Annotated[str, Form(max_l
     if credential is None:
         return _signin_form(request, ledger, "signin.html", {"error": "That token is unknown, expired or revoked."}, status=401)
     response = RedirectResponse("/", status_code=303)
-    open_session(ledger, response, request, credential.role, credential.partner_id, credential.credential_id)
+    open_session(ledger, response, request, credential.role, credential.partner_id, credential.credential_id,
+                 not_after=credential.expires_at)
     return response
 
 
@@ -51,7 +52,8 @@ def use_invite(request: Request, ledger: LedgerDep, code: str) -> Response:
     if invite is None:
         return _spent(request)
     response = RedirectResponse("/", status_code=303)
-    open_session(ledger, response, request, invite.role, invite.partner_id, invite.credential_id)
+    open_session(ledger, response, request, invite.role, invite.partner_id, invite.credential_id,
+                 not_after=None)  # an invite's expiry bounds its use only
     return response
 
 
