@@ -18,6 +18,7 @@ from ledger.partner import Partner
 from ledger.program import Program
 from ledger.referral import Referral, referral_key
 from projections.columns import ts
+from projections.queries import NotFound
 from projections.reports import Reports
 from projections.runner import Tables
 
@@ -72,13 +73,16 @@ class Referrals:
             for row in rows
         ]
 
-    def funnel(self, partner: Partner, months: int = 12, as_of: datetime | None = None) -> dict[str, Any]:
+    def funnel(self, partner_id: str, months: int = 12, as_of: datetime | None = None) -> dict[str, Any]:
         """Per month (the last ``months`` up to ``as_of``): clicks on the partner's link,
         its sign-ups (customers onboarded: signed up and attributed to it, by any channel),
         the customers of it who paid for the first time, and the commission the month
         added (per currency, as the revenue series counts it)."""
+        partner = self.store.load(Partner, partner_id, None)
+        if partner is None:
+            raise NotFound(f"partner {partner_id!r} does not exist", "partner_id")
         end = as_utc(as_of) if as_of else datetime.now(UTC)
-        revenue = self.reports.revenue(partner.partner_id, months, end)
+        revenue = self.reports.revenue(partner_id, months, end)
         first, last = revenue["from"], revenue["to"]
         start, stop = f"{first}-01", ts(month_end(last))
         link = partner.referral_link

@@ -28,6 +28,8 @@ SIGNED_IN = row(401, 200, 200, 200, 200, 200, 200)
 STAFF_READ = row(401, 200, 200, 200, 403, 403, 403)
 PARTNER_READ = row(401, 200, 200, 200, 403, 200, 404)  # a partner's own: 200; another's: 404
 AUDIT_TOOL = row(401, 403, 200, 200, 403, 403, 403)
+OWN_OR_ADMIN = row(401, 200, 403, 403, 403, 200, 404)  # personal data: the partner itself and admins
+ADMIN_READ = row(401, 200, 403, 403, 403, 403, 403)
 ADMIN_FORM = row(401, 303, 403, 403, 403, 403, 403)  # the admin console's forms: admins only
 
 SAME_ORIGIN = {"Origin": "http://testserver"}  # the forms that open a session come from the ledger's own pages
@@ -78,6 +80,15 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, Any], dict[str, int]]] = {
     ("GET", "/partners/{partner_id}/resale"): ({}, PARTNER_READ),
     ("POST", "/partners/{partner_id}/payout-request"): (  # the partner itself and finance; back to the dashboard
         {"data": {"currency": "USD"}}, row(401, 403, 303, 403, 403, 303, 404)),
+    # (a partner's referral forms: its own, back to its dashboard; the code also by an admin)
+    ("POST", "/partners/{partner_id}/code"): ({}, row(401, 303, 403, 403, 403, 303, 404)),
+    ("POST", "/partners/{partner_id}/leads"): (
+        {"data": {"company": "Hooli", "email": "cto@hooli.example"}}, row(401, 403, 403, 403, 403, 303, 404)),
+    ("POST", "/partners/{partner_id}/customers"): ({"data": {"company": "Umbrella"}}, row(401, 403, 403, 403, 403, 303, 404)),
+    ("GET", "/v1/partners/{partner_id}/funnel"): ({}, PARTNER_READ),
+    ("GET", "/v1/partners/{partner_id}/leads"): ({}, OWN_OR_ADMIN),
+    ("GET", "/v1/leads"): ({}, ADMIN_READ),
+    ("GET", "/admin/leads"): ({}, ADMIN_READ),
     # -- admin console pages
     ("GET", "/admin/applications"): ({}, STAFF_READ),
     ("GET", "/admin/partners"): ({}, STAFF_READ),

@@ -16,7 +16,7 @@ from entrypoints.http import pages, problems
 from entrypoints.http.middleware import Guard
 from entrypoints.http.pages.common import as_page_for_browsers
 from entrypoints.http.params import known_query_parameters
-from entrypoints.http.routes import audit, commands, docs, health, lists, partners, programs
+from entrypoints.http.routes import audit, commands, docs, health, lists, partners, programs, referrals
 from entrypoints.http.templating import STATIC_DIR
 
 DESCRIPTION = """An event-sourced commission ledger for SaaS partner programs.
@@ -42,7 +42,7 @@ def create_app(ledger: Ledger) -> FastAPI:
     app.add_middleware(Guard, max_body_bytes=ledger.settings.http_max_body_bytes)
     app.include_router(health.router)
     app.include_router(docs.router)
-    for api in (commands.router, lists.router, partners.router, programs.router, audit.router):
+    for api in (commands.router, lists.router, partners.router, programs.router, audit.router, referrals.router):
         app.include_router(api)
     for router in pages.ROUTERS:
         app.include_router(router)

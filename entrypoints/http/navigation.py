@@ -11,6 +11,7 @@ _STAFF_LINKS: dict[Role, list[Link]] = {
         {"href": "/admin/applications", "label": "Applications"},
         {"href": "/admin/partners", "label": "Partners"},
         {"href": "/admin/holds", "label": "Holds"},
+        {"href": "/admin/leads", "label": "Leads"},
         {"href": "/admin/programs", "label": "Programs"},
         {"href": "/what-if", "label": "What-if"},
         {"href": "/audit", "label": "Audit trail"},

@@ -22,6 +22,7 @@ from entrypoints.bootstrap import Ledger
 from entrypoints.http import charts
 from entrypoints.http.access import Principal
 from entrypoints.http.auth import CurrentPrincipal, LedgerDep, partner_visible
+from entrypoints.http.pages import referrals
 from entrypoints.http.pages.common import back_to, form_text, money, outcome, pager, refusal_text, send
 from entrypoints.http.params import MONTH_PATTERN, After, PartnerId
 from entrypoints.http.problems import ApiError
@@ -126,6 +127,7 @@ def dashboard(request: Request, partner_id: PartnerId, principal: CurrentPrincip
         "payouts": ledger.queries.payouts(partner_id, PAYOUTS_SHOWN), "payouts_shown": PAYOUTS_SHOWN,
         **_customers(ledger, partner_id, window, after), "chart_size": CHART_SIZE,
         "tab": "dashboard", "resells": resells(ledger, record),
+        **referrals.dashboard_sections(request, ledger, record, principal, window.months, window.last),
     }
     return render(request, "partner/dashboard.html", context, principal=principal, status=422 if range_error else 200)
 

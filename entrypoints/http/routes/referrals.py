@@ -1,0 +1,83 @@
+"""A partner's referral funnel and leads, and the admins' queue of every lead.
+
+The funnel (clicks, sign-ups, new paying customers, commission per month) reads like any
+partner document: the partner itself and staff. Leads carry their contact's personal
+data (company, e-mail, note), so only the partner that submitted them and admins see
+them, as with the partner code."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from entrypoints.http.access import Principal, Role
+from entrypoints.http.auth import CurrentPrincipal, LedgerDep, partner_visible
+from entrypoints.http.params import AsOf, Fresh, PartnerId
+from entrypoints.http.problems import ApiError
+from projections.reports import MAX_MONTHS
+
+router = APIRouter(prefix="/v1", tags=["referrals"], dependencies=[Fresh])
+
+LEADS_LIMIT = 200
+LeadState = Literal["open", "converted", "refused"]
+
+
+class FunnelMonth(BaseModel):
+    period: str
+    clicks: int
+    sign_ups: int
+    paying_customers: int
+    commission: dict[str, str]
+
+
+class Funnel(BaseModel):
+    partner_id: str
+    referral_link: str | None
+    from_: str = Field(alias="from")
+    to: str
+    months: list[FunnelMonth]
+
+
+class Lead(BaseModel):
+    lead_id: str
+    partner_id: str
+    program_id: str
+    state: LeadState
+    reason: str | None
+    customer_id: str | None
+    submitted_at: str
+    company: str | None
+    email: str | None
+    note: str | None
+
+
+@router.get("/partners/{partner_id}/funnel", response_model=Funnel, response_model_by_alias=True,
+            summary="Per month: clicks on the partner's link, sign-ups, new paying customers and commission")
+def funnel(partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep, as_of: AsOf,
+           months: Annotated[int, Query(ge=1, le=MAX_MONTHS)] = 12) -> Any:
+    partner_visible(principal, partner_id)
+    return ledger.referrals.funnel(partner_id, months, as_of)
+
+
+@router.get("/partners/{partner_id}/leads", response_model=list[Lead],
+            summary="The leads a partner submitted, newest first, each with its state (the partner itself and admins)")
+def partner_leads(partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep,
+                  state: LeadState | None = None) -> Any:
+    partner_visible(principal, partner_id)
+    if not principal.may_see_code(partner_id):
+        raise _personal(principal)
+    ledger.queries.known_partner(partner_id)
+    return ledger.referrals.leads(partner_id=partner_id, state=state, limit=LEADS_LIMIT)
+
+
+@router.get("/leads", response_model=list[Lead], summary="Every partner's leads, newest first: the admins' queue")
+def leads(principal: CurrentPrincipal, ledger: LedgerDep, state: LeadState | None = None) -> Any:
+    if principal.role is not Role.ADMIN:
+        raise _personal(principal)
+    return ledger.referrals.leads(state=state, limit=LEADS_LIMIT)
+
+
+def _personal(principal: Principal) -> ApiError:
+    return ApiError("forbidden", f"the {principal.role.value} role may not read leads: they hold their contacts' personal data")
