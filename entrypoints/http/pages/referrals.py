@@ -1,9 +1,17 @@
-"""Referral links in the open: ``GET /r/{link}`` counts a click on a partner's public
-link and sends the visitor on to the program's landing page with the link as ``ref``.
+"""Referrals on the pages: the public link, the partner's own dashboard sections, and
+the admins' queue of leads.
 
-The page never names the partner nor its private code: it answers a redirect, or the
-same 404 for a link that does not exist, whose partner is no longer approved, or whose
-program has no landing URL (nothing to learn by trying links)."""
+``GET /r/{link}`` counts a click on a partner's public link and sends the visitor on to
+the program's landing page with the link as ``ref``. It never names the partner nor its
+private code: it answers a redirect, or the same 404 for a link that does not exist,
+whose partner is no longer approved, or whose program has no landing URL (nothing to
+learn by trying links).
+
+The dashboard's sections (``partner/_referrals.html``, ``partner/_leads.html``): the
+link to copy, the private code (the partner itself and admins only) and a new-code
+form, the funnel per month, the partner's leads and their form, and a reseller's form
+for its customers. Every form sends one command through the bus as the caller, exactly
+as ``POST /v1/commands`` would (a partner only about itself)."""
 
 from __future__ import annotations
 
