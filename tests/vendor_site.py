@@ -39,11 +39,11 @@ def vendor_site(ledger_base: str, billing_token: str) -> Iterator[str]:
 
 def _handler(ledger_base: str, billing_token: str) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             query = parse_qs(urlsplit(self.path).query)
             self._answer(200, SIGNUP_FORM.format(ref=html.escape(query.get("ref", [""])[0])))
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             form = {k: v[0] for k, v in parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode()).items()}
             customer_id = f"acct-{uuid.uuid4().hex[:8]}"
             command: dict[str, Any] = {"type": "sign_up_customer", "customer_id": customer_id,
@@ -65,7 +65,7 @@ def _handler(ledger_base: str, billing_token: str) -> type[BaseHTTPRequestHandle
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (quiet in tests)
+        def log_message(self, format: str, *args: Any) -> None:  # quiet in tests
             pass
 
     return Handler
