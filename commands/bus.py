@@ -126,6 +126,20 @@ class MessageBus:
             finally:
                 self.uow.discard()
 
+    def preview_many(self, messages: Iterable[Message], *, source: Source = "cli", actor: str | None = None,
+                     caller: str | None = None) -> list[Result]:
+        """What several commands would do, decided in order in one unit of work (each
+        sees what the ones before it would record), then all thrown away: their results.
+        Nothing is written (``ledger import --dry-run``)."""
+        with self._lock:
+            parsed = [_parse(message) for message in messages]
+            origin = Origin(source, actor or source, caller or (None if source == "cli" else source))
+            try:
+                self._prefetch([c for c in parsed if isinstance(c, m.Command)], origin.caller)
+                return [self._run(c, origin) if isinstance(c, m.Command) else c for c in parsed]
+            finally:
+                self.uow.discard()
+
     # -- one batch ------------------------------------------------------------------------
 
     def _apply_batch(self, batch: list[Message], origin: Origin) -> list[Result]:

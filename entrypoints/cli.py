@@ -22,6 +22,7 @@ from commands.parsing import Sourced
 from entrypoints import what_if as what_if_cli
 from entrypoints.bootstrap import Ledger, bootstrap
 from entrypoints.http import cli as http_cli
+from entrypoints.importers import cli as import_cli
 from entrypoints.logging import configure_logging
 from entrypoints.output import print_json, print_record, print_table
 from entrypoints.progress import progress
@@ -140,6 +141,7 @@ def _parser() -> argparse.ArgumentParser:
     consume.add_argument("--once", action="store_true", help="drain what is on the topic, then exit")
     _COMMANDS.update(http_cli.add_parsers(sub))
     _COMMANDS.update(what_if_cli.add_parsers(sub))
+    _COMMANDS.update(import_cli.add_parsers(sub))
     return parser
 
 
