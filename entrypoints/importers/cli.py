@@ -88,7 +88,7 @@ def _print(reports: list[FileReport], args: argparse.Namespace) -> None:
     refused = [[r.source, x["row"], x.get("command", "-"), x["error"]["code"], x["error"]["message"]] for r in reports for x in r.refused]
     if refused:
         print_table(("source", "row", "command", "code", "why"), refused, title="Refused")
-    skipped = {}
+    skipped: dict[tuple[str, str], int] = {}
     for report in reports:
         for item in report.skipped:
             skipped[(report.source, item["reason"])] = skipped.get((report.source, item["reason"]), 0) + 1
