@@ -65,7 +65,37 @@ def _iso_currency(code: str) -> str:
     return code
 
 
-Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_ID, pattern=PRINTABLE)]
+# The id grammar: every id a command introduces (a program, partner, customer, payment,
+# refund, lead, payout...) may reach a URL, so it is plain data there: ASCII letters and
+# digits and ``- _ . : @``, starting with a letter or digit, never ``..`` (no id can be
+# read as a path, a query, a fragment or markup). An id outside it is refused at the edge.
+ID_PATTERN = r"^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9_.:@-]*$"
+ID_RULE = f"use only letters, digits and - _ . : @, starting with a letter or digit, without '..', at most {MAX_ID} characters"
+
+
+def _id_grammar(value: str) -> str:
+    if re.fullmatch(ID_PATTERN, value) is None:
+        raise ValueError(f"{value[:40]!r} is not an id: {ID_RULE}")
+    return value
+
+
+def fits_id_grammar(value: str) -> bool:
+    """Whether ``value`` is an id a command may introduce today (records made before the
+    grammar may hold others: they are shown as text and still reachable)."""
+    return len(value) <= MAX_ID and re.fullmatch(ID_PATTERN, value) is not None
+
+
+# A name that is not a record's id (a level, a revenue kind, an actor, a command id):
+# printable text, as before.
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_ID, pattern=PRINTABLE)]
+Id = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_ID), AfterValidator(_id_grammar),
+    Field(json_schema_extra={"pattern": ID_PATTERN}),
+]
+# An id naming a record the ledger already holds (looked up, never created): any printable
+# text, so a record whose id predates the grammar (in an existing log) can still be acted
+# on; an id the ledger does not know is refused with ``not_found``.
+KnownId = Name
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT, pattern=PRINTABLE)]
 Currency = Annotated[
     str,
@@ -106,10 +136,10 @@ class Command(BaseModel):
     at: Moment | None = Field(None, description=(
         "effective (business) time, ISO-8601 date-time (`2025-03-01T00:00:00Z`; without an offset it is UTC); "
         "default: when the ledger receives the command"))
-    actor: Id | None = Field(None, description=(
+    actor: Name | None = Field(None, description=(
         "who issued the command (a user or a system), kept in the audit trail; default: the entry point "
         "(`cli`, `kafka`, `api`)"))
-    command_id: Id | None = Field(None, description=(
+    command_id: Name | None = Field(None, description=(
         "idempotency key, the caller's own: the same `command_id` from the same caller with the same content "
         "returns the first result and records nothing; with other content it is refused with `conflict`"))
 
@@ -224,7 +254,7 @@ class ChangeProgramTerms(Command):
     Give either ``terms`` (in full) or ``terms_patch`` (RFC 7396: only what changes); the result is answered."""
 
     type: Literal["change_program_terms"]
-    program_id: Id = Field(description=PROGRAM_ID)
+    program_id: KnownId = Field(description=PROGRAM_ID)
     terms: CheckedTerms | None = Field(None, description="the program's new terms, in full (or give `terms_patch`)")
     terms_patch: dict[str, Any] | None = Field(None, description=(
         "a JSON Merge Patch (RFC 7396) of the terms in force at `at`: objects merge key by key, `null` removes a key,"
@@ -246,7 +276,7 @@ class ClosePromo(Command):
     """Close a program's launch promotion: no new partner gets the promo rate (holders keep it)."""
 
     type: Literal["close_promo"]
-    program_id: Id = Field(description=PROGRAM_ID)
+    program_id: KnownId = Field(description=PROGRAM_ID)
 
 
 # -- partners --------------------------------------------------------------------------
@@ -287,7 +317,7 @@ class SubmitApplication(Command):
 
     type: Literal["submit_application"]
     partner_id: Id = Field(description="a new partner's id")
-    program_id: Id = Field(description="the program applied to")
+    program_id: KnownId = Field(description="the program applied to")
     profile: ApplicationProfile = Field(description="who is applying")
 
 
@@ -295,8 +325,8 @@ class ApproveApplication(Command):
     """Approve an application: the partner starts earning, at its level's rate (or the promo rate while slots remain)."""
 
     type: Literal["approve_application"]
-    partner_id: Id = Field(description=PARTNER_ID)
-    level: Id | None = Field(None, description="one of the program's levels; default: the program's `default_level`")
+    partner_id: KnownId = Field(description=PARTNER_ID)
+    level: Name | None = Field(None, description="one of the program's levels; default: the program's `default_level`")
     rate: Rate | None = Field(None, description=(
         "a commission rate for this partner only, a decimal fraction (`0.25` = 25 %); overrides the level's rate "
         "and takes no promo slot"))
@@ -306,7 +336,7 @@ class RejectApplication(Command):
     """Reject an application that is waiting for a decision."""
 
     type: Literal["reject_application"]
-    partner_id: Id = Field(description=PARTNER_ID)
+    partner_id: KnownId = Field(description=PARTNER_ID)
     reason: Text = Field(description=REASON)
 
 
@@ -314,15 +344,15 @@ class ChangeLevel(Command):
     """Move an approved partner to another level of its program (payments from then on earn that level's rate)."""
 
     type: Literal["change_level"]
-    partner_id: Id = Field(description=PARTNER_ID)
-    level: Id = Field(description="one of the program's levels")
+    partner_id: KnownId = Field(description=PARTNER_ID)
+    level: Name = Field(description="one of the program's levels")
 
 
 class SetCommissionRate(Command):
     """Give an approved partner its own commission rate, or clear it (null) to fall back to its level's rate."""
 
     type: Literal["set_commission_rate"]
-    partner_id: Id = Field(description=PARTNER_ID)
+    partner_id: KnownId = Field(description=PARTNER_ID)
     rate: Rate | None = Field(description="a decimal fraction (`0.30` = 30 %), or null to clear the partner's own rate")
 
 
@@ -330,7 +360,7 @@ class SubmitTaxForm(Command):
     """Record that the partner's tax form is on file (programs can require one before paying out)."""
 
     type: Literal["submit_tax_form"]
-    partner_id: Id = Field(description=PARTNER_ID)
+    partner_id: KnownId = Field(description=PARTNER_ID)
     form: TaxForm = Field(description="which form: `W-9` (US persons), `W-8BEN` (foreign individuals) or `W-8BEN-E` (foreign entities)")
 
 
@@ -338,8 +368,8 @@ class SetPayoutDetails(Command):
     """Record where the partner is paid (method and account); the account is stored sealed and shown masked."""
 
     type: Literal["set_payout_details"]
-    partner_id: Id = Field(description=PARTNER_ID)
-    method: Id = Field(description="how the partner is paid, e.g. `iban`, `ach`, `paypal`")
+    partner_id: KnownId = Field(description=PARTNER_ID)
+    method: Name = Field(description="how the partner is paid, e.g. `iban`, `ach`, `paypal`")
     account: Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, max_length=MAX_ID, pattern=PRINTABLE)] = Field(
         description="the account number or address (personal data: sealed, shown as `****3000`, erasable)")
 
@@ -348,21 +378,21 @@ class CompleteTraining(Command):
     """Record that the partner completed the program's training (programs can require it for leads or payouts)."""
 
     type: Literal["complete_training"]
-    partner_id: Id = Field(description=PARTNER_ID)
+    partner_id: KnownId = Field(description=PARTNER_ID)
 
 
 class RecordMeeting(Command):
     """Record a meeting with the partner (counted on the partner's record)."""
 
     type: Literal["record_meeting"]
-    partner_id: Id = Field(description=PARTNER_ID)
+    partner_id: KnownId = Field(description=PARTNER_ID)
 
 
 class SetActiveUntil(Command):
     """Keep an approved partner's status locked (active) until a date, or clear that lock (null)."""
 
     type: Literal["set_active_until"]
-    partner_id: Id = Field(description=PARTNER_ID)
+    partner_id: KnownId = Field(description=PARTNER_ID)
     until: Day | None = Field(description="last day of the lock, `YYYY-MM-DD`, or null to clear it")
 
 
@@ -370,7 +400,7 @@ class TerminatePartner(Command):
     """End a partnership: payments from the effective time on earn the partner nothing."""
 
     type: Literal["terminate_partner"]
-    partner_id: Id = Field(description=PARTNER_ID)
+    partner_id: KnownId = Field(description=PARTNER_ID)
     reason: Text = Field(description=REASON)
 
 
@@ -378,7 +408,7 @@ class ForgetPartner(Command):
     """Erase a partner's personal data (destroys its key); balances, statements and the audit trail stay intact."""
 
     type: Literal["forget_partner"]
-    partner_id: Id = Field(description=PARTNER_ID)
+    partner_id: KnownId = Field(description=PARTNER_ID)
     reason: Text = Field(description=REASON)
 
 
@@ -399,7 +429,7 @@ class _Referred(Command):
     """Commands that may name the partner by its code or link instead of its id."""
 
     referral_code: PartnerCode | None = Field(None, description=REFERRAL_CODE)
-    referral_link: Id | None = Field(None, description=REFERRAL_LINK)
+    referral_link: Name | None = Field(None, description=REFERRAL_LINK)
 
     @model_validator(mode="after")
     def _one_referral(self) -> _Referred:
@@ -430,7 +460,7 @@ class ClaimCustomer(_Referred):
 
     type: Literal["claim_customer"]
     customer_id: Id = Field(description=CUSTOMER_ID)
-    partner_id: Id | None = Field(None, description="the partner claiming the customer (or give `referral_code` or `referral_link`)")
+    partner_id: KnownId | None = Field(None, description="the partner claiming the customer (or give `referral_code` or `referral_link`)")
     channel: Channel | None = Field(None, description=(
         "how the partner brought the customer: `link` (referral link), `code` (referral code), `lead` (registered lead), "
         "`resell` (the partner resells: it earns a discount, not a commission); required with `partner_id`, "
@@ -453,7 +483,7 @@ class CreateResoldCustomer(Command):
     """A reseller creates its customer's account: signed up and attributed to it (channel `resell`) in one step."""
 
     type: Literal["create_resold_customer"]
-    partner_id: Id = Field(description="the reselling partner (a partner's own token may only create its own customers)")
+    partner_id: KnownId = Field(description="the reselling partner (a partner's own token may only create its own customers)")
     customer_id: Id = Field(description="the new customer's own account id (one account per customer: no pooling)")
     company: Text = Field(description="the customer's company name (personal data: sealed, erasable)")
     email: Email | None = Field(None, description=(
@@ -465,7 +495,7 @@ class RotatePartnerCode(Command):
     """Give the partner a new private code: the old one stops resolving, customers already attributed stay."""
 
     type: Literal["rotate_partner_code"]
-    partner_id: Id = Field(description="the partner (a partner's own token may only rotate its own code)")
+    partner_id: KnownId = Field(description="the partner (a partner's own token may only rotate its own code)")
 
 
 class SubmitLead(Command):
@@ -474,7 +504,7 @@ class SubmitLead(Command):
     KEY_FIELD = "lead_id"
     type: Literal["submit_lead"]
     lead_id: Id = Field(description="your id of the lead; also its idempotency key")
-    partner_id: Id = Field(description="the partner submitting it (a partner's own token may only submit its own)")
+    partner_id: KnownId = Field(description="the partner submitting it (a partner's own token may only submit its own)")
     company: Text = Field(description="the lead's company name (personal data: sealed)")
     email: Email = Field(description="the lead's contact e-mail (personal data: sealed; the lead is matched by it)")
     note: Text | None = Field(None, description="anything the seller should know (sealed)")
@@ -484,7 +514,7 @@ class SetDoNotContact(Command):
     """Mark a resold customer as do-not-contact (or clear the mark)."""
 
     type: Literal["set_do_not_contact"]
-    customer_id: Id = Field(description="a customer attributed through `resell`")
+    customer_id: KnownId = Field(description="a customer attributed through `resell`")
     value: bool = Field(description="true to mark, false to clear")
 
 
@@ -492,7 +522,7 @@ class ForgetCustomer(Command):
     """Erase a customer's personal data (destroys its key); the money it moved stays on the books."""
 
     type: Literal["forget_customer"]
-    customer_id: Id = Field(description=CUSTOMER_ID)
+    customer_id: KnownId = Field(description=CUSTOMER_ID)
     reason: Text = Field(description=REASON)
 
 
@@ -504,7 +534,7 @@ AMOUNT = "in the currency's units as a decimal string, e.g. `99.00` (no more dec
 class PaymentLine(RevenueLine):
     """One line of a payment: a kind of revenue and its amount before tax."""
 
-    kind: Id = Field(description=(
+    kind: Name = Field(description=(
         "kind of revenue, e.g. `subscription`, `platform_fee`, `message_overage`; the program's "
         "`commissionable_revenue` says which kinds earn commission"))
     amount: NonNegativeAmount = Field(description=f"the line's amount before tax, {AMOUNT}")
@@ -516,7 +546,7 @@ class RecordPayment(Command):
     KEY_FIELD = "payment_id"
     type: Literal["record_payment"]
     payment_id: Id = Field(description=f"{PAYMENT_ID}; also its idempotency key")
-    customer_id: Id = Field(description="the paying customer")
+    customer_id: KnownId = Field(description="the paying customer")
     currency: Currency = Field(description="ISO 4217 code of the payment, e.g. `USD`")
     lines: Annotated[list[PaymentLine], Field(min_length=1)] = Field(description="what was paid for, at least one line")
     tax: NonNegativeAmount = Field(Decimal("0"), description=f"tax collected on top of the lines (earns nothing), {AMOUNT}")
@@ -535,7 +565,7 @@ class RecordRefund(Command):
     KEY_FIELD = "refund_id"
     type: Literal["record_refund"]
     refund_id: Id = Field(description="the billing system's id of the refund; also its idempotency key")
-    payment_id: Id = Field(description="the payment refunded")
+    payment_id: KnownId = Field(description="the payment refunded")
     amount: PositiveAmount = Field(
         description="how much is refunded, in the payment's currency and units as a decimal string, e.g. `53.55`; "
                     "at most what is left of the payment")
@@ -547,7 +577,7 @@ class RecordChargeback(Command):
     KEY_FIELD = "chargeback_id"
     type: Literal["record_chargeback"]
     chargeback_id: Id = Field(description="the billing system's id of the chargeback; also its idempotency key")
-    payment_id: Id = Field(description="the payment charged back")
+    payment_id: KnownId = Field(description="the payment charged back")
     amount: PositiveAmount = Field(
         description="how much is charged back, in the payment's currency and units as a decimal string, e.g. `53.55`; "
                     "at most what is left of the payment")
@@ -559,10 +589,10 @@ class RecordCost(_Money):
     KEY_FIELD = "cost_id"
     type: Literal["record_cost"]
     cost_id: Id = Field(description="your id of the cost; also its idempotency key")
-    customer_id: Id = Field(description="the customer the cost was spent on")
+    customer_id: KnownId = Field(description="the customer the cost was spent on")
     amount: PositiveAmount = Field(description=f"the cost, {AMOUNT}")
     currency: Currency = Field(description="ISO 4217 code, e.g. `USD`")
-    kind: Id = Field(description="what the cost was, e.g. `marketing`, `travel`")
+    kind: Name = Field(description="what the cost was, e.g. `marketing`, `travel`")
 
 
 class AdjustCommission(_Money):
@@ -571,7 +601,7 @@ class AdjustCommission(_Money):
     KEY_FIELD = "adjustment_id"
     type: Literal["adjust_commission"]
     adjustment_id: Id = Field(description="your id of the adjustment; also its idempotency key")
-    partner_id: Id = Field(description=PARTNER_ID)
+    partner_id: KnownId = Field(description=PARTNER_ID)
     amount: Amount = Field(description=f"the correction, not zero, {AMOUNT}; negative debits")
     currency: Currency = Field(description="ISO 4217 code, e.g. `USD`")
     reason: Text = Field(description=REASON)
@@ -588,7 +618,7 @@ class ReviewCommission(Command):
     """Decide on commission held for review (a suspected self-referral): release it for payment or void it."""
 
     type: Literal["review_commission"]
-    payment_id: Id = Field(description="the payment whose commission is on hold")
+    payment_id: KnownId = Field(description="the payment whose commission is on hold")
     decision: Literal["release", "void"] = Field(description="`release` (payable from now) or `void` (clawed back in full)")
     reason: Text = Field(description=REASON)
 
@@ -597,7 +627,7 @@ class ClosePeriod(Command):
     """Close a month: issue every partner's statement (opening balance, commission lines, closing balance, amount due)."""
 
     type: Literal["close_period"]
-    program_id: Id = Field(description=PROGRAM_ID)
+    program_id: KnownId = Field(description=PROGRAM_ID)
     period: Period = Field(description="the month, `YYYY-MM`; it must have ended, and periods close once, in order")
 
 
@@ -607,10 +637,10 @@ class RecordPayout(_Money):
     KEY_FIELD = "payout_id"
     type: Literal["record_payout"]
     payout_id: Id = Field(description="your id of the payout (e.g. the bank transfer's reference); also its idempotency key")
-    partner_id: Id = Field(description="the partner paid")
+    partner_id: KnownId = Field(description="the partner paid")
     amount: PositiveAmount = Field(description=f"how much was paid, {AMOUNT}; at most what the statements leave due")
     currency: Currency = Field(description="ISO 4217 code of the statements paid, e.g. `USD`")
-    statement_ids: Annotated[list[Id], Field(min_length=1)] = Field(description=(
+    statement_ids: Annotated[list[KnownId], Field(min_length=1)] = Field(description=(
         "the statements paid, ids `program/partner/currency/YYYY-MM` as `close_period` issued them"))
 
 
@@ -618,7 +648,7 @@ class RequestPayout(Command):
     """A partner asks to be paid what is due in a currency; the request waits in finance's queue until a payout is recorded."""
 
     type: Literal["request_payout"]
-    partner_id: Id = Field(description="the partner asking (a partner's own token may only ask for itself)")
+    partner_id: KnownId = Field(description="the partner asking (a partner's own token may only ask for itself)")
     currency: Currency = Field(description="ISO 4217 code of the amount due, e.g. `USD`")
     amount: PositiveAmount | None = Field(None, description=(
         f"how much, {AMOUNT}; at most what is due (default: all of it). One open request per currency"))

@@ -489,7 +489,7 @@ def cmd_payout(ledger: Ledger, args: argparse.Namespace) -> int:
     statement = args.statement or _statement_due(ledger, args.partner, args.currency)
     if statement is None:
         return _refuse("nothing_due", f"nothing is due to {args.partner} in {args.currency}: no statement to pay", "amount")
-    payout_id = args.payout_id or f"cli/{statement}/{args.amount}"
+    payout_id = args.payout_id or f"cli:{statement.replace('/', ':')}:{args.amount}"  # an id in the id grammar
     command = {"type": "record_payout", "payout_id": payout_id, "partner_id": args.partner, "amount": args.amount,
                "currency": args.currency, "statement_ids": [statement]}
     [result] = ledger.bus.handle_many([command], source="cli")

@@ -18,6 +18,7 @@ from entrypoints.http.pages.common import as_page_for_browsers
 from entrypoints.http.params import known_query_parameters
 from entrypoints.http.routes import audit, commands, docs, health, lists, partners, programs, referrals
 from entrypoints.http.templating import STATIC_DIR
+from entrypoints.http.urls import EncodedSlashes
 
 DESCRIPTION = """An event-sourced commission ledger for SaaS partner programs.
 
@@ -40,6 +41,7 @@ def create_app(ledger: Ledger) -> FastAPI:
     for error, handler in problems.HANDLERS.items():
         app.add_exception_handler(error, as_page_for_browsers(handler))
     app.add_middleware(Guard, max_body_bytes=ledger.settings.http_max_body_bytes)
+    app.add_middleware(EncodedSlashes)  # an encoded id stays one path segment (urls.py)
     app.include_router(health.router)
     app.include_router(docs.router)
     for api in (commands.router, lists.router, partners.router, programs.router, audit.router, referrals.router):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from entrypoints.http.access import Principal, Role
+from entrypoints.http.urls import url
 
 Link = dict[str, str]
 
@@ -35,7 +36,12 @@ API_REFERENCE: Link = {"href": "/docs", "label": "API reference"}
 
 
 def links_for(principal: Principal) -> list[Link]:
+    """The top bar's links, each ``href`` a ``urls.Url`` (templates place it with ``|url``)."""
     if principal.role is Role.PARTNER:
         # The Resale page is a tab of the dashboard, shown only where the program resells.
-        return [{"href": f"/partners/{principal.partner_id}", "label": "Dashboard"}, API_REFERENCE]
-    return [*_STAFF_LINKS[principal.role], API_REFERENCE]
+        return [{"href": url("/partners/{}", principal.partner_id), "label": "Dashboard"}, _as_link(API_REFERENCE)]
+    return [_as_link(link) for link in [*_STAFF_LINKS[principal.role], API_REFERENCE]]
+
+
+def _as_link(link: Link) -> Link:
+    return {**link, "href": url(link["href"])}  # these paths hold no id

@@ -10,17 +10,23 @@ from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Query, Request
+from pydantic import AfterValidator
 
 from entrypoints.http.auth import LedgerDep
 from entrypoints.http.problems import ApiError
+from entrypoints.http.urls import from_path
 from ledger.calendar import parse_moment
 from ledger.errors import CommandRejected, Problem
 
 MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"  # YYYY-MM: a period, as statements and month closes name it
 
-# Ids and filters every list and page takes alike.
-PartnerId = Annotated[str, Path(min_length=1, max_length=200, description="the partner's id")]
-ProgramId = Annotated[str, Path(min_length=1, max_length=200)]
+# Ids and filters every list and page takes alike. An id in a path comes as ``url_id``
+# encoded it (``urls``): one segment, whatever it holds (an id recorded before the id
+# grammar may hold ``/``); ``from_path`` decodes it. At most 200 characters, 3 each encoded.
+_ID_IN_PATH = {"min_length": 1, "max_length": 600}
+PathId = Annotated[str, Path(**_ID_IN_PATH), AfterValidator(from_path)]
+PartnerId = Annotated[str, Path(**_ID_IN_PATH, description="the partner's id"), AfterValidator(from_path)]
+ProgramId = Annotated[str, Path(**_ID_IN_PATH, description="the program's id"), AfterValidator(from_path)]
 After = Annotated[str | None, Query(min_length=1, max_length=200, description="the `next` cursor of the previous page")]
 Program = Annotated[str | None, Query(min_length=1, max_length=200, description="only this program")]
 

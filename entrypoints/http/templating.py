@@ -16,10 +16,13 @@ from entrypoints.http.access import Principal
 from entrypoints.http.auth import csrf_token, ledger_of
 from entrypoints.http.formatting import money, percent
 from entrypoints.http.navigation import links_for
+from entrypoints.http.urls import checked_url, url_id
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
 TEMPLATES.env.globals.update(money=money, percent=percent)  # every page shows money and rates alike
+# Every value in a link goes through one of these (urls.py; tests/test_url_ids.py checks).
+TEMPLATES.env.filters.update(url_id=url_id, url=checked_url)
 STATIC_DIR = HERE / "static"
 FLASH_COOKIE = "ledger_flash"
 

@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
 import structlog
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
@@ -31,10 +31,10 @@ from entrypoints.http.pages.common import (
     send,
     sends,
     submit,
-    url_with,
 )
-from entrypoints.http.params import After, PartnerId, ProgramId
+from entrypoints.http.params import After, PartnerId, PathId, ProgramId
 from entrypoints.http.templating import render
+from entrypoints.http.urls import url
 from ledger.errors import CommandRejected
 
 router = APIRouter(include_in_schema=False)
@@ -201,7 +201,7 @@ async def terminate(request: Request, principal: Staff, ledger: LedgerDep, partn
 
 
 def _partner_url(partner_id: str) -> str:
-    return f"/admin/partners/{partner_id}"
+    return url("/admin/partners/{}", partner_id)
 
 
 # -- programs -------------------------------------------------------------------------
@@ -225,7 +225,7 @@ def program(request: Request, principal: Staff, ledger: LedgerDep, program_id: P
 async def close_promo(principal: Staff, ledger: LedgerDep, program_id: ProgramId) -> Response:
     command = {"type": "close_promo", "program_id": program_id}
     done = f"The promo of {program_id} is closed: partners approved from now on earn their level's rate."
-    return await submit(ledger, principal, command, f"/admin/programs/{program_id}", done)
+    return await submit(ledger, principal, command, url("/admin/programs/{}", program_id), done)
 
 
 # -- holds ----------------------------------------------------------------------------
@@ -244,7 +244,7 @@ def holds(request: Request, principal: Staff, ledger: LedgerDep,
 
 @router.post("/admin/holds/{payment_id}/review", dependencies=sends("review_commission"))
 async def review_hold(request: Request, principal: Staff, ledger: LedgerDep,
-                      payment_id: Annotated[str, Path(min_length=1, max_length=200)]) -> Response:
+                      payment_id: PathId) -> Response:
     form = await request.form()
     decision = form_text(form, "decision")
     command = {"type": "review_commission", "payment_id": payment_id, "decision": decision, "reason": form_text(form, "reason")}
@@ -254,7 +254,7 @@ async def review_hold(request: Request, principal: Staff, ledger: LedgerDep,
 
 def _back_to_holds(form: FormData) -> str:
     """Back to the hold queue with the filters the reviewer was working with."""
-    return url_with("/admin/holds", program=form_text(form, "program"), partner=form_text(form, "partner"))
+    return url("/admin/holds", program=form_text(form, "program"), partner=form_text(form, "partner"))
 
 
 def _levels_of(ledger: Ledger, program_ids: list[str]) -> list[str]:

@@ -29,6 +29,7 @@ from entrypoints.http.pages.common import back_to, form_text, percent
 from entrypoints.http.params import ProgramId
 from entrypoints.http.problems import ApiError, result_problems
 from entrypoints.http.templating import render
+from entrypoints.http.urls import url
 from ledger.errors import CommandRejected, Problem
 
 router = APIRouter(include_in_schema=False)
@@ -71,7 +72,7 @@ async def submit(request: Request, ledger: LedgerDep, program_id: ProgramId) -> 
     if not result["ok"]:
         return _form(request, program, values, _by_field(result_problems(result)), status=422)
     log.info("application_submitted", partner_id=partner_id, program_id=program_id)
-    return back_to(f"/apply/{program_id}/received",
+    return back_to(url("/apply/{}/received", program_id),
                    f"Thank you: your application to {program_id} is in. Your reference is {partner_id}.")
 
 

@@ -10,7 +10,6 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
-from urllib.parse import quote
 
 import structlog
 from fastapi import APIRouter, Depends, Query, Request
@@ -23,6 +22,7 @@ from entrypoints.http.auth import CurrentPrincipal, LedgerDep, Reader, require
 from entrypoints.http.pages.common import back_to, form_text, pager
 from entrypoints.http.params import AsOf, KnownAt
 from entrypoints.http.templating import render
+from entrypoints.http.urls import url
 from projections.queries import NotFound
 from replay.integrity import verify_chain
 
@@ -100,15 +100,15 @@ def changed(entry: dict[str, Any]) -> dict[str, str] | None:
     partner = entry.get("partner_id")
     if kind == "statement" and partner and details.get("period"):
         return {"label": f"statement {details['statement_id']}",
-                "href": f"/v1/partners/{quote(partner, safe='')}/statements/{details['period']}"}
+                "href": url("/v1/partners/{}/statements/{}", partner, details["period"])}
     if kind == "payout" and partner:
-        return {"label": "partner's payouts", "href": f"/partners/{quote(partner, safe='')}"}
+        return {"label": "partner's payouts", "href": url("/partners/{}", partner)}
     if kind == "program" and details.get("program_id"):
-        return {"label": f"program {details['program_id']}", "href": f"/admin/programs/{quote(details['program_id'], safe='')}"}
+        return {"label": f"program {details['program_id']}", "href": url("/admin/programs/{}", details["program_id"])}
     if kind in ("customer", "payment", "cost") and entry.get("customer_id"):
-        return {"label": f"customer {entry['customer_id']}", "href": f"/audit?customer={quote(entry['customer_id'], safe='')}"}
+        return {"label": f"customer {entry['customer_id']}", "href": url("/audit", customer=entry["customer_id"])}
     if partner:
-        return {"label": f"partner {partner}", "href": f"/admin/partners/{quote(partner, safe='')}"}
+        return {"label": f"partner {partner}", "href": url("/admin/partners/{}", partner)}
     return None
 
 

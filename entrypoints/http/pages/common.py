@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -28,6 +27,7 @@ from entrypoints.http.formatting import percent as percent
 from entrypoints.http.problems import result_problems
 from entrypoints.http.routes.commands import authorize
 from entrypoints.http.templating import flash, render
+from entrypoints.http.urls import Url, url
 from ledger.errors import CommandRejected
 
 # Paths that always answer JSON (the API, its documents and the health check).
@@ -61,13 +61,19 @@ def as_page_for_browsers(handler: Handler) -> Handler:
         problem = json.loads(bytes(response.body))
         message = problem["detail"] if problem["detail"] != problem["title"] else _PLAIN.get(response.status_code, "")
         # A page asked with a bad parameter links to itself without them (the same path).
-        retry = request.url.path if request.method == "GET" and response.status_code == 422 and request.url.query else None
+        retry = _path_as_sent(request) if request.method == "GET" and response.status_code == 422 and request.url.query else None
         return render(request, "message.html", {
             "title": _TITLES.get(response.status_code, problem["title"]), "message": message,
             "errors": problem.get("errors", []), "retry": retry,
         }, principal=signed_in(request), status=response.status_code)
 
     return handle
+
+
+def _path_as_sent(request: Request) -> Url:
+    """The request's path as the client sent it (its ids still encoded), never ``//host``."""
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    return Url("/" + raw.decode("latin-1").lstrip("/"))
 
 
 def back_to(url: str, message: str, kind: str = "ok") -> Response:
@@ -137,20 +143,14 @@ def refusal_text(refusal: CommandRejected) -> str:
     return "; ".join(p.message for p in refusal.problems)
 
 
-def pager(path: str, next_after: object | None, after: object | None, **filters: str | None) -> dict[str, str | None]:
-    """Links to the first and the next page of a keyset-paged list, keeping its filters
-    (the ``pages_nav`` macro of ``_macros.html`` shows them)."""
-    kept = {name: value for name, value in filters.items() if value}
+def pager(path: str, next_after: object | None, after: object | None, **filters: str | None) -> dict[str, Url | None]:
+    """Links to the first and the next page of a keyset-paged list at ``path`` (a ``Url``
+    when it holds an id), keeping its filters (empty ones are left out; the ``pages_nav``
+    macro of ``_macros.html`` shows them)."""
     return {
-        "first": url_with(path, **kept) if after is not None else None,
-        "next": f"{path}?{urlencode({**kept, 'after': next_after})}" if next_after is not None else None,
+        "first": url(path, **filters) if after is not None else None,
+        "next": url(path, **filters, after=next_after) if next_after is not None else None,
     }
-
-
-def url_with(path: str, **filters: str | None) -> str:
-    """``path`` with its filters as a query string; empty ones are left out."""
-    kept = {name: value for name, value in filters.items() if value}
-    return path + (f"?{urlencode(kept)}" if kept else "")
 
 
 def form_text(form: FormData, name: str) -> str | None:

@@ -20,10 +20,11 @@ from commands.parsing import parse
 from entrypoints.bootstrap import Ledger
 from entrypoints.http.access import Principal
 from entrypoints.http.auth import CurrentPrincipal, LedgerDep, Reader
-from entrypoints.http.pages.common import back_to, form_text, pager, refusal_text, result_text, send, sends, submit, url_with
+from entrypoints.http.pages.common import back_to, form_text, pager, refusal_text, result_text, send, sends, submit
 from entrypoints.http.params import MONTH_PATTERN, After, Program
 from entrypoints.http.routes.commands import authorize
 from entrypoints.http.templating import render
+from entrypoints.http.urls import url
 from events.statement import StatementIssued
 from ledger.errors import CommandRejected
 from projections.listings import DEFAULT_LIMIT
@@ -153,7 +154,7 @@ def statements(request: Request, principal: CurrentPrincipal, ledger: LedgerDep,
         context.update(
             totals=ledger.listings.statement_totals(period=period, program=program),
             items=page.items, pager=pager("/finance/statements", page.next, after, period=period, program=program),
-            csv_url=url_with("/v1/statements.csv", period=period, program=program),
+            csv_url=url("/v1/statements.csv", period=period, program=program),
         )
     return render(request, "finance/statements.html", context, principal=principal)
 
@@ -181,7 +182,7 @@ def payouts(request: Request, principal: CurrentPrincipal, ledger: LedgerDep,
         "requests": requests.items, "more_requests": requests.next is not None,
         "program": program, "program_ids": ledger.reports.program_ids(),
         "may_pay": principal.may_send("record_payout"), "pager": pager(PAYOUTS_PAGE, due.next, after, program=program),
-        "csv_url": url_with("/v1/payouts/due.csv", program=program),
+        "csv_url": url("/v1/payouts/due.csv", program=program),
         "default_reference": f"payout-{datetime.now(UTC).strftime('%Y-%m-%d')}",
     }, principal=principal)
 
@@ -189,8 +190,9 @@ def payouts(request: Request, principal: CurrentPrincipal, ledger: LedgerDep,
 @router.post("/finance/payouts", dependencies=sends("record_payout"))
 async def record_payouts(request: Request, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
     """One ``record_payout`` per ticked row. The batch's reference (the bank transfer's)
-    names each payout (``REFERENCE/partner/currency``), so sending the same form twice
-    records nothing twice: the payout id is the command's idempotency key."""
+    names each payout (``REFERENCE:partner:currency``, so the reference follows the id
+    grammar), so sending the same form twice records nothing twice: the payout id is the
+    command's idempotency key."""
     form = await request.form()
     reference = form_text(form, "reference")
     picked = [_payout_row(form, index) for index in form.getlist("pay")]
@@ -199,7 +201,7 @@ async def record_payouts(request: Request, principal: CurrentPrincipal, ledger: 
     if not picked:
         return back_to(PAYOUTS_PAGE, "Tick the payouts you made, then record them.", "error")
     commands = [
-        {"type": "record_payout", "payout_id": f"{reference}/{row['partner_id']}/{row['currency']}", **row}
+        {"type": "record_payout", "payout_id": f"{reference}:{row['partner_id']}:{row['currency']}", **row}
         for row in picked
     ]
     try:

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from entrypoints.http.access import Role
 from entrypoints.http.auth import OptionalPrincipal
 from entrypoints.http.templating import render
+from entrypoints.http.urls import url
 
 router = APIRouter(include_in_schema=False)
 
@@ -18,5 +19,5 @@ def home(request: Request, principal: OptionalPrincipal) -> Response:
     if principal is None:
         return RedirectResponse("/signin", status_code=303)
     if principal.role is Role.PARTNER:
-        return RedirectResponse(f"/partners/{principal.partner_id}", status_code=303)
+        return RedirectResponse(url("/partners/{}", principal.partner_id), status_code=303)
     return render(request, "home.html", principal=principal)

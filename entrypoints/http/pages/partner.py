@@ -27,6 +27,7 @@ from entrypoints.http.pages.common import back_to, form_text, money, outcome, pa
 from entrypoints.http.params import MONTH_PATTERN, After, PartnerId
 from entrypoints.http.problems import ApiError
 from entrypoints.http.templating import render
+from entrypoints.http.urls import Url, url
 from ledger.calendar import add_months, month_end, next_period, period_of
 from ledger.errors import CommandRejected
 from ledger.money import zero
@@ -74,8 +75,9 @@ class MonthRange:
         return (y2 - y1) * 12 + m2 - m1 + 1
 
     @property
-    def query(self) -> str:
-        return f"from={self.first}&to={self.last}" if self.chosen else ""
+    def query(self) -> Url:
+        """``?from=...&to=...`` when the visitor chose the range, else nothing."""
+        return url("", **{"from": self.first, "to": self.last}) if self.chosen else Url()
 
     def holds(self, period: str) -> bool:
         return self.first <= period <= self.last
@@ -138,7 +140,7 @@ def _customers(ledger: Ledger, partner_id: str, window: MonthRange, after: str |
     customers = ledger.listings.customers(partner=partner_id, limit=CUSTOMERS_PER_PAGE, after=after)
     kept = {"from": window.first, "to": window.last} if window.chosen else {}
     return {"customers": customers, "after": after,
-            "customers_pager": pager(f"/partners/{partner_id}", customers.next, after, **kept)}
+            "customers_pager": pager(url("/partners/{}", partner_id), customers.next, after, **kept)}
 
 
 def _money(ledger: Ledger, partner_id: str, principal: Principal, statements: list[dict[str, Any]]) -> dict[str, Any]:
@@ -242,16 +244,16 @@ async def payout_request(request: Request, partner_id: PartnerId, principal: Cur
     sees it in its queue until it records the payout."""
     partner_visible(principal, partner_id)
     form = await request.form()
-    url = f"/partners/{partner_id}"
+    dashboard = url("/partners/{}", partner_id)
     command = {"type": "request_payout", "partner_id": partner_id, "currency": form_text(form, "currency")}
     try:
         results = await send(ledger, principal, [command])
     except CommandRejected as refused:
-        return back_to(url, refusal_text(refused), "error")
+        return back_to(dashboard, refusal_text(refused), "error")
     [result] = results
     log.info("payout requested", partner_id=partner_id, ok=result["ok"], actor=principal.actor)
     done = f"Payout of {money(result['amount'], result['currency'])} requested: finance pays it with its next run." if result["ok"] else ""
-    return back_to(url, *outcome(results, done))
+    return back_to(dashboard, *outcome(results, done))
 
 
 # -- the Reseller tab -----------------------------------------------------------------

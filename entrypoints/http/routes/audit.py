@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from entrypoints.http.access import PERMISSIONS, SNAPSHOT_TAKE, VERIFY
 from entrypoints.http.auth import CurrentPrincipal, LedgerDep, Reader, require
-from entrypoints.http.params import AsOf, Fresh, KnownAt
+from entrypoints.http.params import AsOf, Fresh, KnownAt, PathId
 from entrypoints.http.problems import ApiError
 from entrypoints.http.routes.partners import AuditEntry
 from projections.queries import NotFound
@@ -35,7 +35,7 @@ def me(principal: CurrentPrincipal) -> Me:
 
 @router.get("/customers/{customer_id}/audit", response_model=list[AuditEntry], tags=["audit"], dependencies=[Reader],
             summary="Every event about a customer")
-def customer_audit(customer_id: Annotated[str, Path(min_length=1, max_length=200)], ledger: LedgerDep,
+def customer_audit(customer_id: PathId, ledger: LedgerDep,
                    as_of: AsOf, known_at: KnownAt) -> Any:
     trail = ledger.queries.audit(customer_id=customer_id, as_of=as_of, known_at=known_at)
     if not trail:
