@@ -19,7 +19,6 @@ import secrets
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
-from urllib.parse import quote
 
 import structlog
 from fastapi import APIRouter, Path, Request
@@ -34,6 +33,7 @@ from entrypoints.http.params import PartnerId, takes_any_query
 from entrypoints.http.problems import ApiError
 from entrypoints.http.routes.referrals import LEADS_LIMIT, LeadState
 from entrypoints.http.templating import render
+from entrypoints.http.urls import url
 from ledger.calendar import month_end
 from projections.queries import NotFound
 from projections.referrals import LEAD_STATES
@@ -62,12 +62,6 @@ async def follow_link(request: Request, link: Link, ledger: LedgerDep) -> Respon
 # -- the partner's own sections of its dashboard ---------------------------------------
 
 
-def url_part(value: str) -> str:
-    """An id placed in a URL path or query: percent-encoded whole (swap for the one
-    URL-encoding helper once it lands)."""
-    return quote(value, safe="")
-
-
 def dashboard_sections(request: Request, ledger: Ledger, record: dict[str, Any], principal: Principal,
                        months: int, last_month: str) -> dict[str, Any]:
     """What the dashboard's referral, lead and resale sections show: the public link (with
@@ -79,9 +73,8 @@ def dashboard_sections(request: Request, ledger: Ledger, record: dict[str, Any],
     link = record.get("referral_link")
     terms = ledger.queries.terms(record["program_id"])
     funnel = ledger.referrals.funnel(partner_id, months, month_end(last_month))
-    action = f"/partners/{url_part(partner_id)}"
     return {"referral": {
-        "link": link, "link_url": f"{base}/r/{url_part(link)}" if link else None,
+        "link": link, "link_url": base + url("/r/{}", link) if link else None,
         "lands": terms.get("landing_url") is not None,
         "code": ledger.queries.partner(partner_id, with_code=True)["partner_code"] if private else None,
         "may_rotate": private and principal.may_send("rotate_partner_code") and record["state"] == "approved",
@@ -93,7 +86,7 @@ def dashboard_sections(request: Request, ledger: Ledger, record: dict[str, Any],
         "training_first": terms["training_required_for_leads"] and not record["training_completed"],
         "may_create_customer": principal.may_send("create_resold_customer") and record["state"] == "approved",
         "form_key": secrets.token_hex(8),  # each form's idempotency key: a double submit records once
-        "actions": {name: f"{action}/{name}" for name in ("code", "leads", "customers")},
+        "actions": {name: url(f"/partners/{{}}/{name}", partner_id) for name in ("code", "leads", "customers")},
     }}
 
 
@@ -110,7 +103,7 @@ async def _guarded(request: Request, principal: Principal, partner_id: str) -> A
 
 
 def _dashboard(partner_id: str, anchor: str) -> str:
-    return f"/partners/{url_part(partner_id)}#{anchor}"
+    return url(f"/partners/{{}}#{anchor}", partner_id)
 
 
 @router.post("/partners/{partner_id}/code", dependencies=sends("rotate_partner_code"))
@@ -168,6 +161,6 @@ def lead_queue(request: Request, principal: CurrentPrincipal, ledger: LedgerDep,
         raise ApiError("forbidden", f"the {principal.role.value} role may not read leads: they hold their contacts' personal data")
     leads = ledger.referrals.leads(state=state, limit=LEADS_LIMIT)
     return render(request, "admin/leads.html", {
-        "leads": [{**lead, "partner_url": f"/admin/partners/{url_part(lead['partner_id'])}"} for lead in leads],
+        "leads": [{**lead, "partner_url": url("/admin/partners/{}", lead["partner_id"])} for lead in leads],
         "state": state, "states": LEAD_STATES, "limit": LEADS_LIMIT,
     }, principal=principal)

@@ -11,7 +11,6 @@ import threading
 from collections import OrderedDict
 from decimal import Decimal
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -23,6 +22,7 @@ from entrypoints.http.auth import CurrentPrincipal, LedgerDep, require
 from entrypoints.http.params import MONTH_PATTERN
 from entrypoints.http.problems import ApiError
 from entrypoints.http.templating import render
+from entrypoints.http.urls import url
 from entrypoints.what_if import run_what_if
 from ledger.calendar import next_period
 from ledger.errors import CommandRejected, Problem
@@ -58,7 +58,7 @@ def what_if_page(request: Request, principal: CurrentPrincipal, ledger: LedgerDe
             return render(request, "finance/what_if.html", {**context, "problems": [Problem("not_found", str(missing), "program")]},
                           principal=principal, status=404)
         query = {"program": program, "patch": patch, **({"from": start} if start else {}), **({"to": end} if end else {})}
-        context.update(report=_view(report), chart_url=f"/what-if/chart.svg?{urlencode(query)}", chart_size=CHART_SIZE)
+        context.update(report=_view(report), chart_url=url("/what-if/chart.svg", **query), chart_size=CHART_SIZE)
     return render(request, "finance/what_if.html", context, principal=principal)
 
 
