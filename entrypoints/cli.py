@@ -19,6 +19,7 @@ from typing import IO, Any
 
 from commands import reference
 from commands.parsing import Sourced
+from entrypoints import referrals_cli
 from entrypoints import what_if as what_if_cli
 from entrypoints.bootstrap import Ledger, bootstrap
 from entrypoints.http import cli as http_cli
@@ -142,6 +143,7 @@ def _parser() -> argparse.ArgumentParser:
     _COMMANDS.update(http_cli.add_parsers(sub))
     _COMMANDS.update(what_if_cli.add_parsers(sub))
     _COMMANDS.update(import_cli.add_parsers(sub))
+    _COMMANDS.update(referrals_cli.add_parsers(sub))
     return parser
 
 

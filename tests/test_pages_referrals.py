@@ -106,6 +106,7 @@ def test_the_funnel_counts_clicks_sign_ups_paying_customers_and_commission_alike
     assert month == {"period": period_of(now), "clicks": 3, "sign_ups": 2, "paying_customers": 1,
                      "commission": {"USD": "100.00"}}
     assert api["referral_link"] == link and api["from"] == api["to"] == period_of(now)
+    assert http.driver.cli_json("funnel", "p1", "--months", "1") == api
     page = http.get("/partners/p1", as_="partner", partner_id="p1").text
     row = page.split(f'data-period="{period_of(now)}"')[1].split("</tr>")[0]
     assert re.findall(r'data-figure="(\w+)">([^<]+)<', row) == [
@@ -130,6 +131,7 @@ def test_a_partner_submits_leads_from_its_dashboard_and_sees_each_ones_state(htt
         ("Current Inc", "refused", LEAD_CURRENT_CUSTOMER), ("Hooli", "open", None)]
     for x in leads:
         assert f'data-lead="{x["lead_id"]}"' in page and x["state"] in page
+    assert http.driver.cli_json("leads", "--partner", "p1") == leads
     # Its contact signs up: the lead converts and the customer is p1's.
     http.driver.ok(b.signup("c9", email="cto@hooli.example"))
     [converted] = http.get("/v1/partners/p1/leads?state=converted", as_="admin").json()
