@@ -127,6 +127,10 @@ class Database:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
+            # Freed bytes are zeroed where that costs no extra write (a destroyed key
+            # must not stay in a page's free space: ``adapters.vault``); ON would also
+            # zero every page a dropped table frees.
+            conn.execute("PRAGMA secure_delete=FAST")
             connections[self.path] = conn
         return conn
 

@@ -36,7 +36,7 @@ from adapters import idempotency
 from adapters.database import Database
 from adapters.hash_chain import CHAIN_TABLE, seal
 from adapters.schema import KEY_TAKEN, create_chain_table, create_log_guards
-from adapters.vault import KEYS_TABLE
+from adapters.vault import KEYS_TABLE, scrub_destroyed_keys
 from events.base import Event, EventMeta, event_class_for_topic
 from ledger.aggregate import A, Envelope
 from ledger.errors import WriteRefused
@@ -327,6 +327,8 @@ class EventStore(Application):  # type: ignore[type-arg]
             if _is_conflict(exc):
                 raise IntegrityError(f"another writer got there first: {exc}") from exc
             raise WriteRefused(f"the database refused the write: {_reason(exc)}") from exc
+        if forget_subjects:  # committed: now out of the files as well
+            scrub_destroyed_keys(self.db)
         return positions
 
     def _write_events(self, cursor: Any, stored: list[StoredEvent], read_versions: dict[UUID, int]) -> list[int]:

@@ -2,7 +2,8 @@
 
 Destroying a subject's key forgets its personal data without rewriting a single event
 (crypto-shredding): sealed fields then read as ``[forgotten]``. The key is destroyed
-in the transaction that records the forget event (see ``adapters.event_store``).
+in the transaction that records the forget event (see ``adapters.event_store``), and
+``scrub_destroyed_keys`` then removes it from the database's files as well.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import secrets
 from collections.abc import Iterable
 from typing import Any
 
+import structlog
 from cryptography.fernet import Fernet, InvalidToken
 
 from adapters.database import Database
@@ -22,6 +24,10 @@ from ledger.privacy import FORGOTTEN
 KEYS_TABLE = "ledger_keys"  # outside the log, in the same database
 _PREFIX = "sealed:"
 _PEPPER_SUBJECT = "ledger:pepper"
+log = structlog.get_logger(__name__)
+_KEYS_COLUMNS = "subject TEXT PRIMARY KEY, secret TEXT, forgotten_at TEXT"
+# Once per SQLite file: the key table written afresh (see ``_rewrite_sqlite_keys_once``).
+_REWRITE_PART, _REWRITE_VERSION = "keys rewritten", "secure_delete v1"
 
 
 class Vault:
@@ -29,10 +35,9 @@ class Vault:
         self.db = db
         self._keys: dict[str, bytes | None] = {}
         with db.schema_change() as cursor:
-            cursor.execute(
-                f"CREATE TABLE IF NOT EXISTS {KEYS_TABLE} (subject TEXT PRIMARY KEY, "
-                "secret TEXT, forgotten_at TEXT)"
-            )
+            cursor.execute(f"CREATE TABLE IF NOT EXISTS {KEYS_TABLE} ({_KEYS_COLUMNS})")
+        if not db.is_postgres:
+            _rewrite_sqlite_keys_once(db)
         self._pepper = self._key(_PEPPER_SUBJECT, create=True) or b""
 
     def seal(self, subject: str, plaintext: str) -> str:
@@ -109,3 +114,51 @@ class Vault:
     def _select(cursor: Any, subject: str) -> Any:
         cursor.execute("SELECT secret FROM ledger_keys WHERE subject = %s", (subject,))
         return cursor.fetchone()
+
+
+def _rewrite_sqlite_keys_once(db: Database) -> None:
+    """A file written before the ledger zeroed freed bytes keeps stale copies of keys in
+    the key table's pages (left behind when a page split), and the keys of people
+    forgotten then in free space. Copying the table into a fresh one and dropping the
+    old with ``secure_delete=ON`` (which zeroes every freed page) leaves none; runs once
+    per file (``ledger_schema_state``), in time proportional to the key table only."""
+    if db.schema_is_current(_REWRITE_PART, _REWRITE_VERSION, KEYS_TABLE):
+        return
+    with db.schema_lock(), db.connect() as conn:
+        conn.execute("PRAGMA secure_delete=ON")
+        try:
+            with db.transaction(conn) as cursor:
+                cursor.execute(f"CREATE TABLE {KEYS_TABLE}_fresh ({_KEYS_COLUMNS})")
+                cursor.execute(f"INSERT INTO {KEYS_TABLE}_fresh SELECT subject, secret, forgotten_at FROM {KEYS_TABLE}")
+                cursor.execute(f"DROP TABLE {KEYS_TABLE}")
+                cursor.execute(f"ALTER TABLE {KEYS_TABLE}_fresh RENAME TO {KEYS_TABLE}")
+                db.record_schema(cursor, _REWRITE_PART, _REWRITE_VERSION)
+        finally:
+            conn.execute("PRAGMA secure_delete=FAST")
+    scrub_destroyed_keys(db)
+
+
+def scrub_destroyed_keys(db: Database) -> None:
+    """After a forget commits, the destroyed keys leave the database's files, not only
+    its rows (whoever copies the files must not find them).
+
+    SQLite: the ledger's connections run with ``secure_delete=FAST``, so the freed bytes
+    of the key's row are zeroed in its page; the old page is still in the write-ahead
+    log, so a ``TRUNCATE`` checkpoint copies the pages into the database file and empties
+    the log (it waits for readers to move to the latest snapshot, up to the busy
+    timeout). PostgreSQL: an UPDATE leaves the old row version (the key) in the table's
+    file until a VACUUM removes it; ``VACUUM ledger_keys`` (outside any transaction) does
+    that now, unless a transaction older than the forget is still open, in which case
+    autovacuum removes it later. PostgreSQL's WAL segments and any backups or WAL archive
+    keep the key until they are recycled or expire (see the README)."""
+    with db.connect() as conn:
+        if db.is_postgres:
+            conn.execute(f"VACUUM {KEYS_TABLE}")
+            log.info("keys_scrubbed", database="postgres", table=KEYS_TABLE)
+            return
+        busy, wal_frames, copied = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:  # a reader held an older snapshot past the busy timeout
+            log.warning("keys_scrub_incomplete", database="sqlite", wal_frames=wal_frames, copied=copied,
+                        detail="a destroyed key may stay in the -wal file until the next checkpoint")
+        else:
+            log.info("keys_scrubbed", database="sqlite")
