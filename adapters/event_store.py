@@ -64,7 +64,7 @@ def encode(envelope: Envelope) -> StoredEvent:
     payload = envelope.payload
     state = b'{"schema_version":%d,"recorded_at":"%s","meta":%s,"payload":%s}' % (
         payload.SCHEMA_VERSION, envelope.timestamp.isoformat().encode(), _meta_json(envelope.meta),
-        payload.model_dump_json().encode(),
+        envelope.payload_json,
     )
     return StoredEvent(envelope.originator_id, envelope.originator_version, payload.TOPIC, state)
 

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 import structlog
@@ -30,6 +31,12 @@ _KEYS_COLUMNS = "subject TEXT PRIMARY KEY, secret TEXT, forgotten_at TEXT"
 _REWRITE_PART, _REWRITE_VERSION = "keys rewritten", "secure_delete v1"
 
 
+@lru_cache(maxsize=65_536)
+def _fernet(key: bytes) -> Fernet:
+    """One cipher per key: building one derives and checks the key each time."""
+    return Fernet(key)
+
+
 class Vault:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -44,7 +51,7 @@ class Vault:
         key = self._key(subject, create=True)
         if key is None:
             raise reject("forgotten", f"{subject} was forgotten: its personal data cannot be stored")
-        token = Fernet(key).encrypt(plaintext.encode()).decode()
+        token = _fernet(key).encrypt(plaintext.encode()).decode()
         return f"{_PREFIX}{subject}:{token}"
 
     def unseal(self, text: str | None) -> str | None:
@@ -57,7 +64,7 @@ class Vault:
         if key is None:
             return FORGOTTEN
         try:
-            return Fernet(key).decrypt(token.encode()).decode()
+            return _fernet(key).decrypt(token.encode()).decode()
         except InvalidToken:
             return FORGOTTEN
 

@@ -24,6 +24,7 @@ from eventsourcing.persistence import IntegrityError
 
 from commands import models as m
 from commands.handlers import HANDLERS, Context, Result
+from commands.handlers.base import domain_hash
 from commands.parsing import Raw, Sourced, parse
 from commands.ports import ReadModels, Vault
 from commands.unit_of_work import UnitOfWork
@@ -120,8 +121,9 @@ class MessageBus:
                 return command, []
             try:
                 origin = Origin(source, actor or source, caller or (None if source == "cli" else source))
-                self._prefetch([command], origin.caller)
-                result = self._run(command, origin)
+                with self.read_models.deciding():
+                    self._prefetch([command], origin.caller)
+                    result = self._run(command, origin)
                 return result, self.uow.pending()
             finally:
                 self.uow.discard()
@@ -165,8 +167,9 @@ class MessageBus:
         only the culprit fails (code ``internal``, saying why) and the others still apply."""
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                self._prefetch([c for c in parsed if isinstance(c, m.Command)], origin.caller)
-                results = [self._run(c, origin) if isinstance(c, m.Command) else c for c in parsed]
+                with self.read_models.deciding():
+                    self._prefetch([c for c in parsed if isinstance(c, m.Command)], origin.caller)
+                    results = [self._run(c, origin) if isinstance(c, m.Command) else c for c in parsed]
                 committed += self.uow.commit()
                 return results
             except IntegrityError:
@@ -195,6 +198,7 @@ class MessageBus:
             wanted += [(cls, getattr(command, name)) for name, cls in _REFERENCES.items()
                        if name in fields and getattr(command, name) is not None]
         self.vault.prepare(_sealed_subjects(commands))
+        self._prefetch_contacts(commands)
         found = self.uow.prefetch(wanted)
         # Keys after aggregates: a key is committed with its command's events, so a
         # writer that already sees those events (a payment) also sees the key. Read the
@@ -204,6 +208,19 @@ class MessageBus:
         partner_ids = [a.partner_id for a in found if isinstance(a, Customer) and a.partner_id]
         found += self.uow.prefetch((Partner, partner_id) for partner_id in partner_ids)
         self.uow.prefetch((Program, a.program_id) for a in found if isinstance(a, Partner))
+
+    def _prefetch_contacts(self, commands: list[m.Command]) -> None:
+        """The contacts (customers and leads) of the addresses the batch will look up."""
+        emails: set[str] = set()
+        domains: set[str] = set()
+        for command in commands:
+            if isinstance(command, m.SubmitLead):
+                emails.add(self.vault.fingerprint(command.email))
+                if (domain := domain_hash(self.vault, command.email)) is not None:
+                    domains.add(domain)
+            elif isinstance(command, m.CreateResoldCustomer | m.SignUpCustomer) and command.email:
+                emails.add(self.vault.fingerprint(command.email))
+        self.read_models.prefetch_contacts(emails, domains)
 
     # -- one command ----------------------------------------------------------------------
 

@@ -36,12 +36,18 @@ class Sourced:
 
 
 _PARSER: TypeAdapter[Any] = TypeAdapter(m.AnyCommand)
+# One decoder for the process: ``json.loads`` with options builds a new one per call.
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=Decimal)
 
 MAX_BYTES = 1_000_000  # one command: far above any real one (a program's terms)
 MAX_DEPTH = 16  # the deepest real command (terms.levels.NAME.rate) nests 4 levels
 # models.PRINTABLE's control characters, and lone surrogates (a JSON ``\ud800``
 # escape decodes to one, and no UTF-8 text can hold it).
 _UNPRINTABLE = re.compile(rf"[{m.CONTROL}\ud800-\udfff]")
+# JSON text can hold a control character or a lone surrogate in a decoded string only
+# as an escape (a backslash) or as itself (DEL, C1 and surrogates may stand unescaped):
+# text with neither needs no walk over what it decodes to.
+_MAY_HIDE_UNPRINTABLE = re.compile(r"[\\\x7f-\x9f\ud800-\udfff]")
 
 
 def parse(raw: Raw | Sourced | m.Command) -> m.Command:
@@ -50,11 +56,14 @@ def parse(raw: Raw | Sourced | m.Command) -> m.Command:
         return raw
     if isinstance(raw, Sourced):
         return parse(raw.body).keyed_by(raw.key)
+    plain = False
     if isinstance(raw, str | bytes):
-        raw = decode_json(raw)
+        text = json_text(raw)
+        plain = _is_plain(text)
+        raw = decode_json(text)
     if not isinstance(raw, dict):
         raise reject("invalid_json", "a command must be a JSON object")
-    unsafe = list(_unsafe_text(raw))
+    unsafe = [] if plain else list(_unsafe_text(raw))
     if "type" not in raw:
         raise CommandRejected.of([*unsafe, Problem("invalid", "every command needs a type", "type")])
     try:
@@ -72,20 +81,35 @@ def parse(raw: Raw | Sourced | m.Command) -> m.Command:
     return command
 
 
+def _is_plain(text: str) -> bool:
+    """Whether JSON text cannot decode to anything ``_unsafe_text`` refuses: no escape,
+    no DEL, C1 or surrogate character standing as itself, and too few brackets to nest
+    deeper than ``MAX_DEPTH``. Most commands are such text, and skip the walk."""
+    return _MAY_HIDE_UNPRINTABLE.search(text) is None and text.count("{") + text.count("[") <= MAX_DEPTH
+
+
+def json_text(raw: str | bytes, max_bytes: int | None = MAX_BYTES) -> str:
+    """The text of a command: refused (``invalid_json``) when too long or not UTF-8."""
+    if max_bytes is not None and len(raw) > max_bytes:
+        raise reject("invalid_json", f"a command is at most {max_bytes:,} bytes; this one has {len(raw):,}")
+    if isinstance(raw, bytes):
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise reject("invalid_json", f"not UTF-8: byte 0x{raw[exc.start]:02x} at offset {exc.start}") from None
+    return raw
+
+
 def decode_json(raw: str | bytes, max_bytes: int | None = MAX_BYTES) -> Any:
     """JSON text (strictly UTF-8 when bytes) to Python, numbers as exact decimals: the
     one decoder of every entry point (files, HTTP bodies, Kafka messages). Refuses, with
     code ``invalid_json``, text that is too long, not UTF-8, not JSON or nested too
     deeply to read."""
-    if max_bytes is not None and len(raw) > max_bytes:
-        raise reject("invalid_json", f"a command is at most {max_bytes:,} bytes; this one has {len(raw):,}")
-    if isinstance(raw, bytes):
-        try:
-            raw = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise reject("invalid_json", f"not UTF-8: byte 0x{raw[exc.start]:02x} at offset {exc.start}") from None
+    raw = json_text(raw, max_bytes)
     try:
-        return json.loads(raw, parse_float=Decimal, parse_constant=Decimal)
+        if raw.startswith("\ufeff"):  # as json.loads says it
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", raw, 0)
+        return _DECODER.decode(raw)
     except RecursionError:
         raise reject("invalid_json", f"nests too deeply (at most {MAX_DEPTH} levels)") from None
     except ValueError as exc:  # JSONDecodeError, and integers too long to read

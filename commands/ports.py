@@ -8,6 +8,7 @@ anything with these shapes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -51,6 +52,12 @@ class Vault(Protocol):
 
 
 class ReadModels(Protocol):
+    def deciding(self) -> AbstractContextManager[None]:
+        """While a batch is decided: readings below bring the read models up to date once."""
+
+    def prefetch_contacts(self, email_hashes: set[str], domain_hashes: set[str]) -> None:
+        """While ``deciding``: read the contacts of these addresses at once."""
+
     def catch_up(self, *, recent: Sequence[tuple[int, Envelope]] = ()) -> int:
         """Bring every read model up to date with the log; returns events applied.
         ``recent``: events just written, with their positions, which need not be read

@@ -40,6 +40,12 @@ def public_payload(value: Any) -> Any:
     return _without_private(value)
 
 
+def public_payload_of_json(document: bytes) -> Any:
+    """``public_payload`` of a payload already serialised as JSON."""
+    value = orjson.loads(document)
+    return value if not _PRIVATE_MARK.search(document) else _without_private(value)
+
+
 # A private field's name as a key, or sealed text, anywhere in a JSON document.
 _PRIVATE_MARK = re.compile(
     b'"(?:' + b"|".join(re.escape(name.encode()) for name in sorted(PRIVATE_FIELDS)) + b')":|"' + re.escape(SEALED_PREFIX.encode())

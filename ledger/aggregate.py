@@ -7,6 +7,7 @@ time) and what an auditor needs (effective time, actor, source, correlation id).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +35,26 @@ class Envelope:
     @property
     def event_id(self) -> UUID:
         return uuid5(self.originator_id, str(self.originator_version))
+
+    @property
+    def event_id_text(self) -> str:
+        """``str(event_id)``, computed without building a UUID (the audit trail and the
+        relay write one per event): RFC 4122's name-based SHA-1 id, by hand."""
+        digest = bytearray(hashlib.sha1(self.originator_id.bytes + str(self.originator_version).encode()).digest()[:16])
+        digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+        digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
+        text = digest.hex()
+        return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+    @property
+    def payload_json(self) -> bytes:
+        """The payload as JSON, serialised once: the store writes these bytes and the
+        read models read them back instead of dumping the model again. (Kept in the
+        instance's dict by hand: ``cached_property`` takes a lock on every first use.)"""
+        cached: bytes | None = self.__dict__.get("_payload_json")
+        if cached is None:
+            cached = self.__dict__["_payload_json"] = self.payload.__pydantic_serializer__.to_json(self.payload)
+        return cached
 
     @property
     def recorded_at(self) -> datetime:

@@ -8,7 +8,7 @@ import orjson
 
 from events.customer import ClaimRejected, CustomerClaimed
 from events.receipt import CommandAccepted
-from events.wire import public_payload
+from events.wire import public_payload_of_json
 from ledger.aggregate import Envelope
 from projections.columns import ts
 from projections.money import money_lines
@@ -42,7 +42,9 @@ class AuditView(View):
 
     def handle(self, cursor: Any, t: Tables, envelope: Envelope, position: int) -> None:
         event = envelope.payload
-        fields = event.model_dump(mode="json")
+        # Read back from the bytes the store wrote, not dumped from the model again;
+        # private fields dropped by the same rule as Kafka's.
+        fields = public_payload_of_json(envelope.payload_json)
         customer_id = fields.get("customer_id")
         if isinstance(event, CustomerClaimed):
             self._claimed[event.customer_id] = event.partner_id
@@ -53,12 +55,12 @@ class AuditView(View):
             {"bucket": line.bucket, "kind": line.kind, "amount": str(line.amount), "currency": line.currency}
             for line in money_lines(event)
         ]
-        details = public_payload(fields)  # the same privacy rule as Kafka's
+        details = fields
         if isinstance(event, ClaimRejected):
             details["rejected"] = True
         meta = envelope.meta
         row = [
-            position, str(envelope.event_id), event.TOPIC, partner_id, customer_id,
+            position, envelope.event_id_text, event.TOPIC, partner_id, customer_id,
             ts(envelope.effective_at), ts(envelope.recorded_at), meta.actor, meta.source,
             meta.correlation_id, orjson.dumps(money).decode(), orjson.dumps(details, option=orjson.OPT_SORT_KEYS).decode(),
         ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from adapters.database import Database
 from adapters.event_store import EventStore
 from ledger.account import StatementDraft
@@ -10,7 +13,7 @@ from projections.audit_view import AuditView
 from projections.balances_view import BalancesView
 from projections.customers_view import CustomersView
 from projections.first_paid_view import FirstPaidView
-from projections.leads_view import LeadsView, contacts
+from projections.leads_view import KnownContacts, LeadsView, contacts
 from projections.lines_view import LinesView
 from projections.listings_view import ListingsView
 from projections.partners_view import PartnersView
@@ -48,14 +51,43 @@ class LiveReadModels(ProjectionRunner):
 
     def __init__(self, db: Database, store: EventStore) -> None:
         super().__init__(db, store, live_views())
+        self._in_batch = False
+        self._current_in_batch = False
+        self._known: KnownContacts | None = None  # a batch's contacts, read at once
+
+    @contextmanager
+    def deciding(self) -> Iterator[None]:
+        """While a batch of commands is decided: the read models are brought up to date
+        once, at the batch's first reading, not at every one. (A batch decides on the
+        log as it was when it began, its own events aside, either way: what another
+        writer commits in between is a race whether read once or at every command.)"""
+        self._in_batch, self._current_in_batch = True, False
+        try:
+            yield
+        finally:
+            self._in_batch = self._current_in_batch = False
+            self._known = None
+
+    def prefetch_contacts(self, email_hashes: set[str], domain_hashes: set[str]) -> None:
+        """Read the contacts of a batch's addresses in a few queries (while ``deciding``)."""
+        if self._in_batch and email_hashes:
+            self._bring_up_to_date()
+            self._known = KnownContacts(self.db, self.t, email_hashes, domain_hashes)
+
+    def _bring_up_to_date(self) -> None:
+        if not self._current_in_batch:
+            self.catch_up()
+            self._current_in_batch = self._in_batch
 
     def statement_drafts(self, program_id: str, period: str) -> list[StatementDraft]:
         """Month close reads the journal, so it must be current: catch up first."""
-        self.catch_up()
+        self._bring_up_to_date()
         return statement_drafts(self.db, self.t, program_id, period)
 
     def contacts(self, email_hash: str, domain_hash: str | None) -> Contacts:
         """Customers whose e-mail or domain matches, and leads for that e-mail: current,
         like a month close's reading (another process may have written since)."""
-        self.catch_up()
+        if self._known is not None and self._known.knows(email_hash, domain_hash):
+            return self._known.contacts(email_hash, domain_hash)
+        self._bring_up_to_date()
         return contacts(self.db, self.t, email_hash, domain_hash)

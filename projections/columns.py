@@ -6,16 +6,21 @@ in the currency's minor unit (so SQL sums are exact on both databases).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
 from ledger.money import minor_unit
 
+_UTC_OFFSET = timedelta(0)
+
 
 @lru_cache(maxsize=8192)
 def ts(moment: datetime) -> str:
-    """Several views write the same event's times: format each once."""
+    """Several views write the same event's times: format each once. (A time already
+    in UTC, as every stored one is, is written as it is: the same text.)"""
+    if moment.utcoffset() == _UTC_OFFSET:
+        return moment.isoformat(timespec="microseconds")
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 

@@ -76,6 +76,49 @@ class LeadsView(View):
         self.discard()
 
 
+class KnownContacts:
+    """The contacts of many addresses read at once (a batch's worth), answering
+    ``contacts`` for those addresses as the one-by-one query would. (Leads come in the
+    query's order, which decides the open one; the order of customers decides nothing.)"""
+
+    def __init__(self, db: Database, t: Tables, email_hashes: set[str], domain_hashes: set[str]) -> None:
+        self.email_hashes, self.domain_hashes = email_hashes, domain_hashes
+        self._customers: dict[str, tuple[str | None, str | None]] = {}  # customer_id -> (email hash, domain hash)
+        self._leads: list[tuple[str, str, str, str]] = []  # (email hash, lead, partner, state) by submitted_at, lead_id
+        with db.connect() as conn, db.reading(conn) as cursor:
+            for chunk in _chunks(sorted(email_hashes)):
+                cursor.execute(
+                    f"SELECT email_hash, lead_id, partner_id, state FROM {t.leads}"
+                    f" WHERE email_hash IN ({_marks(chunk)}) ORDER BY submitted_at, lead_id", chunk,
+                )
+                self._leads += [(row[0], row[1], row[2], row[3]) for row in cursor.fetchall()]
+            for column, hashes in (("email_hash", email_hashes), ("domain_hash", domain_hashes)):
+                for chunk in _chunks(sorted(hashes)):
+                    cursor.execute(
+                        f"SELECT customer_id, email_hash, domain_hash FROM {t.contacts} WHERE {column} IN ({_marks(chunk)})"
+                        " ORDER BY customer_id", chunk,
+                    )
+                    self._customers.update((row[0], (row[1], row[2])) for row in cursor.fetchall())
+
+    def knows(self, email_hash: str, domain_hash: str | None) -> bool:
+        return email_hash in self.email_hashes and (domain_hash is None or domain_hash in self.domain_hashes)
+
+    def contacts(self, email_hash: str, domain_hash: str | None) -> Contacts:
+        return Contacts(
+            tuple(customer for customer, (email, domain) in self._customers.items()
+                  if email == email_hash or (domain is not None and domain == domain_hash)),
+            tuple((lead, partner, state) for email, lead, partner, state in self._leads if email == email_hash),
+        )
+
+
+def _chunks(values: list[str], size: int = 500) -> list[list[str]]:
+    return [values[start : start + size] for start in range(0, len(values), size)]
+
+
+def _marks(values: list[str]) -> str:
+    return ", ".join("%s" for _ in values)
+
+
 def contacts(db: Database, t: Tables, email_hash: str, domain_hash: str | None) -> Contacts:
     with db.connect() as conn, db.reading(conn) as cursor:
         cursor.execute(

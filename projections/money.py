@@ -39,7 +39,23 @@ class MoneyLine:
     held: bool = False
 
 
+# The last event asked about and its lines: every view that reads money asks about
+# the same event in turn, and the lines are worked out once. (Held, so the event's
+# identity cannot be taken by another object while it is remembered; events are
+# immutable, so its lines cannot change.)
+_last: tuple[Event | None, list[MoneyLine]] = (None, [])
+
+
 def money_lines(event: Event) -> list[MoneyLine]:
+    global _last
+    remembered, lines = _last
+    if remembered is not event:
+        lines = _lines(event)
+        _last = (event, lines)
+    return lines
+
+
+def _lines(event: Event) -> list[MoneyLine]:
     if isinstance(event, PaymentRecorded):
         return _payment(event)
     if isinstance(event, PaymentReversed) and event.partner_id and event.clawback:

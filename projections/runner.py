@@ -68,6 +68,7 @@ class ProjectionRunner:
         self.db, self.store, self.views = db, store, list(views)
         self.t = Tables(prefix)
         self._ready = False
+        self._readers: dict[str, list[View]] = {}  # per topic, the views that read it
 
     def setup(self) -> None:
         if self._ready:
@@ -178,8 +179,12 @@ class ProjectionRunner:
         """Apply ``items`` (in log order) to the views that have not seen them, write
         what the views buffered, and move their positions; returns events applied."""
         applied = 0
+        level = max(positions[view.name] for view in self.views)  # past it, every view reads
         for position, topic, event in items:
-            readers = [v for v in self.views if position > positions[v.name] and v.wants(topic)]
+            if position > level:
+                readers = self._readers_of(topic)
+            else:  # a view added later is catching up alone
+                readers = [v for v in self.views if position > positions[v.name] and v.wants(topic)]
             if not readers:
                 applied += 1
                 continue
@@ -197,6 +202,12 @@ class ProjectionRunner:
             [(max(positions[view.name], last), view.name) for view in self.views],
         )
         return applied
+
+    def _readers_of(self, topic: str) -> list[View]:
+        readers = self._readers.get(topic)
+        if readers is None:
+            readers = self._readers[topic] = [view for view in self.views if view.wants(topic)]
+        return readers
 
     def drop(self) -> None:
         with self.db.schema_change() as cursor:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from contextlib import AbstractContextManager, nullcontext
 
 from commands.bus import MessageBus
 from commands.unit_of_work import UnitOfWork
@@ -22,6 +23,12 @@ class NotCatchingUp:
 
     def catch_up(self, *, recent: object = ()) -> int:
         return 0
+
+    def deciding(self) -> AbstractContextManager[None]:
+        return nullcontext()
+
+    def prefetch_contacts(self, email_hashes: set[str], domain_hashes: set[str]) -> None:
+        pass
 
     def statement_drafts(self, program_id: str, period: str) -> list[StatementDraft]:
         return self.live.statement_drafts(program_id, period)

@@ -77,9 +77,13 @@ class Context:
         return None if value is None else self.vault.seal(owner, value)
 
     def domain_hash(self, email: str) -> str | None:
-        """A keyed hash of the address's domain, unless it is a shared mailbox provider."""
-        domain = email.rpartition("@")[2].strip().lower()
-        return None if not domain or domain in policy.FREE_MAIL_DOMAINS else self.vault.fingerprint(domain)
+        return domain_hash(self.vault, email)
+
+
+def domain_hash(vault: Vault, email: str) -> str | None:
+    """A keyed hash of the address's domain, unless it is a shared mailbox provider."""
+    domain = email.rpartition("@")[2].strip().lower()
+    return None if not domain or domain in policy.FREE_MAIL_DOMAINS else vault.fingerprint(domain)
 
 
 Handler = Callable[[Context, Any], Result]
