@@ -8,6 +8,7 @@ entry points need. Every entry point (CLI, Kafka consumer and relay, HTTP) start
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from adapters.access import AccessStore
 from adapters.clicks import ClickCounter
@@ -16,6 +17,7 @@ from adapters.event_store import EventStore
 from adapters.kafka import KafkaClients, KafkaConfig
 from adapters.outbox import Outbox
 from adapters.vault import Vault
+from adapters.webhooks import WebhookEndpoints
 from commands.bus import MessageBus
 from commands.unit_of_work import UnitOfWork
 from entrypoints.settings import Settings, load_settings
@@ -56,6 +58,11 @@ class Ledger:
             self.read_models.t, position, label,
             still_at=lambda: min(self.read_models.positions().values()) == position,
         )
+
+    @cached_property
+    def webhooks(self) -> WebhookEndpoints:
+        """The webhook endpoints admins registered (their table made on first use)."""
+        return WebhookEndpoints(self.db, self.vault)
 
     def kafka(self, config: KafkaConfig | None = None) -> KafkaClients:
         """Kafka clients on these settings (or on ``config``)."""

@@ -21,6 +21,7 @@ from typing import IO, Any
 from commands import reference
 from commands.parsing import Sourced
 from entrypoints import referrals_cli
+from entrypoints import webhooks as webhooks_cli
 from entrypoints import what_if as what_if_cli
 from entrypoints.bootstrap import Ledger, bootstrap
 from entrypoints.http import cli as http_cli
@@ -145,6 +146,7 @@ def _parser() -> argparse.ArgumentParser:
     _COMMANDS.update(what_if_cli.add_parsers(sub))
     _COMMANDS.update(import_cli.add_parsers(sub))
     _COMMANDS.update(referrals_cli.add_parsers(sub))
+    _COMMANDS.update(webhooks_cli.add_parsers(sub))
     return parser
 
 

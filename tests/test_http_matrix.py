@@ -128,6 +128,12 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, Any], dict[str, int]]] = {
     # -- the what-if page (admin and finance; computed, nothing recorded)
     ("GET", "/what-if"): ({"path": "/what-if?program=prog&patch=%7B%7D"}, row(401, 200, 200, 403, 403, 403, 403)),
     ("GET", "/what-if/chart.svg"): ({"path": "/what-if/chart.svg?program=prog&patch=%7B%7D"}, row(401, 200, 200, 403, 403, 403, 403)),
+    # -- webhooks (admins only; no such endpoint: the log is 404, send-again and remove say so and go back)
+    ("GET", "/admin/webhooks"): ({}, row(401, 200, 403, 403, 403, 403, 403)),
+    ("POST", "/admin/webhooks"): ({"data": {"url": "nope"}}, row(401, 422, 403, 403, 403, 403, 403)),
+    ("GET", "/admin/webhooks/{endpoint_id}"): ({}, row(401, 404, 403, 403, 403, 403, 403)),
+    ("POST", "/admin/webhooks/{endpoint_id}/send-again"): ({"data": {"key": "k"}}, row(401, 303, 403, 403, 403, 403, 403)),
+    ("POST", "/admin/webhooks/{endpoint_id}/remove"): ({}, row(401, 303, 403, 403, 403, 403, 403)),
     # -- auditor console pages
     ("GET", "/audit"): ({"path": "/audit?partner=p1"}, STAFF_READ),
     ("GET", "/audit/snapshots"): ({}, STAFF_READ),
@@ -137,7 +143,7 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, Any], dict[str, int]]] = {
     ("POST", "/audit/verify"): ({"data": {}}, AUDIT_TOOL),
 }
 
-PARAMETERS = {"partner_id": "p1", "customer_id": "c1", "program_id": "prog", "period": "2025-01", "code": "li_made-up",
+PARAMETERS = {"endpoint_id": "we_none", "partner_id": "p1", "customer_id": "c1", "program_id": "prog", "period": "2025-01", "code": "li_made-up",
               "payment_id": "pay1", "link": "unknownlnk"}
 
 

@@ -25,6 +25,7 @@ READ_OWN = "read:own"  # the documents of the principal's own partner
 SNAPSHOT_TAKE = "snapshot:take"
 VERIFY = "verify"  # hash chain and replay checks
 INVITE = "invite"  # issue a one-time sign-in link for a partner
+WEBHOOKS = "webhooks"  # register webhook endpoints, read their deliveries, send one again
 WHAT_IF = "what_if"  # try proposed terms on a program's history (computed, never recorded)
 
 
@@ -47,7 +48,7 @@ BILLING_COMMANDS = command(
 PARTNER_COMMANDS = command("request_payout", "rotate_partner_code", "submit_lead", "create_resold_customer")
 
 PERMISSIONS: dict[Role, frozenset[str]] = {
-    Role.ADMIN: frozenset({READ_ALL, INVITE, WHAT_IF}) | ADMIN_COMMANDS,
+    Role.ADMIN: frozenset({READ_ALL, INVITE, WHAT_IF, WEBHOOKS}) | ADMIN_COMMANDS,
     Role.FINANCE: frozenset({READ_ALL, SNAPSHOT_TAKE, VERIFY, WHAT_IF}) | FINANCE_COMMANDS,
     Role.AUDITOR: frozenset({READ_ALL, SNAPSHOT_TAKE, VERIFY}),
     Role.BILLING: BILLING_COMMANDS,

@@ -15,6 +15,7 @@ _STAFF_LINKS: dict[Role, list[Link]] = {
         {"href": "/admin/leads", "label": "Leads"},
         {"href": "/admin/programs", "label": "Programs"},
         {"href": "/what-if", "label": "What-if"},
+        {"href": "/admin/webhooks", "label": "Webhooks"},
         {"href": "/audit", "label": "Audit trail"},
     ],
     Role.FINANCE: [
