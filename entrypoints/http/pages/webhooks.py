@@ -4,36 +4,32 @@ removing an endpoint. Admins only."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-from urllib.parse import quote
+from typing import Any
 
 import structlog
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from entrypoints.http.access import WEBHOOKS
 from entrypoints.http.auth import CurrentPrincipal, LedgerDep, require
 from entrypoints.http.pages.common import back_to, form_text
+from entrypoints.http.params import PathId
 from entrypoints.http.problems import ApiError
 from entrypoints.http.templating import render
+from entrypoints.http.urls import Url, url
 from entrypoints.webhooks import EVENT_TYPES, add_endpoint, send_again
 from ledger.errors import CommandRejected
 
 router = APIRouter(include_in_schema=False)
 log = structlog.get_logger(__name__)
 Admin = [Depends(require(WEBHOOKS))]
-EndpointId = Annotated[str, Path(min_length=1, max_length=100, description="the endpoint's id")]
+EndpointId = PathId
 SUGGESTED = ("payment.recorded", "statement.issued", "payout.recorded", "payment.reversed")
 LIST_PAGE = "/admin/webhooks"
 
 
-def url_id(value: str) -> str:
-    """An id as one URL path segment (the one helper lane sec-ids lands replaces this)."""
-    return quote(value, safe="")
-
-
-def endpoint_url(endpoint_id: str) -> str:
-    return f"{LIST_PAGE}/{url_id(endpoint_id)}"
+def endpoint_url(endpoint_id: str) -> Url:
+    return url("/admin/webhooks/{}", endpoint_id)
 
 
 @router.get("/admin/webhooks", response_class=HTMLResponse, dependencies=Admin)
@@ -72,7 +68,8 @@ def endpoint(request: Request, principal: CurrentPrincipal, ledger: LedgerDep, e
         raise ApiError("not_found", f"webhook endpoint {endpoint_id!r} does not exist", "endpoint_id")
     deliveries = ledger.webhooks.deliveries(endpoint_id)
     return render(request, "admin/webhook.html", {
-        "endpoint": found.as_dict(), "deliveries": deliveries, "path": endpoint_url(endpoint_id),
+        "endpoint": found.as_dict(), "deliveries": deliveries,
+        "remove_url": url("/admin/webhooks/{}/remove", endpoint_id), "again_url": url("/admin/webhooks/{}/send-again", endpoint_id),
         "states": {state: sum(1 for d in deliveries if d["state"] == state) for state in ("pending", "sent", "failed", "skipped")},
     }, principal=principal)
 
