@@ -374,6 +374,17 @@ class SetPayoutDetails(Command):
         description="the account number or address (personal data: sealed, shown as `****3000`, erasable)")
 
 
+class RevealPayoutAccount(Command):
+    """Record that finance or an admin was shown a partner's full payout account (the
+    consoles send it before showing one: on the payouts page, in the payouts CSV and in
+    the payment files). Who and when are the command's actor and time; nothing else changes."""
+
+    type: Literal["reveal_payout_account"]
+    partner_id: Id = Field(description=PARTNER_ID)
+    shown_in: Literal["payouts page", "payouts CSV", "SEPA file", "PayPal file"] = Field(
+        description="where the account was shown: `payouts page`, `payouts CSV`, `SEPA file` or `PayPal file`")
+
+
 class CompleteTraining(Command):
     """Record that the partner completed the program's training (programs can require it for leads or payouts)."""
 
@@ -662,7 +673,7 @@ class RequestPayout(Command):
 
 AnyCommand = Annotated[
     DefineProgram | ChangeProgramTerms | ClosePromo | SubmitApplication | ApproveApplication
-    | RejectApplication | ChangeLevel | SetCommissionRate | SubmitTaxForm | SetPayoutDetails
+    | RejectApplication | ChangeLevel | SetCommissionRate | SubmitTaxForm | SetPayoutDetails | RevealPayoutAccount
     | CompleteTraining | RecordMeeting | SetActiveUntil | TerminatePartner | ForgetPartner
     | SignUpCustomer | ClaimCustomer | SetDoNotContact | ForgetCustomer | RecordPayment
     | RecordRefund | RecordChargeback | RecordCost | AdjustCommission | ReviewCommission

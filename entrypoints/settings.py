@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from schwifty import IBAN
+from schwifty.exceptions import SchwiftyException
 
 from adapters.kafka import SASL_MECHANISMS, SECURITY_PROTOCOLS, KafkaConfig
 
@@ -39,6 +41,10 @@ class Settings(BaseSettings):
     http_invite_hours: float = env("HTTP_INVITE_HOURS", 72.0, "how long a one-time invite link stays valid")
     http_public_url: str = env("HTTP_PUBLIC_URL", "", "base of links the server hands out (default: the request's own)")
     http_read_wait_s: float = env("HTTP_READ_WAIT_S", 5.0, "how long a read with ?min_position= waits for the read models")
+
+    payer_name: str = env("PAYER_NAME", "", "the account holder the SEPA payment file pays from (finance's payment files)")
+    payer_iban: str = env("PAYER_IBAN", "", "the IBAN the SEPA payment file pays from (without it, no pain.001 file is made)")
+    payer_bic: str = env("PAYER_BIC", "", "that account's BIC (optional in SEPA)")
 
     kafka_bootstrap_servers: str = env("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092",
                                        "comma-separated host:port list", "KAFKA_BOOTSTRAP_SERVERS")
@@ -89,6 +95,16 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("payer_iban")
+    @classmethod
+    def _iban(cls, value: str) -> str:
+        if value.strip():
+            try:
+                return IBAN(value).compact
+            except SchwiftyException as invalid:
+                raise ValueError(f"not a valid IBAN: {invalid}") from invalid
+        return ""
 
     @field_validator("kafka_session_timeout_ms", "kafka_heartbeat_interval_ms", "kafka_max_poll_records",
                      "kafka_delivery_timeout_ms", "kafka_relay_batch_size", "kafka_relay_in_flight", "kafka_partitions",

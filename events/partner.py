@@ -93,6 +93,15 @@ class PayoutDetailsSet(Event):
     account_masked: str
 
 
+class PayoutAccountRevealed(Event):
+    """Finance or an admin was shown a partner's full payout account (to pay it): who
+    and when are the event's actor and time; ``shown_in`` says where (a page, a file)."""
+
+    TOPIC = "partner.payout_account_revealed"
+    partner_id: str
+    shown_in: str
+
+
 class ReferralLinkIssued(Event):
     """The partner's public referral link (``/r/<link>``), made at approval: it may be
     shared anywhere and never changes."""

@@ -19,6 +19,7 @@ from events.partner import (
     PartnerCodeIssued,
     PartnerForgotten,
     PartnerTerminated,
+    PayoutAccountRevealed,
     PayoutDetailsSet,
     Profile,
     ReferralLinkIssued,
@@ -37,7 +38,7 @@ class Partner(Aggregate):
         ApplicationSubmitted, ApplicationApproved, ApplicationRejected, LevelChanged,
         CommissionRateSet, TaxFormSubmitted, PayoutDetailsSet, TrainingCompleted,
         MeetingRecorded, ActiveUntilSet, PartnerTerminated, PartnerForgotten,
-        ReferralLinkIssued, PartnerCodeIssued,
+        ReferralLinkIssued, PartnerCodeIssued, PayoutAccountRevealed,
     )
 
     def __init__(self, id: object) -> None:
@@ -59,6 +60,7 @@ class Partner(Aggregate):
         self.training_completed_at: datetime | None = None
         self.payout_method: str | None = None
         self.payout_account_masked: str | None = None
+        self.payout_account: str | None = None  # sealed
         self.active_until = Timeline[date | None]()
         self.meetings: list[datetime] = []  # when each meeting was held
         self.referral_link: str | None = None
@@ -121,6 +123,11 @@ class Partner(Aggregate):
     @when.register
     def _(self, e: PayoutDetailsSet, envelope: Envelope) -> None:
         self.payout_method, self.payout_account_masked = e.method, e.account_masked
+        self.payout_account = e.account
+
+    @when.register
+    def _(self, e: PayoutAccountRevealed, envelope: Envelope) -> None:
+        pass  # an audit fact: it changes nothing the partner's rules read
 
     @when.register
     def _(self, e: TrainingCompleted, envelope: Envelope) -> None:

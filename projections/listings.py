@@ -24,6 +24,7 @@ from adapters.vault import Vault
 from events.program import Terms
 from events.statement import PayoutRequested
 from ledger.partner import Partner
+from ledger.privacy import FORGOTTEN
 from ledger.status import partner_status
 from projections.columns import from_minor, from_ts, ts
 from projections.money import DUE, PAID
@@ -420,14 +421,42 @@ class Listings:
         )
         return {currency: {"partners": int(count), "due": str(from_minor(units, currency))} for currency, count, units in rows}
 
-    def payout_methods(self, partner_ids: list[str]) -> dict[str, dict[str, str | None] | None]:
-        """How each partner is paid (method and masked account, as ``queries.partner``
-        shows them), or None when none is on file; one read for a page of partners."""
+    def payees(self, partner_ids: list[str], on: datetime | None = None) -> dict[str, dict[str, Any] | None]:
+        """How each partner is paid, for one page of payouts in one read: the method, the
+        masked account, the account holder, and why it cannot be paid now (``blocked``:
+        no payout details, or no tax form while its program asks for one), or None for a
+        partner the ledger does not know. The full account stays sealed: see
+        ``payout_accounts``."""
+        on = on or datetime.now(UTC)
+        partners = self._partners(sorted(set(partner_ids)))
+        terms: dict[str, Terms] = {}
+        found: dict[str, dict[str, Any] | None] = {}
+        for partner_id, partner in partners.items():
+            if partner is None:
+                found[partner_id] = None
+                continue
+            if partner.program_id not in terms:
+                terms[partner.program_id] = terms_on(self.db, self.t, partner.program_id, on)
+            blocked = []
+            if not partner.payout_method:
+                blocked.append("no payout details on file")
+            if terms[partner.program_id].payout.requires_tax_form and partner.tax_form is None:
+                blocked.append("no tax form on file")
+            found[partner_id] = {
+                "method": partner.payout_method, "account": partner.payout_account_masked,
+                # The partner's company: payout details name no holder of their own.
+                "holder": readable_profile(self.vault, partner, ("company",)).get("company"),
+                "blocked": "; ".join(blocked) or None,
+            }
+        return found
+
+    def payout_accounts(self, partner_ids: list[str]) -> dict[str, str]:
+        """Each partner's full payout account, unsealed (``[forgotten]`` once forgotten).
+        Personal data: the consoles record a ``reveal_payout_account`` before showing one."""
         partners = self._partners(sorted(set(partner_ids)))
         return {
-            partner_id: {"method": partner.payout_method, "account": partner.payout_account_masked}
-            if partner is not None and partner.payout_method else None
-            for partner_id, partner in partners.items()
+            partner_id: FORGOTTEN if partner.forgotten else (self.vault.unseal(partner.payout_account) or "")
+            for partner_id, partner in partners.items() if partner is not None and partner.payout_account
         }
 
     # -- helpers ---------------------------------------------------------------------

@@ -319,6 +319,7 @@ _FIGURES: dict[str, Any] = {
     "partner.commission_rate_set":
         lambda d: f"to {_percent(d['rate'])}" if d.get("rate") is not None else "cleared: the level's rate applies",
     "partner.tax_form_submitted": lambda d: f"({d.get('form')})",
+    "partner.payout_account_revealed": lambda d: f"in the {d.get('shown_in')}",
     "partner.active_until_set": lambda d: f"until {d['until']}" if d.get("until") else "cleared: the status follows the figures",
     "customer.claimed": lambda d: f"by {d.get('partner_id')} via {d.get('channel')}",
     "customer.claim_rejected": lambda d: f"by {d.get('partner_id')} via {d.get('channel')}",

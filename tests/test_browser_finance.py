@@ -66,16 +66,22 @@ def _amount(text: str) -> Decimal:
 def test_finance_records_two_payouts_at_once_and_they_leave_the_due_list(live, page: Page):
     january(live)
     live.driver.ok({"type": "close_period", "program_id": "prog", "period": "2025-01", "at": "2025-02-01T01:00:00Z"},
-                   b.cmd("request_payout", partner_id="p2", currency="USD", amount="50.00"))
+                   b.cmd("request_payout", partner_id="p2", currency="USD", amount="50.00"),
+                   *(b.cmd("set_payout_details", partner_id=p, method="ach", account=f"0212000{n}7654321") for n, p in enumerate(("p1", "p2"))))
     live.sign_in(page, "finance")
     page.goto(f"{live.base}/finance/payouts")
+    page.get_by_role("link", name="the requests, oldest first").click()
     expect(page.locator(".finance-requests")).to_contain_text("p2")
+    page.goto(f"{live.base}/finance/payouts")
     page.get_by_label("Pay p1 USD").check()
     page.get_by_label("Pay p2 USD").check()
     expect(page.get_by_label("Amount paid to p2 in USD")).to_have_value("50.00")  # what p2 asked for
     page.get_by_label("Payment reference").fill("wire-2025-02-05")
     page.get_by_role("button", name="Record ticked payouts").click()
-    expect(page.get_by_role("status")).to_have_text("Recorded 2 payouts (p1 62.50 USD, p2 50.00 USD).")
+    expect(page.get_by_role("status")).to_have_text("2 paid, 112.50 USD.")
+    expect(page.locator('.finance-outcomes tr[data-partner="p1"]')).to_contain_text("wire-2025-02-05:p1:USD")
+    page.get_by_role("link", name="Back to the payouts due").click()
     expect(page.locator(".finance-due")).not_to_contain_text("p1")
     expect(page.locator(".finance-due")).to_contain_text("72.50 USD")  # p2: 122.50 due, 50.00 paid
+    page.goto(f"{live.base}/finance/payouts/requests")
     expect(page.get_by_text("No partner is waiting on a payout request.")).to_be_visible()

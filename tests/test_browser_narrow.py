@@ -15,7 +15,7 @@ PAGES = {
     "partner": ["/partners/p1"],
     "admin": ["/", "/admin/applications", "/admin/partners", "/admin/partners/p1", "/admin/programs", "/admin/programs/prog",
               "/admin/holds", "/admin/leads"],
-    "finance": ["/finance", "/finance/statements?period=2025-01", "/finance/payouts", "/finance/close?program_id=prog&period=2025-02"],
+    "finance": ["/finance", "/finance/statements?period=2025-01", "/finance/payouts", "/finance/payouts/requests", "/finance/close?program_id=prog&period=2025-02"],
     "auditor": ["/audit?partner=p1", "/audit/snapshots", "/audit/verify"],
 }
 

@@ -32,6 +32,11 @@ OWN_OR_ADMIN = row(401, 200, 403, 403, 403, 200, 404)  # personal data: the part
 ADMIN_READ = row(401, 200, 403, 403, 403, 403, 403)
 ADMIN_FORM = row(401, 303, 403, 403, 403, 403, 403)  # the admin console's forms: admins only
 
+FINANCE_PAGE = row(401, 403, 200, 403, 403, 403, 403)  # a finance form answering with a page
+FINANCE_FORM = row(401, 403, 303, 403, 403, 403, 403)  # a finance form answering with a redirect
+PAY_ROW = {"pay": "0", "partner_0": "p1", "currency_0": "USD", "amount_0": "1.00", "statement_0": "prog/p1/USD/2025-01",
+           "payout_0": "PF20250203-abcdef-001"}
+
 SAME_ORIGIN = {"Origin": "http://testserver"}  # the forms that open a session come from the ledger's own pages
 
 # (method, route path) -> (request, expected status per caller). The request fills the
@@ -123,8 +128,13 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, Any], dict[str, int]]] = {
     ("POST", "/finance/close-through"): ({"data": {"period": "2025-02"}}, row(401, 403, 200, 403, 403, 403, 403)),
     ("GET", "/finance/statements"): ({"path": "/finance/statements?period=2025-01"}, STAFF_READ),
     ("GET", "/finance/payouts"): ({}, STAFF_READ),
-    ("POST", "/finance/payouts"): ({"data": {"reference": "matrix", "pay": "0", "partner_0": "p1", "currency_0": "USD",
-                                            "amount_0": "1.00", "statement_0": "prog/p1/USD/2025-01"}}, row(401, 403, 303, 403, 403, 403, 403)),
+    ("POST", "/finance/payouts"): ({"data": {"reference": "matrix", **PAY_ROW}}, FINANCE_PAGE),  # each row's outcome
+    ("GET", "/finance/payouts/requests"): ({}, STAFF_READ),
+    ("POST", "/finance/payouts/accounts"): ({"data": {}}, row(401, 200, 200, 403, 403, 403, 403)),  # finance and admins
+    ("POST", "/finance/payouts/files"): ({"data": PAY_ROW}, FINANCE_PAGE),
+    # Without the payer's account (or a row a file pays) back to the payouts page.
+    ("POST", "/finance/payouts/files/sepa"): ({"data": {"execution_date": "2025-02-03", **PAY_ROW}}, FINANCE_FORM),
+    ("POST", "/finance/payouts/files/paypal"): ({"data": {"currency": "USD", **PAY_ROW}}, FINANCE_FORM),
     # -- the what-if page (admin and finance; computed, nothing recorded)
     ("GET", "/what-if"): ({"path": "/what-if?program=prog&patch=%7B%7D"}, row(401, 200, 200, 403, 403, 403, 403)),
     ("GET", "/what-if/chart.svg"): ({"path": "/what-if/chart.svg?program=prog&patch=%7B%7D"}, row(401, 200, 200, 403, 403, 403, 403)),
@@ -201,8 +211,8 @@ DUTIES = {
     Role.ADMIN: {"define_program", "change_program_terms", "close_promo", "submit_application", "approve_application",
                  "reject_application", "change_level", "set_commission_rate", "set_active_until", "terminate_partner",
                  "submit_tax_form", "set_payout_details", "complete_training", "record_meeting", "review_commission",
-                 "forget_partner", "forget_customer", "rotate_partner_code"},
-    Role.FINANCE: {"close_period", "record_payout", "adjust_commission", "request_payout"},
+                 "forget_partner", "forget_customer", "rotate_partner_code", "reveal_payout_account"},
+    Role.FINANCE: {"close_period", "record_payout", "adjust_commission", "request_payout", "reveal_payout_account"},
     Role.AUDITOR: set(),
     Role.BILLING: {"sign_up_customer", "claim_customer", "set_do_not_contact", "record_payment", "record_refund",
                    "record_chargeback", "record_cost"},

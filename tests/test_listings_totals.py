@@ -66,11 +66,21 @@ def test_payouts_due_totals_add_up_every_page_of_payouts_due(ledger):
     assert listings.payouts_due_totals(program="other") == {}
 
 
-def test_payout_methods_show_how_a_page_of_partners_is_paid_masked_as_on_the_partner_record(ledger):
+def test_payees_show_how_a_page_of_partners_is_paid_masked_and_why_one_cannot_be(ledger):
     month_of_statements(ledger)
     ledger.ok(b.cmd("set_payout_details", partner_id="p1", method="iban", account="DE89370400440532013000"))
-    methods = ledger.app.listings.payout_methods(["p2", "p1", "p1"])
-    assert methods == {"p1": {"method": "iban", "account": ledger.app.queries.partner("p1")["payout_method"]["account"]},
-                       "p2": None}
-    assert methods["p1"]["account"].endswith("3000") and "DE89" not in methods["p1"]["account"]
-    assert ledger.app.listings.payout_methods([]) == {}
+    payees = ledger.app.listings.payees(["p2", "p1", "p1", "nobody"])
+    assert payees["p1"] == {"method": "iban", "account": ledger.app.queries.partner("p1")["payout_method"]["account"],
+                            "holder": "p1 GmbH", "blocked": None}
+    assert payees["p1"]["account"].endswith("3000") and "DE89" not in payees["p1"]["account"]
+    assert payees["p2"]["blocked"] == "no payout details on file; no tax form on file", "prog asks for a tax form"
+    assert payees["nobody"] is None
+    assert ledger.app.listings.payees([]) == {}
+
+
+def test_payout_accounts_are_the_full_accounts_until_the_partner_is_forgotten(ledger):
+    month_of_statements(ledger)
+    ledger.ok(b.cmd("set_payout_details", partner_id="p1", method="iban", account="DE89370400440532013000"))
+    assert ledger.app.listings.payout_accounts(["p1", "p2"]) == {"p1": "DE89370400440532013000"}
+    ledger.ok(b.cmd("forget_partner", partner_id="p1", reason="asked to be forgotten"))
+    assert ledger.app.listings.payout_accounts(["p1"]) == {"p1": "[forgotten]"}

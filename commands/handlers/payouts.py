@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from commands import models as m
 from commands.handlers.base import Context, Result, handles
+from events.partner import PayoutAccountRevealed
 from events.statement import PayoutRecorded, PayoutRequested
 from ledger.account import Account, not_due_problem
 from ledger.errors import CommandRejected, Problem, reject
@@ -53,3 +54,12 @@ def _held_back(account: Account) -> list[Problem]:
     if latest is None or account.outstanding > 0:
         return []
     return [not_due_problem(latest, reason) for reason in latest.not_due_because]
+
+
+@handles(m.RevealPayoutAccount)
+def reveal_payout_account(ctx: Context, c: m.RevealPayoutAccount) -> Result:
+    partner = ctx.partner(c.partner_id)
+    if partner.payout_account is None:
+        raise reject("not_found", f"partner {c.partner_id!r} has no payout details on file", "partner_id")
+    ctx.record(partner, PayoutAccountRevealed(partner_id=c.partner_id, shown_in=c.shown_in))
+    return {"partner_id": c.partner_id, "shown_in": c.shown_in}

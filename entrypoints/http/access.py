@@ -38,9 +38,9 @@ ADMIN_COMMANDS = command(
     "submit_application", "approve_application", "reject_application",
     "change_level", "set_commission_rate", "set_active_until", "terminate_partner",
     "submit_tax_form", "set_payout_details", "complete_training", "record_meeting",
-    "review_commission", "forget_partner", "forget_customer", "rotate_partner_code",
+    "review_commission", "forget_partner", "forget_customer", "rotate_partner_code", "reveal_payout_account",
 )
-FINANCE_COMMANDS = command("close_period", "record_payout", "adjust_commission", "request_payout")
+FINANCE_COMMANDS = command("close_period", "record_payout", "adjust_commission", "request_payout", "reveal_payout_account")
 BILLING_COMMANDS = command(
     "sign_up_customer", "claim_customer", "set_do_not_contact",
     "record_payment", "record_refund", "record_chargeback", "record_cost",

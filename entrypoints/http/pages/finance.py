@@ -1,6 +1,5 @@
 """The finance console: which months each program has closed and closing the next one,
-a month's statements with their totals, and the payouts due with partners' requests,
-recorded several at once. Staff read these pages; only finance acts on them (the
+and a month's statements with their totals (paying is ``pages.paying``). Staff read these pages; only finance acts on them (the
 commands are checked against the role exactly as ``POST /v1/commands`` checks them)."""
 
 from __future__ import annotations
@@ -14,19 +13,17 @@ import structlog
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
-from starlette.datastructures import FormData
 
 from commands.parsing import parse
 from entrypoints.bootstrap import Ledger
 from entrypoints.http.access import Principal
 from entrypoints.http.auth import CurrentPrincipal, LedgerDep, Reader
-from entrypoints.http.pages.common import back_to, form_text, pager, refusal_text, result_text, send, sends, submit
+from entrypoints.http.pages.common import back_to, form_text, pager, result_text, sends, submit
 from entrypoints.http.params import MONTH_PATTERN, After, Program
 from entrypoints.http.routes.commands import authorize
 from entrypoints.http.templating import render
 from entrypoints.http.urls import url
 from events.statement import StatementIssued
-from ledger.errors import CommandRejected
 from projections.listings import DEFAULT_LIMIT
 
 log = structlog.get_logger(__name__)
@@ -35,7 +32,7 @@ router = APIRouter(include_in_schema=False)
 
 Period = Annotated[str | None, Query(pattern=MONTH_PATTERN, description="YYYY-MM")]
 
-MONTHS_PAGE, PAYOUTS_PAGE = "/finance", "/finance/payouts"
+MONTHS_PAGE = "/finance"
 MONTH = re.compile(MONTH_PATTERN)
 
 
@@ -163,68 +160,3 @@ def _closed_months(ledger: Ledger, program_ids: list[str]) -> list[str]:
     """Every month some program has closed, newest first."""
     closed = {c["period"] for program_id in program_ids for c in ledger.queries.periods(program_id)["closed"]}
     return sorted(closed, reverse=True)
-
-
-# -- payouts -----------------------------------------------------------------------------
-
-
-@router.get("/finance/payouts", response_class=HTMLResponse, dependencies=[Reader])
-def payouts(request: Request, principal: CurrentPrincipal, ledger: LedgerDep,
-            program: Program = None, after: After = None) -> Response:
-    due = ledger.listings.payouts_due(program=program, limit=DEFAULT_LIMIT, after=after)
-    requests = ledger.listings.payout_requests(program=program, limit=DEFAULT_LIMIT)
-    requested = {(r["partner_id"], r["currency"]): r for r in requests.items}
-    methods = ledger.listings.payout_methods([item["partner_id"] for item in due.items])
-    rows = [{**item, "request": requested.get((item["partner_id"], item["currency"])), "paid_to": methods[item["partner_id"]]}
-            for item in due.items]
-    return render(request, "finance/payouts.html", {
-        "rows": rows, "totals": ledger.listings.payouts_due_totals(program=program),
-        "requests": requests.items, "more_requests": requests.next is not None,
-        "program": program, "program_ids": ledger.reports.program_ids(),
-        "may_pay": principal.may_send("record_payout"), "pager": pager(PAYOUTS_PAGE, due.next, after, program=program),
-        "csv_url": url("/v1/payouts/due.csv", program=program),
-        "default_reference": f"payout-{datetime.now(UTC).strftime('%Y-%m-%d')}",
-    }, principal=principal)
-
-
-@router.post("/finance/payouts", dependencies=sends("record_payout"))
-async def record_payouts(request: Request, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
-    """One ``record_payout`` per ticked row. The batch's reference (the bank transfer's)
-    names each payout (``REFERENCE:partner:currency``, so the reference follows the id
-    grammar), so sending the same form twice records nothing twice: the payout id is the
-    command's idempotency key."""
-    form = await request.form()
-    reference = form_text(form, "reference")
-    picked = [_payout_row(form, index) for index in form.getlist("pay")]
-    if reference is None:
-        return back_to(PAYOUTS_PAGE, "Give the payment's reference (e.g. the bank transfer's), then record again.", "error")
-    if not picked:
-        return back_to(PAYOUTS_PAGE, "Tick the payouts you made, then record them.", "error")
-    commands = [
-        {"type": "record_payout", "payout_id": f"{reference}:{row['partner_id']}:{row['currency']}", **row}
-        for row in picked
-    ]
-    try:
-        results = await send(ledger, principal, commands)
-    except CommandRejected as refused:
-        return back_to(PAYOUTS_PAGE, f"Nothing recorded: {refusal_text(refused)}", "error")
-    return back_to(PAYOUTS_PAGE, *_payout_outcome(commands, results))
-
-
-def _payout_row(form: FormData, index: Any) -> dict[str, Any]:
-    """The fields of the ticked row ``index`` (the form numbers its rows)."""
-    def field(name: str) -> str:
-        return form_text(form, f"{name}_{index}") or ""
-
-    return {"partner_id": field("partner"), "currency": field("currency"), "amount": field("amount"),
-            "statement_ids": [field("statement")]}
-
-
-def _payout_outcome(commands: list[dict[str, Any]], results: list[dict[str, Any]]) -> tuple[str, str]:
-    recorded = [c for c, r in zip(commands, results, strict=True) if r["ok"]]
-    refused = [f"{c['partner_id']} {c['currency']}: {result_text(r)}" for c, r in zip(commands, results, strict=True) if not r["ok"]]
-    paid = ", ".join(f"{c['partner_id']} {c['amount']} {c['currency']}" for c in recorded)
-    done = f"Recorded {len(recorded)} payout{'' if len(recorded) == 1 else 's'}" + (f" ({paid})." if recorded else ".")
-    if not refused:
-        return done, "ok"
-    return f"{done} Refused: {'; '.join(refused)}", "error"

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
+from entrypoints.http.accounts import reveal_accounts
 from entrypoints.http.auth import CurrentPrincipal, LedgerDep, Reader, partner_visible
 from entrypoints.http.csv_export import csv_content, csv_response
 from entrypoints.http.params import MONTH_PATTERN, After, Fresh, On, PartnerId, Program
@@ -83,11 +84,24 @@ def payouts_due(ledger: LedgerDep, program: Program = None, limit: Limit = DEFAU
 
 @router.get("/payouts/due.csv", response_class=Response, dependencies=[Reader],
             responses=csv_content("one row per partner and currency"), summary="Payouts due as CSV")
-def payouts_due_csv(ledger: LedgerDep, program: Program = None) -> Response:
-    columns = ("partner_id", "program_id", "currency", "due", "statement_id")
-    items = every(lambda after: ledger.listings.payouts_due(program=program, limit=MAX_LIMIT, after=after))
-    rows = ([item["partner_id"], item["program_id"], item["currency"], item["due"], item["statement_ids"][-1]] for item in items)
+def payouts_due_csv(principal: CurrentPrincipal, ledger: LedgerDep, program: Program = None) -> Response:
+    """With how to pay each row: method, account holder and account. Finance and admins
+    get the full account (each one's reveal is recorded in the partner's audit trail);
+    others the masked one. ``blocked`` says why a row cannot be paid yet."""
+    columns = ("partner_id", "program_id", "currency", "due", "statement_id", "method", "account_holder", "account", "blocked")
+    items = list(every(lambda after: ledger.listings.payouts_due(program=program, limit=MAX_LIMIT, after=after)))
+    partner_ids = [item["partner_id"] for item in items]
+    payees = ledger.listings.payees(partner_ids)
+    accounts = reveal_accounts(ledger, principal, partner_ids, "payouts CSV")
+    rows = ([item["partner_id"], item["program_id"], item["currency"], item["due"], item["statement_ids"][-1],
+             *_paid_to(payees[item["partner_id"]], accounts.get(item["partner_id"]))] for item in items)
     return csv_response("payouts-due.csv", columns, rows)
+
+
+def _paid_to(payee: dict[str, Any] | None, account: str | None) -> list[str | None]:
+    if payee is None:
+        return [None, None, None, "unknown partner"]
+    return [payee["method"], payee["holder"], account or payee["account"], payee["blocked"]]
 
 
 @router.get("/payouts/requests", response_model=PageOf, dependencies=[Reader],
