@@ -45,6 +45,7 @@ CATALOGUE_TOPICS = {
     "partner.level_changed",
     "partner.meeting_recorded",
     "partner.payout_details_set",
+    "partner.payout_account_revealed",
     "partner.referral_link_issued",
     "partner.tax_form_submitted",
     "partner.terminated",

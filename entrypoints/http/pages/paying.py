@@ -159,21 +159,27 @@ async def record_payouts(request: Request, principal: CurrentPrincipal, ledger: 
                                    "currency": row.currency, "amount": row.amount, "statement_ids": [row.statement_id]}))
     try:
         results = await send(ledger, principal, [command for _, command in sendable])
-    except CommandRejected as refused:
-        return back_to(PAYOUTS_PAGE, f"Nothing recorded: {refusal_text(refused)}", "error")
+    except CommandRejected as refusal:
+        return back_to(PAYOUTS_PAGE, f"Nothing recorded: {refusal_text(refusal)}", "error")
     for (row, command), result in zip(sendable, results, strict=True):
         outcomes.append({"row": row, "payout_id": command["payout_id"], "ok": result["ok"],
                          "why": None if result["ok"] else result_text(result)})
     order = {row: n for n, row in enumerate(rows)}
     outcomes.sort(key=lambda o: order[o["row"]])
-    paid = [o for o in outcomes if o["ok"]]
-    log.info("payouts_recorded_from_console", paid=len(paid), refused=len(outcomes) - len(paid))
-    refused = len(outcomes) - len(paid)
-    summary = f"{len(paid)} paid" + "".join(f", {money(total, currency)}" for currency, total in _totals(o["row"] for o in paid).items())
-    if refused:
-        summary += f"; {refused} refused: nothing was recorded for {'it' if refused == 1 else 'them'}"
-    return render(request, "finance/paid.html", {"outcomes": outcomes, "summary": summary + ".", "refused": refused},
+    refused = sum(not o["ok"] for o in outcomes)
+    log.info("payouts_recorded_from_console", paid=len(outcomes) - refused, refused=refused)
+    return render(request, "finance/paid.html", {"outcomes": outcomes, "summary": _summary(outcomes), "refused": refused},
                   principal=principal)
+
+
+def _summary(outcomes: list[dict[str, Any]]) -> str:
+    """``2 paid, 600.00 EUR; 1 refused: nothing was recorded for it.``"""
+    paid = [o["row"] for o in outcomes if o["ok"]]
+    refused = len(outcomes) - len(paid)
+    said = f"{len(paid)} paid" + "".join(f", {money(total, currency)}" for currency, total in _totals(paid).items())
+    if refused:
+        said += f"; {refused} refused: nothing was recorded for {'it' if refused == 1 else 'them'}"
+    return said + "."
 
 
 def _ticked_rows(form: FormData) -> list[Row]:
@@ -229,6 +235,8 @@ def _place(ledger: Ledger, rows: list[Row]) -> list[dict[str, Any]]:
     placed = []
     for row in rows:
         payee = payees.get(row.partner_id)
+        file: str | None
+        why: str | None
         if payee is None or payee["blocked"]:
             file, why = None, f"cannot be paid: {payee['blocked'] if payee else 'unknown partner'}"
         else:
