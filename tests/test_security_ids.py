@@ -8,6 +8,7 @@ a log before the grammar is shown as text and acted on through its encoded URL o
 from __future__ import annotations
 
 import html
+import json
 import re
 from typing import Any
 
@@ -17,9 +18,10 @@ from tests import builders as b
 from tests.builders import before_the_grammar, listings_world
 from tests.pages import notice
 
-# Payment ids aimed at partner p2's termination (and a trailing # or ? to cut off the rest).
+# Payment ids aimed at partner p2's termination (the # cuts off the rest of the action):
+# placed raw in /admin/holds/{id}/review, a browser posts to /admin/partners/p2/terminate.
 RELEASED = "../partners/p2/terminate#"
-VOIDED = "../../admin/partners/p2/terminate?"
+VOIDED = "./../partners/p2/terminate#void"
 
 
 def held_payment(driver: Any, payment_id: str, customer_id: str) -> None:
@@ -47,6 +49,18 @@ def test_billing_cannot_record_an_id_that_would_steer_a_url(http):
     assert [error["field"] for error in problem["errors"]] == ["payment_id"]
     assert "letters, digits" in problem["errors"][0]["message"]
     assert http.driver.event_count() == before
+
+
+def test_no_entry_point_records_such_an_id(ledger, tmp_path):
+    listings_world(ledger)
+    before = ledger.event_count()
+    path = tmp_path / "payments.jsonl"
+    path.write_text(json.dumps(b.payment(RELEASED, "c2")) + "\n")
+    code, out = ledger.cli("apply", str(path))
+    [result] = [json.loads(line) for line in out.splitlines()]
+    assert code == 1 and result["error"]["field"] == "payment_id"
+    assert ledger.refused(b.application("../partners/p2/terminate#"))["field"] == "partner_id"
+    assert ledger.event_count() == before
 
 
 @pytest.mark.parametrize(("payment_id", "decision", "done"), [(RELEASED, "release", "released"), (VOIDED, "void", "voided")])
