@@ -34,6 +34,8 @@ def test_a_link_counts_a_click_per_day_and_lands_with_the_link_as_ref(http):
     assert http.get(f"/r/{link.upper()}").status_code == 302  # links are read case-insensitively
     [month] = http.driver.app.referrals.funnel("p1", 1)["months"]
     assert month["clicks"] == 2
+    code = http.get("/v1/partners/p1", as_="admin").json()["partner_code"]
+    assert code.replace("-", "") not in answer.headers["location"].upper().replace("-", "")  # never on a public page
 
 
 def test_an_unknown_link_a_gone_partner_or_no_landing_page_is_the_same_404_and_counts_nothing(http):
