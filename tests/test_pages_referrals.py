@@ -162,3 +162,10 @@ def test_a_reseller_creates_a_do_not_contact_customer_from_its_dashboard(http):
     # A referral-only program's partner has no such form.
     http.driver.ok(b.program("refer", terms=TERMS), b.application("p5", "refer"), b.approve("p5"))
     assert 'aria-label="Create a customer"' not in http.get("/partners/p5", as_="partner", partner_id="p5").text
+
+
+def test_the_program_page_says_where_links_land(http):
+    linked(http)
+    assert f"<code>{LANDING}</code>" in http.get("/admin/programs/prog", as_="admin").text.replace("&amp;", "&")
+    http.driver.ok(b.program("bare", terms=TERMS))
+    assert "no landing page" in http.get("/admin/programs/bare", as_="admin").text
