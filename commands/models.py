@@ -380,7 +380,7 @@ class RevealPayoutAccount(Command):
     the payment files). Who and when are the command's actor and time; nothing else changes."""
 
     type: Literal["reveal_payout_account"]
-    partner_id: Id = Field(description=PARTNER_ID)
+    partner_id: KnownId = Field(description=PARTNER_ID)
     shown_in: Literal["payouts page", "payouts CSV", "SEPA file", "PayPal file"] = Field(
         description="where the account was shown: `payouts page`, `payouts CSV`, `SEPA file` or `PayPal file`")
 
