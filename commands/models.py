@@ -509,6 +509,14 @@ class RotatePartnerCode(Command):
     partner_id: KnownId = Field(description="the partner (a partner's own token may only rotate its own code)")
 
 
+class SetNotices(Command):
+    """Turn the partner's notice e-mails on or off (statement issued, payout recorded, ...); sign-in mails are always sent."""
+
+    type: Literal["set_notices"]
+    partner_id: Id = Field(description="the partner (a partner's own token may only set its own)")
+    notices: bool = Field(description="true: send the notices; false: send none")
+
+
 class SubmitLead(Command):
     """A partner submits a lead (a company not yet a customer); it is attributed to the partner when its contact signs up."""
 
@@ -677,6 +685,6 @@ AnyCommand = Annotated[
     | CompleteTraining | RecordMeeting | SetActiveUntil | TerminatePartner | ForgetPartner
     | SignUpCustomer | ClaimCustomer | SetDoNotContact | ForgetCustomer | RecordPayment
     | RecordRefund | RecordChargeback | RecordCost | AdjustCommission | ReviewCommission
-    | ClosePeriod | RecordPayout | RequestPayout | RotatePartnerCode | SubmitLead | CreateResoldCustomer,
+    | ClosePeriod | RecordPayout | RequestPayout | RotatePartnerCode | SetNotices | SubmitLead | CreateResoldCustomer,
     Field(discriminator="type"),
 ]

@@ -76,6 +76,9 @@ STORY: list[dict[str, Any]] = [
     {"type": "record_meeting", "partner_id": "northwind", "at": "2025-01-28T00:00:00Z"},
     # The partner's code leaked onto a public forum: it gets a new one.
     {"type": "rotate_partner_code", "partner_id": "northwind", "at": "2025-01-29T00:00:00Z", "actor": "partner:northwind"},
+    # The partner reads its statements on the dashboard and wants no notice e-mails.
+    {"type": "set_notices", "partner_id": "northwind", "notices": False, "at": "2025-01-29T00:00:00Z",
+     "actor": "partner:northwind"},
     {"type": "submit_lead", "lead_id": "lead-17", "partner_id": "northwind", "company": "Hooli",
      "email": "cto@hooli.example", "note": "met at the trade fair, wants a demo in March", "at": "2025-01-30T00:00:00Z",
      "actor": "partner:northwind"},

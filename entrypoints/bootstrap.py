@@ -15,12 +15,14 @@ from adapters.clicks import ClickCounter
 from adapters.database import Database
 from adapters.event_store import EventStore
 from adapters.kafka import KafkaClients, KafkaConfig
+from adapters.mailer import Mailer, mailer_for
 from adapters.outbox import Outbox
 from adapters.vault import Vault
 from adapters.webhooks import WebhookEndpoints
 from commands.bus import MessageBus
 from commands.unit_of_work import UnitOfWork
 from entrypoints.settings import Settings, load_settings
+from ledger import notices
 from projections.catalog import LiveReadModels
 from projections.listings import Listings
 from projections.queries import Queries
@@ -68,6 +70,11 @@ class Ledger:
         """Kafka clients on these settings (or on ``config``)."""
         return KafkaClients(config or self.settings.kafka)
 
+    def mailer(self) -> Mailer:
+        """Where mails go: the SMTP server of ``LEDGER_SMTP_URL``, else ``LEDGER_MAIL_DIR``."""
+        url = self.settings.smtp_url
+        return mailer_for(url.get_secret_value() if url else None, self.settings.mail_dir)
+
     def close(self) -> None:
         self.store.close()
         self.db.close()
@@ -88,6 +95,9 @@ def bootstrap(settings: Settings | None = None, *, database_url: str | None = No
         access = AccessStore(db)
         snapshots = SnapshotStore(db)
         outbox = Outbox(db, store)
+        # Mail starts where the ledger is when it is first switched on: a ledger made before
+        # mail existed does not mail its history (a fresh one starts at 0, its head).
+        outbox.register(notices.CONSUMER, from_head=True)
         clicks = ClickCounter(db)
     reports = Reports(db, store)
     bus = MessageBus(UnitOfWork(store), vault, read_models)

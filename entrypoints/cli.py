@@ -140,6 +140,11 @@ def _parser() -> argparse.ArgumentParser:
     project.add_argument("--quiet", action="store_true", help="no progress bar")
     relay = sub.add_parser("relay", help="publish the log to Kafka (settings: docs/kafka.md)")
     relay.add_argument("--once", action="store_true", help="publish what is in the log, then exit")
+    mail = sub.add_parser("mail", aliases=["outbox"],
+                          help="send the outbox's e-mails (invites, sign-in links, notices); `ledger serve` runs it too")
+    mail.add_argument("--once", action="store_true", help="send what is due now, then exit")
+    mail.add_argument("--status", action="store_true", help="print the outbox's counts and latest mails, send nothing")
+    mail.add_argument("--interval", type=float, default=1.0, help="how often a following worker looks for new mail")
     consume = sub.add_parser("consume", help="apply billing's commands from Kafka (settings: docs/kafka.md)")
     consume.add_argument("--once", action="store_true", help="drain what is on the topic, then exit")
     _COMMANDS.update(http_cli.add_parsers(sub))
@@ -595,6 +600,16 @@ def cmd_relay(ledger: Ledger, args: argparse.Namespace) -> int:
     return run_relay(ledger, once=args.once)
 
 
+def cmd_mail(ledger: Ledger, args: argparse.Namespace) -> int:
+    from entrypoints.mail import CONSUMER, run_mail
+
+    if args.status:
+        print_json({"to": ledger.mailer().describe(), "outbox": ledger.outbox.summary(CONSUMER),
+                    "latest": ledger.outbox.messages(CONSUMER, limit=20)})
+        return 0
+    return run_mail(ledger, once=args.once, interval=args.interval)
+
+
 def cmd_consume(ledger: Ledger, args: argparse.Namespace) -> int:
     from entrypoints.consumer import run_consumer
 
@@ -626,6 +641,8 @@ _COMMANDS = {
     "verify": cmd_verify,
     "relay": cmd_relay,
     "consume": cmd_consume,
+    "mail": cmd_mail,
+    "outbox": cmd_mail,
 }
 
 if __name__ == "__main__":

@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     payer_name: str = env("PAYER_NAME", "", "the account holder the SEPA payment file pays from (finance's payment files)")
     payer_iban: str = env("PAYER_IBAN", "", "the IBAN the SEPA payment file pays from (without it, no pain.001 file is made)")
     payer_bic: str = env("PAYER_BIC", "", "that account's BIC (optional in SEPA)")
+    smtp_url: SecretStr | None = env("SMTP_URL", None, "mail server: smtp://[user:password@]host[:port], smtp+starttls://... "
+                                     "or smtps://... (unset: mails are written to LEDGER_MAIL_DIR)")
+    mail_from: str = env("MAIL_FROM", "Commission ledger <ledger@localhost>", "the From of every mail")
+    mail_dir: str = env("MAIL_DIR", "./mail", "where mails go as .eml files when LEDGER_SMTP_URL is unset")
+    signin_link_minutes: float = env("SIGNIN_LINK_MINUTES", 15.0, "how long an e-mailed sign-in link stays valid")
+    signin_links_per_hour: int = env("SIGNIN_LINKS_PER_HOUR", 5, "sign-in links e-mailed to one partner per hour, at most")
 
     kafka_bootstrap_servers: str = env("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092",
                                        "comma-separated host:port list", "KAFKA_BOOTSTRAP_SERVERS")
@@ -109,18 +115,28 @@ class Settings(BaseSettings):
     @field_validator("kafka_session_timeout_ms", "kafka_heartbeat_interval_ms", "kafka_max_poll_records",
                      "kafka_delivery_timeout_ms", "kafka_relay_batch_size", "kafka_relay_in_flight", "kafka_partitions",
                      "kafka_replication_factor",
-                     "http_max_body_bytes")
+                     "http_max_body_bytes", "signin_links_per_hour")
     @classmethod
     def _positive(cls, value: int) -> int:
         if value < 1:
             raise ValueError("must be at least 1")
         return value
 
-    @field_validator("http_session_hours", "http_invite_hours", "http_read_wait_s")
+    @field_validator("http_session_hours", "http_invite_hours", "http_read_wait_s", "signin_link_minutes")
     @classmethod
     def _above_zero(cls, value: float) -> float:
         if value <= 0:
             raise ValueError("must be more than 0")
+        return value
+
+    @field_validator("smtp_url", mode="before")
+    @classmethod
+    def _smtp_scheme(cls, value: Any) -> Any:
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(text, str) and not text.strip():
+            return None
+        if isinstance(text, str) and not text.startswith(("smtp://", "smtp+starttls://", "smtps://")):
+            raise ValueError("must start with smtp://, smtp+starttls:// or smtps://")  # never echo it: it may hold a password
         return value
 
     @field_validator("kafka_api_version")

@@ -128,6 +128,15 @@ class TrainingCompleted(Event):
     partner_id: str
 
 
+class NoticesSet(Event):
+    """The partner turned its notice e-mails (statement issued, payout recorded, commission
+    held, payout blocked) on or off; invites and sign-in links are always sent."""
+
+    TOPIC = "partner.notices_set"
+    partner_id: str
+    notices: bool
+
+
 class MeetingRecorded(Event):
     TOPIC = "partner.meeting_recorded"
     partner_id: str

@@ -16,6 +16,7 @@ from events.partner import (
     CommissionRateSet,
     LevelChanged,
     MeetingRecorded,
+    NoticesSet,
     PartnerCodeIssued,
     PartnerForgotten,
     PartnerTerminated,
@@ -38,7 +39,7 @@ class Partner(Aggregate):
         ApplicationSubmitted, ApplicationApproved, ApplicationRejected, LevelChanged,
         CommissionRateSet, TaxFormSubmitted, PayoutDetailsSet, TrainingCompleted,
         MeetingRecorded, ActiveUntilSet, PartnerTerminated, PartnerForgotten,
-        ReferralLinkIssued, PartnerCodeIssued, PayoutAccountRevealed,
+        ReferralLinkIssued, PartnerCodeIssued, PayoutAccountRevealed, NoticesSet,
     )
 
     def __init__(self, id: object) -> None:
@@ -67,6 +68,7 @@ class Partner(Aggregate):
         self.partner_code: str | None = None  # sealed
         self.partner_code_hash: str | None = None  # the only code that resolves
         self.forgotten = False
+        self.notices = True  # notice e-mails wanted (the partner may turn them off)
 
     @property
     def is_approved(self) -> bool:
@@ -153,6 +155,10 @@ class Partner(Aggregate):
     @when.register
     def _(self, e: ReferralLinkIssued, envelope: Envelope) -> None:
         self.referral_link = e.link
+
+    @when.register
+    def _(self, e: NoticesSet, envelope: Envelope) -> None:
+        self.notices = e.notices
 
     @when.register
     def _(self, e: PartnerCodeIssued, envelope: Envelope) -> None:

@@ -9,6 +9,7 @@ from adapters.database import Database
 from adapters.event_store import EventStore
 from ledger.account import StatementDraft
 from ledger.referral import Contacts
+from projections.addresses_view import AddressesView
 from projections.audit_view import AuditView
 from projections.balances_view import BalancesView
 from projections.customers_view import CustomersView
@@ -36,13 +37,14 @@ TABLE_KEYS = {
     "leads": ("lead_id",),
     "contacts": ("customer_id",),
     "first_paid": ("customer_id",),
+    "addresses": ("partner_id",),
 }
 
 
 def live_views() -> list[View]:
     # Order matters: the audit view reads the customers view's attribution.
     return [ProgramTermsView(), PartnersView(), CustomersView(), LinesView(), BalancesView(), StatementsView(), ListingsView(),
-            LeadsView(), FirstPaidView(), AuditView()]
+            LeadsView(), FirstPaidView(), AddressesView(), AuditView()]
 
 
 class LiveReadModels(ProjectionRunner):

@@ -24,6 +24,7 @@ from ledger.privacy import FORGOTTEN
 from ledger.program import Program
 from ledger.referral import shown_code
 from ledger.status import partner_status
+from projections.addresses_view import partners_at
 from projections.columns import FAR_FUTURE, from_minor, from_ts, ts
 from projections.money import ADJUSTED, CLAWED_BACK, DEDUCTED, DISCOUNT, DUE, EARNED, PAID
 from projections.runner import Tables
@@ -187,6 +188,7 @@ class Queries:
             "termination_reason": partner.termination_reason,
             "profile": profile,
             "referral_link": partner.referral_link,
+            "notices": partner.notices,
         } | ({"partner_code": partner_code(self.vault, partner)} if with_code else {})
 
     def contact_email(self, partner_id: str) -> str | None:
@@ -195,6 +197,10 @@ class Queries:
         partner, _ = self._partner(partner_id, None)
         email = readable_profile(self.vault, partner, ("contact_email",)).get("contact_email")
         return None if partner.forgotten or email is None else str(email)
+
+    def partners_reached_at(self, email: str) -> list[str]:
+        """The partners whose contact address this is (case and spaces ignored)."""
+        return partners_at(self.db, self.t, self.vault.fingerprint(email))
 
     # -- resale ----------------------------------------------------------------------
 

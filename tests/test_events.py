@@ -44,6 +44,7 @@ CATALOGUE_TOPICS = {
     "partner.forgotten",
     "partner.level_changed",
     "partner.meeting_recorded",
+    "partner.notices_set",
     "partner.payout_details_set",
     "partner.payout_account_revealed",
     "partner.referral_link_issued",

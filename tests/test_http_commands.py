@@ -128,11 +128,11 @@ def test_an_approval_answers_a_one_time_invite_that_never_reaches_the_log(http):
         log = json.dumps(cursor.fetchall(), default=str)
     assert secret not in log
     path = invite["url"].removeprefix("http://testserver")
-    assert http.post(path).status_code == 303
+    assert http.post(path, headers={"Origin": "http://testserver"}).status_code == 303  # from the ledger's own page
     assert http.get("/v1/partners/p1/balance").json()["partner_id"] == "p1"
     assert http.get("/v1/me").json() == {"role": "partner", "partner_id": "p1", "permissions": [
-        "command:create_resold_customer", "command:request_payout", "command:rotate_partner_code", "command:submit_lead",
-        "read:own"], "actor": "partner:p1"}
+        "command:create_resold_customer", "command:request_payout", "command:rotate_partner_code", "command:set_notices",
+        "command:submit_lead", "read:own"], "actor": "partner:p1"}
 
 
 def test_a_deeply_nested_body_is_a_clear_400(http):

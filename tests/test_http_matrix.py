@@ -50,6 +50,8 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, Any], dict[str, int]]] = {
     ("GET", "/"): ({}, row(303, 200, 200, 200, 200, 303, 303)),  # partners land on their dashboard
     ("GET", "/signin"): ({}, PUBLIC),
     ("POST", "/signin"): ({"data": {"token": "lt_not-a-token"}, "headers": SAME_ORIGIN}, row(401, 401, 401, 401, 401, 401, 401)),
+    # The same answer for anyone and any address: nobody learns who is a partner.
+    ("POST", "/signin/email"): ({"data": {"email": "owner@p1.example"}, "headers": SAME_ORIGIN}, PUBLIC),
     ("GET", "/invite/{code}"): ({}, row(404, 404, 404, 404, 404, 404, 404)),
     ("POST", "/invite/{code}"): ({"headers": SAME_ORIGIN}, row(404, 404, 404, 404, 404, 404, 404)),
     ("POST", "/signout"): ({}, row(303, 303, 303, 303, 303, 303, 303)),
@@ -94,6 +96,8 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, Any], dict[str, int]]] = {
     ("GET", "/v1/partners/{partner_id}/leads"): ({}, OWN_OR_ADMIN),
     ("GET", "/v1/leads"): ({}, ADMIN_READ),
     ("GET", "/admin/leads"): ({}, ADMIN_READ),
+    ("POST", "/partners/{partner_id}/notices"): (  # the partner itself and admins; back to the dashboard
+        {"data": {"notices": "off"}}, row(401, 303, 403, 403, 403, 303, 404)),
     # -- admin console pages
     ("GET", "/admin/applications"): ({}, STAFF_READ),
     ("GET", "/admin/partners"): ({}, STAFF_READ),
@@ -211,12 +215,12 @@ DUTIES = {
     Role.ADMIN: {"define_program", "change_program_terms", "close_promo", "submit_application", "approve_application",
                  "reject_application", "change_level", "set_commission_rate", "set_active_until", "terminate_partner",
                  "submit_tax_form", "set_payout_details", "complete_training", "record_meeting", "review_commission",
-                 "forget_partner", "forget_customer", "rotate_partner_code", "reveal_payout_account"},
+                 "forget_partner", "forget_customer", "rotate_partner_code", "reveal_payout_account", "set_notices"},
     Role.FINANCE: {"close_period", "record_payout", "adjust_commission", "request_payout", "reveal_payout_account"},
     Role.AUDITOR: set(),
     Role.BILLING: {"sign_up_customer", "claim_customer", "set_do_not_contact", "record_payment", "record_refund",
                    "record_chargeback", "record_cost"},
-    Role.PARTNER: {"request_payout", "rotate_partner_code", "submit_lead", "create_resold_customer"},
+    Role.PARTNER: {"request_payout", "rotate_partner_code", "submit_lead", "create_resold_customer", "set_notices"},
 }
 
 # A partner's own commands, each sent about p1: by p1 it goes through, by p2 it is 404.
@@ -224,6 +228,7 @@ OWN_COMMANDS = [
     {"type": "rotate_partner_code", "partner_id": "p1"},
     {"type": "submit_lead", "partner_id": "p1", "lead_id": "matrix-lead", "company": "Hooli", "email": "cto@hooli.example"},
     {"type": "create_resold_customer", "partner_id": "p1", "customer_id": "matrix-c", "company": "Umbrella"},
+    {"type": "set_notices", "partner_id": "p1", "notices": False},
 ]
 
 

@@ -14,6 +14,7 @@ from events.partner import (
     CommissionRateSet,
     LevelChanged,
     MeetingRecorded,
+    NoticesSet,
     PartnerTerminated,
     PayoutDetailsSet,
     Profile,
@@ -144,3 +145,11 @@ def terminate_partner(ctx: Context, c: m.TerminatePartner) -> Result:
         raise reject("invalid_state", f"partner {c.partner_id!r} is already terminated", "partner_id")
     ctx.record(partner, PartnerTerminated(partner_id=c.partner_id, reason=c.reason))
     return {"partner_id": c.partner_id, "state": "terminated"}
+
+
+@handles(m.SetNotices)
+def set_notices(ctx: Context, c: m.SetNotices) -> Result:
+    partner = ctx.partner(c.partner_id)
+    if partner.notices != c.notices:  # the same choice again records nothing
+        ctx.record(partner, NoticesSet(partner_id=c.partner_id, notices=c.notices))
+    return {"partner_id": c.partner_id, "notices": c.notices}

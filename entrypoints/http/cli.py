@@ -7,6 +7,7 @@ import argparse
 import json
 import math
 import sys
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -24,6 +25,7 @@ def add_parsers(sub: Any) -> dict[str, Command]:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="worker processes (each bootstraps its own ledger)")
+    serve.add_argument("--no-mail", action="store_true", help="do not send mail from this process (run `ledger mail` instead)")
 
     token = sub.add_parser("token", help="API tokens and one-time sign-in links (only hashes are stored)")
     actions = token.add_subparsers(dest="action", required=True)
@@ -60,6 +62,11 @@ def cmd_serve(ledger: Ledger, args: argparse.Namespace) -> int:
     from entrypoints.http.server import serve
 
     print(f"serving on http://{args.host}:{args.port}/ (API reference: /docs)", file=sys.stderr)
+    if not args.no_mail:
+        from entrypoints.mail import start_beside_server
+
+        print(f"mail: sent by this process to {ledger.mailer().describe()}", file=sys.stderr)
+        start_beside_server(ledger.settings, threading.Event())  # a daemon thread: it ends with the server
     ledger.close()  # each worker bootstraps its own
     serve(ledger.settings, host=args.host, port=args.port, workers=args.workers)
     return 0

@@ -23,7 +23,7 @@ from entrypoints.http import charts
 from entrypoints.http.access import Principal
 from entrypoints.http.auth import CurrentPrincipal, LedgerDep, partner_visible
 from entrypoints.http.pages import referrals
-from entrypoints.http.pages.common import back_to, form_text, money, outcome, pager, refusal_text, send
+from entrypoints.http.pages.common import back_to, form_text, money, outcome, pager, refusal_text, send, submit
 from entrypoints.http.params import MONTH_PATTERN, After, PartnerId
 from entrypoints.http.problems import ApiError
 from entrypoints.http.templating import render
@@ -170,6 +170,7 @@ def _money(ledger: Ledger, partner_id: str, principal: Principal, statements: li
     return {
         "accounts": accounts, "holds": holds[:HOLDS_SHOWN], "holds_total": len(holds), "hold_reason": _hold_reason,
         "may_request_payout": principal.may_send("request_payout"),
+        "may_set_notices": principal.may_send("set_notices"),
     }
 
 
@@ -254,6 +255,16 @@ async def payout_request(request: Request, partner_id: PartnerId, principal: Cur
     log.info("payout requested", partner_id=partner_id, ok=result["ok"], actor=principal.actor)
     done = f"Payout of {money(result['amount'], result['currency'])} requested: finance pays it with its next run." if result["ok"] else ""
     return back_to(dashboard, *outcome(results, done))
+
+
+@router.post("/partners/{partner_id}/notices")
+async def set_notices(request: Request, partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
+    """The dashboard's notices switch: sends ``set_notices`` (the partner's own, or an admin's)."""
+    partner_visible(principal, partner_id)
+    wanted = form_text(await request.form(), "notices") == "on"
+    done = "Notice e-mails are on." if wanted else "Notice e-mails are off: sign-in links still come by e-mail."
+    command = {"type": "set_notices", "partner_id": partner_id, "notices": wanted}
+    return await submit(ledger, principal, command, f"/partners/{partner_id}#notices", done)
 
 
 # -- the Reseller tab -----------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Signing in and out in a browser: with a token (pasted once) or a one-time invite
-link. Both open a session cookie (HttpOnly, SameSite=Strict), and only from the ledger's
-own forms (``check_signin_csrf``), so no other site can sign a visitor in."""
+link (from an admin, the approval mail, or "e-mail me a sign-in link"). Both open a
+session cookie (HttpOnly, SameSite=Strict), and only from the ledger's own forms
+(``check_signin_csrf``), so no other site can sign a visitor in."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from entrypoints.bootstrap import Ledger
 from entrypoints.http.access import Principal
 from entrypoints.http.auth import LedgerDep, OptionalPrincipal, check_signin_csrf, close_session, open_session, signin_form
 from entrypoints.http.templating import render
+from entrypoints.mail import request_signin_link
 
 router = APIRouter(include_in_schema=False)
 FromOwnForm = Depends(check_signin_csrf)
@@ -32,6 +34,15 @@ def signin(request: Request, ledger: LedgerDep, token: Annotated[str, Form(max_l
     open_session(ledger, response, request, credential.role, credential.partner_id, credential.credential_id,
                  not_after=credential.expires_at)
     return response
+
+
+@router.post("/signin/email", response_class=HTMLResponse, dependencies=[FromOwnForm])
+def email_signin_link(request: Request, ledger: LedgerDep, email: Annotated[str, Form(max_length=320)]) -> Response:
+    """"E-mail me a sign-in link": the same answer whether or not the address is a
+    partner's (nobody learns who is one); the mail goes out from the outbox."""
+    request_signin_link(ledger, email.strip())
+    minutes = f"{ledger.settings.signin_link_minutes:g}"
+    return _signin_form(request, ledger, "signin.html", {"sent": True, "minutes": minutes})
 
 
 @router.get("/invite/{code}", response_class=HTMLResponse)

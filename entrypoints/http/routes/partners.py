@@ -57,6 +57,7 @@ class PartnerRecord(Open):
     profile: dict[str, Any]
     referral_link: str | None = Field(description="the public referral link's key: share `<base>/r/<link>`")
     partner_code: str | None = Field(None, description="the private partner code: only admins and the partner itself see it")
+    notices: bool = Field(True, description="whether the partner gets notice e-mails (statement issued, payout recorded, ...)")
 
 
 class Status(Open):

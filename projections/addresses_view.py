@@ -1,0 +1,35 @@
+"""Partners by the keyed hash of their contact address: how "e-mail me a sign-in link"
+finds who typed an address without keeping any address in clear."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from events.partner import ApplicationSubmitted, PartnerForgotten
+from ledger.aggregate import Envelope
+from projections.runner import Tables, View
+
+
+class AddressesView(View):
+    TOPICS = frozenset(e.TOPIC for e in (ApplicationSubmitted, PartnerForgotten))
+    name = "addresses"
+    TABLES = ("addresses",)
+
+    def ddl(self, t: Tables) -> list[str]:
+        return [
+            f"CREATE TABLE IF NOT EXISTS {t.addresses} (partner_id TEXT PRIMARY KEY, email_hash TEXT NOT NULL)",
+            f"CREATE INDEX IF NOT EXISTS {t.addresses}_email ON {t.addresses} (email_hash)",
+        ]
+
+    def handle(self, cursor: Any, t: Tables, envelope: Envelope, position: int) -> None:
+        event = envelope.payload
+        if isinstance(event, ApplicationSubmitted):
+            cursor.execute(f"INSERT INTO {t.addresses} (partner_id, email_hash) VALUES (%s, %s)",
+                           (event.partner_id, event.email_hash))
+        elif isinstance(event, PartnerForgotten):  # a forgotten partner cannot be reached
+            cursor.execute(f"DELETE FROM {t.addresses} WHERE partner_id = %s", (event.partner_id,))
+
+
+def partners_at(db: Any, t: Tables, email_hash: str) -> list[str]:
+    rows = db.fetch_all(f"SELECT partner_id FROM {t.addresses} WHERE email_hash = %s ORDER BY partner_id", (email_hash,))
+    return [row[0] for row in rows]
