@@ -132,6 +132,7 @@ def test_tiny_history_applies_through_python_m_demo(tmp_path: Path, capsys: pyte
         balance = runtime.queries.balance(partner_id)["currencies"][currency]
         assert Decimal(balance["lifetime_commission"]) == Decimal(lifetime.replace(",", ""))
         assert runtime.queries.partner(partner_id)["program_id"] == program_id
+        assert runtime.outbox.position("mail") == events, "the generated history is not mailed"
     finally:
         runtime.close()
 
