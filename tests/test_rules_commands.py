@@ -15,7 +15,7 @@ from tests import builders as b
 BALANCE_FIGURES = {"earned", "clawed_back", "deducted", "adjusted", "lifetime_commission", "paid", "balance", "due", "discount"}
 PARTNER_KEYS = {"partner_id", "program_id", "state", "level", "rate", "promo", "tax_form", "training_completed", "profile",
                 "meetings", "payout_method", "terminated_at", "termination_reason",
-                "referral_link", "partner_code", "notices"}
+                "referral_link", "partner_code", "notices", "promo_rate"}
 
 
 def base(ledger: Any) -> None:
