@@ -19,13 +19,13 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any
-from urllib.parse import quote
 
 import structlog
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from entrypoints.bootstrap import Ledger, bootstrap
 from entrypoints.http.formatting import money
+from entrypoints.http.urls import url_id
 from entrypoints.outbox import OutboxWorker
 from entrypoints.settings import Settings
 from entrypoints.signals import stop_on_signals
@@ -52,11 +52,6 @@ HOLD_REASONS = {"self_referral": "the customer looks like your own business (pos
 TEMPLATES = Environment(loader=PackageLoader("entrypoints", "mail_templates"), undefined=StrictUndefined,
                         autoescape=False, keep_trailing_newline=True)
 TEMPLATES.globals["money"] = money
-
-
-def in_url(value: str) -> str:
-    """An id or secret placed in a link (swapped for the HTTP layer's one helper once it lands)."""
-    return quote(value, safe="")
 
 
 def base_url(settings: Settings) -> str:
@@ -110,11 +105,11 @@ class MailConsumer:
         if opened is None or opened == FORGOTTEN:
             raise Skip("the sign-in link's key was destroyed")
         found = json.loads(opened)
-        return f"{base_url(self.ledger.settings)}/invite/{in_url(found['secret'])}", found["expires"]
+        return f"{base_url(self.ledger.settings)}/invite/{url_id(found['secret'])}", found["expires"]
 
     def compose(self, message: Stored, partner: Partner, address: str, link: tuple[str, str] | None) -> EmailMessage:
         base = base_url(self.ledger.settings)
-        dashboard = f"{base}/partners/{in_url(partner.partner_id)}"
+        dashboard = f"{base}/partners/{url_id(partner.partner_id)}"
         data = dict(message.data)
         body = TEMPLATES.get_template(f"{message.kind}.txt").render(
             data=data, partner_id=partner.partner_id, program_id=partner.program_id, dashboard=dashboard,
