@@ -14,7 +14,7 @@ PHONE = {"width": 390, "height": 844}
 PAGES = {
     "partner": ["/partners/p1"],
     "admin": ["/", "/admin/applications", "/admin/partners", "/admin/partners/p1", "/admin/programs", "/admin/programs/prog",
-              "/admin/holds", "/admin/leads"],
+              "/admin/holds", "/admin/leads", "/admin/webhooks", '/what-if?program=prog&patch={"levels":{"Std":{"rate":"0.3"}}}'],
     "finance": ["/finance", "/finance/statements?period=2025-01", "/finance/payouts", "/finance/payouts/requests", "/finance/close?program_id=prog&period=2025-02"],
     "auditor": ["/audit?partner=p1", "/audit/snapshots", "/audit/verify"],
 }
