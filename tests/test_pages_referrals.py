@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ledger.calendar import period_of
-from ledger.referral import LEAD_CURRENT_CUSTOMER
+from ledger.referral import LEAD_CURRENT_CUSTOMER, LEAD_TRAINING
 from tests import builders as b
 from tests.builders import TERMS
 from tests.pages import notice
@@ -169,3 +169,17 @@ def test_the_program_page_says_where_links_land(http):
     assert f"<code>{LANDING}</code>" in http.get("/admin/programs/prog", as_="admin").text.replace("&amp;", "&")
     http.driver.ok(b.program("bare", terms=TERMS))
     assert "no landing page" in http.get("/admin/programs/bare", as_="admin").text
+
+
+def test_a_lead_refused_until_training_offers_the_admin_the_training_action(http):
+    http.driver.ok(b.program(terms={**TERMS, "training_required_for_leads": True}), *b.partner("p1"))
+    error = http.driver.refused(b.cmd("submit_lead", partner_id="p1", lead_id="l1", company="Hooli", email="cto@hooli.example"))
+    assert (error["code"], error["message"]) == ("lead_refused", LEAD_TRAINING)
+    page = http.get("/partners/p1", as_="partner", partner_id="p1").text
+    assert "this program asks you to complete its training before any lead" in page
+    csrf = http.sign_in("admin")
+    queue = http.client.get("/admin/leads?state=refused").text
+    assert 'action="/admin/partners/p1/training"' in queue and "Record p1's training" in queue
+    http.client.post("/admin/partners/p1/training", data={"csrf_token": csrf})
+    assert http.get("/v1/partners/p1", as_="admin").json()["training_completed"] is True
+    http.driver.ok(b.cmd("submit_lead", partner_id="p1", lead_id="l2", company="Hooli", email="cto@hooli.example"))

@@ -35,6 +35,7 @@ from entrypoints.http.routes.referrals import LEADS_LIMIT, LeadState
 from entrypoints.http.templating import render
 from entrypoints.http.urls import url
 from ledger.calendar import month_end
+from ledger.referral import LEAD_TRAINING
 from projections.queries import NotFound
 from projections.referrals import LEAD_STATES
 
@@ -161,6 +162,8 @@ def lead_queue(request: Request, principal: CurrentPrincipal, ledger: LedgerDep,
         raise ApiError("forbidden", f"the {principal.role.value} role may not read leads: they hold their contacts' personal data")
     leads = ledger.referrals.leads(state=state, limit=LEADS_LIMIT)
     return render(request, "admin/leads.html", {
-        "leads": [{**lead, "partner_url": url("/admin/partners/{}", lead["partner_id"])} for lead in leads],
+        "leads": [{**lead, "partner_url": url("/admin/partners/{}", lead["partner_id"]),
+                   "training_url": url("/admin/partners/{}/training", lead["partner_id"]) if lead["reason"] == LEAD_TRAINING else None}
+                  for lead in leads],
         "state": state, "states": LEAD_STATES, "limit": LEADS_LIMIT,
     }, principal=principal)
