@@ -34,7 +34,7 @@ from entrypoints.http.pages.common import (
 )
 from entrypoints.http.params import After, PartnerId, PathId, ProgramId
 from entrypoints.http.templating import render
-from entrypoints.http.urls import url
+from entrypoints.http.urls import Url, url
 from ledger.errors import CommandRejected
 
 router = APIRouter(include_in_schema=False)
@@ -44,6 +44,7 @@ log = structlog.get_logger(__name__)
 Text = Annotated[str, Query(max_length=200)]
 
 PAGE_SIZE = 25
+APPLICATIONS_PAGE = url("/admin/applications")
 TAX_FORMS = ("W-9", "W-8BEN", "W-8BEN-E")
 
 
@@ -62,7 +63,7 @@ def applications(
         "applications": [_application(ledger, item) for item in page.items],
         # Each program once: its levels and promo slots left, shown beside every approve form.
         "programs": {program_id: ledger.reports.program(program_id) for program_id in {i["program_id"] for i in page.items}},
-        "pager": pager("/admin/applications", page.next, after, state=state, program=program),
+        "pager": pager(APPLICATIONS_PAGE, page.next, after, state=state, program=program),
         "may_decide": principal.may_send("approve_application"),
     }, principal=principal)
 
@@ -82,9 +83,9 @@ async def approve(request: Request, principal: Staff, ledger: LedgerDep, partner
     try:
         [result] = await send(ledger, principal, [command])
     except CommandRejected as refusal:
-        return back_to("/admin/applications", refusal_text(refusal), "error")
+        return back_to(APPLICATIONS_PAGE, refusal_text(refusal), "error")
     if not result["ok"]:
-        return back_to("/admin/applications", *outcome([result], ""))
+        return back_to(APPLICATIONS_PAGE, *outcome([result], ""))
     log.info("application_approved", partner_id=partner_id)  # never the invite link: it signs the partner in
     return await run_in_threadpool(_approved_page, request, principal, ledger, partner_id)
 
@@ -106,7 +107,7 @@ def _approved_page(request: Request, principal: Principal, ledger: Ledger, partn
 async def reject(request: Request, principal: Staff, ledger: LedgerDep, partner_id: PartnerId) -> Response:
     form = await request.form()
     command = {"type": "reject_application", "partner_id": partner_id, "reason": form_text(form, "reason")}
-    return await submit(ledger, principal, command, "/admin/applications", f"Rejected the application of {partner_id}.")
+    return await submit(ledger, principal, command, APPLICATIONS_PAGE, f"Rejected the application of {partner_id}.")
 
 
 # -- partners -------------------------------------------------------------------------
@@ -125,7 +126,7 @@ def partners(
     return render(request, "admin/partners.html", {
         "partners": page.items, "q": q, "status": status, "level": level, "state": state, "program": program,
         "program_ids": program_ids, "levels": _levels_of(ledger, program_ids),
-        "pager": pager("/admin/partners", page.next, after, q=q, status=status, level=level, state=state, program=program),
+        "pager": pager(url("/admin/partners"), page.next, after, q=q, status=status, level=level, state=state, program=program),
     }, principal=principal)
 
 
@@ -200,7 +201,7 @@ async def terminate(request: Request, principal: Staff, ledger: LedgerDep, partn
     return await submit(ledger, principal, command, _partner_url(partner_id), f"The partnership with {partner_id} ended.")
 
 
-def _partner_url(partner_id: str) -> str:
+def _partner_url(partner_id: str) -> Url:
     return url("/admin/partners/{}", partner_id)
 
 
@@ -237,7 +238,7 @@ def holds(request: Request, principal: Staff, ledger: LedgerDep,
     page = ledger.listings.holds(program=program or None, partner=partner.strip() or None, limit=PAGE_SIZE, after=after)
     return render(request, "admin/holds.html", {
         "holds": page.items, "program": program, "partner": partner, "program_ids": ledger.reports.program_ids(),
-        "pager": pager("/admin/holds", page.next, after, program=program, partner=partner),
+        "pager": pager(url("/admin/holds"), page.next, after, program=program, partner=partner),
         "may_review": principal.may_send("review_commission"),
     }, principal=principal)
 
@@ -252,7 +253,7 @@ async def review_hold(request: Request, principal: Staff, ledger: LedgerDep,
     return await submit(ledger, principal, command, _back_to_holds(form), done)
 
 
-def _back_to_holds(form: FormData) -> str:
+def _back_to_holds(form: FormData) -> Url:
     """Back to the hold queue with the filters the reviewer was working with."""
     return url("/admin/holds", program=form_text(form, "program"), partner=form_text(form, "partner"))
 

@@ -35,7 +35,7 @@ Id = Annotated[str | None, Query(min_length=1, max_length=200)]
 SnapshotId = Annotated[str | None, Query(min_length=1, max_length=64)]
 After = Annotated[int | None, Query(ge=0, le=2**62, description="the log position the previous page ended at")]
 
-SNAPSHOTS_PAGE = "/audit/snapshots"
+SNAPSHOTS_PAGE = url("/audit/snapshots")
 TRAIL_PAGE = 200
 
 
@@ -120,7 +120,7 @@ def _one_page(request: Request, entries: list[dict[str, Any]], after: int | None
     filters = {name: value for name, value in request.query_params.items() if name != "after"}
     return {
         "entries": shown, "total": len(entries),
-        "pager": pager("/audit", shown[-1]["position"] if more else None, after, **filters),
+        "pager": pager(url("/audit"), shown[-1]["position"] if more else None, after, **filters),
     }
 
 

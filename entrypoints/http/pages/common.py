@@ -76,9 +76,10 @@ def _path_as_sent(request: Request) -> Url:
     return Url("/" + raw.decode("latin-1").lstrip("/"))
 
 
-def back_to(url: str, message: str, kind: str = "ok") -> Response:
-    """The answer to a form: back to a page (303), with a notice."""
-    return flash(RedirectResponse(url, status_code=303), message, kind)
+def back_to(page: Url, message: str, kind: str = "ok") -> Response:
+    """The answer to a form: back to a page (303), with a notice. ``page`` is a ``Url``
+    (``urls.url``): an id in a redirect is encoded like any other (mypy checks)."""
+    return flash(RedirectResponse(page, status_code=303), message, kind)
 
 
 async def send(ledger: Ledger, principal: Principal, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -97,19 +98,19 @@ def sends(command_type: str) -> list[Any]:
     return [Depends(require(f"command:{command_type}"))]
 
 
-async def submit(ledger: Ledger, principal: Principal, command: dict[str, Any], url: str,
+async def submit(ledger: Ledger, principal: Principal, command: dict[str, Any], back: Url,
                  done: str | Callable[[dict[str, Any]], str], refused: str | None = None) -> Response:
-    """One form, one command: back to ``url`` with ``done`` (or ``done(result)``, called
+    """One form, one command: back to ``back`` with ``done`` (or ``done(result)``, called
     only when the command was accepted) or the refusal's reasons (each naming its field),
     after ``refused`` (by default: nothing changed, and for which record)."""
     prefix = refused if refused is not None else f"Nothing changed for {record_of(command)}: "
     try:
         [result] = await send(ledger, principal, [command])
     except CommandRejected as refusal:
-        return back_to(url, prefix + refusal_text(refusal), "error")
+        return back_to(back, prefix + refusal_text(refusal), "error")
     if not result["ok"]:
-        return back_to(url, prefix + result_text(result), "error")
-    return back_to(url, done(result) if callable(done) else done)
+        return back_to(back, prefix + result_text(result), "error")
+    return back_to(back, done(result) if callable(done) else done)
 
 
 # The field that names what a command changes, in the order a refusal names them.
@@ -143,10 +144,9 @@ def refusal_text(refusal: CommandRejected) -> str:
     return "; ".join(p.message for p in refusal.problems)
 
 
-def pager(path: str, next_after: object | None, after: object | None, **filters: str | None) -> dict[str, Url | None]:
-    """Links to the first and the next page of a keyset-paged list at ``path`` (a ``Url``
-    when it holds an id), keeping its filters (empty ones are left out; the ``pages_nav``
-    macro of ``_macros.html`` shows them)."""
+def pager(path: Url, next_after: object | None, after: object | None, **filters: str | None) -> dict[str, Url | None]:
+    """Links to the first and the next page of a keyset-paged list at ``path``, keeping its
+    filters (empty ones are left out; the ``pages_nav`` macro of ``_macros.html`` shows them)."""
     return {
         "first": url(path, **filters) if after is not None else None,
         "next": url(path, **filters, after=next_after) if next_after is not None else None,

@@ -32,7 +32,7 @@ router = APIRouter(include_in_schema=False)
 
 Period = Annotated[str | None, Query(pattern=MONTH_PATTERN, description="YYYY-MM")]
 
-MONTHS_PAGE = "/finance"
+MONTHS_PAGE = url("/finance")
 MONTH = re.compile(MONTH_PATTERN)
 
 
@@ -150,7 +150,7 @@ def statements(request: Request, principal: CurrentPrincipal, ledger: LedgerDep,
         page = ledger.listings.statements(period=period, program=program, limit=DEFAULT_LIMIT, after=after)
         context.update(
             totals=ledger.listings.statement_totals(period=period, program=program),
-            items=page.items, pager=pager("/finance/statements", page.next, after, period=period, program=program),
+            items=page.items, pager=pager(url("/finance/statements"), page.next, after, period=period, program=program),
             csv_url=url("/v1/statements.csv", period=period, program=program),
         )
     return render(request, "finance/statements.html", context, principal=principal)

@@ -46,7 +46,7 @@ log = structlog.get_logger(__name__)
 
 router = APIRouter(include_in_schema=False)
 
-PAYOUTS_PAGE, REQUESTS_PAGE = "/finance/payouts", "/finance/payouts/requests"
+PAYOUTS_PAGE, REQUESTS_PAGE = url("/finance/payouts"), url("/finance/payouts/requests")
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from entrypoints.http.params import PartnerId, takes_any_query
 from entrypoints.http.problems import ApiError
 from entrypoints.http.routes.referrals import LEADS_LIMIT, LeadState
 from entrypoints.http.templating import render
-from entrypoints.http.urls import url
+from entrypoints.http.urls import Url, url
 from ledger.calendar import month_end
 from ledger.referral import LEAD_TRAINING
 from projections.queries import NotFound
@@ -103,7 +103,7 @@ async def _guarded(request: Request, principal: Principal, partner_id: str) -> A
     return await request.form()
 
 
-def _dashboard(partner_id: str, anchor: str) -> str:
+def _dashboard(partner_id: str, anchor: str) -> Url:
     return url(f"/partners/{{}}#{anchor}", partner_id)
 
 

@@ -25,7 +25,7 @@ log = structlog.get_logger(__name__)
 Admin = [Depends(require(WEBHOOKS))]
 EndpointId = PathId
 SUGGESTED = ("payment.recorded", "statement.issued", "payout.recorded", "payment.reversed")
-LIST_PAGE = "/admin/webhooks"
+LIST_PAGE = url("/admin/webhooks")
 
 
 def endpoint_url(endpoint_id: str) -> Url:
