@@ -79,15 +79,11 @@ def _id_grammar(value: str) -> str:
     return value
 
 
-def fits_id_grammar(value: str) -> bool:
-    """Whether ``value`` is an id a command may introduce today (records made before the
-    grammar may hold others: they are shown as text and still reachable)."""
-    return len(value) <= MAX_ID and re.fullmatch(ID_PATTERN, value) is not None
-
-
 # A name that is not a record's id (a level, a revenue kind, an actor, a command id):
 # printable text, as before.
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_ID, pattern=PRINTABLE)]
+# Id: a field whose id the command introduces (the record may be new). KnownId: a field
+# naming a record that must exist already (an approval's partner, a refund's payment).
 Id = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_ID), AfterValidator(_id_grammar),
     Field(json_schema_extra={"pattern": ID_PATTERN}),
@@ -513,7 +509,7 @@ class SetNotices(Command):
     """Turn the partner's notice e-mails on or off (statement issued, payout recorded, ...); sign-in mails are always sent."""
 
     type: Literal["set_notices"]
-    partner_id: Id = Field(description="the partner (a partner's own token may only set its own)")
+    partner_id: KnownId = Field(description="the partner (a partner's own token may only set its own)")
     notices: bool = Field(description="true: send the notices; false: send none")
 
 

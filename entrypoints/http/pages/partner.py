@@ -264,7 +264,7 @@ async def set_notices(request: Request, partner_id: PartnerId, principal: Curren
     wanted = form_text(await request.form(), "notices") == "on"
     done = "Notice e-mails are on." if wanted else "Notice e-mails are off: sign-in links still come by e-mail."
     command = {"type": "set_notices", "partner_id": partner_id, "notices": wanted}
-    return await submit(ledger, principal, command, url("/partners/{}", partner_id) + "#notices", done)
+    return await submit(ledger, principal, command, url("/partners/{}#notices", partner_id), done)
 
 
 # -- the Reseller tab -----------------------------------------------------------------
