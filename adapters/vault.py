@@ -23,6 +23,9 @@ from ledger.errors import reject
 from ledger.privacy import FORGOTTEN
 
 KEYS_TABLE = "ledger_keys"  # outside the log, in the same database
+# Files that are personal data (a signed tax form): sealed with their subject's key,
+# outside the log (an event names a file by its id), unreadable once the key is gone.
+DOCUMENTS_TABLE = "ledger_documents"
 _PREFIX = "sealed:"
 _PEPPER_SUBJECT = "ledger:pepper"
 log = structlog.get_logger(__name__)
@@ -43,6 +46,10 @@ class Vault:
         self._keys: dict[str, bytes | None] = {}
         with db.schema_change() as cursor:
             cursor.execute(f"CREATE TABLE IF NOT EXISTS {KEYS_TABLE} ({_KEYS_COLUMNS})")
+            cursor.execute(
+                f"CREATE TABLE IF NOT EXISTS {DOCUMENTS_TABLE} (document_id TEXT PRIMARY KEY, subject TEXT NOT NULL, "
+                "media_type TEXT NOT NULL, size INTEGER NOT NULL, content TEXT NOT NULL)"
+            )
         if not db.is_postgres:
             _rewrite_sqlite_keys_once(db)
         self._pepper = self._key(_PEPPER_SUBJECT, create=True) or b""
@@ -67,6 +74,39 @@ class Vault:
             return _fernet(key).decrypt(token.encode()).decode()
         except InvalidToken:
             return FORGOTTEN
+
+    def store_document(self, subject: str, content: bytes, media_type: str) -> str:
+        """Seal a file under the subject's key and keep it; its id. The id is a keyed hash
+        of subject and content, so handing in the same file twice keeps one copy."""
+        key = self._key(subject, create=True)
+        if key is None:
+            raise reject("forgotten", f"{subject} was forgotten: its personal data cannot be stored")
+        document_id = "doc_" + self.keyed_hash(subject + ":" + hashlib.sha256(content).hexdigest())[:32]
+        sealed = _fernet(key).encrypt(content).decode()
+        with self.db.connect() as conn, self.db.transaction(conn) as cursor:
+            cursor.execute(
+                f"INSERT INTO {DOCUMENTS_TABLE} (document_id, subject, media_type, size, content) VALUES (%s, %s, %s, %s, %s)"
+                " ON CONFLICT (document_id) DO NOTHING",
+                (document_id, subject, media_type, len(content), sealed),
+            )
+        return document_id
+
+    def open_document(self, document_id: str) -> tuple[str, bytes] | None:
+        """(media type, content) of a kept file; None if unknown or its subject forgotten."""
+        with self.db.connect() as conn, self.db.reading(conn) as cursor:
+            cursor.execute(f"SELECT subject, media_type, content FROM {DOCUMENTS_TABLE} WHERE document_id = %s", (document_id,))
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        subject, media_type, sealed = row
+        self._keys.pop(subject, None)  # another process may have forgotten the subject since
+        key = self._key(subject, create=False)
+        if key is None:
+            return None
+        try:
+            return media_type, _fernet(key).decrypt(sealed.encode())
+        except InvalidToken:
+            return None
 
     def prepare(self, subjects: Iterable[str]) -> None:
         """Make sure keys exist for many subjects in one transaction (a batch's worth),

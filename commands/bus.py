@@ -307,7 +307,8 @@ _REFERENCES: dict[str, type[Aggregate]] = {
 def _sealed_subjects(commands: list[m.Command]) -> Iterator[str]:
     """Whose key the batch will seal personal data with."""
     for command in commands:
-        if isinstance(command, m.SubmitApplication | m.SetPayoutDetails | m.ApproveApplication | m.RotatePartnerCode):
+        if isinstance(command, m.SubmitApplication | m.SetPayoutDetails | m.ApproveApplication | m.RotatePartnerCode
+                      | m.SubmitTaxForm | m.UpdateProfile):
             yield subject("partner", command.partner_id)
         elif isinstance(command, m.CreateResoldCustomer) or (
                 isinstance(command, m.SignUpCustomer) and (command.email or command.company)):

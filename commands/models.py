@@ -9,6 +9,8 @@ read exactly as decimals too, never through float).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -26,6 +28,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from schwifty import BIC, IBAN
+from schwifty.exceptions import SchwiftyException
 
 from events.partner import TaxForm
 from events.program import Terms
@@ -119,6 +123,7 @@ def _period(text: str) -> str:
 
 
 Period = Annotated[str, AfterValidator(_period), Field(json_schema_extra={"pattern": _PERIOD})]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
 
 
 class Command(BaseModel):
@@ -352,22 +357,131 @@ class SetCommissionRate(Command):
     rate: Rate | None = Field(description="a decimal fraction (`0.30` = 30 %), or null to clear the partner's own rate")
 
 
+# The signed form travels base64 inside one command (at most ``parsing.MAX_BYTES``).
+MAX_SIGNED_FORM_BYTES = 512 * 1024
+Country = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")]
+TaxId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, max_length=64, pattern=PRINTABLE)]
+_FORM_DETAILS = ("legal_name", "country", "tax_id")
+
+
+class SignedFormFile(BaseModel):
+    """The signed form as a file: a PDF, base64."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    media_type: Literal["application/pdf"] = Field("application/pdf", description="only `application/pdf`")
+    content_base64: str = Field(max_length=MAX_SIGNED_FORM_BYTES * 4 // 3 + 4, description=(
+        f"the file, base64 (at most {MAX_SIGNED_FORM_BYTES // 1024} KiB once decoded); sealed in the vault"))
+
+    @field_validator("content_base64")
+    @classmethod
+    def _a_pdf(cls, text: str) -> str:
+        try:
+            content = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("not base64") from None
+        if len(content) > MAX_SIGNED_FORM_BYTES:
+            raise ValueError(f"the file has {len(content)} bytes; at most {MAX_SIGNED_FORM_BYTES} are accepted")
+        if not content.startswith(b"%PDF-"):
+            raise ValueError("the file is not a PDF")
+        return text
+
+    @property
+    def content(self) -> bytes:
+        return base64.b64decode(self.content_base64)
+
+
 class SubmitTaxForm(Command):
-    """Record that the partner's tax form is on file (programs can require one before paying out)."""
+    """Hand in the partner's tax form (programs can require one before paying out): the partner itself or an admin.
+    A statement that carried its balance forward only for want of it becomes due at once."""
 
     type: Literal["submit_tax_form"]
     partner_id: KnownId = Field(description=PARTNER_ID)
     form: TaxForm = Field(description="which form: `W-9` (US persons), `W-8BEN` (foreign individuals) or `W-8BEN-E` (foreign entities)")
+    legal_name: Text | None = Field(None, description=(
+        "the name on the form (personal data: sealed); with `country` and `tax_id`, all three or none"))
+    country: Country | None = Field(None, description="the country on the form, ISO 3166 alpha-2 (`US` for a W-9, another for a W-8)")
+    tax_id: TaxId | None = Field(None, description="the tax id on the form (personal data: sealed, shown as `****6789`)")
+    signed_form: SignedFormFile | None = Field(None, description="the signed form as a PDF (optional)")
+
+    @model_validator(mode="after")
+    def _details_together(self) -> SubmitTaxForm:
+        missing = [name for name in _FORM_DETAILS if getattr(self, name) is None]
+        if missing and len(missing) < len(_FORM_DETAILS):
+            raise FieldError(missing[0], f"missing: {', '.join(missing)} (legal_name, country and tax_id go together)")
+        if self.country is not None and (self.form == "W-9") != (self.country == "US"):
+            wanted = "a W-9 is for US persons: country US" if self.form == "W-9" else f"a {self.form} is for foreign persons: not US"
+            raise FieldError("country", f"{self.country} does not fit the form ({wanted})")
+        return self
+
+
+PayoutMethod = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=MAX_ID,
+                                                pattern=PRINTABLE)]
 
 
 class SetPayoutDetails(Command):
-    """Record where the partner is paid (method and account); the account is stored sealed and shown masked."""
+    """Record where the partner is paid: the partner itself or an admin. The account is stored sealed and shown masked.
+    An `iban` is checked (country, length, checksum) with its bank's BIC; a `paypal` account is an e-mail address."""
 
     type: Literal["set_payout_details"]
     partner_id: KnownId = Field(description=PARTNER_ID)
-    method: Name = Field(description="how the partner is paid, e.g. `iban`, `ach`, `paypal`")
+    method: PayoutMethod = Field(description="how the partner is paid: `iban` or `paypal` (checked), or another, e.g. `ach`")
     account: Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, max_length=MAX_ID, pattern=PRINTABLE)] = Field(
         description="the account number or address (personal data: sealed, shown as `****3000`, erasable)")
+    bic: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, max_length=11, pattern=PRINTABLE)] | None = Field(
+        None, description="the bank's BIC for an `iban` (default: the one the IBAN's bank code names, where known)")
+
+    @model_validator(mode="after")
+    def _checked(self) -> SetPayoutDetails:
+        if self.method == "iban":
+            iban = _iban(self.account)
+            bic = _bic(self.bic, iban) if self.bic else iban.bic
+            if bic is None:
+                raise FieldError("bic", "give the bank's BIC: it cannot be told from this IBAN")
+            object.__setattr__(self, "account", iban.compact)
+            object.__setattr__(self, "bic", str(bic))
+        elif self.bic is not None:
+            raise FieldError("bic", f"only an iban has a BIC, not {self.method}")
+        if self.method == "paypal" and re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", self.account) is None:
+            raise FieldError("account", "a PayPal account is its e-mail address")
+        return self
+
+
+def _iban(text: str) -> IBAN:
+    try:
+        return IBAN(text)
+    except SchwiftyException as bad:
+        raise FieldError("account", f"not a valid IBAN: {bad}") from None
+
+
+def _bic(text: str, iban: IBAN) -> BIC:
+    try:
+        bic = BIC(text)
+    except SchwiftyException as bad:
+        raise FieldError("bic", f"not a valid BIC: {bad}") from None
+    if bic.country_code != iban.country_code:
+        raise FieldError("bic", f"a bank in {bic.country_code}, but the IBAN is from {iban.country_code}")
+    return bic
+
+
+ContactEmail = Annotated[str, StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+class UpdateProfile(Command):
+    """Change the partner's contact e-mail and/or website: the partner itself or an admin."""
+
+    type: Literal["update_profile"]
+    partner_id: KnownId = Field(description=PARTNER_ID)
+    contact_email: ContactEmail | None = Field(
+        None, description="the new contact e-mail (personal data: sealed); default: unchanged")
+    website: Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_TEXT, pattern=PRINTABLE)] | None = Field(
+        None, description="the new website (personal data: sealed); `\"\"` removes it; default: unchanged")
+
+    @model_validator(mode="after")
+    def _something(self) -> UpdateProfile:
+        if self.contact_email is None and self.website is None:
+            raise FieldError("contact_email", "give contact_email, website or both")
+        return self
 
 
 class RevealPayoutAccount(Command):
@@ -422,7 +536,6 @@ class ForgetPartner(Command):
 # -- customers --------------------------------------------------------------------------
 
 
-Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
 Channel = Literal["link", "code", "lead", "resell"]
 # A partner code as a customer types it: any case, with or without dashes and spaces.
 PartnerCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=PRINTABLE)]
@@ -681,6 +794,6 @@ AnyCommand = Annotated[
     | CompleteTraining | RecordMeeting | SetActiveUntil | TerminatePartner | ForgetPartner
     | SignUpCustomer | ClaimCustomer | SetDoNotContact | ForgetCustomer | RecordPayment
     | RecordRefund | RecordChargeback | RecordCost | AdjustCommission | ReviewCommission
-    | ClosePeriod | RecordPayout | RequestPayout | RotatePartnerCode | SetNotices | SubmitLead | CreateResoldCustomer,
+    | ClosePeriod | RecordPayout | RequestPayout | RotatePartnerCode | SetNotices | SubmitLead | CreateResoldCustomer | UpdateProfile,
     Field(discriminator="type"),
 ]

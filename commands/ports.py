@@ -50,6 +50,9 @@ class Vault(Protocol):
     def prepare(self, subjects: Iterable[str]) -> None:
         """Make sure keys exist for many subjects at once."""
 
+    def store_document(self, subject: str, content: bytes, media_type: str) -> str:
+        """Seal a file (personal data) under the subject's key, outside the log; its id."""
+
 
 class ReadModels(Protocol):
     def deciding(self) -> AbstractContextManager[None]:

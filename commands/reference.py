@@ -69,9 +69,13 @@ STORY: list[dict[str, Any]] = [
                  "business_type": "marketing agency", "team_size": 2, "client_count": 3}},
     {"type": "reject_application", "partner_id": "bluebird", "reason": "no clients in our market yet",
      "at": "2025-01-23T10:00:00Z", "actor": "maria@acme.example"},
-    {"type": "submit_tax_form", "partner_id": "northwind", "form": "W-8BEN-E", "at": "2025-01-24T00:00:00Z"},
-    {"type": "set_payout_details", "partner_id": "northwind", "method": "iban", "account": "DE89370400440532013000",
-     "at": "2025-01-24T00:00:00Z"},
+    # The partner hands in its paperwork itself (an admin may too).
+    {"type": "submit_tax_form", "partner_id": "northwind", "form": "W-8BEN-E", "legal_name": "Northwind Consulting GmbH",
+     "country": "DE", "tax_id": "DE123456789", "at": "2025-01-24T00:00:00Z", "actor": "partner:northwind"},
+    {"type": "set_payout_details", "partner_id": "northwind", "method": "iban", "account": "DE89 3704 0044 0532 0130 00",
+     "bic": "COBADEFFXXX", "at": "2025-01-24T00:00:00Z", "actor": "partner:northwind"},
+    {"type": "update_profile", "partner_id": "northwind", "contact_email": "partners@northwind.example",
+     "website": "https://northwind.example/partners", "at": "2025-01-25T00:00:00Z", "actor": "partner:northwind"},
     {"type": "complete_training", "partner_id": "northwind", "at": "2025-01-27T00:00:00Z"},
     {"type": "record_meeting", "partner_id": "northwind", "at": "2025-01-28T00:00:00Z"},
     # The partner's code leaked onto a public forum: it gets a new one.

@@ -79,18 +79,64 @@ class CommissionRateSet(Event):
     rate: Decimal | None
 
 
+class SignedForm(BaseModel):
+    """The signed tax form's file, kept sealed in the vault (not in the log): its vault
+    id and size. Forgetting the partner makes it unreadable with the rest."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    document_id: str
+    media_type: str
+    size: int
+
+
 class TaxFormSubmitted(Event):
+    """v2: who the form is for (legal name and tax id sealed, the tax id also masked),
+    its country and the signed file; v1 events named the form only (an admin's note
+    that it is on file): they read with those fields empty."""
+
     TOPIC = "partner.tax_form_submitted"
+    SCHEMA_VERSION = 2
+    PERSONAL: ClassVar[tuple[str, ...]] = ("legal_name", "tax_id", "tax_id_masked")
     partner_id: str
     form: TaxForm
+    legal_name: str | None  # sealed
+    country: str | None  # ISO 3166 alpha-2
+    tax_id: str | None  # sealed
+    tax_id_masked: str | None
+    signed_form: SignedForm | None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> dict[str, Any]:
+        return {**state, "legal_name": None, "country": None, "tax_id": None, "tax_id_masked": None, "signed_form": None}
 
 
 class PayoutDetailsSet(Event):
+    """v2 adds the bank's BIC for an IBAN (v1 events read with none)."""
+
     TOPIC = "partner.payout_details_set"
+    SCHEMA_VERSION = 2
     partner_id: str
     method: str
     account: str  # sealed
     account_masked: str
+    bic: str | None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> dict[str, Any]:
+        return {**state, "bic": None}
+
+
+class ProfileUpdated(Event):
+    """The partner's contact e-mail and website as they now are (both sealed), with the
+    keyed hashes self-referrals are detected by."""
+
+    TOPIC = "partner.profile_updated"
+    partner_id: str
+    contact_email: str  # sealed
+    website: str | None  # sealed
+    email_hash: str
+    domain_hash: str | None
 
 
 class PayoutAccountRevealed(Event):

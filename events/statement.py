@@ -44,6 +44,19 @@ class StatementIssued(Event):
     carried_forward_because: list[str] = []
 
 
+class StatementReleased(Event):
+    """A statement's balance, carried forward only for want of paperwork the partner has
+    since handed in, becomes due without waiting for the next month close."""
+
+    TOPIC = "statement.released"
+    statement_id: str
+    partner_id: str
+    currency: str
+    period: str
+    due: Decimal
+    because: str
+
+
 class PayoutRecorded(Event):
     TOPIC = "payout.recorded"
     payout_id: str

@@ -17,7 +17,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from events.customer import CustomerSignedUp
-from events.partner import PartnerCodeIssued, Profile
+from events.partner import PartnerCodeIssued, Profile, TaxFormSubmitted
 from events.referral import LeadSubmitted
 
 ENVELOPE_VERSION = 1
@@ -27,7 +27,7 @@ ENVELOPE_VERSION = 1
 # not even from events recorded before they were sealed.
 PRIVATE_FIELDS = frozenset({
     *Profile.PERSONAL, *CustomerSignedUp.PERSONAL, *PartnerCodeIssued.PERSONAL, *LeadSubmitted.PERSONAL,
-    "account", "email_hash", "domain_hash",
+    *TaxFormSubmitted.PERSONAL, "account", "email_hash", "domain_hash",
 })
 SEALED_PREFIX = "sealed:"
 

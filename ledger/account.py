@@ -4,12 +4,12 @@ concurrent writers."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import singledispatchmethod
 
 from events.base import Event
-from events.statement import PayoutRecorded, PayoutRequested, StatementIssued, StatementLine
+from events.statement import PayoutRecorded, PayoutRequested, StatementIssued, StatementLine, StatementReleased
 from ledger.aggregate import Aggregate, Envelope
 from ledger.errors import Problem
 from ledger.money import ZERO
@@ -46,7 +46,7 @@ def not_due_problem(statement: IssuedStatement, reason: str) -> Problem:
 
 class Account(Aggregate):
     KIND = "account"
-    EVENTS = (StatementIssued, PayoutRecorded, PayoutRequested)
+    EVENTS = (StatementIssued, PayoutRecorded, PayoutRequested, StatementReleased)
 
     def __init__(self, id: object) -> None:
         super().__init__(id)  # type: ignore[arg-type]
@@ -78,6 +78,13 @@ class Account(Aggregate):
         self.latest = IssuedStatement(e.statement_id, e.period, e.closing, e.due, tuple(e.carried_forward_because))
         self.statements[e.statement_id] = self.latest
         self.paid_since_latest = ZERO
+
+    @when.register
+    def _(self, e: StatementReleased, envelope: Envelope) -> None:
+        released = replace(self.statements[e.statement_id], due=e.due, not_due_because=())
+        self.statements[e.statement_id] = released
+        if self.latest is not None and self.latest.statement_id == e.statement_id:
+            self.latest = released
 
     @when.register
     def _(self, e: PayoutRecorded, envelope: Envelope) -> None:

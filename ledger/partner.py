@@ -23,7 +23,9 @@ from events.partner import (
     PayoutAccountRevealed,
     PayoutDetailsSet,
     Profile,
+    ProfileUpdated,
     ReferralLinkIssued,
+    SignedForm,
     TaxFormSubmitted,
     TrainingCompleted,
 )
@@ -39,7 +41,7 @@ class Partner(Aggregate):
         ApplicationSubmitted, ApplicationApproved, ApplicationRejected, LevelChanged,
         CommissionRateSet, TaxFormSubmitted, PayoutDetailsSet, TrainingCompleted,
         MeetingRecorded, ActiveUntilSet, PartnerTerminated, PartnerForgotten,
-        ReferralLinkIssued, PartnerCodeIssued, PayoutAccountRevealed, NoticesSet,
+        ReferralLinkIssued, PartnerCodeIssued, PayoutAccountRevealed, NoticesSet, ProfileUpdated,
     )
 
     def __init__(self, id: object) -> None:
@@ -58,10 +60,16 @@ class Partner(Aggregate):
         self.promo_rate: Decimal | None = None
         self.tax_form: str | None = None
         self.tax_form_at: datetime | None = None
+        self.tax_form_handed_in_at: datetime | None = None  # the latest form's
+        self.tax_legal_name: str | None = None  # sealed
+        self.tax_country: str | None = None
+        self.tax_id_masked: str | None = None
+        self.signed_form: SignedForm | None = None
         self.training_completed_at: datetime | None = None
         self.payout_method: str | None = None
         self.payout_account_masked: str | None = None
         self.payout_account: str | None = None  # sealed
+        self.payout_bic: str | None = None
         self.active_until = Timeline[date | None]()
         self.meetings: list[datetime] = []  # when each meeting was held
         self.referral_link: str | None = None
@@ -118,18 +126,26 @@ class Partner(Aggregate):
 
     @when.register
     def _(self, e: TaxFormSubmitted, envelope: Envelope) -> None:
-        self.tax_form = e.form
+        self.tax_form, self.tax_form_handed_in_at = e.form, envelope.effective_at
+        self.tax_legal_name, self.tax_country, self.tax_id_masked = e.legal_name, e.country, e.tax_id_masked
+        self.signed_form = e.signed_form
         if self.tax_form_at is None or envelope.effective_at < self.tax_form_at:
             self.tax_form_at = envelope.effective_at
 
     @when.register
     def _(self, e: PayoutDetailsSet, envelope: Envelope) -> None:
-        self.payout_method, self.payout_account_masked = e.method, e.account_masked
+        self.payout_method, self.payout_account_masked, self.payout_bic = e.method, e.account_masked, e.bic
         self.payout_account = e.account
 
     @when.register
     def _(self, e: PayoutAccountRevealed, envelope: Envelope) -> None:
         pass  # an audit fact: it changes nothing the partner's rules read
+
+    @when.register
+    def _(self, e: ProfileUpdated, envelope: Envelope) -> None:
+        if self.profile is not None:
+            self.profile = self.profile.model_copy(update={"contact_email": e.contact_email, "website": e.website})
+        self.email_hash, self.domain_hash = e.email_hash, e.domain_hash
 
     @when.register
     def _(self, e: TrainingCompleted, envelope: Envelope) -> None:

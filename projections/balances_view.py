@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from events.statement import PayoutRecorded, StatementIssued
+from events.statement import PayoutRecorded, StatementIssued, StatementReleased
 from ledger.aggregate import Envelope
 from projections.columns import to_minor
 from projections.money import DUE, MONEY_TOPICS, money_lines
@@ -14,7 +14,7 @@ from projections.runner import Tables, View
 
 
 class BalancesView(View):
-    TOPICS = MONEY_TOPICS
+    TOPICS = MONEY_TOPICS | {StatementReleased.TOPIC}
     name = "balances"
     TABLES = ("balances",)
 
@@ -32,8 +32,8 @@ class BalancesView(View):
         event = envelope.payload
         for line in money_lines(event):
             self._deltas[(line.partner_id, line.currency, line.bucket)] += to_minor(line.amount, line.currency)
-        if isinstance(event, StatementIssued):
-            # The new statement's due replaces whatever was due before it.
+        if isinstance(event, StatementIssued | StatementReleased):
+            # The new statement's due (or a released one) replaces whatever was due before it.
             account = (event.partner_id, event.currency)
             self._due_reset[account] = to_minor(event.due, event.currency)
             self._deltas.pop((*account, DUE), None)

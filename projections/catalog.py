@@ -29,6 +29,7 @@ TABLE_KEYS = {
     "customers": ("customer_id",),
     "lines": ("position", "seq"),
     "statements": ("statement_id",),
+    "statement_releases": ("position",),
     "audit": ("position",),
     "balances": ("partner_id", "currency", "bucket"),
     "partner_levels": ("position",),

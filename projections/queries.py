@@ -91,6 +91,15 @@ class Queries:
         )
         due = {}
         for currency, position, due_minor in latest:
+            # A release after the statement made its carried-forward balance due.
+            released = self.db.fetch_all(
+                f"SELECT r.position, r.due_minor FROM {self.t.statement_releases} r JOIN {self.t.statements} s"
+                " ON s.statement_id = r.statement_id WHERE s.position = %s AND r.effective_at <= %s AND r.recorded_at <= %s"
+                " ORDER BY r.position DESC LIMIT 1",
+                (position, *bounds),
+            )
+            if released:
+                [(position, due_minor)] = released
             [(paid,)] = self.db.fetch_all(
                 f"SELECT COALESCE(SUM(amount_minor), 0) FROM {self.t.lines} WHERE partner_id = %s AND currency = %s"
                 f" AND bucket = '{PAID}' AND position > %s AND effective_at <= %s AND recorded_at <= %s",
@@ -180,8 +189,9 @@ class Queries:
                 "held": partner.meetings_in_year(now.year),
                 "required": program.terms_on(now).status.meetings_per_year,
             },
+            "tax_form_details": _tax_form_details(self.vault, partner),
             "payout_method": (
-                {"method": partner.payout_method, "account": partner.payout_account_masked}
+                {"method": partner.payout_method, "account": partner.payout_account_masked, "bic": partner.payout_bic}
                 if partner.payout_method else None
             ),
             "terminated_at": partner.terminated_at.isoformat() if partner.terminated_at else None,
@@ -324,7 +334,11 @@ _FIGURES: dict[str, Any] = {
     "partner.application_approved": lambda d: f"at level {d.get('level')}" + (" (promo rate)" if d.get("promo") else ""),
     "partner.commission_rate_set":
         lambda d: f"to {_percent(d['rate'])}" if d.get("rate") is not None else "cleared: the level's rate applies",
-    "partner.tax_form_submitted": lambda d: f"({d.get('form')})",
+    "partner.tax_form_submitted": lambda d: f"({d.get('form')}" + (f", {d['country']}" if d.get("country") else "")
+    + (", signed PDF" if d.get("signed_form") else "") + ")",
+    "partner.payout_details_set": lambda d: f"({d.get('method')}" + (f", BIC {d['bic']}" if d.get("bic") else "") + ")",
+    "partner.profile_updated": lambda d: "(contact e-mail or website)",
+    "statement.released": lambda d: f"due {d.get('due')} {d.get('currency')}",
     "partner.payout_account_revealed": lambda d: f"in the {d.get('shown_in')}",
     "partner.active_until_set": lambda d: f"until {d['until']}" if d.get("until") else "cleared: the status follows the figures",
     "customer.claimed": lambda d: f"by {d.get('partner_id')} via {d.get('channel')}",
@@ -410,6 +424,28 @@ def readable_profile(vault: Vault, partner: Partner, fields: Iterable[str] = Pro
         if profile.get(field) is not None:
             profile[field] = FORGOTTEN if partner.forgotten else vault.unseal(profile[field])
     return profile
+
+
+def _tax_form_details(vault: Vault, partner: Partner) -> dict[str, Any] | None:
+    """The latest tax form as the partner handed it in, masked: the form, when, the
+    legal name's initials, the country, the tax id's last digits, the signed file's size."""
+    if partner.tax_form is None:
+        return None
+    assert partner.tax_form_handed_in_at is not None
+    name = FORGOTTEN if partner.forgotten else vault.unseal(partner.tax_legal_name)
+    signed = partner.signed_form
+    return {
+        "form": partner.tax_form, "handed_in_at": partner.tax_form_handed_in_at.isoformat(),
+        "legal_name": _mask_name(name), "country": partner.tax_country, "tax_id": partner.tax_id_masked,
+        "signed_form": {"media_type": signed.media_type, "size": signed.size} if signed else None,
+    }
+
+
+def _mask_name(name: str | None) -> str | None:
+    """``Ada Lovelace`` -> ``A*** L***``: enough to recognise, not to copy."""
+    if name is None or name == FORGOTTEN:
+        return name
+    return " ".join(f"{word[:1]}***" for word in name.split())
 
 
 def _mask_email(email: str | None) -> str | None:

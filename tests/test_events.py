@@ -47,6 +47,7 @@ CATALOGUE_TOPICS = {
     "partner.notices_set",
     "partner.payout_details_set",
     "partner.payout_account_revealed",
+    "partner.profile_updated",
     "partner.referral_link_issued",
     "partner.tax_form_submitted",
     "partner.terminated",
@@ -62,6 +63,7 @@ CATALOGUE_TOPICS = {
     "program.promo_slot_taken",
     "program.terms_changed",
     "statement.issued",
+    "statement.released",
 }
 
 T = datetime(2025, 3, 4, 5, 6, 7, 123456, tzinfo=UTC)

@@ -31,6 +31,7 @@ AUDIT_TOOL = row(401, 403, 200, 200, 403, 403, 403)
 OWN_OR_ADMIN = row(401, 200, 403, 403, 403, 200, 404)  # personal data: the partner itself and admins
 ADMIN_READ = row(401, 200, 403, 403, 403, 403, 403)
 ADMIN_FORM = row(401, 303, 403, 403, 403, 403, 403)  # the admin console's forms: admins only
+OWN_FORM = row(401, 303, 403, 403, 403, 303, 404)  # a partner's forms about itself: it and admins; another partner: 404
 
 FINANCE_PAGE = row(401, 403, 200, 403, 403, 403, 403)  # a finance form answering with a page
 FINANCE_FORM = row(401, 403, 303, 403, 403, 403, 403)  # a finance form answering with a redirect
@@ -85,6 +86,13 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, Any], dict[str, int]]] = {
     ("GET", "/partners/{partner_id}"): ({}, PARTNER_READ),
     ("GET", "/partners/{partner_id}/chart.svg"): ({}, PARTNER_READ),
     ("GET", "/partners/{partner_id}/resale"): ({}, PARTNER_READ),
+    ("GET", "/partners/{partner_id}/paperwork"): ({}, PARTNER_READ),
+    # The partner's own paperwork: the partner itself and admins; back to the paperwork page.
+    ("POST", "/partners/{partner_id}/tax-form"): (
+        {"data": {"form": "W-8BEN", "legal_name": "Ada Matrix", "country": "DE", "tax_id": "DE123456789"}}, OWN_FORM),
+    ("POST", "/partners/{partner_id}/payout-details"): (
+        {"data": {"method": "iban", "iban": "DE89370400440532013000"}}, OWN_FORM),
+    ("POST", "/partners/{partner_id}/profile"): ({"data": {"website": "https://matrix.example"}}, OWN_FORM),
     ("POST", "/partners/{partner_id}/payout-request"): (  # the partner itself and finance; back to the dashboard
         {"data": {"currency": "USD"}}, row(401, 403, 303, 403, 403, 303, 404)),
     # (a partner's referral forms: its own, back to its dashboard; the code also by an admin)
@@ -215,12 +223,14 @@ DUTIES = {
     Role.ADMIN: {"define_program", "change_program_terms", "close_promo", "submit_application", "approve_application",
                  "reject_application", "change_level", "set_commission_rate", "set_active_until", "terminate_partner",
                  "submit_tax_form", "set_payout_details", "complete_training", "record_meeting", "review_commission",
-                 "forget_partner", "forget_customer", "rotate_partner_code", "reveal_payout_account", "set_notices"},
+                 "forget_partner", "forget_customer", "rotate_partner_code", "reveal_payout_account", "set_notices",
+                 "update_profile"},
     Role.FINANCE: {"close_period", "record_payout", "adjust_commission", "request_payout", "reveal_payout_account"},
     Role.AUDITOR: set(),
     Role.BILLING: {"sign_up_customer", "claim_customer", "set_do_not_contact", "record_payment", "record_refund",
                    "record_chargeback", "record_cost"},
-    Role.PARTNER: {"request_payout", "rotate_partner_code", "submit_lead", "create_resold_customer", "set_notices"},
+    Role.PARTNER: {"request_payout", "rotate_partner_code", "submit_lead", "create_resold_customer", "set_notices",
+                   "submit_tax_form", "set_payout_details", "update_profile"},
 }
 
 # A partner's own commands, each sent about p1: by p1 it goes through, by p2 it is 404.
@@ -229,6 +239,9 @@ OWN_COMMANDS = [
     {"type": "submit_lead", "partner_id": "p1", "lead_id": "matrix-lead", "company": "Hooli", "email": "cto@hooli.example"},
     {"type": "create_resold_customer", "partner_id": "p1", "customer_id": "matrix-c", "company": "Umbrella"},
     {"type": "set_notices", "partner_id": "p1", "notices": False},
+    {"type": "submit_tax_form", "partner_id": "p1", "form": "W-9", "legal_name": "Ada Matrix", "country": "US", "tax_id": "123-45-6789"},
+    {"type": "set_payout_details", "partner_id": "p1", "method": "paypal", "account": "ada@matrix.example"},
+    {"type": "update_profile", "partner_id": "p1", "contact_email": "ada@matrix.example"},
 ]
 
 

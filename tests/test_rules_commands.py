@@ -15,7 +15,7 @@ from tests import builders as b
 BALANCE_FIGURES = {"earned", "clawed_back", "deducted", "adjusted", "lifetime_commission", "paid", "balance", "due", "discount"}
 PARTNER_KEYS = {"partner_id", "program_id", "state", "level", "rate", "promo", "tax_form", "training_completed", "profile",
                 "meetings", "payout_method", "terminated_at", "termination_reason",
-                "referral_link", "partner_code", "notices", "promo_rate"}
+                "referral_link", "partner_code", "notices", "promo_rate", "tax_form_details"}
 
 
 def base(ledger: Any) -> None:
@@ -195,7 +195,7 @@ def test_partner_json_has_the_documented_keys_and_masks_personal_data(ledger):
     assert "jane.doe@acme-partners.example" not in out and "jane.doe" not in out
     assert got["profile"]["contact_email"] != "jane.doe@acme-partners.example"
     # the payout method is shown with the account masked: never the account itself
-    assert account not in out and got["payout_method"] == {"method": "sepa", "account": "*" * 18 + "3000"}
+    assert account not in out and got["payout_method"] == {"method": "sepa", "account": "*" * 18 + "3000", "bic": None}
     _, table = ledger.cli("partner", "p1")
     assert "jane.doe" not in table and account not in table
     _, trail = ledger.cli("audit", "p1", "--json")

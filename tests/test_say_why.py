@@ -59,7 +59,7 @@ def test_partner_shows_meetings_payout_method_and_termination(ledger):
     partner = ledger.cli_json("partner", "p1")
     meetings = partner["meetings"]
     assert (meetings["held"], meetings["required"]) == (1, 2)  # the referral agreement asks for two a year
-    assert partner["payout_method"] == {"method": "sepa", "account": "******************3000"}
+    assert partner["payout_method"] == {"method": "sepa", "account": "******************3000", "bic": None}
     assert (partner["terminated_at"], partner["termination_reason"]) == (None, None)
     ledger.ok(b.cmd("terminate_partner", partner_id="p1", reason="breach of contract", at="2025-05-01T00:00:00Z"))
     partner = ledger.cli_json("partner", "p1")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from commands import models as m
 from commands.handlers.base import Context, Result, handles
 from commands.handlers.referrals import issue_code, issue_link
+from commands.handlers.statements import release_paperwork_holds
 from events.partner import (
     ActiveUntilSet,
     ApplicationApproved,
@@ -18,6 +19,8 @@ from events.partner import (
     PartnerTerminated,
     PayoutDetailsSet,
     Profile,
+    ProfileUpdated,
+    SignedForm,
     TaxFormSubmitted,
     TrainingCompleted,
 )
@@ -97,21 +100,57 @@ def set_commission_rate(ctx: Context, c: m.SetCommissionRate) -> Result:
     return {"partner_id": c.partner_id, "rate": None if c.rate is None else str(c.rate)}
 
 
+def _not_forgotten(ctx: Context, partner_id: str) -> Partner:
+    partner = ctx.partner(partner_id)
+    if partner.forgotten:
+        raise reject("forgotten", f"partner {partner_id!r} was forgotten: no personal data is stored for it", "partner_id")
+    return partner
+
+
 @handles(m.SubmitTaxForm)
 def submit_tax_form(ctx: Context, c: m.SubmitTaxForm) -> Result:
-    partner = ctx.partner(c.partner_id)
-    ctx.record(partner, TaxFormSubmitted(partner_id=c.partner_id, form=c.form))
-    return {"partner_id": c.partner_id, "tax_form": c.form}
+    partner = _not_forgotten(ctx, c.partner_id) if c.legal_name or c.signed_form else ctx.partner(c.partner_id)
+    owner = subject("partner", c.partner_id)
+    signed = None
+    if c.signed_form is not None:
+        content = c.signed_form.content
+        document_id = ctx.vault.store_document(owner, content, c.signed_form.media_type)
+        signed = SignedForm(document_id=document_id, media_type=c.signed_form.media_type, size=len(content))
+    ctx.record(partner, TaxFormSubmitted(
+        partner_id=c.partner_id, form=c.form, legal_name=ctx.sealed(owner, c.legal_name), country=c.country,
+        tax_id=ctx.sealed(owner, c.tax_id), tax_id_masked=mask(c.tax_id) if c.tax_id else None, signed_form=signed,
+    ))
+    released = release_paperwork_holds(ctx, partner)
+    return {"partner_id": c.partner_id, "tax_form": c.form, "tax_id": mask(c.tax_id) if c.tax_id else None,
+            "signed_form": signed is not None, "released": released}
 
 
 @handles(m.SetPayoutDetails)
 def set_payout_details(ctx: Context, c: m.SetPayoutDetails) -> Result:
-    partner = ctx.partner(c.partner_id)
-    if partner.forgotten:
-        raise reject("forgotten", f"partner {c.partner_id!r} was forgotten: no personal data is stored for it", "partner_id")
+    partner = _not_forgotten(ctx, c.partner_id)
     sealed = ctx.vault.seal(subject("partner", c.partner_id), c.account)
-    ctx.record(partner, PayoutDetailsSet(partner_id=c.partner_id, method=c.method, account=sealed, account_masked=mask(c.account)))
-    return {"partner_id": c.partner_id, "method": c.method, "account": mask(c.account)}
+    ctx.record(partner, PayoutDetailsSet(
+        partner_id=c.partner_id, method=c.method, account=sealed, account_masked=mask(c.account), bic=c.bic))
+    return {"partner_id": c.partner_id, "method": c.method, "account": mask(c.account), "bic": c.bic}
+
+
+@handles(m.UpdateProfile)
+def update_profile(ctx: Context, c: m.UpdateProfile) -> Result:
+    partner = _not_forgotten(ctx, c.partner_id)
+    if partner.profile is None:
+        raise reject("invalid_state", f"partner {c.partner_id!r} has no profile", "partner_id")
+    owner = subject("partner", c.partner_id)
+    email = c.contact_email
+    sealed_email = ctx.vault.seal(owner, email) if email is not None else partner.profile.contact_email
+    website = partner.profile.website if c.website is None else (ctx.vault.seal(owner, c.website) if c.website else None)
+    event = ProfileUpdated(
+        partner_id=c.partner_id, contact_email=sealed_email, website=website,
+        email_hash=ctx.vault.fingerprint(email) if email is not None else partner.email_hash,
+        domain_hash=ctx.domain_hash(email) if email is not None else partner.domain_hash,
+    )
+    ctx.record(partner, event)
+    changed = [name for name in ("contact_email", "website") if getattr(c, name) is not None]
+    return {"partner_id": c.partner_id, "changed": changed}
 
 
 @handles(m.CompleteTraining)

@@ -9,7 +9,7 @@ from decimal import Decimal
 from commands import models as m
 from commands.handlers.base import Context, Result, handles
 from events.program import PayoutTerms
-from events.statement import PeriodClosed, StatementIssued
+from events.statement import PeriodClosed, StatementIssued, StatementReleased
 from ledger.account import BELOW_MINIMUM, NO_TAX_FORM, NOT_POSITIVE, NOT_TRAINED, Account
 from ledger.calendar import month_end
 from ledger.errors import reject
@@ -60,3 +60,29 @@ def not_payable(partner: Partner, payout: PayoutTerms, closing: Decimal, end: da
     if payout.requires_training and not partner.trained_by(end):
         reasons.append(NOT_TRAINED)
     return reasons
+
+
+# Reasons a partner's own paperwork can clear (the others wait for the next close).
+PAPERWORK = (NO_TAX_FORM,)
+
+
+def release_paperwork_holds(ctx: Context, partner: Partner) -> list[str]:
+    """Statements whose balance was carried forward only for want of paperwork now on
+    file become due at once (the latest statement of each account; nothing is paid
+    since, as nothing was due): ``StatementReleased``. Their ids."""
+    terms = ctx.program(partner.program_id).terms_on(ctx.meta.effective_at)
+    released = []
+    for currency in (terms.currency, *terms.currencies):
+        account = ctx.uow.get(Account, Account.key(partner.partner_id, currency))
+        latest = account.latest if account is not None else None
+        if account is None or latest is None or not latest.not_due_because:
+            continue
+        if not set(latest.not_due_because) <= set(PAPERWORK) or partner.tax_form is None:
+            continue
+        due = account.opening_for_next
+        ctx.record(account, StatementReleased(
+            statement_id=latest.statement_id, partner_id=partner.partner_id, currency=currency, period=latest.period,
+            due=due, because=f"{partner.tax_form} handed in: {NO_TAX_FORM} no longer holds it back",
+        ))
+        released.append(latest.statement_id)
+    return released

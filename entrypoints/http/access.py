@@ -39,14 +39,17 @@ ADMIN_COMMANDS = command(
     "change_level", "set_commission_rate", "set_active_until", "terminate_partner",
     "submit_tax_form", "set_payout_details", "complete_training", "record_meeting",
     "review_commission", "forget_partner", "forget_customer", "rotate_partner_code", "reveal_payout_account",
-    "set_notices",
+    "set_notices", "update_profile",
 )
 FINANCE_COMMANDS = command("close_period", "record_payout", "adjust_commission", "request_payout", "reveal_payout_account")
 BILLING_COMMANDS = command(
     "sign_up_customer", "claim_customer", "set_do_not_contact",
     "record_payment", "record_refund", "record_chargeback", "record_cost",
 )
-PARTNER_COMMANDS = command("request_payout", "rotate_partner_code", "submit_lead", "create_resold_customer", "set_notices")
+PARTNER_COMMANDS = command(
+    "request_payout", "rotate_partner_code", "submit_lead", "create_resold_customer", "set_notices",
+    "submit_tax_form", "set_payout_details", "update_profile",  # its own paperwork and profile
+)
 
 PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.ADMIN: frozenset({READ_ALL, INVITE, WHAT_IF, WEBHOOKS}) | ADMIN_COMMANDS,

@@ -5,9 +5,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from entrypoints.http.pages import admin, apply, audit, finance, home, partner, paying, referrals, sessions, webhooks, what_if
+from entrypoints.http.pages import (
+    admin,
+    apply,
+    audit,
+    finance,
+    home,
+    paperwork,
+    partner,
+    paying,
+    referrals,
+    sessions,
+    webhooks,
+    what_if,
+)
 
 ROUTERS: list[APIRouter] = [
     sessions.router, home.router, partner.router, admin.router, apply.router, finance.router, paying.router, audit.router,
-    referrals.router, what_if.router, webhooks.router,
+    referrals.router, what_if.router, webhooks.router, paperwork.router,
 ]

@@ -53,6 +53,9 @@ class PartnerRecord(Open):
     promo: bool = Field(description="the partner holds a launch promo slot")
     promo_rate: str | None = Field(None, description="the promo rate, while the partner earns it (no own rate set)")
     tax_form: str | None
+    tax_form_details: dict[str, Any] | None = Field(None, description=(
+        "the latest tax form, masked: form, handed_in_at, legal_name (initials), country, tax_id (last digits), signed_form"))
+    payout_method: dict[str, Any] | None = Field(None, description="method, account (masked) and bic")
     training_completed: bool
     profile: dict[str, Any]
     referral_link: str | None = Field(description="the public referral link's key: share `<base>/r/<link>`")
