@@ -40,5 +40,5 @@ def test_a_refund_of_a_pending_commission_waits_for_it(ledger):
 
 def test_short_payout_accounts_are_mostly_masked(ledger):
     ledger.ok(b.program(terms=TERMS), *b.partner("p1"))
-    [result] = ledger.ok({"type": "set_payout_details", "partner_id": "p1", "method": "iban", "account": "1234"})
+    [result] = ledger.ok({"type": "set_payout_details", "partner_id": "p1", "method": "ach", "account": "1234"})
     assert result["account"] == "***4"  # at most a third shown
