@@ -251,7 +251,7 @@ def outcome(url: str, programs: Sequence[str], partners: int = 3, customers: int
                 found[f"audit {partner}"] = _trail(ledger.queries.audit(partner_id=partner))
                 for c in range(customers):
                     found[f"audit {partner}-c{c}"] = _trail(ledger.queries.audit(customer_id=f"{partner}-c{c}"))
-        return _without_positions(found)
+        return without_links(_without_positions(found))
     finally:
         ledger.close()
 
@@ -269,4 +269,18 @@ def _without_positions(value: Any) -> Any:
         return {k: _without_positions(v) for k, v in value.items() if k not in ("position", "line_key")}
     if isinstance(value, list):
         return [_without_positions(item) for item in value]
+    return value
+
+
+# Referral links are random draws (``secrets``, so that a link never reveals its partner):
+# two runs of the same commands give each partner a different one. Compared as present.
+LINK_KEYS = frozenset({"link", "referral_link"})
+
+
+def without_links(value: Any) -> Any:
+    """``value`` with every referral link (under a link key, at any depth) as ``<link>``."""
+    if isinstance(value, dict):
+        return {k: ("<link>" if k in LINK_KEYS and isinstance(v, str) else without_links(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_links(item) for item in value]
     return value
