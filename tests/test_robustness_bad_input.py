@@ -56,6 +56,12 @@ VALID: dict[str, dict[str, Any]] = {
     "record_payout": b.cmd("record_payout", payout_id="po9", partner_id="p1", amount="1.00", currency="USD",
                            statement_ids=["prog/p1/USD/2025-01"]),
     "request_payout": b.cmd("request_payout", partner_id="p1", currency="USD", amount="1.00"),
+    "submit_lead": b.cmd("submit_lead", lead_id="l1", partner_id="p1", company="Acme", email="ops@acme.example"),
+    "create_resold_customer": b.cmd("create_resold_customer", partner_id="p1", customer_id="c9", company="Acme",
+                                    email="ops@acme.example", do_not_contact=True),
+    "rotate_partner_code": b.cmd("rotate_partner_code", partner_id="p1"),
+    "reveal_payout_account": b.cmd("reveal_payout_account", partner_id="p1", shown_in="payouts page"),
+    "set_notices": b.cmd("set_notices", partner_id="p1", notices=False),
 }
 # Hostile JSON text for a value, by the kind of value its schema asks for: none of
 # them is valid for a field of that kind.
