@@ -30,7 +30,9 @@ class Consumer(Protocol):
     ``RetryLater``, ``Undeliverable`` or ``Skip`` when it did not deliver)."""
 
     name: str
-    topics: frozenset[str] | None
+
+    @property
+    def topics(self) -> frozenset[str] | None: ...  # read each round: a consumer's interest may change
 
     def derive(self, envelope: Envelope) -> list[Message]: ...
 

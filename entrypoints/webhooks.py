@@ -22,9 +22,10 @@ from urllib.parse import urlsplit
 import httpx
 import structlog
 
-from entrypoints.bootstrap import Ledger
+from entrypoints.bootstrap import Ledger, bootstrap
 from entrypoints.outbox import Backoff, OutboxWorker, Round
 from entrypoints.output import print_json, print_record, print_table
+from entrypoints.settings import Settings
 from entrypoints.signals import stop_on_signals
 from events.base import registered_events
 from ledger import webhooks
@@ -49,13 +50,19 @@ class WebhookConsumer:
     """The outbox consumer: derives one delivery per subscribed endpoint, delivers it."""
 
     name = CONSUMER
-    topics: frozenset[str] | None = None
 
     def __init__(self, ledger: Ledger, client: httpx.Client | None = None) -> None:
         self.ledger = ledger
         self.client = client or httpx.Client(timeout=TIMEOUT_S, follow_redirects=False)
         self._endpoints: list[tuple[str, tuple[str, ...], datetime]] = []
         self._loaded_at = 0.0
+
+    @property
+    def topics(self) -> frozenset[str] | None:
+        """The event types some active endpoint takes (None: every one), so a ledger with no
+        endpoint decodes nothing for webhooks."""
+        wanted = {t for _, types, _ in self._active() for t in types}
+        return None if webhooks.EVERY_EVENT in wanted else frozenset(wanted)
 
     def derive(self, envelope: Envelope) -> list[Message]:
         return webhooks.messages(envelope, self._active())
@@ -87,6 +94,22 @@ class WebhookConsumer:
 def worker(ledger: Ledger, client: httpx.Client | None = None) -> OutboxWorker:
     ledger.outbox.register(CONSUMER, from_head=True)  # a first endpoint does not replay history
     return OutboxWorker(ledger, WebhookConsumer(ledger, client), backoff=BACKOFF)
+
+
+def start_beside_server(settings: Settings, stop: threading.Event) -> threading.Thread:
+    """The webhook worker as a daemon thread of ``ledger serve`` (its own ``Ledger``, as
+    the mail worker has); two workers at once are safe: deliveries are leased."""
+
+    def work() -> None:
+        ledger = bootstrap(settings)
+        try:
+            worker(ledger).follow(stop)
+        finally:
+            ledger.close()
+
+    thread = threading.Thread(target=work, name="ledger-webhooks", daemon=True)
+    thread.start()
+    return thread
 
 
 # -- what admins do (the CLI and the admin console) ------------------------------------

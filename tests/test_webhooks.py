@@ -225,3 +225,16 @@ def test_an_admin_registers_an_endpoint_reads_its_log_and_sends_one_again(http: 
     assert worker(http.driver.app).run_once().sent == 1
     bad = http.post("/admin/webhooks", data={"csrf_token": token, "url": "nope", "event_types": []})
     assert bad.status_code == 422 and "url</strong>" in bad.text and "event_types</strong>" in bad.text
+
+
+def test_ledger_serve_delivers_webhooks_beside_the_http_server(sqlite_ledger: Driver, receiver: Receiver) -> None:
+    from entrypoints.http.server import serving
+
+    _, secret = add_endpoint(sqlite_ledger.app, receiver.url, ["payment.recorded"])
+    with serving(sqlite_ledger.url):
+        sqlite_ledger.ok(b.program(terms=TERMS), *b.partner("p1"), *b.customer("c1", "p1"), b.payment("pay1", "c1"))
+        deadline = datetime.now(UTC) + timedelta(seconds=60)
+        while not receiver.requests and datetime.now(UTC) < deadline:  # the worker's own pace, not a timing check
+            threading.Event().wait(0.2)
+    [body] = verified(secret, receiver.requests)
+    assert body["data"]["payload"]["payment_id"] == "pay1"

@@ -26,6 +26,8 @@ def add_parsers(sub: Any) -> dict[str, Command]:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="worker processes (each bootstraps its own ledger)")
     serve.add_argument("--no-mail", action="store_true", help="do not send mail from this process (run `ledger mail` instead)")
+    serve.add_argument("--no-webhooks", action="store_true",
+                       help="do not deliver webhooks from this process (run `ledger webhooks deliver --follow` instead)")
 
     token = sub.add_parser("token", help="API tokens and one-time sign-in links (only hashes are stored)")
     actions = token.add_subparsers(dest="action", required=True)
@@ -67,6 +69,10 @@ def cmd_serve(ledger: Ledger, args: argparse.Namespace) -> int:
 
         print(f"mail: sent by this process to {ledger.mailer().describe()}", file=sys.stderr)
         start_beside_server(ledger.settings, threading.Event())  # a daemon thread: it ends with the server
+    if not args.no_webhooks:
+        from entrypoints.webhooks import start_beside_server as deliver_webhooks
+
+        deliver_webhooks(ledger.settings, threading.Event())  # likewise: signed deliveries to the endpoints admins registered
     ledger.close()  # each worker bootstraps its own
     serve(ledger.settings, host=args.host, port=args.port, workers=args.workers)
     return 0
