@@ -103,7 +103,7 @@ def _picture(browser: Browser, base: str, token: str | None, path: str, target: 
     if token:
         page.goto(f"{base}/signin")
         page.fill("#token", token)
-        page.click("button[type=submit]")
+        page.click('form[action="/signin"] button')  # the token form (the page also has the e-mail one)
         page.wait_for_load_state()
     page.goto(f"{base}{path}")
     page.wait_for_load_state("networkidle")
