@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from uuid import UUID
 
 from events.base import Event
 from events.customer import CustomerClaimed
@@ -81,6 +82,8 @@ class ProposedWorld:
     def wants(self, aggregate_id: object, topic: str) -> bool:
         """Whether an event needs decoding at all: a partner's or payment's event is
         this program's only when its aggregate is known (their first event says so)."""
+        if isinstance(aggregate_id, str):  # a store may hand the id over as text
+            aggregate_id = UUID(aggregate_id)
         if topic in _PARTNER_TOPICS:
             return topic == ApplicationSubmitted.TOPIC or aggregate_id in self._partner_ids
         if topic in _PAYMENT_FOLLOW_UPS:

@@ -86,6 +86,15 @@ def test_what_if_equals_the_patch_applied_for_real_and_replayed(tmp_path: Path, 
         real.close()
 
 
+def test_issued_figures_are_the_balances_on_both_databases(ledger: Driver) -> None:
+    for result in ledger.apply(*tiny()):
+        assert result["ok"] or result["error"]["code"] == "claim_rejected", result
+    report = run_what_if(ledger, "refer-resell", {"levels": {"Registered": {"rate": "0.20"}}})
+    assert any(Decimal(row["difference"]) for row in report.partner_rows())
+    for row in report.partner_rows():
+        assert Decimal(row["issued"]) == lifetime(ledger, row["partner_id"], row["currency"]), row
+
+
 @pytest.fixture(scope="module")
 def history_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('what_if') / 'ledger.db'}"
