@@ -1,79 +1,42 @@
-"""``python -m demo``: generate a sample history, apply it through ``ledger apply``, summarize.
+"""``python -m demo``: generate a sample history ending with the last full month before
+today, apply it through the message bus with the payouts and payout requests of each month
+close (``demo.live``), add clicks on the partners' referral links, summarize.
 
-    python -m demo --size demo --db sqlite:///demo.db [--seed 7] [--out demo-commands.jsonl]
+    python -m demo --size demo --db sqlite:///demo.db [--seed 7] [--today 2026-12-02] [--out demo-commands.jsonl]
 
 An SQLite database is deleted first (a fresh start); any other database must be empty.
-Rejected commands are expected (duplicate and late claims): they are counted by error
-code, not treated as a failure.
+Rejected commands are expected (duplicate and late claims, leads that do not qualify):
+they are counted by error code, not treated as a failure. The out file holds every
+command applied, in order.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
-import json
 import sys
 import time
-from collections import Counter
 from collections.abc import Sequence
-from contextlib import redirect_stdout
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import structlog
 
 from adapters.database import Database
-from demo.generate import SIZES, generate, write_jsonl
+from demo.generate import SIZES, generate, to_jsonl
+from demo.live import apply_history, click_rows, record_clicks
 from demo.summary import event_count, render, summarize
 from entrypoints.bootstrap import bootstrap
-from entrypoints.cli import main as ledger_main
 from entrypoints.logging import configure_logging
+from entrypoints.progress import progress
+from entrypoints.progress import wanted as progress_wanted
 from ledger import notices
 
 log = structlog.get_logger(__name__)
 
 DEFAULT_DB = "sqlite:///demo.db"
 # The refusals a generated history is meant to provoke (see demo.generate).
-EXPECTED_REJECTIONS = frozenset({"claim_rejected"})
-
-
-class RejectionCounter(io.TextIOBase):
-    """Stands in for stdout while ``ledger apply`` runs: counts the rejected
-    results it prints by (command type, error code) without keeping them."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.counts: Counter[tuple[str, str]] = Counter()
-        self.other: list[str] = []  # anything that is not a result line
-        self._partial = ""
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, text: str) -> int:
-        *lines, self._partial = (self._partial + text).split("\n")
-        for line in lines:
-            self._count(line)
-        return len(text)
-
-    def flush_partial(self) -> None:
-        if self._partial:
-            self._count(self._partial)
-            self._partial = ""
-
-    def _count(self, line: str) -> None:
-        if not line.strip():
-            return
-        try:
-            result = json.loads(line)
-        except ValueError:
-            self.other.append(line)
-            return
-        if isinstance(result, dict) and not result.get("ok", True):
-            self.counts[(str(result.get("type")), str(result["error"]["code"]))] += 1
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
+EXPECTED_REJECTIONS = frozenset({"claim_rejected", "lead_refused"})
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -81,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--size", choices=sorted(SIZES), default="demo")
     parser.add_argument("--db", default=DEFAULT_DB, help=f"database URL (default {DEFAULT_DB}; SQLite files are recreated)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--today", type=date.fromisoformat, default=None,
+                        help="the history ends with the month before this date's (default: today)")
     parser.add_argument("--out", default="demo-commands.jsonl", help="where to write the generated JSONL")
     parser.add_argument("--no-closes", action="store_true", help="leave out the monthly close_period commands")
     parser.add_argument("--batch-size", type=int, default=500)
@@ -109,24 +74,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{args.db} already holds {existing} events: give an empty database or schema", file=sys.stderr)
             return 2
 
+    today = args.today or datetime.now(UTC).date()
+    until = (today.year, today.month)
+    last_period = (date(today.year, today.month, 1) - timedelta(days=1)).strftime("%Y-%m")
+    history = generate(args.seed, args.size, include_closes=not args.no_closes, until=until)
     started = time.perf_counter()
-    commands = write_jsonl(args.out, generate(args.seed, args.size, include_closes=not args.no_closes))
-    generated = time.perf_counter() - started
-    log.info("demo_generated", size=args.size, seed=args.seed, commands=commands, path=args.out, seconds=round(generated, 2))
+    runtime = bootstrap(database_url=args.db)
+    commands = 0
+    try:
+        with open(args.out, "w", encoding="utf-8", newline="\n") as out, \
+                progress("applying", None, unit="commands", enabled=progress_wanted(args.quiet)) as advance:
 
-    counter = RejectionCounter()
-    started = time.perf_counter()
-    # Every result goes to the counter (it keeps only the rejections); the progress bar,
-    # on a terminal, goes to stderr.
-    apply = ["--db", args.db, "apply", args.out, "--batch-size", str(args.batch_size), *(["--quiet"] if args.quiet else [])]
-    with redirect_stdout(counter):  # type: ignore[type-var]
-        code = ledger_main(apply)
+            def record(command: dict[str, Any]) -> None:
+                nonlocal commands
+                out.write(to_jsonl(command))
+                commands += 1
+
+            rejected = apply_history(runtime, history, args.seed, last_period, batch_size=args.batch_size,
+                                     record=record, advance=advance)
+        clicks = record_clicks(runtime, click_rows(runtime, args.seed, date(today.year, today.month, 1)))
+    finally:
+        runtime.close()
     applied_in = time.perf_counter() - started
-    counter.flush_partial()
-    if code not in (0, 1) or counter.other:
-        print(f"ledger apply failed (exit {code}): {' '.join(counter.other)[:2000]}", file=sys.stderr)
-        return code or 1
-    unexpected = {code for _, code in counter.counts} - EXPECTED_REJECTIONS
+    log.info("demo_applied", size=args.size, seed=args.seed, commands=commands, path=args.out, seconds=round(applied_in, 2))
+    unexpected = {code for _, code in rejected} - EXPECTED_REJECTIONS
     if unexpected:
         log.warning("demo_unexpected_rejections", codes=sorted(unexpected))
 
@@ -141,22 +112,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         runtime.close()
     rate = summary.events / applied_in if applied_in else 0.0
-    out = [
-        f"Demo history: size {args.size}, seed {args.seed}, {args.db} (commands in {args.out})",
-        f"Commands: {commands:,} generated in {generated:.1f} s; {commands - counter.total:,} applied, "
-        f"{counter.total:,} rejected",
+    total_rejected = sum(rejected.values())
+    lines = [
+        f"Demo history: size {args.size}, seed {args.seed}, to {last_period}, {args.db} (commands in {args.out})",
+        f"Commands: {commands:,}; {commands - total_rejected:,} applied, {total_rejected:,} rejected; "
+        f"{clicks:,} clicks on referral links",
         f"Applied in {applied_in:.1f} s ({rate:,.0f} events/s)",
         *render(summary),
         "",
         f"Snapshot {snapshot.snapshot_id} at position {snapshot.position:,}, hash {snapshot.hash[:16]}..."
         if snapshot else "Snapshot: not taken (the read models moved while it was read)",
         "",
-        "Rejected commands by error code (expected: duplicate, late and disqualified claims):",
-        *(f"  {code} ({kind}) {n:,}" for (kind, code), n in sorted(counter.counts.items(), key=lambda kv: kv[0][::-1])),
+        "Rejected commands by error code (expected: duplicate, late and disqualified claims, leads that do not qualify):",
+        *(f"  {code} ({kind}) {n:,}" for (kind, code), n in sorted(rejected.items(), key=lambda kv: kv[0][::-1])),
     ]
-    if not counter.counts:
-        out.append("  none")
-    print("\n".join(out))
+    if not rejected:
+        lines.append("  none")
+    print("\n".join(lines))
     return 0
 
 

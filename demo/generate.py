@@ -184,11 +184,12 @@ Handler = Callable[..., object]
 
 
 class _Simulation:
-    def __init__(self, seed: int, size: Size, include_closes: bool) -> None:
+    def __init__(self, seed: int, size: Size, include_closes: bool, until: tuple[int, int] | None = None) -> None:
         self.seed, self.r = seed, random.Random(seed)
         self.size = size
         self.include_closes = include_closes
-        self.first_month = _month_index(*size.start)
+        # ``until``: the history's months end just before this (year, month); else they start at the size's start.
+        self.first_month = _month_index(*until) - size.months if until else _month_index(*size.start)
         self.t0 = _month_start(self.first_month)
         self.end = _month_start(self.first_month + size.months)
         self._heap: list[tuple[int, int, Handler, tuple[Any, ...]]] = []
@@ -200,6 +201,7 @@ class _Simulation:
         self.approved: dict[str, list[_Partner]] = {p.program_id: [] for p in PROGRAMS}
         self.promo_slots = 3  # sales-partner preset: 50 % for the first 3 approved
         self.leads_need_training_from: int | None = None  # referral-tiers, once terms change
+        self.paying: list[_Customer] = []  # the latest customers who paid (a lead for one is refused)
 
     # -- plumbing --------------------------------------------------------------------
 
@@ -506,8 +508,8 @@ class _Simulation:
                 email = f"{r.choice(_FIRST)}@{c.company.lower().replace(' ', '-')}-{n}.example"
         c.email = email
         if claimant is not None and channel == "lead":
-            # A submitted lead: claimed first, signs up later.
-            self._claim(t, c, claimant)
+            # A submitted lead: the customer signs up later and is attributed to the lead's partner.
+            self._lead(t, c, claimant)
             self.schedule(self.later(t, 1, 10), self._sign_up, c)
         else:
             self._sign_up(t, c)
@@ -516,6 +518,9 @@ class _Simulation:
         return c
 
     def _sign_up(self, t: int, c: _Customer) -> None:
+        p = c.partner
+        if c.channel == "lead" and p is not None and p.state != "approved":  # the lead's partner left meanwhile
+            c.partner, p.customers = None, p.customers - 1
         self.emit(t, "sign_up_customer", customer_id=c.customer_id, email=c.email, company=c.company)
         first = self.later(t, 7, 30)  # after the trial
         year, month, day, *_ = datetime.fromtimestamp(first, UTC).timetuple()
@@ -538,6 +543,23 @@ class _Simulation:
             other = others[r.randrange(len(others))]
             if other is not p:
                 self.schedule(self.later(t, 1, 20), self._claim, c, other)
+
+    def _lead(self, t: int, c: _Customer, p: _Partner) -> None:
+        r = self.r
+        note = r.choice(("met at the trade fair", "asked for a demo", "switching from a competitor", "referred by a customer"))
+        self.emit(t, "submit_lead", lead_id=self._id("lead", 6), partner_id=p.partner_id, company=c.company, email=c.email,
+                  note=note)
+        if self._claim_qualifies(t, c, p, "lead"):  # else refused: the customer comes on its own
+            c.partner = p
+            p.customers += 1
+        if self.paying and (r.random() < 0.03 or self.first("lead for a customer")):
+            self.schedule(self.later(t, 0, 2), self._lead_for_a_customer, p, self.paying[r.randrange(len(self.paying))])
+
+    def _lead_for_a_customer(self, t: int, p: _Partner, known: _Customer) -> None:
+        """A tip about a company that already pays: refused (purchased before)."""
+        if p.state == "approved":
+            self.emit(t, "submit_lead", lead_id=self._id("lead", 6), partner_id=p.partner_id, company=known.company,
+                      email=known.email, note="they mentioned they need more seats")
 
     def _claim_qualifies(self, t: int, c: _Customer, p: _Partner, channel: str) -> bool:
         """The ledger's qualification rules, as far as this history can break them."""
@@ -587,6 +609,8 @@ class _Simulation:
                   lines=[{"kind": kind, "amount": _money(cents)} for kind, cents in lines], tax=_money(tax))
         c.payments += 1
         first_payment, c.paid = not c.paid, True
+        if first_payment:
+            self.paying = [*self.paying[-49:], c]
         paid = base + tax
         refunded = 0
         if r.random() < 0.025 or self.first("refund"):
@@ -625,14 +649,16 @@ class _Simulation:
         self.emit(t, "review_commission", payment_id=payment_id, decision=decision, reason=reason)
 
 
-def generate(seed: int, size: str, include_closes: bool = True) -> Iterator[Command]:
+def generate(seed: int, size: str, include_closes: bool = True, until: tuple[int, int] | None = None) -> Iterator[Command]:
     """Commands of a sample history, in effective-time order (see the module docstring).
 
     ``size`` is one of ``SIZES``; ``include_closes`` adds a ``close_period`` per program
-    at the start of each month for the month before."""
+    at the start of each month for the month before; ``until`` (year, month): the history
+    ends with the month before it (``python -m demo``: this month, so the last full month
+    is the last of the history), instead of starting at the size's ``start``."""
     if size not in SIZES:
         raise ValueError(f"unknown size {size!r}: choose one of {', '.join(SIZES)}")
-    return _Simulation(seed, SIZES[size], include_closes).run()
+    return _Simulation(seed, SIZES[size], include_closes, until).run()
 
 
 def to_jsonl(command: Command) -> str:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections import Counter, defaultdict
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -107,13 +109,17 @@ def rejected_block(output: str) -> dict[tuple[str, str], int]:
 def test_tiny_history_applies_through_python_m_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "demo.db"
     url, out = f"sqlite:///{db}", tmp_path / "commands.jsonl"
-    argv = ["--size", "tiny", "--db", url, "--seed", "7", "--out", str(out)]
+    argv = ["--size", "tiny", "--db", url, "--seed", "7", "--out", str(out), "--today", "2026-12-02"]
     assert demo_main(argv) == 0
     output = capsys.readouterr().out
     for section in ("Commands:", "Applied in", "events/s", "Events stored:", "Top 10 partners by lifetime commission",
                     "Partner status", "Totals per currency", "Rejected commands by error code"):
         assert section in output, section
-    assert out.read_bytes() == b"".join(to_jsonl(c).encode() for c in generate(7, "tiny"))
+    # The file holds every command applied: the generated history, with finance's payouts and
+    # the partners' payout requests after each month close.
+    applied = [json.loads(line) for line in out.read_text().splitlines()]
+    generated = [c for c in applied if c["type"] not in ("record_payout", "request_payout")]
+    assert "".join(map(to_jsonl, generated)) == "".join(to_jsonl(c) for c in generate(7, "tiny", until=(2026, 12)))
 
     # Only the refusals the history is meant to provoke.
     rejected = rejected_block(output)
@@ -151,3 +157,29 @@ def test_python_m_demo_on_postgres_needs_an_empty_schema(pg_url: str, tmp_path: 
     # Only SQLite files are recreated: a database that already holds a history is refused.
     assert demo_main(argv) == 2
     assert "already holds" in capsys.readouterr().err
+
+
+def test_the_demo_looks_alive_on_its_day(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Given a day, the history ends with the last full month before it, so the dashboards'
+    default last twelve months show figures: statements of that month, payouts recorded in
+    the months before, requests waiting for finance, links with clicks, leads and codes."""
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    argv = ["--size", "tiny", "--db", url, "--out", str(tmp_path / "commands.jsonl"), "--today", "2026-12-02"]
+    assert demo_main(argv) == 0
+    assert "to 2026-11" in capsys.readouterr().out
+    runtime = bootstrap(database_url=url)
+    try:
+        periods = {row[0] for row in runtime.db.fetch_all(f"SELECT period FROM {runtime.read_models.t.statements}")}
+        assert max(periods) == "2026-11" and min(periods) == "2025-10", "14 months, ending last month"
+        payouts = runtime.db.fetch_all(f"SELECT COUNT(*) FROM {runtime.db.events_table()} WHERE topic = 'payout.recorded'")
+        assert payouts[0][0] > 0
+        assert runtime.listings.payout_requests().items, "requests wait for finance after the last close"
+        leads = runtime.referrals.leads()
+        assert {lead["state"] for lead in leads} >= {"converted", "refused"}
+        partner_id = max(runtime.listings.payouts_due().items, key=lambda due: Decimal(due["due"]))["partner_id"]
+        record = runtime.queries.partner(partner_id, with_code=True)
+        assert record["referral_link"] and record["partner_code"]
+        funnel = runtime.referrals.funnel(partner_id, as_of=datetime(2026, 12, 2, tzinfo=UTC))
+        assert sum(month["clicks"] for month in funnel["months"]) > 0
+    finally:
+        runtime.close()
