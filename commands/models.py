@@ -495,6 +495,16 @@ class RevealPayoutAccount(Command):
         description="where the account was shown: `payouts page`, `payouts CSV`, `SEPA file` or `PayPal file`")
 
 
+class IssueSignInLink(Command):
+    """Record that an admin gave an approved partner a new one-time sign-in link (the admin
+    console sends it when it makes the link; the link is a secret and never recorded)."""
+
+    type: Literal["issue_sign_in_link"]
+    partner_id: Id = Field(description=PARTNER_ID)
+    invite_id: Id = Field(description="the id of the invite made (`ledger token list` shows it), never its secret")
+    expires_at: datetime = Field(description="when the link stops working (ISO 8601)")
+
+
 class CompleteTraining(Command):
     """Record that the partner completed the program's training (programs can require it for leads or payouts)."""
 
@@ -790,7 +800,7 @@ class RequestPayout(Command):
 
 AnyCommand = Annotated[
     DefineProgram | ChangeProgramTerms | ClosePromo | SubmitApplication | ApproveApplication
-    | RejectApplication | ChangeLevel | SetCommissionRate | SubmitTaxForm | SetPayoutDetails | RevealPayoutAccount
+    | RejectApplication | ChangeLevel | SetCommissionRate | SubmitTaxForm | SetPayoutDetails | RevealPayoutAccount | IssueSignInLink
     | CompleteTraining | RecordMeeting | SetActiveUntil | TerminatePartner | ForgetPartner
     | SignUpCustomer | ClaimCustomer | SetDoNotContact | ForgetCustomer | RecordPayment
     | RecordRefund | RecordChargeback | RecordCost | AdjustCommission | ReviewCommission

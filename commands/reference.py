@@ -112,6 +112,8 @@ STORY: list[dict[str, Any]] = [
      "command_id": "close-acme-2025-02"},
     {"type": "request_payout", "partner_id": "northwind", "currency": "USD", "amount": "200.00", "at": "2025-03-02T08:00:00Z",
      "actor": "partner:northwind"},
+    {"type": "issue_sign_in_link", "partner_id": "northwind", "invite_id": "a1b2c3d4e5f6",
+     "expires_at": "2025-03-08T00:00:00Z", "at": "2025-03-05T00:00:00Z", "actor": "admin@acme.example"},
     {"type": "reveal_payout_account", "partner_id": "northwind", "shown_in": "SEPA file", "at": "2025-03-05T00:00:00Z",
      "actor": "finance@acme.example"},
     {"type": "record_payout", "payout_id": "po-9001", "partner_id": "northwind", "amount": "200.00", "currency": "USD",

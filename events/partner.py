@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
@@ -146,6 +146,16 @@ class PayoutAccountRevealed(Event):
     TOPIC = "partner.payout_account_revealed"
     partner_id: str
     shown_in: str
+
+
+class SignInLinkIssued(Event):
+    """An admin gave the partner a new one-time sign-in link (an invite; the ones it had
+    not used stop working). The link itself is a secret: only its id is recorded."""
+
+    TOPIC = "partner.sign_in_link_issued"
+    partner_id: str
+    invite_id: str
+    expires_at: datetime
 
 
 class ReferralLinkIssued(Event):

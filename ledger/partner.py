@@ -26,6 +26,7 @@ from events.partner import (
     ProfileUpdated,
     ReferralLinkIssued,
     SignedForm,
+    SignInLinkIssued,
     TaxFormSubmitted,
     TrainingCompleted,
 )
@@ -42,6 +43,7 @@ class Partner(Aggregate):
         CommissionRateSet, TaxFormSubmitted, PayoutDetailsSet, TrainingCompleted,
         MeetingRecorded, ActiveUntilSet, PartnerTerminated, PartnerForgotten,
         ReferralLinkIssued, PartnerCodeIssued, PayoutAccountRevealed, NoticesSet, ProfileUpdated,
+        SignInLinkIssued,
     )
 
     def __init__(self, id: object) -> None:
@@ -146,6 +148,10 @@ class Partner(Aggregate):
         if self.profile is not None:
             self.profile = self.profile.model_copy(update={"contact_email": e.contact_email, "website": e.website})
         self.email_hash, self.domain_hash = e.email_hash, e.domain_hash
+
+    @when.register
+    def _(self, e: SignInLinkIssued, envelope: Envelope) -> None:
+        pass  # an audit fact: the link lives in the HTTP server's access store
 
     @when.register
     def _(self, e: TrainingCompleted, envelope: Envelope) -> None:

@@ -340,6 +340,8 @@ _FIGURES: dict[str, Any] = {
     "partner.profile_updated": lambda d: "(contact e-mail or website)",
     "statement.released": lambda d: f"due {d.get('due')} {d.get('currency')}",
     "partner.payout_account_revealed": lambda d: f"in the {d.get('shown_in')}",
+    "partner.sign_in_link_issued":
+        lambda d: f"(invite {d.get('invite_id')}, valid until {str(d.get('expires_at'))[:16].replace('T', ' ')} UTC)",
     "partner.active_until_set": lambda d: f"until {d['until']}" if d.get("until") else "cleared: the status follows the figures",
     "customer.claimed": lambda d: f"by {d.get('partner_id')} via {d.get('channel')}",
     "customer.claim_rejected": lambda d: f"by {d.get('partner_id')} via {d.get('channel')}",

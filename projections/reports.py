@@ -35,19 +35,29 @@ class Reports:
         months included): each bucket's money effective that month, and ``commission``,
         what the month added to lifetime commission (earned - clawed back - deducted +
         adjusted)."""
+        return {"partner_id": partner_id, **self._monthly(partner_id, months, as_of, known_at)}
+
+    def commission_months(self, months: int = 2, as_of: datetime | None = None) -> dict[str, Any]:
+        """Every partner's money added up per currency, one row per month (the last
+        ``months`` up to ``as_of``): what the admin's home page compares, this month's
+        commission against the last."""
+        return self._monthly(None, months, as_of, None)
+
+    def _monthly(self, partner_id: str | None, months: int, as_of: datetime | None, known_at: datetime | None) -> dict[str, Any]:
         end = as_utc(as_of) if as_of else datetime.now(UTC)
         periods = [period_of(add_months(end.replace(day=1), -back)) for back in range(months - 1, -1, -1)]
+        whose, params = ("partner_id = %s AND ", (partner_id,)) if partner_id is not None else ("", ())
         rows = self.db.fetch_all(
             f"SELECT SUBSTR(effective_at, 1, 7), currency, bucket, SUM(amount_minor) FROM {self.t.lines}"
-            " WHERE partner_id = %s AND effective_at >= %s AND effective_at <= %s AND recorded_at <= %s"
+            f" WHERE {whose}effective_at >= %s AND effective_at <= %s AND recorded_at <= %s"
             " GROUP BY SUBSTR(effective_at, 1, 7), currency, bucket",
-            (partner_id, f"{periods[0]}-01", ts(end), ts(as_utc(known_at)) if known_at else FAR_FUTURE),
+            (*params, f"{periods[0]}-01", ts(end), ts(as_utc(known_at)) if known_at else FAR_FUTURE),
         )
         sums: dict[str, dict[str, dict[str, Decimal]]] = {}
         for period, currency, bucket, units in rows:
             sums.setdefault(currency, {}).setdefault(period, {})[bucket] = from_minor(units, currency)
         return {
-            "partner_id": partner_id, "from": periods[0], "to": periods[-1],
+            "from": periods[0], "to": periods[-1],
             "currencies": {
                 currency: [_month(period, currency, by_period.get(period, {})) for period in periods]
                 for currency, by_period in sorted(sums.items())

@@ -48,6 +48,7 @@ CATALOGUE_TOPICS = {
     "partner.payout_details_set",
     "partner.payout_account_revealed",
     "partner.profile_updated",
+    "partner.sign_in_link_issued",
     "partner.referral_link_issued",
     "partner.tax_form_submitted",
     "partner.terminated",

@@ -33,6 +33,7 @@ ADMIN_READ = row(401, 200, 403, 403, 403, 403, 403)
 ADMIN_FORM = row(401, 303, 403, 403, 403, 403, 403)  # the admin console's forms: admins only
 OWN_FORM = row(401, 303, 403, 403, 403, 303, 404)  # a partner's forms about itself: it and admins; another partner: 404
 
+ADMIN_PAGE = row(401, 200, 403, 403, 403, 403, 403)  # an admin's tool answering with a page
 FINANCE_PAGE = row(401, 403, 200, 403, 403, 403, 403)  # a finance form answering with a page
 FINANCE_FORM = row(401, 403, 303, 403, 403, 403, 403)  # a finance form answering with a redirect
 PAY_ROW = {"pay": "0", "partner_0": "p1", "currency_0": "USD", "amount_0": "1.00", "statement_0": "prog/p1/USD/2025-01",
@@ -124,6 +125,14 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, Any], dict[str, int]]] = {
     ("POST", "/admin/partners/{partner_id}/active-until"): ({"data": {"until": "2030-12-31"}}, ADMIN_FORM),
     ("POST", "/admin/partners/{partner_id}/terminate"): ({"data": {"reason": "matrix"}}, ADMIN_FORM),
     ("POST", "/admin/programs/{program_id}/close-promo"): ({}, ADMIN_FORM),
+    # The admin's day: a new sign-in link (admins: a page showing it once), the terms editor
+    # (admins), a manual adjustment (finance's command, on the partner's record).
+    ("POST", "/admin/partners/{partner_id}/invite"): ({}, ADMIN_PAGE),
+    ("POST", "/admin/partners/{partner_id}/adjustment"): (
+        {"data": {"adjustment_id": "adj-matrix", "amount": "1.00", "currency": "USD", "reason": "matrix"}}, FINANCE_FORM),
+    ("GET", "/admin/programs/{program_id}/terms"): ({}, ADMIN_PAGE),
+    ("POST", "/admin/programs/{program_id}/terms/preview"): ({"data": {"patch": "{}"}}, ADMIN_PAGE),
+    ("POST", "/admin/programs/{program_id}/terms"): ({"data": {"patch": "{}"}}, ADMIN_FORM),
     ("POST", "/admin/holds/{payment_id}/review"): (
         {"data": {"decision": "release", "reason": "matrix"}}, ADMIN_FORM),
     # -- public referral links (the world's program has no landing URL: every link is 404)
@@ -224,7 +233,8 @@ DUTIES = {
                  "reject_application", "change_level", "set_commission_rate", "set_active_until", "terminate_partner",
                  "submit_tax_form", "set_payout_details", "complete_training", "record_meeting", "review_commission",
                  "forget_partner", "forget_customer", "rotate_partner_code", "reveal_payout_account", "set_notices",
-                 "update_profile"},
+                 "update_profile",
+                 "issue_sign_in_link"},
     Role.FINANCE: {"close_period", "record_payout", "adjust_commission", "request_payout", "reveal_payout_account"},
     Role.AUDITOR: set(),
     Role.BILLING: {"sign_up_customer", "claim_customer", "set_do_not_contact", "record_payment", "record_refund",

@@ -21,6 +21,7 @@ from events.partner import (
     Profile,
     ProfileUpdated,
     SignedForm,
+    SignInLinkIssued,
     TaxFormSubmitted,
     TrainingCompleted,
 )
@@ -192,3 +193,10 @@ def set_notices(ctx: Context, c: m.SetNotices) -> Result:
     if partner.notices != c.notices:  # the same choice again records nothing
         ctx.record(partner, NoticesSet(partner_id=c.partner_id, notices=c.notices))
     return {"partner_id": c.partner_id, "notices": c.notices}
+
+
+@handles(m.IssueSignInLink)
+def issue_sign_in_link(ctx: Context, c: m.IssueSignInLink) -> Result:
+    partner = ctx.approved_partner(c.partner_id)
+    ctx.record(partner, SignInLinkIssued(partner_id=c.partner_id, invite_id=c.invite_id, expires_at=c.expires_at))
+    return {"partner_id": c.partner_id, "invite_id": c.invite_id}

@@ -40,6 +40,7 @@ ADMIN_COMMANDS = command(
     "submit_tax_form", "set_payout_details", "complete_training", "record_meeting",
     "review_commission", "forget_partner", "forget_customer", "rotate_partner_code", "reveal_payout_account",
     "set_notices", "update_profile",
+    "issue_sign_in_link",
 )
 FINANCE_COMMANDS = command("close_period", "record_payout", "adjust_commission", "request_payout", "reveal_payout_account")
 BILLING_COMMANDS = command(

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 
 from entrypoints.http.pages import (
     admin,
+    admin_tools,
     apply,
     audit,
     finance,
@@ -21,6 +22,6 @@ from entrypoints.http.pages import (
 )
 
 ROUTERS: list[APIRouter] = [
-    sessions.router, home.router, partner.router, admin.router, apply.router, finance.router, paying.router, audit.router,
-    referrals.router, what_if.router, webhooks.router, paperwork.router,
+    sessions.router, home.router, partner.router, admin.router, admin_tools.router, apply.router, finance.router,
+    paying.router, audit.router, referrals.router, what_if.router, webhooks.router, paperwork.router,
 ]

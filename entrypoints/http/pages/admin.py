@@ -9,6 +9,8 @@ only an admin sees and sends their forms (``send`` checks the role exactly as
 
 from __future__ import annotations
 
+import secrets
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
@@ -144,8 +146,18 @@ def partner(request: Request, principal: Staff, ledger: LedgerDep, partner_id: P
         # levels, rates, the status lock and termination need an approved partner.
         "may_onboard": may_edit and record["state"] in ("applied", "approved"),
         "may_manage": may_edit and approved,
-        "tax_forms": TAX_FORMS,
+        "tax_forms": TAX_FORMS, "today": datetime.now(UTC).date().isoformat(),
+        "may_invite": principal.can(INVITE) and approved,
+        "may_adjust": principal.may_send("adjust_commission") and approved,
+        "currencies": _currencies(ledger, record),
+        "adjustment_id": f"adj-{secrets.token_hex(8)}",  # drawn with the page: sending the form twice adjusts once
     }, principal=principal)
+
+
+def _currencies(ledger: Ledger, record: dict[str, Any]) -> list[str]:
+    """The currencies the partner's program pays commission in (its own first)."""
+    terms = ledger.queries.terms(record["program_id"])
+    return [terms["currency"], *(c for c in terms.get("currencies", []) if c != terms["currency"])]
 
 
 @router.post("/admin/partners/{partner_id}/level", dependencies=sends("change_level"))
@@ -166,9 +178,22 @@ async def set_rate(request: Request, principal: Staff, ledger: LedgerDep, partne
 
 
 @router.post("/admin/partners/{partner_id}/meeting", dependencies=sends("record_meeting"))
-async def record_meeting(principal: Staff, ledger: LedgerDep, partner_id: PartnerId) -> Response:
-    command = {"type": "record_meeting", "partner_id": partner_id}
-    return await submit(ledger, principal, command, _partner_url(partner_id), f"Meeting with {partner_id} recorded.")
+async def record_meeting(request: Request, principal: Staff, ledger: LedgerDep, partner_id: PartnerId) -> Response:
+    """A meeting on the day it was held (``held_on``, default today): it counts in that year."""
+    held_on = form_text(await request.form(), "held_on") or datetime.now(UTC).date().isoformat()
+    try:
+        day = date.fromisoformat(held_on)
+    except ValueError:
+        return back_to(_partner_url(partner_id), f"Nothing changed for partner {partner_id}: held_on: {held_on!r} is not a date.",
+                       "error")
+    if day > datetime.now(UTC).date():
+        return back_to(_partner_url(partner_id),
+                       f"Nothing changed for partner {partner_id}: held_on: a meeting is recorded once held, not before.", "error")
+    command: dict[str, Any] = {"type": "record_meeting", "partner_id": partner_id}
+    if day == datetime.now(UTC).date():
+        return await submit(ledger, principal, command, _partner_url(partner_id), f"Meeting with {partner_id} recorded.")
+    command["at"] = f"{day.isoformat()}T12:00:00Z"  # an earlier day: midday, so it is that day in any time zone near UTC
+    return await submit(ledger, principal, command, _partner_url(partner_id), f"Meeting with {partner_id} on {day} recorded.")
 
 
 @router.post("/admin/partners/{partner_id}/training", dependencies=sends("complete_training"))
@@ -219,6 +244,7 @@ def program(request: Request, principal: Staff, ledger: LedgerDep, program_id: P
     return render(request, "admin/program.html", {
         "program": ledger.reports.program(program_id),
         "may_close_promo": principal.may_send("close_promo"),
+        "may_change_terms": principal.may_send("change_program_terms"),
     }, principal=principal)
 
 
