@@ -183,3 +183,16 @@ def test_a_lead_refused_until_training_offers_the_admin_the_training_action(http
     http.client.post("/admin/partners/p1/training", data={"csrf_token": csrf})
     assert http.get("/v1/partners/p1", as_="admin").json()["training_completed"] is True
     http.driver.ok(b.cmd("submit_lead", partner_id="p1", lead_id="l2", company="Hooli", email="cto@hooli.example"))
+
+
+def test_a_bad_form_names_every_bad_field_and_records_nothing(http):
+    http.driver.ok(b.program(preset="refer-resell"), *b.partner("p1"))
+    csrf = http.sign_in("partner", "p1")
+    before = http.driver.event_count()
+    http.client.post("/partners/p1/leads", data={"csrf_token": csrf, "email": "not-an-address"}, follow_redirects=False)
+    message = notice(http.client.get("/partners/p1").text)
+    assert message.startswith("error: Lead not accepted: ") and "company" in message and "email" in message
+    http.client.post("/partners/p1/customers", data={"csrf_token": csrf, "company": "", "email": "x@"}, follow_redirects=False)
+    message = notice(http.client.get("/partners/p1").text)
+    assert message.startswith("error: Nothing changed for partner p1: ") and "company" in message and "email" in message
+    assert http.driver.event_count() == before
