@@ -22,7 +22,6 @@ program requires training (all ``claim_rejected``).
 from __future__ import annotations
 
 import calendar
-import copy
 import heapq
 import json
 import random
@@ -32,14 +31,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ledger.presets import PRESETS
-
 Command = dict[str, Any]
 
 MINUTE = 60
 HOUR = 3_600
 DAY = 86_400
 MONTH = 30.44 * DAY
+# The demo seller's website (a reserved example domain): its sign-up page receives ?ref=<link>.
+LANDING_SITE = "https://seller.example.com"
 
 
 @dataclass(frozen=True)
@@ -308,11 +307,12 @@ class _Simulation:
 
     def _define(self, t: int, program: _Program) -> None:
         self.emit(t, "define_program", program_id=program.program_id, preset=program.preset)
+        # Where partners' referral links (/r/<link>) send visitors: the seller's sign-up page.
+        self.emit(t, "change_program_terms", program_id=program.program_id,
+                  terms_patch={"landing_url": f"{LANDING_SITE}/{program.program_id}/signup"})
 
     def _require_training_for_leads(self, t: int) -> None:
-        terms = copy.deepcopy(PRESETS["referral-tiers"])
-        terms["training_required_for_leads"] = True
-        self.emit(t, "change_program_terms", program_id="referral-tiers", terms=terms)
+        self.emit(t, "change_program_terms", program_id="referral-tiers", terms_patch={"training_required_for_leads": True})
         self.leads_need_training_from = t
 
     def _close_promo(self, t: int) -> None:
