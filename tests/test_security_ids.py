@@ -101,4 +101,5 @@ def test_a_partner_recorded_before_the_grammar_is_shown_and_managed_through_its_
     assert len(meetings) == 1
     assert [e for e in http.driver.app.queries.audit(partner_id="a") if e["type"] == "partner.meeting_recorded"] == []
     assert http.client.get(f"/partners/{encoded}").status_code == 200  # its dashboard
+    assert http.client.get(f"/admin/partners/{encoded.replace('%2F', '%2f')}").status_code == 200  # either case
     assert http.get(f"/v1/partners/{encoded}/balance", as_="admin").json()["partner_id"] == partner_id

@@ -39,6 +39,16 @@ def test_every_template_puts_ids_in_urls_through_the_helper() -> None:
     assert offenders == {}, "put ids in URLs with |url_id, whole links with |url (entrypoints/http/urls.py)"
 
 
+def test_no_redirect_is_built_from_an_f_string() -> None:
+    # back_to/submit/pager take a Url (mypy checks); a RedirectResponse made directly
+    # must not format an id into its URL either.
+    sources = sorted((TEMPLATES.parent).rglob("*.py"))
+    assert len(sources) > 20
+    built = [f"{path.name}:{n}" for path in sources for n, line in enumerate(path.read_text().splitlines(), 1)
+             if re.search(r"RedirectResponse\(\s*f[\"']", line)]
+    assert built == [], "build the URL with entrypoints.http.urls.url()"
+
+
 @pytest.mark.parametrize("snippet", [
     '<form action="/admin/holds/{{ h.payment_id }}/review">',
     "<a href='/partners/{{ p.partner_id|urlencode }}'>",
