@@ -171,8 +171,9 @@ def mail_worker(ledger: Ledger) -> OutboxWorker:
 def run_mail(ledger: Ledger, *, once: bool, interval: float = 1.0) -> int:
     """``ledger mail [--once]``: send what the outbox holds (``--once``: what is due now,
     then exit); prints where mails go and the outbox's counts."""
-    worker = mail_worker(ledger)
-    where = worker.consumer.mailer.describe() if isinstance(worker.consumer, MailConsumer) else ""
+    consumer = MailConsumer(ledger)
+    worker = OutboxWorker(ledger, consumer)
+    where = consumer.mailer.describe()
     log.info("mail_starting", once=once, to=where)
     started = time.monotonic()
     if once:

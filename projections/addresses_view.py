@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from events.partner import ApplicationSubmitted, PartnerForgotten
+from events.partner import ApplicationSubmitted, PartnerForgotten, ProfileUpdated
 from ledger.aggregate import Envelope
 from projections.runner import Tables, View
 
 
 class AddressesView(View):
-    TOPICS = frozenset(e.TOPIC for e in (ApplicationSubmitted, PartnerForgotten))
+    TOPICS = frozenset(e.TOPIC for e in (ApplicationSubmitted, ProfileUpdated, PartnerForgotten))
     name = "addresses"
     TABLES = ("addresses",)
 
@@ -23,8 +23,9 @@ class AddressesView(View):
 
     def handle(self, cursor: Any, t: Tables, envelope: Envelope, position: int) -> None:
         event = envelope.payload
-        if isinstance(event, ApplicationSubmitted):
-            cursor.execute(f"INSERT INTO {t.addresses} (partner_id, email_hash) VALUES (%s, %s)",
+        if isinstance(event, ApplicationSubmitted | ProfileUpdated):  # the address the partner gave last
+            cursor.execute(f"INSERT INTO {t.addresses} (partner_id, email_hash) VALUES (%s, %s)"
+                           " ON CONFLICT (partner_id) DO UPDATE SET email_hash = excluded.email_hash",
                            (event.partner_id, event.email_hash))
         elif isinstance(event, PartnerForgotten):  # a forgotten partner cannot be reached
             cursor.execute(f"DELETE FROM {t.addresses} WHERE partner_id = %s", (event.partner_id,))

@@ -14,12 +14,21 @@ import subprocess
 import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from uuid import uuid4
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from entrypoints.bootstrap import bootstrap
 from entrypoints.mail import CONSUMER, mail_worker, request_signin_link
+from events.base import EventMeta
+from events.statement import StatementIssued
+from ledger import notices
+from ledger.account import BELOW_MINIMUM, NO_TAX_FORM, NOT_POSITIVE, NOT_TRAINED
+from ledger.aggregate import Envelope
 from tests import builders as b
 from tests.builders import TERMS, close
 from tests.conftest import ROOT
@@ -158,6 +167,15 @@ def test_a_sign_in_link_goes_only_to_a_known_address_works_once_and_expires_soon
     assert secret not in everything_stored(ledger)
 
 
+def test_a_sign_in_link_follows_the_partners_new_address(ledger, inbox):
+    ledger.ok(b.program(terms=TERMS), *b.partner("p1"),
+              b.cmd("update_profile", partner_id="p1", contact_email="billing@p1.example"))
+    assert request_signin_link(ledger.app, P1) == 0, "the old address reaches nobody"
+    assert request_signin_link(ledger.app, "billing@p1.example") == 1
+    send_all(ledger)
+    assert link_in(inbox.one("billing@p1.example", "sign-in link"))
+
+
 def test_sign_in_links_are_rate_limited_per_partner(ledger, inbox):
     ledger.ok(b.program(terms=TERMS), *b.partner("p1"))
     per_hour = ledger.app.settings.signin_links_per_hour
@@ -218,6 +236,19 @@ def test_without_smtp_mails_are_files_in_the_mail_folder_written_once_per_messag
     assert ledger.app.mailer().describe() == str(folder.resolve())
 
 
+def test_ledger_mail_once_sends_what_is_due_and_status_shows_the_outbox(ledger, tmp_path, monkeypatch):
+    monkeypatch.setenv("LEDGER_MAIL_DIR", str(tmp_path / "mail"))
+    ledger.ok(b.program(terms=TERMS), *b.partner("p1"))
+    code, out = ledger.cli("mail", "--once")
+    assert code == 0, out
+    sent = json.loads(out)
+    assert (sent["sent"], sent["to"], sent["outbox"]["sent"]) == (1, str((tmp_path / "mail").resolve()), 1)
+    code, out = ledger.cli("outbox", "--status")
+    status = json.loads(out)
+    assert status["outbox"]["pending"] == 0 and [m["kind"] for m in status["latest"]] == ["invite"]
+    assert "/invite/" not in out
+
+
 def test_mail_history_is_not_sent_when_mail_is_switched_on_for_an_old_ledger(ledger, inbox):
     ledger.ok(b.program(terms=TERMS), *b.partner("p1"))
     # As if the ledger existed before mail: no position tracked yet.
@@ -269,3 +300,22 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_repeats_only_the_mail_in
     [twice] = [message_id for message_id, count in ids.items() if count == 2]
     first, second = (body(m) for m in inbox.received if m["Message-ID"] == twice)
     assert first == second, "the repeat carries the same invite link"
+
+
+# -- which mails an event causes (pure) ------------------------------------------------------
+
+REASONS = [NO_TAX_FORM, NOT_TRAINED, f"{BELOW_MINIMUM} (50.00 USD)", NOT_POSITIVE]
+
+
+@given(reasons=st.sets(st.sampled_from(REASONS)), due=st.decimals(min_value=0, max_value=1000, places=2))
+def test_a_statement_tells_of_blocked_paperwork_only_when_the_money_would_be_due(reasons, due):
+    event = StatementIssued(statement_id="prog/p1/USD/2025-01", program_id="prog", partner_id="p1", currency="USD",
+                            period="2025-01", opening=Decimal(0), lines=[], closing=due, due=Decimal(0) if reasons else due,
+                            carried_forward_because=sorted(reasons))
+    envelope = Envelope(uuid4(), 1, datetime.now(UTC), EventMeta(effective_at=datetime.now(UTC), actor="t", source="cli",
+                                                                  correlation_id="c"), event)
+    mails = notices.mails_for(envelope)
+    assert mails == notices.mails_for(envelope), "a pure function of the event"
+    assert len({m.key(envelope.event_id) for m in mails}) == len(mails), "one key per message"
+    blocked = NO_TAX_FORM in reasons and not reasons & {REASONS[2], NOT_POSITIVE}
+    assert [m.kind for m in mails] == ["statement_issued", *(["payout_blocked"] if blocked else [])]
