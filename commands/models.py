@@ -500,7 +500,7 @@ class IssueSignInLink(Command):
     console sends it when it makes the link; the link is a secret and never recorded)."""
 
     type: Literal["issue_sign_in_link"]
-    partner_id: Id = Field(description=PARTNER_ID)
+    partner_id: KnownId = Field(description=PARTNER_ID)
     invite_id: Id = Field(description="the id of the invite made (`ledger token list` shows it), never its secret")
     expires_at: datetime = Field(description="when the link stops working (ISO 8601)")
 
