@@ -410,11 +410,13 @@ def cmd_statement(ledger: Ledger, args: argparse.Namespace) -> int:
         print_json(statements[0] if len(statements) == 1 else statements)
         return 0
     for document in statements:
-        rows = [["", "opening", document["opening"], ""]]
-        rows += [[line["effective_at"][:10], line["kind"], line["amount"], line["source_id"]] for line in document["lines"]]
-        rows += [["", "closing", document["closing"], ""], ["", "due", document["due"], ""]]
+        rows = [["", "opening", document["opening"], "", "", "", "", ""]]
+        rows += [[line["effective_at"][:10], line["kind"], line["amount"], line["source_id"], line["customer_id"] or "",
+                  line["payment_id"] or "", line["base"] or "", line["rate"] or ""] for line in document["lines"]]
+        rows += [["", "closing", document["closing"], "", "", "", "", ""], ["", "due", document["due"], "", "", "", "", ""]]
         reasons = document.get("carried_forward_because", [])
-        print_table(("date", "line", document["currency"], "source"), rows, numeric=(document["currency"],),
+        print_table(("date", "line", document["currency"], "source", "customer", "payment", "base", "rate"), rows,
+                    numeric=(document["currency"], "base", "rate"),
                     title=f"Statement {document['statement_id']} (issued {document['issued_at'][:19]})",
                     note="carried forward: " + "; ".join(reasons) if reasons else None)
     return 0

@@ -15,6 +15,7 @@ from projections.balances_view import BalancesView
 from projections.customers_view import CustomersView
 from projections.first_paid_view import FirstPaidView
 from projections.leads_view import KnownContacts, LeadsView, contacts
+from projections.line_details_view import LineDetailsView
 from projections.lines_view import LinesView
 from projections.listings_view import ListingsView
 from projections.partners_view import PartnersView
@@ -30,6 +31,7 @@ TABLE_KEYS = {
     "lines": ("position", "seq"),
     "statements": ("statement_id",),
     "statement_releases": ("position",),
+    "line_details": ("source_id", "source"),
     "audit": ("position",),
     "balances": ("partner_id", "currency", "bucket"),
     "partner_levels": ("position",),
@@ -45,7 +47,7 @@ TABLE_KEYS = {
 def live_views() -> list[View]:
     # Order matters: the audit view reads the customers view's attribution.
     return [ProgramTermsView(), PartnersView(), CustomersView(), LinesView(), BalancesView(), StatementsView(), ListingsView(),
-            LeadsView(), FirstPaidView(), AddressesView(), AuditView()]
+            LeadsView(), FirstPaidView(), AddressesView(), LineDetailsView(), AuditView()]
 
 
 class LiveReadModels(ProjectionRunner):

@@ -23,11 +23,12 @@ from adapters.event_store import EventStore
 from adapters.vault import Vault
 from events.program import Terms
 from events.statement import PayoutRequested
+from ledger.calendar import add_months
 from ledger.partner import Partner
 from ledger.privacy import FORGOTTEN
 from ledger.status import partner_status
 from projections.columns import from_minor, from_ts, ts
-from projections.money import DUE, PAID
+from projections.money import CLAWED_BACK, DEDUCTED, DUE, EARNED, PAID
 from projections.queries import readable_profile, terms_on
 from projections.runner import Tables
 
@@ -329,7 +330,62 @@ class Listings:
              "qualified": onboarded_at is not None, "do_not_contact": bool(do_not_contact), "_key": [attributed_at, customer_id]}
             for customer_id, channel, signed_up_at, attributed_at, onboarded_at, do_not_contact in rows
         ]
+        self._add_earnings(partner, items[:limit])
         return _page(items, limit, lambda item: item.pop("_key"), strip="_key")
+
+    def _add_earnings(self, partner_id: str, items: list[dict[str, Any]]) -> None:
+        """Per customer: per currency its commissionable ``revenue`` and the ``commission``
+        it earned the partner (earned less clawed back and costs deducted), and
+        ``commission_until``: when its commission period ends (its first payment plus the
+        partner's level's period today; null: for life, or no payment yet)."""
+        ids = [item["customer_id"] for item in items]
+        if not ids:
+            return
+        marks = ", ".join("%s" for _ in ids)
+        revenue = self.db.fetch_all(
+            f"SELECT customer_id, currency, SUM(base_minor) FROM {self.t.line_details}"
+            f" WHERE partner_id = %s AND source = 'payment' AND customer_id IN ({marks}) GROUP BY customer_id, currency",
+            (partner_id, *ids),
+        )
+        commission = self.db.fetch_all(
+            "SELECT COALESCE(pay.customer_id, cost.customer_id), l.currency, SUM(CASE WHEN l.bucket = %s"
+            " THEN l.amount_minor ELSE -l.amount_minor END)"
+            f" FROM {self.t.lines} l LEFT JOIN {self.t.line_details} pay ON pay.source_id = l.payment_id AND pay.source = 'payment'"
+            f" LEFT JOIN {self.t.line_details} cost ON cost.source_id = l.source_id AND cost.source = 'cost'"
+            f" WHERE l.partner_id = %s AND l.bucket IN (%s, %s, %s) AND COALESCE(pay.customer_id, cost.customer_id) IN ({marks})"
+            " GROUP BY COALESCE(pay.customer_id, cost.customer_id), l.currency",
+            (EARNED, partner_id, EARNED, CLAWED_BACK, DEDUCTED, *ids),
+        )
+        first_paid = dict(self.db.fetch_all(f"SELECT customer_id, paid_at FROM {self.t.first_paid} WHERE customer_id IN ({marks})",
+                                            tuple(ids)))
+        months = self._period_months(partner_id)
+        figures: dict[str, dict[str, dict[str, str]]] = {}
+        for customer_id, currency, units in revenue:
+            figures.setdefault(customer_id, {}).setdefault(currency, {})["revenue"] = str(from_minor(units, currency))
+        for customer_id, currency, units in commission:
+            figures.setdefault(customer_id, {}).setdefault(currency, {})["commission"] = str(from_minor(units, currency))
+        for item in items:
+            earned = figures.get(item["customer_id"], {})
+            item["earnings"] = {c: {name: f.get(name, str(from_minor(0, c))) for name in ("revenue", "commission")}
+                                for c, f in sorted(earned.items())}
+            paid = first_paid.get(item["customer_id"])
+            ends = add_months(from_ts(paid), months) if paid and months and item["channel"] != "resell" else None
+            item["first_paid_at"] = _iso(paid)
+            item["commission_until"] = ends.isoformat() if ends else None
+
+    def _period_months(self, partner_id: str) -> int | None:
+        """The commission period of the partner's level today, in months (None: for life)."""
+        now = datetime.now(UTC)
+        rows = self.db.fetch_all(
+            f"SELECT l.level, p.program_id FROM {self.t.partner_levels} l JOIN {self.t.partners} p ON p.partner_id = l.partner_id"
+            " WHERE l.partner_id = %s AND l.effective_at <= %s ORDER BY l.effective_at DESC, l.position DESC LIMIT 1",
+            (partner_id, ts(now)),
+        )
+        if not rows:
+            return None
+        [(level, program_id)] = rows
+        levels = terms_on(self.db, self.t, program_id, now).levels
+        return levels[level].period_months if level in levels else None
 
     # -- payout requests -------------------------------------------------------------
 

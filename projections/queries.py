@@ -26,6 +26,7 @@ from ledger.referral import shown_code
 from ledger.status import partner_status
 from projections.addresses_view import partners_at
 from projections.columns import FAR_FUTURE, from_minor, from_ts, ts
+from projections.line_details_view import SOURCE_OF_KIND
 from projections.money import ADJUSTED, CLAWED_BACK, DEDUCTED, DISCOUNT, DUE, EARNED, PAID
 from projections.runner import Tables
 
@@ -119,7 +120,34 @@ class Queries:
             " AND effective_at <= %s AND recorded_at <= %s ORDER BY currency",
             (partner_id, period, _bound(as_of), _bound(known_at)),
         )
-        return [json.loads(row[0]) for row in rows]
+        return self._with_line_details([json.loads(row[0]) for row in rows])
+
+    def _with_line_details(self, documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Each statement line with what it is about: ``customer_id``, ``payment_id``, the
+        ``base`` it was earned on and the ``rate`` (null where a line has none: an
+        adjustment; a reversal's or void's base)."""
+        wanted = sorted({(line["source_id"], SOURCE_OF_KIND[line["kind"]]) for d in documents for line in d["lines"]
+                         if line["kind"] in SOURCE_OF_KIND})
+        details: dict[tuple[str, str], tuple[Any, ...]] = {}
+        for start in range(0, len(wanted), 300):
+            chunk = wanted[start:start + 300]
+            rows = self.db.fetch_all(
+                "SELECT d.source_id, d.source, COALESCE(d.payment_id, p.payment_id), COALESCE(d.customer_id, p.customer_id),"
+                " d.currency, d.base_minor, COALESCE(d.rate, p.rate)"
+                f" FROM {self.t.line_details} d LEFT JOIN {self.t.line_details} p"
+                " ON p.source_id = d.payment_id AND p.source = 'payment' AND d.source = 'reversal'"
+                f" WHERE {' OR '.join('(d.source_id = %s AND d.source = %s)' for _ in chunk)}",
+                tuple(value for pair in chunk for value in pair),
+            )
+            details.update(((row[0], row[1]), row[2:]) for row in rows)
+        for document in documents:
+            for line in document["lines"]:
+                payment_id, customer_id, currency, base, rate = details.get(
+                    (line["source_id"], SOURCE_OF_KIND.get(line["kind"], "")), (None, None, None, None, None))
+                shows_base = line["kind"] in ("commission", "cost_deduction") and base is not None
+                line.update(customer_id=customer_id, payment_id=payment_id,
+                            base=str(from_minor(base, currency)) if shows_base else None, rate=rate)
+        return documents
 
     # -- status ----------------------------------------------------------------------
 

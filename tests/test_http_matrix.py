@@ -88,6 +88,7 @@ MATRIX: dict[tuple[str, str], tuple[dict[str, Any], dict[str, int]]] = {
     ("GET", "/partners/{partner_id}/chart.svg"): ({}, PARTNER_READ),
     ("GET", "/partners/{partner_id}/resale"): ({}, PARTNER_READ),
     ("GET", "/partners/{partner_id}/paperwork"): ({}, PARTNER_READ),
+    ("GET", "/partners/{partner_id}/statements/{period}"): ({}, PARTNER_READ),
     # The partner's own paperwork: the partner itself and admins; back to the paperwork page.
     ("POST", "/partners/{partner_id}/tax-form"): (
         {"data": {"form": "W-8BEN", "legal_name": "Ada Matrix", "country": "DE", "tax_id": "DE123456789"}}, OWN_FORM),

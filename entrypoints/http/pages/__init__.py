@@ -10,6 +10,7 @@ from entrypoints.http.pages import (
     admin_tools,
     apply,
     audit,
+    earnings,
     finance,
     home,
     paperwork,
@@ -23,5 +24,5 @@ from entrypoints.http.pages import (
 
 ROUTERS: list[APIRouter] = [
     sessions.router, home.router, partner.router, admin.router, admin_tools.router, apply.router, finance.router,
-    paying.router, audit.router, referrals.router, what_if.router, webhooks.router, paperwork.router,
+    paying.router, audit.router, referrals.router, what_if.router, webhooks.router, paperwork.router, earnings.router,
 ]

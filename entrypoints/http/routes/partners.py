@@ -133,7 +133,7 @@ def statements(partner_id: PartnerId, principal: CurrentPrincipal, ledger: Ledge
 
 
 @router.get("/{partner_id}/statements/{period}.csv", response_class=Response,
-            responses=csv_content("the statements' opening, lines, closing and due, one row each"),
+            responses=csv_content("the statements' opening, lines (with customer, payment, base and rate), closing and due, one row each"),
             summary="A month's statements as CSV")
 def statement_csv(partner_id: PartnerId, period: Period, principal: CurrentPrincipal, ledger: LedgerDep,
                   as_of: AsOf, known_at: KnownAt) -> Response:
@@ -141,10 +141,13 @@ def statement_csv(partner_id: PartnerId, period: Period, principal: CurrentPrinc
     rows = []
     for d in documents:
         head = (d["statement_id"], d["partner_id"], d["period"], d["currency"])
-        rows.append((*head, "opening", "", "", "", d["opening"]))
-        rows += [(*head, "line", line["effective_at"], line["kind"], line["source_id"], line["amount"]) for line in d["lines"]]
-        rows += [(*head, "closing", "", "", "", d["closing"]), (*head, "due", "", "", "", d["due"])]
-    header = ("statement_id", "partner_id", "period", "currency", "row", "effective_at", "kind", "source_id", "amount")
+        blank = ("",) * 7
+        rows.append((*head, "opening", *blank, d["opening"]))
+        rows += [(*head, "line", line["effective_at"], line["kind"], line["source_id"], line["customer_id"] or "",
+                  line["payment_id"] or "", line["base"] or "", line["rate"] or "", line["amount"]) for line in d["lines"]]
+        rows += [(*head, "closing", *blank, d["closing"]), (*head, "due", *blank, d["due"])]
+    header = ("statement_id", "partner_id", "period", "currency", "row", "effective_at", "kind", "source_id",
+              "customer_id", "payment_id", "base", "rate", "amount")
     return csv_response(f"statement-{partner_id}-{period}.csv", header, rows)
 
 
