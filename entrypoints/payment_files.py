@@ -48,6 +48,7 @@ class Payment:
     method: str
     holder: str
     account: str
+    bic: str | None = None
 
 
 def batch_id(rows: Iterable[tuple[str, str, str, str]], on: date) -> str:
@@ -96,6 +97,7 @@ def sepa_credit_transfer(payer: Payer, payments: list[Payment], execution: date)
             "name": payment.holder, "IBAN": IBAN(payment.account).compact,
             "amount": int(payment.amount * 100), "execution_date": execution,
             "description": f"Commission {payment.statement_id}", "endtoend_id": payment.payout_id,
+            **({"BIC": payment.bic} if payment.bic else {}),
         })
     return transfer.export(validate=True)
 

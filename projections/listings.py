@@ -499,12 +499,16 @@ class Listings:
             if terms[partner.program_id].payout.requires_tax_form and partner.tax_form is None:
                 blocked.append("no tax form on file")
             found[partner_id] = {
-                "method": partner.payout_method, "account": partner.payout_account_masked,
-                # The partner's company: payout details name no holder of their own.
-                "holder": readable_profile(self.vault, partner, ("company",)).get("company"),
-                "blocked": "; ".join(blocked) or None,
+                "method": partner.payout_method, "account": partner.payout_account_masked, "bic": partner.payout_bic,
+                "holder": self._holder(partner), "blocked": "; ".join(blocked) or None,
             }
         return found
+
+    def _holder(self, partner: Partner) -> str | None:
+        """Who the account is paid to: the legal name on the partner's tax form, else its
+        company (payout details name no holder of their own)."""
+        legal_name = None if partner.forgotten else self.vault.unseal(partner.tax_legal_name)
+        return legal_name or readable_profile(self.vault, partner, ("company",)).get("company")
 
     def payout_accounts(self, partner_ids: list[str]) -> dict[str, str]:
         """Each partner's full payout account, unsealed (``[forgotten]`` once forgotten).

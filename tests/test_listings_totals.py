@@ -71,7 +71,7 @@ def test_payees_show_how_a_page_of_partners_is_paid_masked_and_why_one_cannot_be
     ledger.ok(b.cmd("set_payout_details", partner_id="p1", method="iban", account="DE89370400440532013000"))
     payees = ledger.app.listings.payees(["p2", "p1", "p1", "nobody"])
     assert payees["p1"] == {"method": "iban", "account": ledger.app.queries.partner("p1")["payout_method"]["account"],
-                            "holder": "p1 GmbH", "blocked": None}
+                            "bic": "COBADEFFXXX", "holder": "p1 GmbH", "blocked": None}
     assert payees["p1"]["account"].endswith("3000") and "DE89" not in payees["p1"]["account"]
     assert payees["p2"]["blocked"] == "no payout details on file; no tax form on file", "prog asks for a tax form"
     assert payees["nobody"] is None

@@ -117,11 +117,14 @@ def test_auditors_see_masked_accounts_and_may_not_reveal(http):
 
 def test_payouts_csv_carries_method_holder_and_account_and_audits_the_reveal(http):
     world(http)
+    http.driver.ok(b.cmd("submit_tax_form", partner_id="p2", form="W-8BEN", legal_name="Paula Zweite", country="DE",
+                         tax_id="12345678901"))
     lines = list(csv.reader(io.StringIO(http.get("/v1/payouts/due.csv", as_="finance").text)))
     assert lines[0] == ["partner_id", "program_id", "currency", "due", "statement_id", "method", "account_holder", "account", "blocked"]
     by_partner = {line[0]: dict(zip(lines[0], line, strict=True)) for line in lines[1:]}
     assert by_partner["p1"]["method"] == "iban" and by_partner["p1"]["account"] == P1_IBAN
     assert by_partner["p1"]["account_holder"] == "p1 GmbH" and by_partner["p1"]["blocked"] == ""
+    assert by_partner["p2"]["account_holder"] == "Paula Zweite", "the name on the tax form, when one is given"
     assert by_partner["p4"]["blocked"] == "no payout details on file" and by_partner["p4"]["account"] == ""
     assert "partner payout account revealed p1 in the payouts CSV" in audit_lines(http, "p1")
 

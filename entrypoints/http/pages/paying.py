@@ -301,7 +301,7 @@ def _payments(ledger: Ledger, principal: Principal, form: FormData, kind: str, c
     return [
         Payment(payout_id=p["row"].payout_id, partner_id=p["row"].partner_id, currency=p["row"].currency,
                 amount=amount, statement_id=p["row"].statement_id, method=p["payee"]["method"],
-                holder=p["payee"]["holder"] or p["row"].partner_id, account=accounts[p["row"].partner_id])
+                holder=p["payee"]["holder"] or p["row"].partner_id, account=accounts[p["row"].partner_id], bic=p["payee"]["bic"])
         for p in placed if p["row"].partner_id in accounts and (amount := _amount(p["row"].amount)) is not None
     ]
 
