@@ -62,6 +62,7 @@ VALID: dict[str, dict[str, Any]] = {
     "rotate_partner_code": b.cmd("rotate_partner_code", partner_id="p1"),
     "reveal_payout_account": b.cmd("reveal_payout_account", partner_id="p1", shown_in="payouts page"),
     "set_notices": b.cmd("set_notices", partner_id="p1", notices=False),
+    "update_profile": b.cmd("update_profile", partner_id="p1", contact_email="ops@p1.example", website="https://p1.example"),
 }
 # Hostile JSON text for a value, by the kind of value its schema asks for: none of
 # them is valid for a field of that kind.
