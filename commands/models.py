@@ -14,7 +14,7 @@ import binascii
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, cast
 
 from pydantic import (
     AfterValidator,
@@ -25,16 +25,21 @@ from pydantic import (
     PrivateAttr,
     StringConstraints,
     TypeAdapter,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WithJsonSchema,
+    WrapValidator,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 
 from events.partner import TaxForm
 from events.program import Terms
 from events.revenue import RevenueLine
-from ledger.money import CURRENCIES, MAX_AMOUNT, minor_unit
+from ledger.money import AMOUNT_TEXT, CURRENCIES, MAX_AMOUNT, minor_unit, parse_amount
 
 # No id or text may hold a control character (C0 or C1, NUL included): PostgreSQL
 # cannot store NUL in text, and the others only ever hide something. ``parsing``
@@ -109,9 +114,28 @@ Rate = Annotated[Decimal, Field(ge=0, le=1, decimal_places=10)]
 # Amounts stay below a quadrillion and carry at most 4 decimals (the finest minor
 # unit, e.g. CLF); each command then checks its currency's own minor unit.
 _AMOUNT = {"lt": MAX_AMOUNT, "decimal_places": 4, "allow_inf_nan": False}
-Amount = Annotated[Decimal, Field(gt=-MAX_AMOUNT, **_AMOUNT)]
-PositiveAmount = Annotated[Decimal, Field(gt=0, **_AMOUNT)]
-NonNegativeAmount = Annotated[Decimal, Field(ge=0, **_AMOUNT)]
+
+
+def _positive(amount: Decimal) -> Decimal:
+    if amount <= 0:
+        raise ValueError("must be positive")
+    return amount
+
+
+def _amount_schema(low: dict[str, float]) -> WithJsonSchema:
+    """A decimal string in ``ledger.money.AMOUNT_TEXT``'s grammar (signed when ``low``
+    lets it below zero), or a JSON number, below ``MAX_AMOUNT``."""
+    sign = "-?" if low.get("exclusiveMinimum", 0) < 0 else ""
+    text = {"type": "string", "pattern": f"^{sign}{AMOUNT_TEXT.pattern.removeprefix('-?')}$"}
+    return WithJsonSchema({"anyOf": [text, {"type": "number", **low, "exclusiveMaximum": float(MAX_AMOUNT)}]})
+
+
+# Every amount is read strictly (``ledger.money.parse_amount``); only an adjustment may be negative.
+Amount = Annotated[Decimal, BeforeValidator(lambda v: parse_amount(v, signed=True)), Field(gt=-MAX_AMOUNT, **_AMOUNT),
+                   _amount_schema({"exclusiveMinimum": -float(MAX_AMOUNT)})]
+PositiveAmount = Annotated[Decimal, BeforeValidator(parse_amount), Field(**_AMOUNT), AfterValidator(_positive),
+                           _amount_schema({"exclusiveMinimum": 0.0})]
+NonNegativeAmount = Annotated[Decimal, BeforeValidator(parse_amount), Field(**_AMOUNT), _amount_schema({"minimum": 0.0})]
 Count = Annotated[int, Field(ge=0, le=1_000_000_000)]
 _PERIOD = r"^(19\d\d|2\d\d\d)-(0[1-9]|1[0-2])$"
 
@@ -230,7 +254,29 @@ def _iso_terms(terms: Terms) -> Terms:
     return terms
 
 
-CheckedTerms = Annotated[Terms, AfterValidator(_iso_terms)]
+def _strict_terms_money(terms: Any, handler: ValidatorFunctionWrapHandler) -> Terms:
+    """The terms' one amount, the payout minimum, is read as strictly as a command's
+    (the catalogue's model reads stored events, and stays as lenient as what they hold);
+    a bad minimum is reported beside every other bad field of the terms."""
+    payout = terms.get("payout") if isinstance(terms, dict) else None
+    if not isinstance(payout, dict) or payout.get("minimum") is None:
+        return cast(Terms, handler(terms))
+    try:
+        minimum = parse_amount(payout["minimum"])
+    except ValueError as refusal:
+        problems = [InitErrorDetails(type="value_error", loc=("payout", "minimum"), input=payout["minimum"],
+                                     ctx={"error": refusal})]
+    else:
+        return cast(Terms, handler({**terms, "payout": {**payout, "minimum": minimum}}))
+    try:
+        handler({**terms, "payout": {k: v for k, v in payout.items() if k != "minimum"}})
+    except ValidationError as others:
+        problems[:0] = [InitErrorDetails(type=e["type"], loc=e["loc"], input=e["input"], ctx=e.get("ctx", {}))  # type: ignore[typeddict-item]
+                     for e in others.errors()]
+    raise ValidationError.from_exception_data("Terms", problems)
+
+
+CheckedTerms = Annotated[Terms, WrapValidator(_strict_terms_money), AfterValidator(_iso_terms)]
 _TERMS: TypeAdapter[Terms] = TypeAdapter(CheckedTerms)
 
 
@@ -666,7 +712,8 @@ class ForgetCustomer(Command):
 
 # -- money -----------------------------------------------------------------------------
 
-AMOUNT = "in the currency's units as a decimal string, e.g. `99.00` (no more decimal places than the currency has)"
+AMOUNT = ("in the currency's units as a decimal string, e.g. `99.00`: ASCII digits, at most one `.` with digits on both"
+          " sides, no more decimal places than the currency has")
 
 
 class PaymentLine(RevenueLine):
@@ -675,7 +722,7 @@ class PaymentLine(RevenueLine):
     kind: Name = Field(description=(
         "kind of revenue, e.g. `subscription`, `platform_fee`, `message_overage`; the program's "
         "`commissionable_revenue` says which kinds earn commission"))
-    amount: NonNegativeAmount = Field(description=f"the line's amount before tax, {AMOUNT}")
+    amount: PositiveAmount = Field(description=f"the line's amount before tax, {AMOUNT}; more than zero")
 
 
 class RecordPayment(Command):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
@@ -18,6 +19,27 @@ CURRENCIES = frozenset(_MINOR_UNITS)
 MAX_AMOUNT = Decimal("1e15")
 
 ZERO = Decimal("0")
+
+# How an amount is written wherever one enters the ledger (commands from files, HTTP,
+# Kafka, forms, importers): ASCII digits, at most one "." with digits on both sides, and
+# a leading "-" only where a negative makes sense. No exponent, "+", spaces, underscores
+# or other scripts' digits, all of which Python's Decimal would accept.
+AMOUNT_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def parse_amount(value: object, *, signed: bool = False) -> Decimal:
+    """An amount read strictly: a string in the grammar above, an integer, or a Decimal
+    (a JSON number, read exactly) whose plain form is in it (``1E+1`` is not); never a
+    float or a bool. Raises ValueError saying the rule."""
+    if isinstance(value, str | int | Decimal) and not isinstance(value, bool):
+        text = str(value)
+        if AMOUNT_TEXT.fullmatch(text) and (signed or not text.startswith("-")):
+            return Decimal(text)
+    sign, banned = ("an optional leading '-', ", "'+'") if signed else ("", "sign")
+    shown = str(value) if isinstance(value, int | Decimal) else repr(value)
+    shown = shown if len(shown) <= 40 else shown[:37] + "..."
+    raise ValueError(f"write an amount as ASCII digits with {sign}at most one '.' and digits on both sides, e.g. 99.00 "
+                     f"(no {banned}, exponent, spaces, underscores or other digits); got {shown}")
 
 
 @cache

@@ -303,6 +303,8 @@ class Model:
         customer = self.customers[c["customer_id"]]
         currency = c["currency"]
         lines = [(line["kind"], Decimal(line["amount"])) for line in c["lines"]]
+        if any(amount == 0 for _, amount in lines):
+            return Expect(False, "invalid")  # a line of zero: `lines.N.amount: must be positive`
         list_price = sum((amount for _, amount in lines), Decimal(0))
         paid = list_price + Decimal(c["tax"])
         base = sum((amount for kind, amount in lines if self.commissionable(kind)), Decimal(0))
