@@ -1,23 +1,20 @@
 """Issue 18's referral journey in a real browser against a real server: a partner copies
 its link, a visitor follows it to the seller's sign-up page and signs up, and the partner
-sees the click, the sign-up and, after a payment, the commission in its funnel (also in
-one piece with the mail parts: approved by an admin, the partner signs in from its
-invite mail); a reseller creates a do-not-contact customer; a lead for a current
-customer is refused with the referral program's reason."""
+sees the click, the sign-up and, after a payment, the commission in its funnel (the
+whole journey, from the invite mail on, is in test_browser_mail.py); a reseller creates
+a do-not-contact customer; a lead for a current customer is refused with the referral
+program's reason."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from ledger.calendar import period_of
 from ledger.referral import LEAD_CURRENT_CUSTOMER
 from tests import builders as b
 from tests.builders import TERMS
-from tests.smtp import link_in
-from tests.test_browser_mail import ADDRESS, arrives, mailing  # noqa: F401 (mailing: the fixture, registered here)
 from tests.vendor_site import vendor_site
 
 
@@ -69,42 +66,6 @@ def test_a_partner_copies_its_link_a_visitor_signs_up_and_the_funnel_follows_to_
     assert funnel_row(page, this_month) == {"clicks": "1", "sign_ups": "1", "paying_customers": "1", "commission": "100.00 USD"}
     month = live.api("/v1/partners/p1/funnel?months=1", "partner", "p1")["months"][-1]
     assert month == {"period": this_month, "clicks": 1, "sign_ups": 1, "paying_customers": 1, "commission": {"USD": "100.00"}}
-
-
-def test_issue_18_journey_from_the_invite_mail_to_the_commission_in_the_funnel(request: pytest.FixtureRequest, browser: Browser):
-    live, inbox = request.getfixturevalue("mailing")  # ledger serve with its mail worker, and the SMTP server's inbox
-    this_month = period_of(datetime.now(UTC))
-    with vendor_site(live.base, live.token("billing")) as vendor:
-        live.driver.ok(b.program(terms={**b.terms(), "landing_url": f"{vendor}/signup"}), b.application("p1", email=ADDRESS))
-        admin = browser.new_context().new_page()
-        live.sign_in(admin, "admin")
-        admin.goto(f"{live.base}/admin/applications")
-        admin.locator("article.application", has_text="p1").get_by_role("button", name="Approve").click()
-        expect(admin.get_by_role("status")).to_contain_text("Approved p1")
-
-        partner_context = browser.new_context()
-        partner_context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live.base)
-        partner = partner_context.new_page()
-        partner.goto(link_in(arrives(inbox, "approved")))
-        partner.get_by_role("button", name="Sign in").click()
-        expect(partner).to_have_url(f"{live.base}/partners/p1")
-        partner.get_by_role("button", name="Copy link").click()
-        copied = partner.evaluate("navigator.clipboard.readText()")
-
-        visitor = browser.new_context().new_page()
-        visitor.goto(copied)
-        visitor.get_by_label("Company").fill("Initech")
-        visitor.get_by_label("E-mail").fill("peter@initech.example")
-        visitor.get_by_role("button", name="Create my account").click()
-        expect(visitor.get_by_role("heading", name="Welcome aboard")).to_be_visible()
-
-    partner.reload()
-    assert funnel_row(partner, this_month) == {"clicks": "1", "sign_ups": "1", "paying_customers": "0", "commission": "—"}
-    [customer] = live.api("/v1/partners/p1/customers", "partner", "p1")["items"]
-    live.driver.ok(b.payment("pay1", customer["customer_id"], {"subscription": "500.00"}, at=minutes_ago(0)))
-    partner.reload()
-    assert funnel_row(partner, this_month) == {"clicks": "1", "sign_ups": "1", "paying_customers": "1", "commission": "100.00 USD"}
-    assert live.driver.cli_json("funnel", "p1", "--months", "1") == live.api("/v1/partners/p1/funnel?months=1", "admin")
 
 
 def test_a_reseller_creates_a_do_not_contact_customer(live, page: Page):
