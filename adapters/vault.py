@@ -8,7 +8,6 @@ in the transaction that records the forget event (see ``adapters.event_store``),
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
@@ -133,7 +132,7 @@ class Vault:
         return self.keyed_hash(value.strip().lower())
 
     def keyed_hash(self, text: str) -> str:
-        return hmac.new(self._pepper, text.encode(), hashlib.sha256).hexdigest()
+        return hmac.digest(self._pepper, text.encode(), "sha256").hex()  # hmac.new's hexdigest, in one C call
 
     def _key(self, subject: str, *, create: bool) -> bytes | None:
         if subject in self._keys:

@@ -40,10 +40,12 @@ def public_payload(value: Any) -> Any:
     return _without_private(value)
 
 
-def public_payload_of_json(document: bytes) -> Any:
-    """``public_payload`` of a payload already serialised as JSON."""
-    value = orjson.loads(document)
-    return value if not _PRIVATE_MARK.search(document) else _without_private(value)
+def public_json(document: bytes) -> bytes:
+    """A payload already serialised as JSON, without private fields: the very bytes
+    when there is nothing to drop (most events), else re-encoded without them."""
+    if not _PRIVATE_MARK.search(document):
+        return document
+    return orjson.dumps(_without_private(orjson.loads(document)), option=orjson.OPT_SORT_KEYS)
 
 
 # A private field's name as a key, or sealed text, anywhere in a JSON document.

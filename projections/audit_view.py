@@ -8,7 +8,7 @@ import orjson
 
 from events.customer import ClaimRejected, CustomerClaimed
 from events.receipt import CommandAccepted
-from events.wire import public_payload_of_json
+from events.wire import public_json
 from ledger.aggregate import Envelope
 from projections.columns import ts
 from projections.money import money_lines
@@ -42,27 +42,26 @@ class AuditView(View):
 
     def handle(self, cursor: Any, t: Tables, envelope: Envelope, position: int) -> None:
         event = envelope.payload
-        # Read back from the bytes the store wrote, not dumped from the model again;
-        # private fields dropped by the same rule as Kafka's.
-        fields = public_payload_of_json(envelope.payload_json)
-        customer_id = fields.get("customer_id")
+        customer_id = getattr(event, "customer_id", None)
         if isinstance(event, CustomerClaimed):
             self._claimed[event.customer_id] = event.partner_id
-        partner_id = fields.get("partner_id") or (fields.get("earning") or {}).get("partner_id")
+        partner_id = getattr(event, "partner_id", None) or getattr(getattr(event, "earning", None), "partner_id", None)
         if partner_id is None and customer_id is not None:
             partner_id = self._claimed.get(customer_id)
         money = [
             {"bucket": line.bucket, "kind": line.kind, "amount": str(line.amount), "currency": line.currency}
             for line in money_lines(event)
         ]
-        details = fields
+        # The bytes the store wrote, as they are (readers parse them), without private
+        # fields by the same rule as Kafka's.
+        details = public_json(envelope.payload_json)
         if isinstance(event, ClaimRejected):
-            details["rejected"] = True
+            details = orjson.dumps({**orjson.loads(details), "rejected": True}, option=orjson.OPT_SORT_KEYS)
         meta = envelope.meta
         row = [
             position, envelope.event_id_text, event.TOPIC, partner_id, customer_id,
             ts(envelope.effective_at), ts(envelope.recorded_at), meta.actor, meta.source,
-            meta.correlation_id, orjson.dumps(money).decode(), orjson.dumps(details, option=orjson.OPT_SORT_KEYS).decode(),
+            meta.correlation_id, orjson.dumps(money).decode(), details.decode(),
         ]
         self._rows.append(row)
         if partner_id is None and customer_id is not None:
