@@ -4,6 +4,13 @@
 unit of work, commits, and brings the read models up to date. ``bus.handle_many``
 does the same for a stream of commands, committed a batch at a time (``ledger apply``,
 the Kafka consumer, HTTP batches).
+
+A batch goes through small steps, each one method: parse (``_parse``, once), decide
+(``_decide``: prefetch what the batch reads, then per command ``_answer_from_receipts``
+for idempotency and ``_handle`` for the handler), append (``UnitOfWork.commit``), fold
+(``read_models.catch_up``). Deciding and appending are retried together, in one place
+(``_decide_and_append``). ``preview`` and ``preview_many`` decide the same way and
+append nothing.
 """
 
 from __future__ import annotations
@@ -97,7 +104,7 @@ class MessageBus:
         culprit fails. A month close runs alone, after a commit, so it sees
         everything before it. ``caller`` scopes the commands' own ``command_id`` keys
         (default: the entry point, the CLI's being unscoped)."""
-        origin = Origin(source, actor or source, caller or (None if source == "cli" else source))
+        origin = _origin(source, actor, caller)
         batch: list[Message] = []
         for message in messages:
             if _is_barrier(message) and batch:
@@ -120,10 +127,7 @@ class MessageBus:
             if not isinstance(command, m.Command):
                 return command, []
             try:
-                origin = Origin(source, actor or source, caller or (None if source == "cli" else source))
-                with self.read_models.deciding():
-                    self._prefetch([command], origin.caller)
-                    result = self._run(command, origin)
+                [result] = self._decide([command], _origin(source, actor, caller))
                 return result, self.uow.pending()
             finally:
                 self.uow.discard()
@@ -134,29 +138,29 @@ class MessageBus:
         sees what the ones before it would record), then all thrown away: their results.
         Nothing is written (``ledger import --dry-run``)."""
         with self._lock:
-            parsed = [_parse(message) for message in messages]
-            origin = Origin(source, actor or source, caller or (None if source == "cli" else source))
             try:
-                self._prefetch([c for c in parsed if isinstance(c, m.Command)], origin.caller)
-                return [self._run(c, origin) if isinstance(c, m.Command) else c for c in parsed]
+                return self._decide([_parse(message) for message in messages], _origin(source, actor, caller))
             finally:
                 self.uow.discard()
 
     # -- one batch ------------------------------------------------------------------------
 
     def _apply_batch(self, batch: list[Message], origin: Origin) -> list[Result]:
+        """The steps of a batch: parse (once, whatever the retries), then decide and
+        append (retried together), then fold what was appended into the read models."""
         with self._lock:
+            parsed = [_parse(message) for message in batch]
             committed: list[tuple[int, Envelope]] = []
-            parsed = [_parse(message) for message in batch]  # validated once, whatever the retries
-            results = self._decide_and_commit(parsed, origin, committed)
+            results = self._decide_and_append(parsed, origin, committed)
             self.read_models.catch_up(recent=committed)
             return results
 
-    def _decide_and_commit(
+    def _decide_and_append(
         self, parsed: list[m.Command | Result], origin: Origin, committed: list[tuple[int, Envelope]]
     ) -> list[Result]:
-        """Decide every command of the batch in memory and write what they recorded in
+        """Decide every command of the batch in memory and append what they recorded in
         one transaction; ``committed`` receives the events written, with positions.
+        Every retry of the bus is here.
 
         Only a conflict with another writer (a unique key or version taken, a
         serialization failure: the store's ``IntegrityError``) is replayed on fresh
@@ -167,9 +171,7 @@ class MessageBus:
         only the culprit fails (code ``internal``, saying why) and the others still apply."""
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                with self.read_models.deciding():
-                    self._prefetch([c for c in parsed if isinstance(c, m.Command)], origin.caller)
-                    results = [self._run(c, origin) if isinstance(c, m.Command) else c for c in parsed]
+                results = self._decide(parsed, origin)
                 committed += self.uow.commit()
                 return results
             except IntegrityError:
@@ -181,13 +183,20 @@ class MessageBus:
                 self.uow.discard()
                 if len(parsed) > 1:
                     log.warning("batch_failed_retrying_singly", size=len(parsed), error=type(failure).__name__)
-                    return [self._decide_and_commit([command], origin, committed)[0] for command in parsed]
+                    return [self._decide_and_append([command], origin, committed)[0] for command in parsed]
                 log.exception("command_failed")  # reported, never swallowed silently
                 return [_refused(parsed[0], reject("internal", _failure_message(failure)))]
         log.error("batch_gave_up", attempts=MAX_ATTEMPTS, size=len(parsed))
         busy = reject("busy", f"other writers kept changing what this needed: {MAX_ATTEMPTS} attempts conflicted; "
                               "nothing was recorded, send it again")
         return [_refused(c, busy) for c in parsed]
+
+    def _decide(self, parsed: list[m.Command | Result], origin: Origin) -> list[Result]:
+        """Each parsed command's result, decided in order in the unit of work (what it
+        records stays pending there); one refused when parsing keeps its refusal."""
+        with self.read_models.deciding():
+            self._prefetch([c for c in parsed if isinstance(c, m.Command)], origin.caller)
+            return [self._decide_one(c, origin) if isinstance(c, m.Command) else c for c in parsed]
 
     def _prefetch(self, commands: list[m.Command], caller: str | None) -> None:
         """Load what a batch will touch in a few queries instead of one per aggregate:
@@ -224,9 +233,23 @@ class MessageBus:
 
     # -- one command ----------------------------------------------------------------------
 
-    def _run(self, command: m.Command, origin: Origin) -> Result:
+    def _decide_one(self, command: m.Command, origin: Origin) -> Result:
+        """Idempotency first (a key used before answers with its first result), then
+        the handler; the result is kept under the command's keys."""
         keys = command.idempotency_keys(origin.caller)
         print_ = fingerprint(command, self.vault.keyed_hash) if keys else ""
+        answered = self._answer_from_receipts(command, keys, print_)
+        if answered is not None:
+            return answered
+        result, kept = self._handle(command, origin)
+        if kept:
+            for key in keys:
+                self.uow.keep_receipt(key, (print_, result))
+        return result
+
+    def _answer_from_receipts(self, command: m.Command, keys: list[str], print_: str) -> Result | None:
+        """The first result of a key already used by the same content; a ``conflict``
+        if used by another; None if no key was used yet."""
         for key in keys:
             receipt = self.uow.receipt(key)
             if receipt is None:
@@ -237,19 +260,25 @@ class MessageBus:
                 used = f"{field} {getattr(command, field)!r} was already used for a different command"
                 return error_result(reject("conflict", used, field), command.type)
             return first_result
+        return None
+
+    def _handle(self, command: m.Command, origin: Origin) -> tuple[Result, bool]:
+        """The handler's result, and whether it is kept as the command's answer (an
+        outcome that recorded something is; a plain refusal only for a command keyed
+        by its origin, whose first outcome stands)."""
         ctx = Context(self.uow, self.vault, self.read_models, _meta(command, origin))
         recorded_before = self.uow.recorded
         try:
-            result: Result = {"ok": True, "type": command.type, **_handler(command)(ctx, command)}
+            return {"ok": True, "type": command.type, **_handler(command)(ctx, command)}, True
         except CommandRejected as refusal:
             if self.uow.recorded != recorded_before and not refusal.recorded:
                 raise RuntimeError(f"{command.type} recorded events and then was refused") from refusal
-            result = error_result(refusal, command.type)
-            if not refusal.recorded and not command.keyed_by_origin:
-                return result
-        for key in keys:
-            self.uow.keep_receipt(key, (print_, result))
-        return result
+            return error_result(refusal, command.type), refusal.recorded or command.keyed_by_origin
+
+
+def _origin(source: Source, actor: str | None, caller: str | None) -> Origin:
+    """The CLI's own keys are unscoped; every other entry point scopes them by default."""
+    return Origin(source, actor or source, caller or (None if source == "cli" else source))
 
 
 def _refused(parsed: m.Command | Result, refusal: CommandRejected) -> Result:
