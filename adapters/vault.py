@@ -8,6 +8,7 @@ in the transaction that records the forget event (see ``adapters.event_store``),
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
