@@ -183,9 +183,20 @@ def _semantic(row: tuple[Any, ...]) -> tuple[Any, ...]:
 def _parsed(value: Any) -> Any:
     if isinstance(value, str) and value[:1] in ("{", "["):
         try:
-            return json.loads(value)
+            return _without_nulls(json.loads(value))
         except ValueError:
             return value
+    return value
+
+
+def _without_nulls(value: Any) -> Any:
+    """A document without its empty fields: a field an event type gained later (with
+    no value in events recorded before) says nothing, whether a read model written
+    by an older version shows it or not."""
+    if isinstance(value, dict):
+        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value]
     return value
 
 
