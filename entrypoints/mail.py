@@ -151,14 +151,20 @@ def request_signin_link(ledger: Ledger, email: str) -> int:
                 >= settings.signin_links_per_hour:
             log.info("signin_link_rate_limited", partner_id=partner_id)
             continue
-        credential, secret = ledger.access.issue(
-            "invite", "partner", partner_id=partner_id, label="e-mailed sign-in link",
-            lifetime=timedelta(minutes=settings.signin_link_minutes))
-        sealed = ledger.vault.seal(subject("partner", partner_id), _with_expiry(secret, credential.expires_at))
-        message = Message(notices.SIGNIN_LINK, partner_id)
-        ledger.outbox.enqueue(CONSUMER, f"signin:{credential.credential_id}", message, secret=sealed, now=now)
+        enqueue_signin_link(ledger, partner_id, timedelta(minutes=settings.signin_link_minutes), "e-mailed sign-in link", now)
         queued += 1
     return queued
+
+
+def enqueue_signin_link(ledger: Ledger, partner_id: str, lifetime: timedelta, label: str,
+                        now: datetime | None = None) -> tuple[str, datetime | None]:
+    """A one-time sign-in link for the partner, put in the outbox as a mail to its contact
+    address (its secret sealed in the row until sent); the invite's id and expiry."""
+    credential, secret = ledger.access.issue("invite", "partner", partner_id=partner_id, label=label, lifetime=lifetime)
+    sealed = ledger.vault.seal(subject("partner", partner_id), _with_expiry(secret, credential.expires_at))
+    message = Message(notices.SIGNIN_LINK, partner_id)
+    ledger.outbox.enqueue(CONSUMER, f"signin:{credential.credential_id}", message, secret=sealed, now=now or datetime.now(UTC))
+    return credential.credential_id, credential.expires_at
 
 
 # -- running the worker ----------------------------------------------------------------------

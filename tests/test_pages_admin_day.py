@@ -173,3 +173,23 @@ def test_closing_the_last_month_leaves_the_home_page_with_no_months_to_close(htt
     http.driver.ok(*(close(month, datetime.now(UTC).isoformat().replace("+00:00", "Z")) for month in ready))
     page = http.get("/", as_="finance").text
     assert re.search(r'data-to-do="Months to close">\s*<div class="label">[^<]*</div>\s*<div class="figure">0</div>', page)
+
+
+def test_an_admin_e_mails_a_partner_a_new_sign_in_link_through_the_outbox(http):
+    from entrypoints.mail import mail_worker
+    from tests.smtp import link_in, smtp_server
+    from tests.test_mail import mail_to
+
+    world(http)
+    with smtp_server() as (inbox, smtp_url):
+        mail_to(http.driver, smtp_url)
+        csrf = http.sign_in("admin")
+        sent = post(http, "/admin/partners/p1/invite", csrf, deliver="email")
+        assert notice(http, sent) == "A new sign-in link for p1 is on its way to the application's contact address."
+        mail_worker(http.driver.app).run_once()
+        link = link_in(inbox.one("owner@p1.example", "sign-in link"))
+    secret = link.rsplit("/", 1)[1]
+    credential = http.driver.app.access.authenticate(secret, "invite")
+    assert credential is not None and credential.partner_id == "p1" and credential.label == "e-mailed from the partner's page"
+    [issued] = [e for e in trail(http, "p1") if e["type"] == "partner.sign_in_link_issued"]
+    assert issued["details"]["invite_id"] == credential.credential_id and secret not in str(issued)

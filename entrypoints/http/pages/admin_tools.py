@@ -7,7 +7,7 @@ terms, what changes) exactly as the ledger would decide it, before applying it."
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -24,6 +24,7 @@ from entrypoints.http.params import PartnerId, ProgramId
 from entrypoints.http.routes.commands import authorize
 from entrypoints.http.templating import render
 from entrypoints.http.urls import url
+from entrypoints.mail import enqueue_signin_link
 from events.program import ProgramTermsChanged
 from ledger.errors import CommandRejected
 
@@ -31,6 +32,7 @@ router = APIRouter(include_in_schema=False)
 log = structlog.get_logger(__name__)
 
 INVITE_LABEL = "re-issued from the partner's page"
+MAIL_LABEL = "e-mailed from the partner's page"
 
 
 # -- a new sign-in link ------------------------------------------------------------------
@@ -41,22 +43,32 @@ async def reissue_invite(request: Request, principal: Staff, ledger: LedgerDep, 
     """A fresh one-time sign-in link for an approved partner, on a never-cached page (the
     only place it is ever shown); the partner's unused links stop working, and the
     audit trail records that a link was issued, by whom, and its id."""
-    return await run_in_threadpool(_reissue, request, principal, ledger, partner_id)
+    by_mail = form_text(await request.form(), "deliver") == "email"
+    return await run_in_threadpool(_reissue, request, principal, ledger, partner_id, by_mail)
 
 
-def _reissue(request: Request, principal: Principal, ledger: Ledger, partner_id: str) -> Response:
+def _reissue(request: Request, principal: Principal, ledger: Ledger, partner_id: str, by_mail: bool) -> Response:
     record = ledger.queries.partner(partner_id)  # 404 for a partner the ledger does not know
-    invite = invite_link(ledger, str(request.base_url), Role.PARTNER, partner_id, INVITE_LABEL)
+    if by_mail:
+        lifetime = timedelta(hours=ledger.settings.http_invite_hours)
+        invite_id, expires_at = enqueue_signin_link(ledger, partner_id, lifetime, MAIL_LABEL)
+        assert expires_at is not None  # an invite is made with a lifetime
+        invite = {"invite_id": invite_id, "expires_at": expires_at.isoformat()}
+    else:
+        invite = invite_link(ledger, str(request.base_url), Role.PARTNER, partner_id, INVITE_LABEL)
     command = parse({"type": "issue_sign_in_link", "partner_id": partner_id, "invite_id": invite["invite_id"],
                      "expires_at": invite["expires_at"]})
     authorize([command], principal)
     result = ledger.bus.handle(command, source="api", actor=principal.actor, caller=principal.caller)
     if not result["ok"]:
-        ledger.access.revoke(invite["invite_id"])
+        ledger.access.revoke(invite["invite_id"])  # a mail already queued then carries a dead link
         return back_to(url("/admin/partners/{}", partner_id), f"No link made for partner {partner_id}: {result_text(result)}",
                        "error")
     replaced = _revoke_older_invites(ledger, partner_id, keep=invite["invite_id"])
-    log.info("sign_in_link_reissued", partner_id=partner_id, invite_id=invite["invite_id"], replaced=replaced)
+    log.info("sign_in_link_reissued", partner_id=partner_id, invite_id=invite["invite_id"], replaced=replaced, by_mail=by_mail)
+    if by_mail:
+        return back_to(url("/admin/partners/{}", partner_id),
+                       f"A new sign-in link for {partner_id} is on its way to the application's contact address.")
     return render(request, "admin/invite.html", {
         "partner": record, "invite": invite, "replaced": replaced, "contact": ledger.queries.contact_email(partner_id),
     }, principal=principal, headers={"Cache-Control": "no-store"})
