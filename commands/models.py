@@ -548,7 +548,7 @@ class IssueSignInLink(Command):
     type: Literal["issue_sign_in_link"]
     partner_id: KnownId = Field(description=PARTNER_ID)
     invite_id: Id = Field(description="the id of the invite made (`ledger token list` shows it), never its secret")
-    expires_at: datetime = Field(description="when the link stops working (ISO 8601)")
+    expires_at: Moment = Field(description="when the link stops working (ISO 8601)")
 
 
 class CompleteTraining(Command):

@@ -63,6 +63,7 @@ VALID: dict[str, dict[str, Any]] = {
     "reveal_payout_account": b.cmd("reveal_payout_account", partner_id="p1", shown_in="payouts page"),
     "set_notices": b.cmd("set_notices", partner_id="p1", notices=False),
     "update_profile": b.cmd("update_profile", partner_id="p1", contact_email="ops@p1.example", website="https://p1.example"),
+    "issue_sign_in_link": b.cmd("issue_sign_in_link", partner_id="p1", invite_id="inv-1", expires_at="2025-03-01T00:00:00Z"),
 }
 # Hostile JSON text for a value, by the kind of value its schema asks for: none of
 # them is valid for a field of that kind.
