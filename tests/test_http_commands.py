@@ -132,7 +132,8 @@ def test_an_approval_answers_a_one_time_invite_that_never_reaches_the_log(http):
     assert http.get("/v1/partners/p1/balance").json()["partner_id"] == "p1"
     assert http.get("/v1/me").json() == {"role": "partner", "partner_id": "p1", "permissions": [
         "command:create_resold_customer", "command:request_payout", "command:rotate_partner_code", "command:set_notices",
-        "command:submit_lead", "read:own"], "actor": "partner:p1"}
+        "command:set_payout_details", "command:submit_lead", "command:submit_tax_form", "command:update_profile", "read:own"],
+        "actor": "partner:p1"}
 
 
 def test_a_deeply_nested_body_is_a_clear_400(http):
