@@ -198,7 +198,10 @@ class Model:
     # -- commands --------------------------------------------------------------------------
 
     def run(self, command: dict[str, Any]) -> Expect:
-        """Idempotency first (the same key again returns the first result), then the rules."""
+        """The command's own shape first (refused at the edge, before any key is looked
+        up), then idempotency (the same key again returns the first result), then the rules."""
+        if command["type"] == "record_payment" and any(Decimal(line["amount"]) == 0 for line in command["lines"]):
+            return Expect(False, "invalid")  # a line of zero: `lines.N.amount: must be positive`
         keys = []
         if command["type"] in KEY_FIELDS:
             key_field = KEY_FIELDS[command["type"]]
@@ -303,8 +306,6 @@ class Model:
         customer = self.customers[c["customer_id"]]
         currency = c["currency"]
         lines = [(line["kind"], Decimal(line["amount"])) for line in c["lines"]]
-        if any(amount == 0 for _, amount in lines):
-            return Expect(False, "invalid")  # a line of zero: `lines.N.amount: must be positive`
         list_price = sum((amount for _, amount in lines), Decimal(0))
         paid = list_price + Decimal(c["tax"])
         base = sum((amount for kind, amount in lines if self.commissionable(kind)), Decimal(0))
