@@ -228,7 +228,13 @@ class Database:
         conn.execute("COMMIT")
 
     def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        """Every row of one read-only query, on a pooled connection (``reading``)."""
+        """Every row of one read-only query, on a pooled connection. On PostgreSQL one
+        statement already sees one snapshot: it runs on the autocommit connection, one
+        round trip instead of three (BEGIN, the query, COMMIT)."""
+        if self.is_postgres:
+            with self.connect() as conn, conn.cursor() as cursor:
+                _Translating(cursor, self).execute(sql, params)
+                return cursor.fetchall()
         with self.connect() as conn, self.reading(conn) as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()

@@ -4,7 +4,7 @@ time) and ``known_at`` (recorded time) honoured everywhere."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -156,16 +156,21 @@ class Queries:
         partner = self.store.load(Partner, partner_id, known_at)
         if partner is None:
             raise NotFound(f"partner {partner_id!r} does not exist")
+        # The customers' onboarding dates and the program's terms in one statement: a
+        # status is two round trips to the database (the partner's events, this).
         rows = self.db.fetch_all(
-            f"SELECT onboarded_at FROM {self.t.customers}"
-            " WHERE partner_id = %s AND onboarded_at IS NOT NULL AND onboarded_known <= %s",
-            (partner_id, _bound(known_at)),
+            f"SELECT 0, onboarded_at, 0, NULL FROM {self.t.customers}"
+            " WHERE partner_id = %s AND onboarded_at IS NOT NULL AND onboarded_known <= %s"
+            f" UNION ALL SELECT 1, effective_at, position, terms FROM {self.t.program_terms}"
+            " WHERE program_id = %s AND recorded_at <= %s ORDER BY 1, 2, 3",
+            (partner_id, _bound(known_at), partner.program_id, _bound(known_at)),
         )
+        terms = [row[1:] for row in rows if row[0] == 1]
         status = partner_status(
             on=on,
             approved_at=partner.approved_at,
-            onboarded=[from_ts(row[0]) for row in rows],
-            terms=terms_on(self.db, self.t, partner.program_id, on, known_at).status,
+            onboarded=[from_ts(row[1]) for row in rows if row[0] == 0],
+            terms=_terms_in_force(partner.program_id, terms, on).status,
             active_until=partner.active_until.at(on),
         )
         return status.as_dict()
@@ -402,6 +407,12 @@ def terms_on(db: Database, t: Tables, program_id: str, on: datetime, known_at: d
         " WHERE program_id = %s AND recorded_at <= %s ORDER BY effective_at, position",
         (program_id, _bound(known_at)),
     )
+    return _terms_in_force(program_id, rows, on)
+
+
+def _terms_in_force(program_id: str, rows: Sequence[Sequence[Any]], on: datetime) -> Terms:
+    """Of a program's (effective_at, position, terms) rows in that order, the terms in
+    force on ``on``: the last one effective by then, else the first."""
     if not rows:
         raise NotFound(f"program {program_id!r} has no terms")
     when = ts(as_utc(on))
