@@ -88,10 +88,18 @@ def _after_close(ledger: Ledger, r: random.Random, closed_at: datetime, last: bo
         elif roll >= ASKED_SHARE + PAID_SHARE or last:
             continue  # carried to the next month
         paid = min(now, closed_at + timedelta(days=r.randint(4, 12), hours=r.randint(8, 17)))
-        commands.append({"type": "record_payout", "payout_id": f"po-{partner_id}-{due['statement_ids'][0].split('/')[-1]}",
+        commands.append({"type": "record_payout", "payout_id": payout_id(paid, partner_id, currency),
                          "partner_id": partner_id, "amount": due["due"], "currency": currency,
                          "statement_ids": due["statement_ids"], "at": _iso(paid), "actor": "finance"})
     return commands
+
+
+def payout_id(paid: datetime, partner_id: str, currency: str) -> str:
+    """The id finance's payouts page gives a payment, ``REFERENCE:partner:currency``, with
+    its default reference, the day's (``payout-2024-02-09``): one id per partner, currency
+    and payment run, as a bank transfer's reference would be. (An id made of the partner and
+    its oldest statement's month named a partner's payouts in two currencies alike.)"""
+    return f"payout-{paid:%Y-%m-%d}:{partner_id}:{currency}"
 
 
 def click_rows(ledger: Ledger, seed: int, until: date) -> list[tuple[str, str, int]]:
