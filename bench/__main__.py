@@ -2,8 +2,10 @@
 baseline and target, write bench-results.json (the same figures under the same names).
 
 Columns: the figure measured now; ``reference``, what it is measured against in the
-same run (COPY into a plain table, a raw scan, a raw producer); ``before``, the figure
-before issue #11 (bench/baseline.json); the target, and whether it is met.
+same run (COPY into a plain table, a raw scan, a raw producer); ``before #11``, the figure
+before issue #11 (bench/baseline.json); ``before #19``, the figure before issue 19's
+lean core (``BEFORE_ISSUE_19``); the target, and whether it is met. A last table repeats
+the figures that have a target: now, before #19 and the target side by side.
 """
 
 from __future__ import annotations
@@ -29,6 +31,20 @@ from entrypoints.logging import configure_logging
 log = structlog.get_logger("bench")
 
 BASELINE = json.loads((Path(__file__).parent / "baseline.json").read_text())
+
+# Issue 19's starting point: `make bench-quick` (S: 58k commands, 72k facts) on a quiet
+# machine, 2026-12-02, at f03e446 (lean core step 1 landed, nothing of session 3); the
+# query figures are at M. SQLite's ingest was "similar" and is not listed.
+BEFORE_ISSUE_19: dict[str, float] = {
+    "ingest.postgres.S.cpu_us_per_fact": 230.0,
+    "ingest.postgres.S.server_cpu_us_per_fact": 90.0,
+    "ingest.postgres.S.ratio_vs_copy": 0.0275,
+    "replay.S.cpu_us_per_event": 232.0,
+    "replay.S.ratio_vs_scan": 0.09,
+    "relay.ratio_vs_raw": 0.64,
+    "query.status_p99_ms": 7.0,
+    "query.balance_p99_ms": 1.0,
+}
 
 # Figure name pattern (``*`` is a size) -> (operator, limit).
 TARGETS = {
@@ -84,6 +100,8 @@ def add(figures: dict[str, dict[str, Any]], name: str, value: Any, reference: An
         figure["reference"] = reference
     if name in BASELINE:
         figure["before"] = BASELINE[name]
+    if name in BEFORE_ISSUE_19:
+        figure["before_issue_19"] = BEFORE_ISSUE_19[name]
     target = _target(name)
     if target is not None:
         op, limit = target
@@ -169,12 +187,25 @@ def relay_figures(url: str) -> dict[str, Any]:
 
 
 def print_table(results: dict[str, Any]) -> None:
+    figures = results["figures"]
     print(f"\nLedger benchmarks ({results['sizes']})")
-    print(f"  {'figure':<50} {'value':>12} {'reference':>12} {'before':>10} {'target':>9}  verdict")
-    for name, figure in results["figures"].items():
-        verdict = {True: "met", False: "MISSED", None: "not measured"}.get(figure.get("met"), "") if "target" in figure else ""
+    print(f"  {'figure':<50} {'value':>12} {'reference':>12} {'before #11':>10} {'before #19':>10} {'target':>9}  verdict")
+    for name, figure in figures.items():
         print(f"  {name:<50} {_cell(figure.get('value')):>12} {_cell(figure.get('reference')):>12}"
-              f" {_cell(figure.get('before')):>10} {figure.get('target', ''):>9}  {verdict}")
+              f" {_cell(figure.get('before')):>10} {_cell(figure.get('before_issue_19')):>10} {figure.get('target', ''):>9}"
+              f"  {_verdict(figure)}")
+    targeted = [(name, figure) for name, figure in figures.items() if "target" in figure]
+    print(f"\nTargets ({sum(f.get('met') is True for _, f in targeted)} of {len(targeted)} met)")
+    print(f"  {'figure':<50} {'now':>12} {'before #19':>10} {'target':>9}  verdict")
+    for name, figure in targeted:
+        print(f"  {name:<50} {_cell(figure.get('value')):>12} {_cell(figure.get('before_issue_19')):>10}"
+              f" {figure['target']:>9}  {_verdict(figure)}")
+
+
+def _verdict(figure: dict[str, Any]) -> str:
+    if "target" not in figure:
+        return ""
+    return {True: "met", False: "MISSED", None: "not measured"}[figure.get("met")]
 
 
 def _cell(value: Any) -> str:
