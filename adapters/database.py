@@ -35,9 +35,8 @@ class Cursor(Protocol):
 
 @dataclass(frozen=True)
 class Database:
-    """Connection facts for both the event store (through eventsourcing) and the
-    tables the ledger keeps beside it (projections, keys), written with ``%s``
-    placeholders and translated for SQLite."""
+    """Connection facts for the ledger's tables (the log, read models, keys), whose SQL
+    is written with ``%s`` placeholders and translated for SQLite."""
 
     url: str
     kind: str  # "sqlite" or "postgres"
@@ -72,21 +71,6 @@ class Database:
     @property
     def is_postgres(self) -> bool:
         return self.kind == "postgres"
-
-    def eventsourcing_env(self) -> dict[str, str]:
-        if not self.is_postgres:
-            return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": self.path}
-        return {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
-            "POSTGRES_DBNAME": self.dbname,
-            "POSTGRES_HOST": self.host,
-            "POSTGRES_PORT": self.port,
-            "POSTGRES_USER": self.user,
-            "POSTGRES_PASSWORD": self.password,
-            "POSTGRES_SCHEMA": self.schema,
-            "POSTGRES_LOCK_TIMEOUT": "30",
-            "POSTGRES_POOL_SIZE": "4",
-        }
 
     def events_table(self) -> str:
         return "ledger_events" if self.is_postgres else "stored_events"

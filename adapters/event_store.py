@@ -1,5 +1,9 @@
-"""The event store: the eventsourcing library's Application and recorders for reading,
-and the ledger's own batch writer.
+"""The event store: the ledger's own log table, read and written with the ledger's SQL
+on the ledger's connections (``docs/architecture.md``, "The event store, honestly", says
+why, with the figure that decided it). The table has the names, columns and keys the
+eventsourcing library's recorders created before (``adapters.schema``), so a log they
+made reads, verifies and grows unchanged; the library still gives the rows' value types
+(``Notification``, ``StoredEvent``) and the conflict the bus replays (``IntegrityError``).
 
 A batch of events is written in one transaction: under the log's write lock, the
 versions of what the batch only read are validated, the events get their positions
@@ -25,17 +29,13 @@ from uuid import UUID
 
 import orjson
 import psycopg
-from eventsourcing.application import Application
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, Notification, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder
-from eventsourcing.sqlite import SQLiteApplicationRecorder
-from psycopg.sql import SQL, Identifier
+from eventsourcing.persistence import IntegrityError, Notification, StoredEvent
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from adapters import idempotency
 from adapters.database import Database
 from adapters.hash_chain import CHAIN_TABLE, seal
-from adapters.schema import KEY_TAKEN, create_chain_table, create_log_guards
+from adapters.schema import KEY_TAKEN, create_log_guards, create_log_tables
 from adapters.vault import KEYS_TABLE, scrub_destroyed_keys
 from events.base import Event, EventMeta, event_class_for_topic
 from ledger.aggregate import A, Envelope
@@ -86,75 +86,27 @@ def _stored_model(payload_class: type[Event]) -> type[BaseModel]:
 def decode(stored_event: StoredEvent) -> Envelope:
     """Rebuild the envelope of any stored event or notification (upcasting payloads
     stored under an older schema version)."""
-    payload_class = event_class_for_topic(stored_event.topic)
-    originator_id = stored_event.originator_id
-    identity = UUID(originator_id) if isinstance(originator_id, str) else originator_id
+    return decode_row(as_uuid(stored_event.originator_id), stored_event.originator_version,
+                      stored_event.topic, stored_event.state)
+
+
+def decode_row(originator_id: UUID, version: int, topic: str, state: bytes) -> Envelope:
+    """``decode`` of a row's fields, with no ``StoredEvent`` made for it."""
+    payload_class = event_class_for_topic(topic)
     try:
-        document: Any = _stored_model(payload_class).model_validate_json(stored_event.state)
-        return Envelope(identity, stored_event.originator_version, document.recorded_at, document.meta, document.payload)
+        document: Any = _stored_model(payload_class).model_validate_json(state)
+        return Envelope(originator_id, version, document.recorded_at, document.meta, document.payload)
     except ValidationError:
         pass  # an older schema version (or a hand-edited row): the general path below
-    state = orjson.loads(stored_event.state)
-    payload = payload_class.upcast(state["payload"], state["schema_version"])
+    stored = orjson.loads(state)
+    payload = payload_class.upcast(stored["payload"], stored["schema_version"])
     return Envelope(
-        originator_id=identity,
-        originator_version=stored_event.originator_version,
-        timestamp=datetime.fromisoformat(state["recorded_at"]),
-        meta=EventMeta.model_validate(state["meta"]),
+        originator_id=originator_id,
+        originator_version=version,
+        timestamp=datetime.fromisoformat(stored["recorded_at"]),
+        meta=EventMeta.model_validate(stored["meta"]),
         payload=payload_class.model_validate(payload),
     )
-
-
-class EnvelopeMapper(Mapper):  # type: ignore[type-arg]
-    """The library's repository reads through this: stored events to envelopes."""
-
-    def __init__(self) -> None:
-        super().__init__(transcoder=JSONTranscoder())
-
-    def to_stored_event(self, domain_event: Any) -> StoredEvent:
-        return encode(domain_event)
-
-    def to_domain_event(self, stored_event: StoredEvent) -> Any:
-        return decode(stored_event)
-
-
-# -- reading -----------------------------------------------------------------------------
-
-
-class BatchReadingSQLiteRecorder(SQLiteApplicationRecorder):
-    def select_events_of(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
-        """Every event of many aggregates in one query, by aggregate then version."""
-        events: list[StoredEvent] = []
-        for chunk in _chunks(originator_ids):
-            marks = ",".join("?" * len(chunk))
-            with self.datastore.transaction(commit=False) as c:
-                c.execute(
-                    f"SELECT * FROM {self.events_table_name} WHERE originator_id IN ({marks})"
-                    " ORDER BY originator_id, originator_version",
-                    [i.hex for i in chunk],
-                )
-                events += [
-                    StoredEvent(self.convert_originator_id(r["originator_id"]), r["originator_version"], r["topic"], r["state"])
-                    for r in c.fetchall()
-                ]
-        return events
-
-
-class BatchReadingPostgresRecorder(PostgresApplicationRecorder):
-    def select_events_of(self, originator_ids: Sequence[UUID]) -> list[StoredEvent]:
-        """Every event of many aggregates in one query, by aggregate then version."""
-        events: list[StoredEvent] = []
-        statement = SQL("SELECT * FROM {0}.{1} WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version").format(
-            Identifier(self.datastore.schema), Identifier(self.events_table_name)
-        )
-        for chunk in _chunks(originator_ids):
-            with self.datastore.get_connection() as conn, conn.cursor() as curs:
-                curs.execute(statement, [list(chunk)])
-                events += [
-                    StoredEvent(r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"]))
-                    for r in curs.fetchall()
-                ]
-        return events
 
 
 # -- writing -----------------------------------------------------------------------------
@@ -213,91 +165,125 @@ def _reason(exc: Exception) -> str:
     return getattr(diag, "message_primary", None) or str(exc).splitlines()[0]
 
 
-class EventStore(Application):  # type: ignore[type-arg]
-    """The library's Application (reading, the repository), configured for the
-    ledger's database, with the ledger's batch writer (``append``)."""
+# A row of the log as stored: (position, originator id, version, topic, state). The
+# originator id is a ``UUID`` on PostgreSQL and 32 hex digits on SQLite (``as_uuid``).
+Row = tuple[int, Any, int, str, bytes]
 
-    name = "ledger"
+
+def as_uuid(originator_id: Any) -> UUID:
+    return originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
+
+
+class EventStore:
+    """The ledger's log: its table, the reads the ledger needs, and the batch writer
+    (``append``)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        recorder = BatchReadingPostgresRecorder if db.is_postgres else BatchReadingSQLiteRecorder
-        env = db.eventsourcing_env() | {
-            "APPLICATION_RECORDER_TOPIC": f"{recorder.__module__}:{recorder.__qualname__}",
-        }
-        with db.schema_lock():  # the library creates its tables on its own connections
-            create_chain_table(db)
-            super().__init__(env=env)
-            create_log_guards(db)
         self.table = db.events_table()
-        with db.schema_change() as cursor:
-            idempotency.create_table(cursor, self.table, db.table_exists(cursor, idempotency.TABLE))
-            self._sequence = ""
-            if db.is_postgres:
-                cursor.execute("SELECT pg_get_serial_sequence(%s, 'notification_id')", (f"{db.schema}.{self.table}",))
-                self._sequence = cursor.fetchone()[0]
+        self._position = "notification_id" if db.is_postgres else "rowid"
+        self._columns = f"{self._position}, originator_id, originator_version, topic, state"
+        with db.schema_lock():
+            create_log_tables(db)
+            create_log_guards(db)
+            with db.schema_change() as cursor:
+                idempotency.create_table(cursor, self.table, db.table_exists(cursor, idempotency.TABLE))
+                self._sequence = ""
+                if db.is_postgres:
+                    cursor.execute("SELECT pg_get_serial_sequence(%s, 'notification_id')", (f"{db.schema}.{self.table}",))
+                    self._sequence = cursor.fetchone()[0]
 
     decode = staticmethod(decode)
 
-    def construct_mapper(self) -> Mapper:  # type: ignore[type-arg]
-        return EnvelopeMapper()
-
     # -- reading ------------------------------------------------------------------------
 
-    def notifications(self, after: int, limit: int, stop: int | None = None) -> Sequence[Notification]:
-        return self.recorder.select_notifications(
-            start=after, limit=limit, stop=stop, inclusive_of_start=False
-        )
+    def _select(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """The rows of one statement, which is its own consistent read (autocommit): no
+        BEGIN and COMMIT around it."""
+        with self.db.connect() as conn:
+            return list(conn.execute(self.db.sql(sql), params).fetchall())
+
+    def notifications(
+        self, after: int, limit: int, stop: int | None = None, topics: Sequence[str] = ()
+    ) -> list[Notification]:
+        """Up to ``limit`` events after position ``after`` (up to ``stop``; only those
+        ``topics`` when given), in order."""
+        return [Notification(r[1] if isinstance(r[1], UUID) else UUID(r[1]), r[2], r[3], bytes(r[4]), r[0])
+                for r in self.page(after, limit, stop, topics)]
+
+    def page(self, after: int, limit: int, stop: int | None = None, topics: Sequence[str] = ()) -> list[Row]:
+        """``notifications`` as raw rows (``Row``)."""
+        sql = f"SELECT {self._columns} FROM {self.table} WHERE {self._position} > %s"
+        params: list[Any] = [after]
+        if stop is not None:
+            sql += f" AND {self._position} <= %s"
+            params.append(stop)
+        if topics:
+            sql += f" AND topic IN ({', '.join('%s' for _ in topics)})"
+            params += topics
+        return self._select(f"{sql} ORDER BY {self._position} LIMIT %s", [*params, limit])
 
     def scan(self, after: int = 0, stop: int | None = None, chunk: int = SCAN_CHUNK) -> Iterator[Notification]:
         """The log after ``after`` (up to ``stop``) in order, read in large chunks
         (a server-side cursor on PostgreSQL): memory stays flat however long it is."""
-        if self.db.is_postgres:
-            bound = "" if stop is None else " AND notification_id <= %s"
-            sql = (f"SELECT notification_id, originator_id, originator_version, topic, state FROM {self.table}"
-                   f" WHERE notification_id > %s{bound} ORDER BY notification_id")
-            with self.db.connect() as conn, conn.transaction(), conn.cursor(name="ledger_scan") as cursor:
-                cursor.itersize = chunk
-                cursor.execute(sql, (after,) if stop is None else (after, stop))
-                for row in cursor:
-                    yield Notification(row[1], row[2], row[3], bytes(row[4]), row[0])
-            return
-        # SQLite reads in process: a page at a time by rowid costs nothing more.
-        while batch := self.recorder.select_notifications(start=after, limit=chunk, stop=stop, inclusive_of_start=False):
-            yield from batch
-            after = batch[-1].id
+        for r in self.rows(after, stop, chunk):
+            yield Notification(r[1] if isinstance(r[1], UUID) else UUID(r[1]), r[2], r[3], bytes(r[4]), r[0])
 
-    def load_many(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, list[Envelope]]:
-        """Decoded events of many aggregates at once (absent ones are left out)."""
-        found: dict[UUID, list[Envelope]] = {}
-        recorder: Any = self.recorder
-        for stored in recorder.select_events_of(aggregate_ids):
-            envelope = decode(stored)
-            found.setdefault(envelope.originator_id, []).append(envelope)
-        return found
+    def rows(self, after: int = 0, stop: int | None = None, chunk: int = SCAN_CHUNK) -> Iterator[Row]:
+        """``scan`` as raw rows (``Row``), with no object made per event: replay's way in."""
+        if not self.db.is_postgres:  # SQLite reads in process: a page at a time by rowid costs nothing more
+            while batch := self.page(after, chunk, stop):
+                yield from batch
+                after = batch[-1][0]
+            return
+        bound = "" if stop is None else " AND notification_id <= %s"
+        sql = f"SELECT {self._columns} FROM {self.table} WHERE notification_id > %s{bound} ORDER BY notification_id"
+        with self.db.connect() as conn, conn.transaction(), conn.cursor(name="ledger_scan") as cursor:
+            cursor.itersize = chunk
+            cursor.execute(sql, (after,) if stop is None else (after, stop))
+            yield from cursor
 
     def max_position(self) -> int:
-        return self.recorder.max_notification_id() or 0
+        return int(self._select(f"SELECT COALESCE(MAX({self._position}), 0) FROM {self.table}")[0][0])
+
+    def _events_of(self, aggregate_id: UUID) -> list[Envelope]:
+        key = aggregate_id if self.db.is_postgres else aggregate_id.hex
+        rows = self._select(
+            f"SELECT originator_version, topic, state FROM {self.table} WHERE originator_id = %s"
+            " ORDER BY originator_version", (key,),
+        )
+        return [decode_row(aggregate_id, version, topic, state) for version, topic, state in rows]
+
+    def load_many(self, aggregate_ids: Sequence[UUID]) -> dict[UUID, list[Envelope]]:
+        """Decoded events of many aggregates at once, one query per 500 (absent ones are
+        left out)."""
+        found: dict[UUID, list[Envelope]] = {}
+        order = " ORDER BY originator_id, originator_version"
+        for chunk in _chunks(aggregate_ids):
+            if self.db.is_postgres:  # one array parameter: a statement the server plans once
+                rows = self._select(f"SELECT originator_id, originator_version, topic, state FROM {self.table}"
+                                    f" WHERE originator_id = ANY(%s){order}", (list(chunk),))
+            else:
+                rows = self._select(f"SELECT originator_id, originator_version, topic, state FROM {self.table}"
+                                    f" WHERE originator_id IN ({', '.join('%s' for _ in chunk)}){order}",
+                                    [i.hex for i in chunk])
+            for originator_id, version, topic, state in rows:
+                envelope = decode_row(as_uuid(originator_id), version, topic, state)
+                found.setdefault(envelope.originator_id, []).append(envelope)
+        return found
 
     def get(self, aggregate_id: UUID) -> Any:
-        """The aggregate's current state, or None if it has no events. (Folded here:
-        the library's repository checks protocols on every event, which costs more
-        than the fold.)"""
+        """The aggregate's current state, or None if it has no events."""
         aggregate: Any = None
-        for stored in self.recorder.select_events(aggregate_id):
-            aggregate = decode(stored).mutate(aggregate)
+        for envelope in self._events_of(aggregate_id):
+            aggregate = envelope.mutate(aggregate)
         return aggregate
 
     def load(self, cls: type[A], key: str, known_at: datetime | None = None) -> A | None:
         """An aggregate as the ledger knows it now, or knew it at ``known_at`` (recorded time)."""
-        aggregate_id = cls.id_for(key)
-        if known_at is None:
-            found = self.get(aggregate_id)
-            return found if isinstance(found, cls) else None
         aggregate: Any = None
-        for stored in self.recorder.select_events(aggregate_id):
-            envelope = decode(stored)
-            if envelope.recorded_at > known_at:
+        for envelope in self._events_of(cls.id_for(key)):
+            if known_at is not None and envelope.recorded_at > known_at:
                 break
             aggregate = envelope.mutate(aggregate)
         return aggregate if isinstance(aggregate, cls) else None

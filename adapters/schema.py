@@ -1,4 +1,6 @@
-"""The log's guards: the chain table, and triggers that refuse any UPDATE, DELETE or
+"""The log's tables and guards: the events table (the ledger's own DDL, the very columns,
+names and keys the eventsourcing library's recorders created before, so a log they made
+is read and extended unchanged), the chain table, and triggers that refuse any UPDATE, DELETE or
 TRUNCATE of the log and of its chain (on both databases), and on SQLite any insert over
 a row already there: ``INSERT OR REPLACE`` / ``REPLACE`` deletes the old row without
 firing DELETE triggers (unless a connection turns ``recursive_triggers`` on), so a
@@ -17,12 +19,35 @@ _REFUSE = "the ledger event log is append-only"
 KEY_TAKEN = f"{_REFUSE}: a row with that key is already there"
 
 
-def create_chain_table(db: Database) -> None:
-    blob = "BYTEA" if db.is_postgres else "BLOB"
+def create_log_tables(db: Database) -> None:
+    """The events table and its chain, once (``CREATE INDEX IF NOT EXISTS`` would lock the
+    log on PostgreSQL at every start, so it runs only when its fingerprint is new)."""
+    statements = _log_statements(db)
+    fingerprint = schema_fingerprint(statements)
+    if db.schema_is_current("log tables", fingerprint, db.events_table()):
+        return
     with db.schema_change() as cursor:
-        if db.is_postgres:
-            cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {db.schema}")
-        cursor.execute(f"CREATE TABLE IF NOT EXISTS {CHAIN_TABLE} (position BIGINT PRIMARY KEY, hash {blob} NOT NULL)")
+        for statement in statements:
+            cursor.execute(statement)
+        db.record_schema(cursor, "log tables", fingerprint)
+
+
+def _log_statements(db: Database) -> list[str]:
+    table = db.events_table()
+    if not db.is_postgres:  # positions are the rowids
+        return [
+            f"CREATE TABLE IF NOT EXISTS {table} (originator_id TEXT, originator_version INTEGER, topic TEXT,"
+            " state BLOB, PRIMARY KEY (originator_id, originator_version))",
+            f"CREATE TABLE IF NOT EXISTS {CHAIN_TABLE} (position BIGINT PRIMARY KEY, hash BLOB NOT NULL)",
+        ]
+    return [
+        f"CREATE SCHEMA IF NOT EXISTS {db.schema}",
+        f"CREATE TABLE IF NOT EXISTS {table} (originator_id uuid NOT NULL, originator_version bigint NOT NULL,"
+        " topic text, state bytea, notification_id bigserial, PRIMARY KEY (originator_id, originator_version))",
+        # Positions: the log is read in their order (scans, catch-up, the relay).
+        f"CREATE UNIQUE INDEX IF NOT EXISTS {table}_notification_id_idx ON {table} (notification_id ASC)",
+        f"CREATE TABLE IF NOT EXISTS {CHAIN_TABLE} (position BIGINT PRIMARY KEY, hash BYTEA NOT NULL)",
+    ]
 
 
 def create_log_guards(db: Database) -> None:

@@ -76,7 +76,6 @@ class Ledger:
         return mailer_for(url.get_secret_value() if url else None, self.settings.mail_dir)
 
     def close(self) -> None:
-        self.store.close()
         self.db.close()
 
 

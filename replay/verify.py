@@ -243,9 +243,7 @@ def _lines_text(lines: dict[str, Decimal]) -> str:
 def _issued_statements(store: EventStore, stop: int, known_at: datetime | None) -> Iterator[tuple[int, StatementIssued]]:
     after = 0
     while True:
-        batch = store.recorder.select_notifications(
-            start=after, limit=2000, stop=stop, topics=[StatementIssued.TOPIC], inclusive_of_start=False
-        )
+        batch = store.notifications(after, 2000, stop, topics=[StatementIssued.TOPIC])
         if not batch:
             return
         for notification in batch:
