@@ -24,7 +24,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from functools import cache, lru_cache
-from typing import Any, Literal, cast
+from typing import Any, Literal
 from uuid import UUID
 
 import orjson
@@ -58,15 +58,19 @@ def _meta_json(meta: EventMeta) -> bytes:
     return meta.model_dump_json().encode()
 
 
-def encode(envelope: Envelope) -> StoredEvent:
-    """One envelope as stored: its payload's topic and a JSON document of schema
-    version, recorded time, metadata and payload (serialised by pydantic, in Rust)."""
-    payload = envelope.payload
-    state = b'{"schema_version":%d,"recorded_at":"%s","meta":%s,"payload":%s}' % (
-        payload.SCHEMA_VERSION, envelope.timestamp.isoformat().encode(), _meta_json(envelope.meta),
+def encode_state(envelope: Envelope) -> bytes:
+    """The bytes stored for one envelope, made once: a JSON document of schema version,
+    recorded time, metadata and payload (the payload's ``payload_json``, which the read
+    models read too). The store writes them and the hash chain seals them."""
+    return b'{"schema_version":%d,"recorded_at":"%s","meta":%s,"payload":%s}' % (
+        envelope.payload.SCHEMA_VERSION, envelope.timestamp.isoformat().encode(), _meta_json(envelope.meta),
         envelope.payload_json,
     )
-    return StoredEvent(envelope.originator_id, envelope.originator_version, payload.TOPIC, state)
+
+
+def encode(envelope: Envelope) -> StoredEvent:
+    """One envelope as stored: its payload's topic and ``encode_state``."""
+    return StoredEvent(envelope.originator_id, envelope.originator_version, envelope.payload.TOPIC, encode_state(envelope))
 
 
 @cache
@@ -303,10 +307,10 @@ class EventStore:
     ) -> list[int]:
         """Append a batch in one transaction (see the module's docstring); returns the
         events' positions in the log."""
-        stored = [encode(envelope) for envelope in envelopes]
+        events = [(e.originator_id, e.originator_version, e.payload.TOPIC, encode_state(e)) for e in envelopes]
         try:
             with self.db.connect() as conn, self.db.transaction(conn) as cursor:
-                positions = self._write_events(cursor, stored, read_versions)
+                positions = self._write_events(cursor, events, read_versions)
                 _shred(cursor, forget_subjects)
                 idempotency.insert(cursor, receipts)
         except (psycopg.IntegrityError, psycopg.errors.TransactionRollback, sqlite3.IntegrityError) as exc:
@@ -317,8 +321,10 @@ class EventStore:
             scrub_destroyed_keys(self.db)
         return positions
 
-    def _write_events(self, cursor: Any, stored: list[StoredEvent], read_versions: dict[UUID, int]) -> list[int]:
-        if not stored and not read_versions:
+    def _write_events(
+        self, cursor: Any, events: list[tuple[UUID, int, str, bytes]], read_versions: dict[UUID, int]
+    ) -> list[int]:
+        if not events and not read_versions:
             return []
         if self.db.is_postgres:
             # Writers take turns on the log, so positions are committed in order and
@@ -329,18 +335,19 @@ class EventStore:
         # (SQLite: ``BEGIN IMMEDIATE`` already holds the database's write lock.)
         if read_versions:
             _check_reads(cursor, self.table, read_versions, hex_ids=not self.db.is_postgres)
-        if not stored:
+        if not events:
             return []
-        positions = self._positions(cursor, len(stored))
-        pairs = zip(stored, positions, strict=True)
+        positions = self._positions(cursor, len(events))
+        # (position, id as hex, version, topic, state): SQLite's rows as they are, and what the chain seals
+        rows = [(p, i.hex, v, t, s) for (i, v, t, s), p in zip(events, positions, strict=True)]
         if self.db.is_postgres:
-            cursor.insert_many(self.table, [(s.originator_id, s.originator_version, s.topic, s.state, p) for s, p in pairs])
-        else:  # the library stores ids as hex text, and positions are rowids
+            cursor.insert_many(self.table, [(i, v, t, s, p) for (i, v, t, s), p in zip(events, positions, strict=True)])
+        else:  # ids are hex text there, and positions are rowids
             cursor.executemany(
                 f"INSERT INTO {self.table} (rowid, originator_id, originator_version, topic, state) VALUES (%s, %s, %s, %s, %s)",
-                [(p, cast(UUID, s.originator_id).hex, s.originator_version, s.topic, s.state) for s, p in pairs],
+                rows,
             )
-        seal(cursor, CHAIN_TABLE, positions, stored)
+        seal(cursor, CHAIN_TABLE, rows)
         return positions
 
     def _positions(self, cursor: Any, count: int) -> list[int]:

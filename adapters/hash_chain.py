@@ -15,29 +15,32 @@ GENESIS = bytes(32)
 CHAIN_TABLE = "ledger_chain"
 
 
+def link(previous: bytes, position: int, id_hex: str, version: int, topic: str, state: bytes) -> bytes:
+    """The seal of one event (its originator id as 32 hex digits), chained to ``previous``."""
+    return hashlib.sha256(
+        b"%s%s%s\x00%d\x00%s\x00%s" % (previous, position.to_bytes(8, "big"), id_hex.encode(), version, topic.encode(), state)
+    ).digest()
+
+
 def chain_hash(previous: bytes, position: int, stored: StoredEvent) -> bytes:
-    """The seal of one event: its content and position, chained to the seal before it."""
-    digest = hashlib.sha256(previous)
-    digest.update(position.to_bytes(8, "big"))
+    """The seal of one stored event or notification, chained to the seal before it."""
     originator_id = stored.originator_id
-    digest.update((originator_id.hex if isinstance(originator_id, UUID) else str(originator_id).replace("-", "")).encode())
-    digest.update(b"\x00%d\x00" % stored.originator_version)
-    digest.update(stored.topic.encode())
-    digest.update(b"\x00")
+    id_hex = originator_id.hex if isinstance(originator_id, UUID) else str(originator_id).replace("-", "")
     state = stored.state
     # A hand-edited row may come back as text rather than bytes: hash what is there.
-    digest.update(state if isinstance(state, bytes | bytearray | memoryview) else str(state).encode())
-    return digest.digest()
+    content = bytes(state) if isinstance(state, bytes | bytearray | memoryview) else str(state).encode()
+    return link(previous, position, id_hex, stored.originator_version, stored.topic, content)
 
 
-def seal(cursor: Any, table: str, positions: Sequence[int], events: Sequence[StoredEvent]) -> None:
-    """Extend the chain with ``events`` at ``positions`` (the caller holds the log's
-    write lock, so the head cannot move between reading and extending it)."""
+def seal(cursor: Any, table: str, rows: Sequence[tuple[int, str, int, str, bytes]]) -> None:
+    """Extend the chain with the events of ``rows`` (position, originator id as hex,
+    version, topic, state: the bytes the store writes). The caller holds the log's write
+    lock, so the head cannot move between reading and extending it."""
     cursor.execute(f"SELECT hash FROM {table} ORDER BY position DESC LIMIT 1")
-    row = cursor.fetchone()
-    previous = bytes(row[0]) if row else GENESIS
-    rows = []
-    for position, stored in zip(positions, events, strict=True):
-        previous = chain_hash(previous, position, stored)
-        rows.append((position, previous))
-    cursor.insert_many(table, rows)
+    head = cursor.fetchone()
+    previous = bytes(head[0]) if head else GENESIS
+    seals = []
+    for position, id_hex, version, topic, state in rows:
+        previous = link(previous, position, id_hex, version, topic, state)
+        seals.append((position, previous))
+    cursor.insert_many(table, seals)
