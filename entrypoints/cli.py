@@ -44,7 +44,7 @@ from projections.listings import (
     every,
 )
 from projections.money import CLAWED_BACK, DEDUCTED, PAID
-from projections.queries import NotFound
+from projections.queries import MoneyEffect, NotFound
 from replay.integrity import verify_chain
 from replay.verify import replay
 
@@ -319,15 +319,16 @@ def cmd_balance(ledger: Ledger, args: argparse.Namespace) -> int:
         print_json(balance)
         return 0
     currencies = balance["currencies"]
-    figures = list(next(iter(currencies.values()), {}))
-    print_table(["figure", *currencies], [[f, *(c[f] for c in currencies.values())] for f in figures],
+    columns: list[dict[str, object]] = [dict(figures) for figures in currencies.values()]
+    names = list(columns[0]) if columns else []
+    print_table(["figure", *currencies], [[name, *(column[name] for column in columns)] for name in names],
                 title=f"Balance of {args.partner}", numeric=tuple(currencies),
                 note=None if currencies else "no money has moved for this partner")
     return 0
 
 
 def cmd_status(ledger: Ledger, args: argparse.Namespace) -> int:
-    return _show(ledger.queries.status(args.partner, args.on, args.known_at), args, f"Status of {args.partner}")
+    return _show(dict(ledger.queries.status(args.partner, args.on, args.known_at)), args, f"Status of {args.partner}")
 
 
 def cmd_partner(ledger: Ledger, args: argparse.Namespace) -> int:
@@ -391,7 +392,7 @@ def cmd_audit(ledger: Ledger, args: argparse.Namespace) -> int:
     return 0
 
 
-def _money_effect(line: dict[str, str]) -> str:
+def _money_effect(line: MoneyEffect) -> str:
     """A money line as its effect on the partner's balance: ``refund -20.00 USD``."""
     amount = line["amount"]
     if line["bucket"] in _TAKES_AWAY and not amount.startswith("-"):

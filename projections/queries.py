@@ -8,7 +8,10 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any, NotRequired, cast
+
+from pydantic import Field
+from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
 from adapters.database import Database
 from adapters.event_store import EventStore
@@ -39,6 +42,95 @@ class NotFound(LookupError):
         self.field = field
 
 
+# -- the documents queries return ------------------------------------------------------
+# Typed dicts: callers read them as the dicts they are (the CLI prints them as JSON), and
+# FastAPI takes them as ``response_model`` (pydantic validates and documents them). Each
+# declares its keys in the order the HTTP API has always written them.
+
+
+class BalanceFigures(TypedDict):
+    earned: str
+    clawed_back: str
+    deducted: str
+    adjusted: str
+    lifetime_commission: str
+    paid: str
+    balance: str
+    due: str
+    discount: str
+
+
+class Balance(TypedDict):
+    partner_id: str
+    currencies: dict[str, BalanceFigures]
+
+
+class Lock(TypedDict):
+    until: str
+    because: str
+    in_force: bool
+
+
+class Status(TypedDict):
+    status: Annotated[str, Field(description="active, at_risk or locked")]
+    onboarded_total: int
+    onboarded_in_window: int
+    locked_until: str | None
+    average_per_year: str
+    locks: Annotated[list[Lock], Field(description="every lock reached by the date, ended ones included")]
+    target_per_year: Annotated[int | None, Field(description="null: the program sets no target")]
+    window_months: int
+    lock_threshold: int | None
+
+
+class StatementLine(TypedDict):
+    kind: str
+    amount: str
+    effective_at: str
+    source_id: str
+    customer_id: str | None
+    payment_id: str | None
+    base: Annotated[str | None, Field(description="what the commission or deduction was worked out on")]
+    rate: str | None
+
+
+class Statement(TypedDict):
+    statement_id: str
+    partner_id: str
+    period: str
+    currency: str
+    issued_at: str
+    opening: str
+    lines: list[StatementLine]
+    closing: str
+    due: str
+    carried_forward_because: NotRequired[Annotated[list[str], Field(description="why nothing is due, when nothing is")]]
+
+
+class MoneyEffect(TypedDict):
+    bucket: str
+    kind: str
+    amount: str
+    currency: str
+
+
+class AuditEntry(TypedDict):
+    position: int
+    type: str
+    effective_at: str
+    recorded_at: str
+    actor: str
+    source: str
+    money: list[MoneyEffect]
+    event_id: str
+    partner_id: str | None
+    customer_id: str | None
+    correlation_id: str | None
+    details: Annotated[dict[str, Any], Field(description="the event's public fields, as on Kafka")]
+    what: Annotated[str, Field(description="the event in words, with the figures it recorded")]
+    reason: str | None
+
+
 class Queries:
     def __init__(self, db: Database, store: EventStore, vault: Vault, t: Tables | None = None) -> None:
         self.db, self.store, self.vault = db, store, vault
@@ -54,7 +146,7 @@ class Queries:
 
     # -- balance ---------------------------------------------------------------------
 
-    def balance(self, partner_id: str, as_of: datetime | None = None, known_at: datetime | None = None) -> dict[str, Any]:
+    def balance(self, partner_id: str, as_of: datetime | None = None, known_at: datetime | None = None) -> Balance:
         if as_of is None and known_at is None:
             return self._current_balance(partner_id)
         rows = self.db.fetch_all(
@@ -67,7 +159,7 @@ class Queries:
         rows += [(currency, DUE, due) for currency, due in self._due(partner_id, as_of, known_at).items()]
         return balance_document(partner_id, rows)
 
-    def _current_balance(self, partner_id: str) -> dict[str, Any]:
+    def _current_balance(self, partner_id: str) -> Balance:
         """Now, as far as the ledger knows: the running totals, one indexed read."""
         rows = self.db.fetch_all(f"SELECT currency, bucket, amount_minor FROM {self.t.balances} WHERE partner_id = %s", (partner_id,))
         if not rows:
@@ -113,7 +205,7 @@ class Queries:
 
     def statements(
         self, partner_id: str, period: str, as_of: datetime | None = None, known_at: datetime | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[Statement]:
         self.known_partner(partner_id, known_at)
         rows = self.db.fetch_all(
             f"SELECT document FROM {self.t.statements} WHERE partner_id = %s AND period = %s"
@@ -122,7 +214,7 @@ class Queries:
         )
         return self._with_line_details([json.loads(row[0]) for row in rows])
 
-    def _with_line_details(self, documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _with_line_details(self, documents: list[dict[str, Any]]) -> list[Statement]:
         """Each statement line with what it is about: ``customer_id``, ``payment_id``, the
         ``base`` it was earned on and the ``rate`` (null where a line has none: an
         adjustment; a reversal's or void's base)."""
@@ -147,11 +239,11 @@ class Queries:
                 shows_base = line["kind"] in ("commission", "cost_deduction") and base is not None
                 line.update(customer_id=customer_id, payment_id=payment_id,
                             base=str(from_minor(base, currency)) if shows_base else None, rate=rate)
-        return documents
+        return cast(list[Statement], documents)  # the stored documents, their lines now complete
 
     # -- status ----------------------------------------------------------------------
 
-    def status(self, partner_id: str, on: datetime | None = None, known_at: datetime | None = None) -> dict[str, Any]:
+    def status(self, partner_id: str, on: datetime | None = None, known_at: datetime | None = None) -> Status:
         on = on or datetime.now(UTC)
         partner = self.store.load(Partner, partner_id, known_at)
         if partner is None:
@@ -173,7 +265,7 @@ class Queries:
             terms=_terms_in_force(partner.program_id, terms, on).status,
             active_until=partner.active_until.at(on),
         )
-        return status.as_dict()
+        return cast(Status, status.as_dict())  # the domain's figures, as the documents say them
 
     def terms(self, program_id: str, on: datetime | None = None, known_at: datetime | None = None) -> dict[str, Any]:
         """A program's terms in force on ``on`` (default now), as JSON: what a partner's
@@ -315,7 +407,7 @@ class Queries:
     def audit(
         self, *, partner_id: str | None = None, customer_id: str | None = None,
         as_of: datetime | None = None, known_at: datetime | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[AuditEntry]:
         column, key = ("partner_id", partner_id) if partner_id else ("customer_id", customer_id)
         rows = self.db.fetch_all(
             "SELECT position, event_id, event_type, partner_id, customer_id, effective_at, recorded_at,"
@@ -325,9 +417,9 @@ class Queries:
         )
         names = ("position", "event_id", "type", "partner_id", "customer_id", "effective_at",
                  "recorded_at", "actor", "source", "correlation_id", "money", "details")
-        trail = []
+        trail: list[AuditEntry] = []
         for row in rows:
-            entry = dict(zip(names, row, strict=True))
+            entry: Any = dict(zip(names, row, strict=True))
             entry["position"] = int(entry["position"])
             entry["money"], entry["details"] = json.loads(entry["money"]), json.loads(entry["details"])
             entry["what"] = what_happened(entry["type"], entry["details"])
@@ -433,7 +525,7 @@ def _bound(moment: datetime | None) -> str:
     return ts(as_utc(moment)) if moment is not None else FAR_FUTURE
 
 
-def balance_document(partner_id: str, rows: list[Any]) -> dict[str, Any]:
+def balance_document(partner_id: str, rows: list[Any]) -> Balance:
     """DESIGN.md's balance object from (currency, bucket, amount in minor units) rows."""
     sums: dict[str, dict[str, Decimal]] = {}
     for currency, bucket, units in rows:
@@ -441,17 +533,16 @@ def balance_document(partner_id: str, rows: list[Any]) -> dict[str, Any]:
     return {"partner_id": partner_id, "currencies": {c: balance_figures(c, s) for c, s in sorted(sums.items())}}
 
 
-def balance_figures(currency: str, sums: dict[str, Decimal]) -> dict[str, str]:
+def balance_figures(currency: str, sums: dict[str, Decimal]) -> BalanceFigures:
     def get(bucket: str) -> Decimal:
         return round_money(sums.get(bucket, Decimal(0)), currency)
 
     lifetime = get(EARNED) - get(CLAWED_BACK) - get(DEDUCTED) + get(ADJUSTED)
-    figures = {
-        "earned": get(EARNED), "clawed_back": get(CLAWED_BACK), "deducted": get(DEDUCTED),
-        "adjusted": get(ADJUSTED), "lifetime_commission": lifetime, "paid": get(PAID),
-        "balance": lifetime - get(PAID), "due": get(DUE), "discount": get(DISCOUNT),
-    }
-    return {name: str(value) for name, value in figures.items()}
+    return BalanceFigures(
+        earned=str(get(EARNED)), clawed_back=str(get(CLAWED_BACK)), deducted=str(get(DEDUCTED)),
+        adjusted=str(get(ADJUSTED)), lifetime_commission=str(lifetime), paid=str(get(PAID)),
+        balance=str(lifetime - get(PAID)), due=str(get(DUE)), discount=str(get(DISCOUNT)),
+    )
 
 
 def readable_profile(vault: Vault, partner: Partner, fields: Iterable[str] = Profile.PERSONAL) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from entrypoints.http.pages.common import back_to, form_text, pager
 from entrypoints.http.params import AsOf, KnownAt
 from entrypoints.http.templating import render
 from entrypoints.http.urls import url
-from projections.queries import NotFound
+from projections.queries import AuditEntry, NotFound
 from replay.integrity import verify_chain
 
 log = structlog.get_logger(__name__)
@@ -112,7 +112,7 @@ def changed(entry: dict[str, Any]) -> dict[str, str] | None:
     return None
 
 
-def _one_page(request: Request, entries: list[dict[str, Any]], after: int | None) -> dict[str, Any]:
+def _one_page(request: Request, entries: list[AuditEntry], after: int | None) -> dict[str, Any]:
     """``TRAIL_PAGE`` lines after log position ``after``: a busy partner's trail has
     thousands, and a page of them stays quick to render and to read."""
     shown = [e for e in entries if after is None or e["position"] > after][:TRAIL_PAGE]
@@ -125,7 +125,7 @@ def _one_page(request: Request, entries: list[dict[str, Any]], after: int | None
 
 
 def _trail_of(ledger: Ledger, partner: str | None, customer: str | None,
-              as_of: datetime | None, known_at: datetime | None) -> list[dict[str, Any]]:
+              as_of: datetime | None, known_at: datetime | None) -> list[AuditEntry]:
     """The API's trail (``/v1/partners/{id}/audit``, ``/v1/customers/{id}/audit``): a
     partner the ledger does not know, or a customer with no event, is not found."""
     if partner:

@@ -125,7 +125,8 @@ def payout_requests(request: Request, principal: CurrentPrincipal, ledger: Ledge
 
 def _due_now(ledger: Ledger, partner_id: str, currency: str) -> str:
     """What may be paid to the partner in ``currency`` now."""
-    return str(ledger.queries.balance(partner_id)["currencies"].get(currency, {}).get("due", "0"))
+    figures = ledger.queries.balance(partner_id)["currencies"].get(currency)
+    return figures["due"] if figures else "0"
 
 
 # -- recording payouts -------------------------------------------------------------------

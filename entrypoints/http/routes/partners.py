@@ -15,7 +15,7 @@ from entrypoints.http.access import Principal
 from entrypoints.http.auth import CurrentPrincipal, LedgerDep, partner_visible
 from entrypoints.http.csv_export import csv_content, csv_response
 from entrypoints.http.params import MONTH_PATTERN, AsOf, Fresh, KnownAt, On, PartnerId
-from projections.queries import NotFound
+from projections.queries import AuditEntry, Balance, NotFound, Statement, Status
 from projections.reports import MAX_MONTHS
 
 router = APIRouter(prefix="/v1/partners", tags=["partners"], dependencies=[Fresh])
@@ -25,23 +25,6 @@ Period = Annotated[str, Path(pattern=MONTH_PATTERN, description="YYYY-MM")]
 
 class Open(BaseModel):
     model_config = ConfigDict(extra="allow")
-
-
-class BalanceFigures(BaseModel):
-    earned: str
-    clawed_back: str
-    deducted: str
-    adjusted: str
-    lifetime_commission: str
-    paid: str
-    balance: str
-    due: str
-    discount: str
-
-
-class Balance(BaseModel):
-    partner_id: str
-    currencies: dict[str, BalanceFigures]
 
 
 class PartnerRecord(Open):
@@ -61,35 +44,6 @@ class PartnerRecord(Open):
     referral_link: str | None = Field(description="the public referral link's key: share `<base>/r/<link>`")
     partner_code: str | None = Field(None, description="the private partner code: only admins and the partner itself see it")
     notices: bool = Field(True, description="whether the partner gets notice e-mails (statement issued, payout recorded, ...)")
-
-
-class Status(Open):
-    status: str
-    onboarded_total: int
-    onboarded_in_window: int
-    locked_until: str | None
-
-
-class Statement(Open):
-    statement_id: str
-    partner_id: str
-    period: str
-    currency: str
-    issued_at: str
-    opening: str
-    lines: list[dict[str, Any]]
-    closing: str
-    due: str
-
-
-class AuditEntry(Open):
-    position: int
-    type: str
-    effective_at: str
-    recorded_at: str
-    actor: str
-    source: str
-    money: list[dict[str, Any]]
 
 
 def _visible(principal: Principal, partner_id: str) -> str:
@@ -158,7 +112,7 @@ def statement(partner_id: PartnerId, period: Period, principal: CurrentPrincipal
     return _statements(ledger, _visible(principal, partner_id), period, as_of, known_at)
 
 
-def _statements(ledger: Ledger, partner_id: str, period: str, as_of: datetime | None, known_at: datetime | None) -> list[dict[str, Any]]:
+def _statements(ledger: Ledger, partner_id: str, period: str, as_of: datetime | None, known_at: datetime | None) -> list[Statement]:
     statements = ledger.queries.statements(partner_id, period, as_of, known_at)
     if not statements:
         raise NotFound(f"no statement for {partner_id} in {period}")
