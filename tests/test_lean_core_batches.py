@@ -20,7 +20,6 @@ from hypothesis import given, settings
 from entrypoints.bootstrap import bootstrap
 from tests.conftest import Driver, pg_schema
 from tests.fixtures import golden
-from tests.test_lean_core_golden import differences, differences_in_tables
 from tests.test_properties import SETTINGS, Scenario, scenarios
 
 
@@ -42,11 +41,11 @@ def check(one_batch_url: str, one_by_one_url: str, scenario: Scenario) -> None:
     together = applied(one_batch_url, scenario.commands, batch_size=len(scenario.commands))
     alone = applied(one_by_one_url, scenario.commands, batch_size=1)
     problems = [
-        *differences("events", together["events"], alone["events"]),
-        *differences_in_tables(together["tables"], alone["tables"]),
-        *differences("results", together["results"], alone["results"]),
+        *golden.differences("events", together["events"], alone["events"]),
+        *golden.differences_in_tables(together["tables"], alone["tables"]),
+        *golden.differences("results", together["results"], alone["results"]),
     ]
-    assert not problems, "one batch (expected) against one command per batch (got):\n" + "\n".join(problems[:40])
+    assert not problems, "one batch (expected) against one command per batch (got):\n" + "\n".join(problems[:golden.MOST])
 
 
 @settings(SETTINGS, max_examples=12)
