@@ -1,0 +1,125 @@
+"""The relay publishes from the bytes the store wrote (``WireSource.from_stored``): the
+very records the long way (decode into the event's model, dump, encode) makes, on
+both stores, on a log written before the lean core, and after a person is forgotten."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from eventsourcing.persistence import Notification
+
+from adapters.kafka import KafkaConfig
+from entrypoints.relay import WireSource, records_for
+from entrypoints.settings import load_settings
+from events.base import event_class_for_topic
+from events.schema_export import UNPUBLISHED_TYPES
+from tests import builders as b
+from tests.conftest import Driver
+
+CONFIG: KafkaConfig = load_settings({"LEDGER_KAFKA_TOPIC_PREFIX": "x."}).kafka
+BEFORE = Path(__file__).parent / "fixtures" / "ledger-before-issue-19.db"
+
+
+def history(ledger: Driver) -> None:
+    """Every kind of payload the relay meets: personal data sealed and hashed, payout
+    accounts, statements and payouts, a customer's claim, a forgotten partner."""
+    ledger.ok(
+        b.program(), *b.partner("p1", email="owner@p1.example"), *b.partner("p2"),
+        *b.customer("c1", "p1", email="alice@c1.example"), *b.customer("c2", "p2", channel="resell"), b.signup("c3", email="bob@c3.example"),
+        b.cmd("set_payout_details", partner_id="p1", method="iban", account="DE89370400440532013000"),
+        b.cmd("submit_tax_form", partner_id="p1", form="W-8BEN"),
+        b.payment("pay1", "c1"), b.payment("pay2", "c2"), b.payment("pay3", "c3"),
+        b.refund("r1", "pay1", "10.00"), b.cost("cost1", "c1", "20.00"),
+        b.cmd("set_do_not_contact", customer_id="c2", value=True, at="2025-03-01T00:00:00Z"),
+        b.close("2025-02", at="2025-03-01T01:00:00Z"),
+    )
+    [statement] = ledger.app.queries.statements("p1", "2025-02")
+    ledger.ok(b.payout("po1", statement["due"], [statement["statement_id"]]),
+              b.cmd("forget_partner", partner_id="p2", reason="erasure request"))
+
+
+def assert_published_as_the_long_way(ledger: Driver) -> tuple[int, int]:
+    """Every published event's records, with and without an earlier attribution,
+    equal the long way's; returns how many events were compared, and how many of
+    them had private data left out."""
+    store, compared, private = ledger.app.store, 0, 0
+    for notification in store.notifications(0, 100_000):
+        if notification.topic in UNPUBLISHED_TYPES:
+            continue
+        source = WireSource.from_stored(notification, store.decode)
+        for attributed_to in (None, "p-earlier"):
+            long_way = records_for(store.decode(notification), notification.id, CONFIG, attributed_to)
+            assert source.records(CONFIG, attributed_to) == long_way, (notification.id, notification.topic)
+        compared += 1
+        private += source.document()["payload"] != source.fields
+    return compared, private
+
+
+def test_records_from_the_stored_bytes_are_the_long_ways(ledger: Driver) -> None:
+    history(ledger)
+    compared, private = assert_published_as_the_long_way(ledger)
+    assert compared > 30 and private >= 5, (compared, private)
+
+
+def test_a_current_event_is_not_decoded_again(sqlite_ledger: Driver) -> None:
+    history(sqlite_ledger)
+
+    def refuse(notification: Notification) -> Any:
+        raise AssertionError(f"decoded {notification.topic}")
+
+    for notification in sqlite_ledger.app.store.notifications(0, 100_000):
+        if notification.topic not in UNPUBLISHED_TYPES:
+            WireSource.from_stored(notification, refuse)
+
+
+def test_a_log_written_before_the_lean_core_publishes_as_the_long_way(tmp_path: Any) -> None:
+    path = tmp_path / "before.db"
+    shutil.copy(BEFORE, path)
+    before = Driver(f"sqlite:///{path}")
+    try:
+        compared, private = assert_published_as_the_long_way(before)
+        assert compared > 400 and private > 0, (compared, private)
+    finally:
+        before.close()
+
+
+def test_a_payload_stored_without_a_field_the_model_has_now_is_decoded(sqlite_ledger: Driver) -> None:
+    """A field an event type gained later, with a default, is published with that
+    default, as the long way does, not left out."""
+    history(sqlite_ledger)
+    store = sqlite_ledger.app.store
+    dropped = 0
+    for notification in store.notifications(0, 100_000):
+        if notification.topic in UNPUBLISHED_TYPES:
+            continue
+        fields = event_class_for_topic(notification.topic).model_fields
+        defaulted = [name for name, field in fields.items() if not field.is_required()]
+        if not defaulted:
+            continue
+        state = orjson.loads(notification.state)
+        del state["payload"][defaulted[0]]
+        older = Notification(id=notification.id, originator_id=notification.originator_id,
+                             originator_version=notification.originator_version, topic=notification.topic,
+                             state=orjson.dumps(state))
+        source = WireSource.from_stored(older, store.decode)
+        assert defaulted[0] in source.fields, notification.topic
+        assert source.records(CONFIG) == records_for(store.decode(older), older.id, CONFIG)
+        dropped += 1
+    assert dropped > 5
+
+
+@pytest.mark.parametrize("version", [2, 7])
+def test_event_ids_are_the_envelopes(sqlite_ledger: Driver, version: int) -> None:
+    history(sqlite_ledger)
+    store = sqlite_ledger.app.store
+    for notification in store.notifications(0, 100_000):
+        envelope = store.decode(notification)
+        source = WireSource.from_envelope(envelope, notification.id)
+        assert source.event_id_text == str(envelope.event_id)
+        source.originator_version = version
+        assert source.event_id_text == str(type(envelope)(
+            envelope.originator_id, version, envelope.timestamp, envelope.meta, envelope.payload).event_id)
