@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from events.partner import ApplicationSubmitted, PartnerForgotten, ProfileUpdated
-from ledger.aggregate import Envelope
+from projections.record import Record
 from projections.runner import Tables, View
+
+_GIVEN = frozenset({ApplicationSubmitted.TOPIC, ProfileUpdated.TOPIC})
 
 
 class AddressesView(View):
@@ -21,14 +23,14 @@ class AddressesView(View):
             f"CREATE INDEX IF NOT EXISTS {t.addresses}_email ON {t.addresses} (email_hash)",
         ]
 
-    def handle(self, cursor: Any, t: Tables, envelope: Envelope, position: int) -> None:
-        event = envelope.payload
-        if isinstance(event, ApplicationSubmitted | ProfileUpdated):  # the address the partner gave last
+    def handle(self, cursor: Any, t: Tables, record: Record, position: int) -> None:
+        p = record.payload
+        if record.topic in _GIVEN:  # the address the partner gave last
             cursor.execute(f"INSERT INTO {t.addresses} (partner_id, email_hash) VALUES (%s, %s)"
                            " ON CONFLICT (partner_id) DO UPDATE SET email_hash = excluded.email_hash",
-                           (event.partner_id, event.email_hash))
-        elif isinstance(event, PartnerForgotten):  # a forgotten partner cannot be reached
-            cursor.execute(f"DELETE FROM {t.addresses} WHERE partner_id = %s", (event.partner_id,))
+                           (p["partner_id"], p["email_hash"]))
+        elif record.topic == PartnerForgotten.TOPIC:  # a forgotten partner cannot be reached
+            cursor.execute(f"DELETE FROM {t.addresses} WHERE partner_id = %s", (p["partner_id"],))
 
 
 def partners_at(db: Any, t: Tables, email_hash: str) -> list[str]:

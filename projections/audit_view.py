@@ -2,17 +2,61 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import orjson
+from pydantic import BaseModel
 
+from events.base import registered_events
 from events.customer import ClaimRejected, CustomerClaimed
 from events.receipt import CommandAccepted
-from events.wire import public_json
-from ledger.aggregate import Envelope
-from projections.columns import ts
-from projections.money import money_lines
+from events.wire import PRIVATE_FIELDS, SEALED_PREFIX, public_json
+from projections.money import record_lines
+from projections.record import Record
 from projections.runner import Tables, View
+
+_CLAIMED, _REJECTED = CustomerClaimed.TOPIC, ClaimRejected.TOPIC
+_SEALED = f'"{SEALED_PREFIX}'.encode()
+
+
+def _field_names(annotation: Any, seen: set[Any]) -> set[str] | None:
+    """Every field name a value of this type can hold, at any depth (None: any name,
+    e.g. a free-form dict)."""
+    if annotation in seen:
+        return set()
+    seen.add(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        names = set(annotation.model_fields)
+        for info in annotation.model_fields.values():
+            inner = _field_names(info.annotation, seen)
+            if inner is None:
+                return None
+            names |= inner
+        return names
+    if annotation is Any or annotation is dict or get_origin(annotation) is dict:
+        return None
+    names = set()
+    for argument in get_args(annotation):
+        inner = _field_names(argument, seen)
+        if inner is None:
+            return None
+        names |= inner
+    return names
+
+
+def _public_topics() -> frozenset[str]:
+    """Topics whose payloads cannot hold a private field at any depth: their stored
+    bytes need no filtering unless they carry sealed text (which the filter drops
+    under any name)."""
+    topics = set()
+    for topic, event_class in registered_events().items():
+        names = _field_names(event_class, set())
+        if names is not None and not names & PRIVATE_FIELDS:
+            topics.add(topic)
+    return frozenset(topics)
+
+
+_PUBLIC_TOPICS = _public_topics()
 
 
 class AuditView(View):
@@ -40,28 +84,29 @@ class AuditView(View):
     def wants(self, topic: str) -> bool:
         return topic != CommandAccepted.TOPIC  # legacy idempotency receipts are bookkeeping, not business facts
 
-    def handle(self, cursor: Any, t: Tables, envelope: Envelope, position: int) -> None:
-        event = envelope.payload
-        customer_id = getattr(event, "customer_id", None)
-        if isinstance(event, CustomerClaimed):
-            self._claimed[event.customer_id] = event.partner_id
-        partner_id = getattr(event, "partner_id", None) or getattr(getattr(event, "earning", None), "partner_id", None)
+    def handle(self, cursor: Any, t: Tables, record: Record, position: int) -> None:
+        p = record.payload
+        customer_id = p.get("customer_id")
+        if record.topic == _CLAIMED:
+            self._claimed[p["customer_id"]] = p["partner_id"]
+        partner_id = p.get("partner_id") or (p.get("earning") or {}).get("partner_id")
         if partner_id is None and customer_id is not None:
             partner_id = self._claimed.get(customer_id)
-        money = [
+        lines = record_lines(record)
+        money = orjson.dumps([
             {"bucket": line.bucket, "kind": line.kind, "amount": str(line.amount), "currency": line.currency}
-            for line in money_lines(event)
-        ]
+            for line in lines
+        ]).decode() if lines else "[]"
         # The bytes the store wrote, as they are (readers parse them), without private
         # fields by the same rule as Kafka's.
-        details = public_json(envelope.payload_json)
-        if isinstance(event, ClaimRejected):
+        details = record.payload_json
+        if record.topic not in _PUBLIC_TOPICS or _SEALED in details:
+            details = public_json(details)
+        if record.topic == _REJECTED:
             details = orjson.dumps({**orjson.loads(details), "rejected": True}, option=orjson.OPT_SORT_KEYS)
-        meta = envelope.meta
         row = [
-            position, envelope.event_id_text, event.TOPIC, partner_id, customer_id,
-            ts(envelope.effective_at), ts(envelope.recorded_at), meta.actor, meta.source,
-            meta.correlation_id, orjson.dumps(money).decode(), details.decode(),
+            position, record.event_id_text, record.topic, partner_id, customer_id, record.effective_at,
+            record.recorded_at, record.actor, record.source, record.correlation_id, money, details.decode(),
         ]
         self._rows.append(row)
         if partner_id is None and customer_id is not None:

@@ -7,10 +7,12 @@ from collections import defaultdict
 from typing import Any
 
 from events.statement import PayoutRecorded, StatementIssued, StatementReleased
-from ledger.aggregate import Envelope
 from projections.columns import to_minor
-from projections.money import DUE, MONEY_TOPICS, money_lines
+from projections.money import DUE, MONEY_TOPICS, record_lines
+from projections.record import Record, amount
 from projections.runner import Tables, View
+
+_RESETS = frozenset({StatementIssued.TOPIC, StatementReleased.TOPIC})
 
 
 class BalancesView(View):
@@ -28,17 +30,17 @@ class BalancesView(View):
             " bucket TEXT NOT NULL, amount_minor BIGINT NOT NULL, PRIMARY KEY (partner_id, currency, bucket))"
         ]
 
-    def handle(self, cursor: Any, t: Tables, envelope: Envelope, position: int) -> None:
-        event = envelope.payload
-        for line in money_lines(event):
+    def handle(self, cursor: Any, t: Tables, record: Record, position: int) -> None:
+        for line in record_lines(record):
             self._deltas[(line.partner_id, line.currency, line.bucket)] += to_minor(line.amount, line.currency)
-        if isinstance(event, StatementIssued | StatementReleased):
+        p = record.payload
+        if record.topic in _RESETS:
             # The new statement's due (or a released one) replaces whatever was due before it.
-            account = (event.partner_id, event.currency)
-            self._due_reset[account] = to_minor(event.due, event.currency)
+            account = (p["partner_id"], p["currency"])
+            self._due_reset[account] = to_minor(amount(p["due"]), p["currency"])
             self._deltas.pop((*account, DUE), None)
-        elif isinstance(event, PayoutRecorded):
-            self._deltas[(event.partner_id, event.currency, DUE)] -= to_minor(event.amount, event.currency)
+        elif record.topic == PayoutRecorded.TOPIC:
+            self._deltas[(p["partner_id"], p["currency"], DUE)] -= to_minor(amount(p["amount"]), p["currency"])
 
     def discard(self) -> None:
         self._deltas.clear()

@@ -6,8 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from events.customer import CustomerClaimed, CustomerSignedUp, DoNotContactSet
-from ledger.aggregate import Envelope
-from projections.columns import ts
+from projections.record import Record
 from projections.runner import Tables, View
 
 _COLUMNS = ("partner_id", "channel", "signed_up_at", "signed_up_known", "attributed_at", "attributed_known")
@@ -30,16 +29,15 @@ class CustomersView(View):
             f"CREATE INDEX IF NOT EXISTS {t.customers}_partner ON {t.customers} (partner_id, onboarded_at)",
         ]
 
-    def handle(self, cursor: Any, t: Tables, envelope: Envelope, position: int) -> None:
-        event = envelope.payload
-        when, known = ts(envelope.effective_at), ts(envelope.recorded_at)
-        if isinstance(event, CustomerSignedUp):
-            self._set(event.customer_id, signed_up_at=when, signed_up_known=known)
-        elif isinstance(event, CustomerClaimed):
-            self._set(event.customer_id, partner_id=event.partner_id, channel=event.channel,
+    def handle(self, cursor: Any, t: Tables, record: Record, position: int) -> None:
+        p, when, known = record.payload, record.effective_at, record.recorded_at
+        if record.topic == CustomerSignedUp.TOPIC:
+            self._set(p["customer_id"], signed_up_at=when, signed_up_known=known)
+        elif record.topic == CustomerClaimed.TOPIC:
+            self._set(p["customer_id"], partner_id=p["partner_id"], channel=p["channel"],
                       attributed_at=when, attributed_known=known)
-        elif isinstance(event, DoNotContactSet):
-            self._set(event.customer_id, do_not_contact=int(event.value))
+        elif record.topic == DoNotContactSet.TOPIC:
+            self._set(p["customer_id"], do_not_contact=int(p["value"]))
 
     def _set(self, customer_id: str, **columns: Any) -> None:
         self._changes.setdefault(customer_id, {}).update(columns)

@@ -6,8 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from events.customer import CustomerFirstPaid
-from ledger.aggregate import Envelope
-from projections.columns import ts
+from projections.record import Record, ts_text
 from projections.runner import Tables, View
 
 
@@ -24,11 +23,9 @@ class FirstPaidView(View):
             f"CREATE TABLE IF NOT EXISTS {t.first_paid} (customer_id TEXT PRIMARY KEY, paid_at TEXT NOT NULL)",
         ]
 
-    def handle(self, cursor: Any, t: Tables, envelope: Envelope, position: int) -> None:
-        event = envelope.payload
-        assert isinstance(event, CustomerFirstPaid)
+    def handle(self, cursor: Any, t: Tables, record: Record, position: int) -> None:
         # The event is recorded only when the date moves backwards: the latest one wins.
-        self._paid[event.customer_id] = ts(event.paid_at)
+        self._paid[record.payload["customer_id"]] = ts_text(record.payload["paid_at"])
 
     def discard(self) -> None:
         self._paid = {}

@@ -12,9 +12,8 @@ from typing import Any
 from adapters.database import Database
 from events.customer import CustomerSignedUp
 from events.referral import LeadConverted, LeadRefused, LeadSubmitted
-from ledger.aggregate import Envelope
 from ledger.referral import Contacts
-from projections.columns import ts
+from projections.record import Record
 from projections.runner import Tables, View
 
 
@@ -42,19 +41,19 @@ class LeadsView(View):
             f"CREATE INDEX IF NOT EXISTS {t.contacts}_domain ON {t.contacts} (domain_hash)",
         ]
 
-    def handle(self, cursor: Any, t: Tables, envelope: Envelope, position: int) -> None:
-        event = envelope.payload
-        if isinstance(event, LeadSubmitted):
-            self._leads[event.lead_id] = [
-                event.lead_id, event.partner_id, event.program_id, "open", None, None,
-                ts(envelope.effective_at), ts(envelope.recorded_at), event.email_hash, event.company, event.email, event.note,
+    def handle(self, cursor: Any, t: Tables, record: Record, position: int) -> None:
+        p, topic = record.payload, record.topic
+        if topic == LeadSubmitted.TOPIC:
+            self._leads[p["lead_id"]] = [
+                p["lead_id"], p["partner_id"], p["program_id"], "open", None, None,
+                record.effective_at, record.recorded_at, p["email_hash"], p["company"], p["email"], p.get("note"),
             ]
-        elif isinstance(event, LeadRefused):
-            self._outcome(event.lead_id, "refused", event.reason, None)
-        elif isinstance(event, LeadConverted):
-            self._outcome(event.lead_id, "converted", None, event.customer_id)
-        elif isinstance(event, CustomerSignedUp) and (event.email_hash or event.domain_hash):
-            self._contacts.append((event.customer_id, event.email_hash, event.domain_hash))
+        elif topic == LeadRefused.TOPIC:
+            self._outcome(p["lead_id"], "refused", p["reason"], None)
+        elif topic == LeadConverted.TOPIC:
+            self._outcome(p["lead_id"], "converted", None, p["customer_id"])
+        elif topic == CustomerSignedUp.TOPIC and (p.get("email_hash") or p.get("domain_hash")):
+            self._contacts.append((p["customer_id"], p.get("email_hash"), p.get("domain_hash")))
 
     def _outcome(self, lead_id: str, state: str, reason: str | None, customer_id: str | None) -> None:
         if lead_id in self._leads:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from events.revenue import CostRecorded, PaymentRecorded, PaymentReversed
-from ledger.aggregate import Envelope
 from projections.columns import to_minor
+from projections.record import Record, amount
 from projections.runner import Tables, View
 
 
@@ -32,18 +32,21 @@ class LineDetailsView(View):
             f"CREATE INDEX IF NOT EXISTS {t.line_details}_customer ON {t.line_details} (partner_id, customer_id)",
         ]
 
-    def handle(self, cursor: Any, t: Tables, envelope: Envelope, position: int) -> None:
-        event = envelope.payload
-        if isinstance(event, PaymentRecorded) and event.earning.partner_id and event.earning.kind != "none":
-            earning = event.earning
-            self._rows.append((event.payment_id, "payment", event.payment_id, event.customer_id, earning.partner_id,
-                               event.currency, to_minor(earning.base, event.currency), str(earning.rate)))
-        elif isinstance(event, PaymentReversed) and event.partner_id:
-            self._rows.append((event.reversal_id, "reversal", event.payment_id, None, event.partner_id, event.currency,
-                               None, None))
-        elif isinstance(event, CostRecorded) and event.partner_id and event.deduction:
-            self._rows.append((event.cost_id, "cost", None, event.customer_id, event.partner_id, event.currency,
-                               to_minor(event.amount, event.currency), str(event.rate)))
+    def handle(self, cursor: Any, t: Tables, record: Record, position: int) -> None:
+        p, topic = record.payload, record.topic
+        if topic == PaymentRecorded.TOPIC:
+            earning = p["earning"]
+            if earning.get("partner_id") and earning["kind"] != "none":
+                self._rows.append((p["payment_id"], "payment", p["payment_id"], p["customer_id"], earning["partner_id"],
+                                   p["currency"], to_minor(amount(earning.get("base", "0")), p["currency"]),
+                                   str(amount(earning.get("rate", "0")))))
+        elif topic == PaymentReversed.TOPIC:
+            if p.get("partner_id"):
+                self._rows.append((p["reversal_id"], "reversal", p["payment_id"], None, p["partner_id"], p["currency"],
+                                   None, None))
+        elif topic == CostRecorded.TOPIC and p.get("partner_id") and amount(p["deduction"]):
+            self._rows.append((p["cost_id"], "cost", None, p["customer_id"], p["partner_id"], p["currency"],
+                               to_minor(amount(p["amount"]), p["currency"]), str(amount(p["rate"]))))
 
     def discard(self) -> None:
         self._rows = []

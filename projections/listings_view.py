@@ -8,9 +8,11 @@ from typing import Any
 
 from events.partner import ApplicationApproved, LevelChanged
 from events.revenue import CommissionReviewed, PaymentRecorded, PaymentReversed
-from ledger.aggregate import Envelope
-from projections.columns import to_minor, ts
+from projections.columns import to_minor
+from projections.record import Record, amount
 from projections.runner import Tables, View
+
+_LEVELS = frozenset({ApplicationApproved.TOPIC, LevelChanged.TOPIC})
 
 
 class ListingsView(View):
@@ -32,27 +34,28 @@ class ListingsView(View):
             f"CREATE INDEX IF NOT EXISTS {t.holds}_since ON {t.holds} (since, payment_id)",
         ]
 
-    def handle(self, cursor: Any, t: Tables, envelope: Envelope, position: int) -> None:
-        event = envelope.payload
-        if isinstance(event, ApplicationApproved | LevelChanged):
-            self._levels.append((position, event.partner_id, ts(envelope.effective_at), event.level))
+    def handle(self, cursor: Any, t: Tables, record: Record, position: int) -> None:
+        p, topic = record.payload, record.topic
+        if topic in _LEVELS:
+            self._levels.append((position, p["partner_id"], record.effective_at, p["level"]))
         # Holds are rare (self-referrals): written as they come.
-        elif isinstance(event, PaymentRecorded):
-            earning = event.earning
-            if earning.hold_reason is not None and earning.partner_id is not None and earning.kind == "commission":
+        elif topic == PaymentRecorded.TOPIC:
+            earning = p["earning"]
+            hold_reason = earning.get("hold_reason")
+            if hold_reason is not None and earning.get("partner_id") is not None and earning["kind"] == "commission":
                 cursor.execute(
                     f"INSERT INTO {t.holds} VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                    (event.payment_id, earning.partner_id, event.customer_id, event.currency,
-                     to_minor(earning.amount, event.currency), ts(envelope.effective_at), earning.hold_reason),
+                    (p["payment_id"], earning["partner_id"], p["customer_id"], p["currency"],
+                     to_minor(amount(earning.get("amount", "0")), p["currency"]), record.effective_at, hold_reason),
                 )
-        elif isinstance(event, PaymentReversed) and event.on_hold:
+        elif topic == PaymentReversed.TOPIC and p.get("on_hold", False):
             # What stays on hold is the commission less what refunds already took back.
             cursor.execute(
                 f"UPDATE {t.holds} SET amount_minor = amount_minor - %s WHERE payment_id = %s",
-                (to_minor(event.clawback, event.currency), event.payment_id),
+                (to_minor(amount(p["clawback"]), p["currency"]), p["payment_id"]),
             )
-        elif isinstance(event, CommissionReviewed):
-            cursor.execute(f"DELETE FROM {t.holds} WHERE payment_id = %s", (event.payment_id,))
+        elif topic == CommissionReviewed.TOPIC:
+            cursor.execute(f"DELETE FROM {t.holds} WHERE payment_id = %s", (p["payment_id"],))
 
     def discard(self) -> None:
         self._levels = []

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from events.partner import ApplicationApproved, ApplicationRejected, ApplicationSubmitted, PartnerTerminated
-from ledger.aggregate import Envelope
-from projections.columns import ts
+from projections.record import Record
 from projections.runner import Tables, View
 
-_STATES = {ApplicationApproved: "approved", ApplicationRejected: "rejected", PartnerTerminated: "terminated"}
+_STATES = {ApplicationApproved.TOPIC: "approved", ApplicationRejected.TOPIC: "rejected", PartnerTerminated.TOPIC: "terminated"}
 
 
 class PartnersView(View):
@@ -31,18 +30,15 @@ class PartnersView(View):
         self._new: dict[str, list[Any]] = {}  # per batch: partners who applied, as rows
         self._states: dict[str, str] = {}  # per batch: new states of partners from earlier batches
 
-    def handle(self, cursor: Any, t: Tables, envelope: Envelope, position: int) -> None:
-        event = envelope.payload
-        if isinstance(event, ApplicationSubmitted):
-            self._new[event.partner_id] = [
-                event.partner_id, event.program_id, "applied", ts(envelope.effective_at), ts(envelope.recorded_at),
-            ]
-        elif isinstance(event, ApplicationApproved | ApplicationRejected | PartnerTerminated):
-            state = _STATES[type(event)]
-            if event.partner_id in self._new:
-                self._new[event.partner_id][2] = state
+    def handle(self, cursor: Any, t: Tables, record: Record, position: int) -> None:
+        p = record.payload
+        if record.topic == ApplicationSubmitted.TOPIC:
+            self._new[p["partner_id"]] = [p["partner_id"], p["program_id"], "applied", record.effective_at, record.recorded_at]
+        elif (state := _STATES.get(record.topic)) is not None:
+            if p["partner_id"] in self._new:
+                self._new[p["partner_id"]][2] = state
             else:
-                self._states[event.partner_id] = state
+                self._states[p["partner_id"]] = state
 
     def discard(self) -> None:
         self._new, self._states = {}, {}

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from events.base import event_class_for_topic
 from events.program import ProgramDefined, ProgramTermsChanged
-from ledger.aggregate import Envelope
-from projections.columns import ts
+from projections.record import Record
 from projections.runner import Tables, View
 
 
@@ -26,12 +26,10 @@ class ProgramTermsView(View):
             " recorded_at TEXT NOT NULL, terms TEXT NOT NULL, PRIMARY KEY (program_id, position))",
         ]
 
-    def handle(self, cursor: Any, t: Tables, envelope: Envelope, position: int) -> None:
-        event = envelope.payload
-        if isinstance(event, ProgramDefined | ProgramTermsChanged):
-            self._rows.append((
-                event.program_id, position, ts(envelope.effective_at), ts(envelope.recorded_at), event.terms.model_dump_json(),
-            ))
+    def handle(self, cursor: Any, t: Tables, record: Record, position: int) -> None:
+        # Rare: the terms are written as their catalogue model writes them.
+        event: Any = event_class_for_topic(record.topic).model_validate(record.payload)
+        self._rows.append((event.program_id, position, record.effective_at, record.recorded_at, event.terms.model_dump_json()))
 
     def discard(self) -> None:
         self._rows = []

@@ -17,8 +17,10 @@ import structlog
 from eventsourcing.persistence import Notification
 
 from adapters.database import Database, schema_fingerprint
-from adapters.event_store import EventStore, decode
+from adapters.event_store import EventStore
 from ledger.aggregate import Envelope
+from projections.columns import ts
+from projections.record import Record, from_envelope, from_stored
 
 log = structlog.get_logger(__name__)
 
@@ -43,7 +45,8 @@ class View:
     def ddl(self, t: Tables) -> list[str]:
         raise NotImplementedError
 
-    def handle(self, cursor: Any, t: Tables, envelope: Envelope, position: int) -> None:
+    def handle(self, cursor: Any, t: Tables, record: Record, position: int) -> None:
+        """Fold one event (``record``, at log ``position``) into what the view writes."""
         raise NotImplementedError
 
     def flush(self, cursor: Any, t: Tables) -> None:
@@ -180,6 +183,7 @@ class ProjectionRunner:
         what the views buffered, and move their positions; returns events applied."""
         applied = 0
         level = max(positions[view.name] for view in self.views)  # past it, every view reads
+        known = ts(known_at) if known_at is not None else None
         for position, topic, event in items:
             if position > level:
                 readers = self._readers_of(topic)
@@ -188,11 +192,11 @@ class ProjectionRunner:
             if not readers:
                 applied += 1
                 continue
-            envelope = event if isinstance(event, Envelope) else decode(event)
-            if known_at is not None and envelope.recorded_at > known_at:
+            record = from_envelope(position, event) if isinstance(event, Envelope) else from_stored(event)
+            if known is not None and record.recorded_at > known:
                 continue
             for view in readers:
-                view.handle(cursor, self.t, envelope, position)
+                view.handle(cursor, self.t, record, position)
             applied += 1
         for view in self.views:
             view.flush(cursor, self.t)

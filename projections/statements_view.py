@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 from events.statement import StatementIssued, StatementReleased
-from ledger.aggregate import Envelope
-from projections.columns import to_minor, ts
+from projections.columns import to_minor
+from projections.record import Record, amount, iso_text
 from projections.runner import Tables, View
 
 
@@ -46,35 +46,35 @@ class StatementsView(View):
         cursor.insert_many(t.statement_releases, self._releases)
         self.discard()
 
-    def handle(self, cursor: Any, t: Tables, envelope: Envelope, position: int) -> None:
-        event = envelope.payload
-        if isinstance(event, StatementReleased):
+    def handle(self, cursor: Any, t: Tables, record: Record, position: int) -> None:
+        p = record.payload
+        if record.topic == StatementReleased.TOPIC:
             self._releases.append((
-                position, event.statement_id, event.partner_id, event.currency, ts(envelope.effective_at),
-                ts(envelope.recorded_at), to_minor(event.due, event.currency), event.because,
+                position, p["statement_id"], p["partner_id"], p["currency"], record.effective_at,
+                record.recorded_at, to_minor(amount(p["due"]), p["currency"]), p["because"],
             ))
             return
-        if not isinstance(event, StatementIssued):
+        if record.topic != StatementIssued.TOPIC:
             return
+        due = amount(p["due"])
         document = {
-            "statement_id": event.statement_id,
-            "partner_id": event.partner_id,
-            "period": event.period,
-            "currency": event.currency,
-            "issued_at": envelope.recorded_at.isoformat(),
-            "opening": str(event.opening),
+            "statement_id": p["statement_id"],
+            "partner_id": p["partner_id"],
+            "period": p["period"],
+            "currency": p["currency"],
+            "issued_at": iso_text(record.recorded_at),
+            "opening": str(amount(p["opening"])),
             "lines": [
-                {"kind": line.kind, "amount": str(line.amount), "effective_at": line.effective_at.isoformat(),
-                 "source_id": line.source_id}
-                for line in event.lines
+                {"kind": line["kind"], "amount": str(amount(line["amount"])), "effective_at": iso_text(line["effective_at"]),
+                 "source_id": line["source_id"]}
+                for line in p["lines"]
             ],
-            "closing": str(event.closing),
-            "due": str(event.due),
+            "closing": str(amount(p["closing"])),
+            "due": str(due),
         }
-        if event.carried_forward_because:
-            document["carried_forward_because"] = event.carried_forward_because
+        if p.get("carried_forward_because"):
+            document["carried_forward_because"] = p["carried_forward_because"]
         self._rows.append((
-            event.statement_id, position, event.program_id, event.partner_id, event.currency, event.period,
-            ts(envelope.effective_at), ts(envelope.recorded_at), to_minor(event.due, event.currency),
-            json.dumps(document),
+            p["statement_id"], position, p["program_id"], p["partner_id"], p["currency"], p["period"],
+            record.effective_at, record.recorded_at, to_minor(due, p["currency"]), json.dumps(document),
         ))
