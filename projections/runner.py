@@ -73,12 +73,16 @@ class ProjectionRunner:
         self._ready = False
         self._readers: dict[str, list[View]] = {}  # per topic, the views that read it
 
-    def setup(self) -> None:
+    def setup(self, *, indexes: bool = True) -> None:
+        """Create the views' tables (and, unless ``indexes`` is false, their secondary
+        indexes: a rebuild from event zero appends faster without them and builds them
+        once at the end with ``create_indexes``)."""
         if self._ready:
             return
         statements = [
             f"CREATE TABLE IF NOT EXISTS {self.t.tracking} (view TEXT PRIMARY KEY, position BIGINT NOT NULL)",
-            *(statement for view in self.views for statement in view.ddl(self.t)),
+            *(statement for view in self.views for statement in view.ddl(self.t)
+              if indexes or not statement.startswith("CREATE INDEX")),
         ]
         fingerprint = schema_fingerprint([*statements, *(view.name for view in self.views)])
         if not self.db.schema_is_current(self._schema_part, fingerprint, self.t.tracking):
@@ -91,6 +95,11 @@ class ProjectionRunner:
                 )
                 self.db.record_schema(cursor, self._schema_part, fingerprint)
         self._ready = True
+
+    def create_indexes(self) -> None:
+        """The secondary indexes a ``setup(indexes=False)`` left out."""
+        self._ready = False
+        self.setup()
 
     @property
     def _schema_part(self) -> str:

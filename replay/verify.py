@@ -72,7 +72,7 @@ def replay(
     target = min(live.positions().values())
     scratch = ProjectionRunner(db, store, live_views(), prefix=SCRATCH)
     scratch.drop()
-    scratch.setup()
+    scratch.setup(indexes=False)
     report = ReplayReport(events=0, position=target)
     if verify and known_at is None:
         for snapshot in (s for s in snapshots.list() if s.position <= target):
@@ -80,6 +80,7 @@ def replay(
             report.differences += _diff_snapshot(db, scratch.t, snapshots, snapshot.snapshot_id, snapshot.hash)
             report.checked["snapshots"] = report.checked.get("snapshots", 0) + 1
     report.events += scratch.rebuild(stop=target, known_at=known_at, progress=progress)
+    scratch.create_indexes()
     if verify:
         if known_at is None:
             for table, keys in TABLE_KEYS.items():
@@ -119,7 +120,8 @@ def _diff_table(db: Database, live: str, rebuilt: str, keys: tuple[str, ...]) ->
             b = next(rebuilt_rows, None)
         else:
             assert a is not None and b is not None
-            differences += _column_differences(live, columns, width, a, b)
+            if a != b:  # most rows are equal as read: compare their columns only when not
+                differences += _column_differences(live, columns, width, a, b)
             a, b = next(live_rows, None), next(rebuilt_rows, None)
     return differences
 
@@ -206,6 +208,9 @@ def _verify_statements(db: Database, store: EventStore, t: Tables, stop: int, kn
     yield len(issued)
     previous: dict[tuple[str, str], tuple[int, Decimal]] = {}
     with db.connect() as conn, db.transaction(conn) as cursor:
+        # Each statement's lines are read by statement: an index on the rebuilt
+        # journal only (the live one is never read so).
+        cursor.execute(f"CREATE INDEX IF NOT EXISTS {t.lines}_statement ON {t.lines} (statement_id)")
         for position, statement in issued:
             name = statement.statement_id
             total = sum((line.amount for line in statement.lines), Decimal(0))
