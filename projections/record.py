@@ -17,9 +17,8 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from eventsourcing.persistence import Notification
 
-from adapters.event_store import decode
+from adapters.event_store import Row, as_uuid, decode_row
 from events.base import event_class_for_topic
 from ledger.aggregate import Envelope
 from projections.columns import ts
@@ -45,7 +44,7 @@ class Record:
     )
 
     def __init__(
-        self, position: int, topic: str, originator_id: UUID, version: int, effective_at: str, recorded_at: str,
+        self, position: int, topic: str, originator_id: UUID | str, version: int, effective_at: str, recorded_at: str,
         meta: dict[str, Any], payload: dict[str, Any], payload_json: bytes,
     ) -> None:
         self.position, self.topic, self.originator_id, self.version = position, topic, originator_id, version
@@ -60,8 +59,10 @@ class Record:
         return event_id_text(self.originator_id, self.version)
 
 
-def event_id_text(originator_id: UUID, version: int) -> str:
-    digest = bytearray(hashlib.sha1(originator_id.bytes + str(version).encode()).digest()[:16])
+def event_id_text(originator_id: UUID | str, version: int) -> str:
+    """(``originator_id``: a UUID, or its hex text as SQLite stores it.)"""
+    identity = bytes.fromhex(originator_id) if isinstance(originator_id, str) else originator_id.bytes
+    digest = bytearray(hashlib.sha1(identity + str(version).encode()).digest()[:16])
     digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
     digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
     text = digest.hex()
@@ -82,20 +83,21 @@ def from_envelope(position: int, envelope: Envelope) -> Record:
 _PAYLOAD_KEY = b',"payload":'
 
 
-def from_stored(notification: Notification) -> Record:
-    """A record of a stored event. One stored at an older schema version is upcast and
-    validated by its catalogue model, as ``adapters.event_store.decode`` does."""
-    state = notification.state
+def from_stored(row: Row) -> Record:
+    """A record of a stored event (a row of the log, ``EventStore.rows``). One stored at an
+    older schema version is upcast and validated by its catalogue model, as
+    ``adapters.event_store.decode`` does."""
+    position, originator_id, version, topic, state = row
+    if not isinstance(state, bytes):
+        state = bytes(state)
     document = orjson.loads(state)
     at = state.find(_PAYLOAD_KEY)
-    current = document.get("schema_version") == event_class_for_topic(notification.topic).SCHEMA_VERSION
+    current = document.get("schema_version") == event_class_for_topic(topic).SCHEMA_VERSION
     if not current or at < 0 or not state.endswith(b"}}"):
-        return from_envelope(notification.id, decode(notification))
-    originator_id = notification.originator_id
+        return from_envelope(position, decode_row(as_uuid(originator_id), version, topic, state))
     meta = document["meta"]
     return Record(
-        notification.id, notification.topic, originator_id if isinstance(originator_id, UUID) else UUID(originator_id),
-        notification.originator_version, ts_text(meta["effective_at"]), ts_text(document["recorded_at"]), meta,
+        position, topic, originator_id, version, ts_text(meta["effective_at"]), ts_text(document["recorded_at"]), meta,
         document["payload"], state[at + len(_PAYLOAD_KEY) : -1],  # the payload is the document's last member
     )
 

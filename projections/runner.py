@@ -14,10 +14,9 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from eventsourcing.persistence import Notification
 
 from adapters.database import Database, schema_fingerprint
-from adapters.event_store import EventStore
+from adapters.event_store import EventStore, Row
 from ledger.aggregate import Envelope
 from projections.columns import ts
 from projections.record import Record, from_envelope, from_stored
@@ -26,7 +25,7 @@ log = structlog.get_logger(__name__)
 
 BATCH_SIZE = 2000
 REBUILD_BATCH = 5_000
-Item = tuple[int, str, Envelope | Notification]  # (position, topic, the event decoded or as stored)
+Item = tuple[int, str, Envelope | Row]  # (position, topic, the event decoded or as stored)
 
 
 class View:
@@ -131,7 +130,7 @@ class ProjectionRunner:
                     if pending and pending[0][0] == position + 1:
                         items: list[Item] = [(p, e.payload.TOPIC, e) for p, e in pending]
                     else:
-                        items = [(n.id, n.topic, n) for n in self.store.notifications(position, batch_size, stop)]
+                        items = [(row[0], row[3], row) for row in self.store.page(position, batch_size, stop)]
                     pending = []
                     if not items:
                         break
@@ -154,8 +153,8 @@ class ProjectionRunner:
         applied = 0
         batch: list[Item] = []
         with self.db.connect() as conn:
-            for notification in self.store.scan(min(self.positions().values()), stop):
-                batch.append((notification.id, notification.topic, notification))
+            for row in self.store.rows(min(self.positions().values()), stop):
+                batch.append((row[0], row[3], row))
                 if len(batch) >= batch_size:
                     applied += self._commit(conn, batch, known_at)
                     if progress:
