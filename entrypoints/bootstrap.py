@@ -2,11 +2,16 @@
 
 ``bootstrap()`` returns the ``Ledger``: the message bus (the only way to change it), the
 queries and read models (the way to read it), and what replay, snapshots and the Kafka
-entry points need. Every entry point (CLI, Kafka consumer and relay, HTTP) starts here.
+entry points need. Every entry point (CLI, Kafka consumer and relay, HTTP) starts here,
+and takes from it only the parts it uses: the HTTP app's routes get them one by one as
+FastAPI dependencies (``entrypoints/http/deps.py``), never the whole ``Ledger``; signing in
+gets ``Credentials``; the log's head and the chain's check are methods here, so no entry
+point reaches into the store or the database for them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -28,7 +33,21 @@ from projections.listings import Listings
 from projections.queries import Queries
 from projections.referrals import Referrals
 from projections.reports import Reports
+from replay.integrity import ChainReport, verify_chain
 from replay.snapshots import Snapshot, SnapshotStore
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What signing in needs, and nothing more: the access store (tokens, invites and
+    sessions: hashes only), the keyed hash that binds a form's CSRF token to its session
+    or browser, and the lifetimes and public URL of the settings."""
+
+    access: AccessStore
+    keyed_hash: Callable[[str], str]
+    session_hours: float
+    invite_hours: float
+    public_url: str
 
 
 @dataclass
@@ -60,6 +79,19 @@ class Ledger:
             self.read_models.t, position, label,
             still_at=lambda: min(self.read_models.positions().values()) == position,
         )
+
+    @cached_property
+    def credentials(self) -> Credentials:
+        s = self.settings
+        return Credentials(self.access, self.vault.keyed_hash, s.http_session_hours, s.http_invite_hours, s.http_public_url)
+
+    def log_head(self) -> int:
+        """The log's last position (0 while it is empty)."""
+        return self.store.max_position()
+
+    def verify_chain(self, expect: tuple[int, str] | None = None) -> ChainReport:
+        """Walk the log and its hash chain (``replay.integrity.verify_chain``)."""
+        return verify_chain(self.db, self.store, expect)
 
     @cached_property
     def webhooks(self) -> WebhookEndpoints:

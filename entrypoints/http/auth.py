@@ -18,8 +18,9 @@ from urllib.parse import urlsplit
 
 from fastapi import Depends, Request, Response
 
-from entrypoints.bootstrap import Ledger
+from entrypoints.bootstrap import Credentials, Ledger
 from entrypoints.http.access import READ_ALL, Principal, Role
+from entrypoints.http.deps import CredentialsDep, ledger_of
 from entrypoints.http.problems import ApiError
 from projections.queries import NotFound
 
@@ -32,19 +33,16 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SIGNIN_COOKIE = "ledger_signin"
 
 
-def ledger_of(request: Request) -> Ledger:
-    ledger: Ledger = request.app.state.ledger
-    return ledger
-
-
 async def get_ledger(request: Request) -> Ledger:
     return ledger_of(request)
 
 
+# The whole ``Ledger``, for the pages that still take it (the API's routes take only the
+# parts they use: ``entrypoints/http/deps.py``).
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 
 
-async def optional_principal(request: Request, ledger: LedgerDep) -> Principal | None:
+async def optional_principal(request: Request, credentials: CredentialsDep) -> Principal | None:
     """The caller, or None when it sent no valid credentials. A browser's
     state-changing request must carry the session's CSRF token (403 otherwise). Kept on
     ``request.state.principal`` for ``signed_in`` (an error page's top bar).
@@ -52,9 +50,9 @@ async def optional_principal(request: Request, ledger: LedgerDep) -> Principal |
     Dependencies are coroutines: a sync one costs a hop to the thread pool per request.
     The credential lookup is one indexed read that never waits for a writer (see
     ``Database.reading``), so it runs on the event loop."""
-    principal = request.state.principal = _credentials(request, ledger)
+    principal = request.state.principal = _credentials(request, credentials)
     if principal is not None and principal.via == "session" and request.method not in SAFE_METHODS:
-        await _check_csrf(request, ledger, principal)
+        await _check_csrf(request, credentials, principal)
     return principal
 
 
@@ -107,46 +105,46 @@ def signed_in(request: Request) -> Principal | None:
         found: Principal | None = request.state.principal
         return found
     try:
-        return _credentials(request, ledger_of(request))
+        return _credentials(request, ledger_of(request).credentials)
     except ApiError:
         return None
 
 
-def _credentials(request: Request, ledger: Ledger) -> Principal | None:
+def _credentials(request: Request, credentials: Credentials) -> Principal | None:
     """Who a bearer token, else a session cookie, names (401 for an unknown token)."""
-    return _from_bearer(request, ledger) or _from_session(request, ledger)
+    return _from_bearer(request, credentials) or _from_session(request, credentials)
 
 
-def _from_bearer(request: Request, ledger: Ledger) -> Principal | None:
+def _from_bearer(request: Request, credentials: Credentials) -> Principal | None:
     scheme, _, secret = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not secret:
         return None
-    credential = ledger.access.authenticate(secret.strip(), "token")
+    credential = credentials.access.authenticate(secret.strip(), "token")
     if credential is None:
         raise ApiError("unauthorized", "the bearer token is unknown, expired or revoked", headers={"WWW-Authenticate": "Bearer"})
     return Principal(Role(credential.role), credential.credential_id, credential.partner_id, via="bearer")
 
 
-def _from_session(request: Request, ledger: Ledger) -> Principal | None:
+def _from_session(request: Request, credentials: Credentials) -> Principal | None:
     secret = request.cookies.get(SESSION_COOKIE)
     if not secret:
         return None
-    credential = ledger.access.authenticate(secret, "session")
+    credential = credentials.access.authenticate(secret, "session")
     if credential is None:
         return None
     return Principal(Role(credential.role), credential.credential_id, credential.partner_id, via="session")
 
 
-def csrf_token(ledger: Ledger, principal: Principal | None) -> str:
+def csrf_token(credentials: Credentials, principal: Principal | None) -> str:
     """The CSRF token of a browser session (forms carry it in ``csrf_token``): a keyed
     hash of the session's id, so every worker computes the same one and none is stored."""
     if principal is None or principal.via != "session":
         return ""
-    return ledger.vault.keyed_hash(f"csrf:{principal.credential_id}")
+    return credentials.keyed_hash(f"csrf:{principal.credential_id}")
 
 
-async def _check_csrf(request: Request, ledger: Ledger, principal: Principal) -> None:
-    if not hmac.compare_digest(await _sent_csrf(request), csrf_token(ledger, principal)):
+async def _check_csrf(request: Request, credentials: Credentials, principal: Principal) -> None:
+    if not hmac.compare_digest(await _sent_csrf(request), csrf_token(credentials, principal)):
         raise _stale_form()
 
 
@@ -161,43 +159,43 @@ def _stale_form() -> ApiError:
     return ApiError("csrf", "this form is stale or did not come from the ledger's own pages: reload and try again")
 
 
-def signin_form(ledger: Ledger, request: Request, render: Callable[[str], Response]) -> Response:
+def signin_form(credentials: Credentials, request: Request, render: Callable[[str], Response]) -> Response:
     """A page whose form opens a session (sign-in, invite), rendered by ``render`` with
     its CSRF token: bound to the browser's ``SIGNIN_COOKIE``, set here if it has none."""
     browser = request.cookies.get(SIGNIN_COOKIE) or secrets.token_urlsafe(24)
-    response = render(_signin_token(ledger, browser))
+    response = render(_signin_token(credentials, browser))
     response.set_cookie(SIGNIN_COOKIE, browser, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", path="/")
     return response
 
 
-def _signin_token(ledger: Ledger, browser: str) -> str:
-    return ledger.vault.keyed_hash(f"signin:{browser}")
+def _signin_token(credentials: Credentials, browser: str) -> str:
+    return credentials.keyed_hash(f"signin:{browser}")
 
 
-async def check_signin_csrf(request: Request, ledger: LedgerDep) -> None:
+async def check_signin_csrf(request: Request, credentials: CredentialsDep) -> None:
     """Against login CSRF (another site signing a visitor into the attacker's account):
     a request that opens a session carries the token of the ledger's own sign-in form,
     or an ``Origin`` header naming the ledger itself (403 otherwise)."""
     browser = request.cookies.get(SIGNIN_COOKIE)
-    if browser and hmac.compare_digest(await _sent_csrf(request), _signin_token(ledger, browser)):
+    if browser and hmac.compare_digest(await _sent_csrf(request), _signin_token(credentials, browser)):
         return
-    if request.headers.get("origin") in _own_origins(request, ledger):
+    if request.headers.get("origin") in _own_origins(request, credentials):
         return
     raise _stale_form()
 
 
-def _own_origins(request: Request, ledger: Ledger) -> set[str]:
+def _own_origins(request: Request, credentials: Credentials) -> set[str]:
     """The ledger's origins: the request's own, and the public URL's when one is set."""
     own = {f"{request.url.scheme}://{request.url.netloc}"}
-    public = urlsplit(ledger.settings.http_public_url)
+    public = urlsplit(credentials.public_url)
     if public.scheme and public.netloc:
         own.add(f"{public.scheme}://{public.netloc}")
     return own
 
 
 def open_session(
-    ledger: Ledger, response: Response, request: Request, role: str, partner_id: str | None, parent_id: str,
+    credentials: Credentials, response: Response, request: Request, role: str, partner_id: str | None, parent_id: str,
     *, not_after: datetime | None,
 ) -> None:
     """A browser session for whoever presented a token or an invite: an HttpOnly,
@@ -205,9 +203,9 @@ def open_session(
     ``LEDGER_HTTP_SESSION_HOURS``, and never beyond the expiry of the token it was opened
     with, ``not_after`` (``AccessStore.authenticate`` checks that too, and the token's
     revocation)."""
-    session, secret = ledger.access.issue(
+    session, secret = credentials.access.issue(
         "session", role, partner_id=partner_id, parent_id=parent_id,
-        lifetime=timedelta(hours=ledger.settings.http_session_hours), not_after=not_after,
+        lifetime=timedelta(hours=credentials.session_hours), not_after=not_after,
     )
     assert session.expires_at is not None
     max_age = max(int((session.expires_at - datetime.now(UTC)).total_seconds()), 0)
@@ -217,19 +215,24 @@ def open_session(
     )
 
 
-def close_session(ledger: Ledger, response: Response, principal: Principal | None) -> None:
+def close_session(credentials: Credentials, response: Response, principal: Principal | None) -> None:
     if principal is not None and principal.via == "session":
-        ledger.access.revoke(principal.credential_id)
+        credentials.access.revoke(principal.credential_id)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
 
 
-def invite_link(ledger: Ledger, base_url: str, role: Role, partner_id: str | None = None, label: str | None = None) -> dict[str, str]:
+def invite_link(
+    credentials: Credentials | Ledger, base_url: str, role: Role, partner_id: str | None = None, label: str | None = None,
+) -> dict[str, str]:
     """A one-time sign-in link (expires after ``LEDGER_HTTP_INVITE_HOURS``): how a newly
-    approved partner, or the first admin, gets in. Only its hash is kept."""
-    credential, secret = ledger.access.issue(
+    approved partner, or the first admin, gets in. Only its hash is kept. (``ledger
+    token invite`` and tests hold the whole ``Ledger``: its credentials are used.)"""
+    if isinstance(credentials, Ledger):
+        credentials = credentials.credentials
+    credential, secret = credentials.access.issue(
         "invite", role.value, partner_id=partner_id, label=label,
-        lifetime=timedelta(hours=ledger.settings.http_invite_hours),
+        lifetime=timedelta(hours=credentials.invite_hours),
     )
-    base = (ledger.settings.http_public_url or base_url).rstrip("/")
+    base = (credentials.public_url or base_url).rstrip("/")
     assert credential.expires_at is not None
     return {"url": f"{base}/invite/{secret}", "expires_at": credential.expires_at.isoformat(), "invite_id": credential.credential_id}

@@ -37,7 +37,7 @@ def render(
     notice = read_flash(request)
     values = {
         "principal": principal, "nav": links_for(principal) if principal else [], "flash": notice,
-        "csrf_token": csrf_token(ledger_of(request), principal), **(context or {}),
+        "csrf_token": csrf_token(ledger_of(request).credentials, principal), **(context or {}),
     }
     response = TEMPLATES.TemplateResponse(request, template, values, status_code=status, headers=headers)
     if notice is not None:

@@ -95,7 +95,7 @@ async def approve(request: Request, principal: Staff, ledger: LedgerDep, partner
 def _approved_page(request: Request, principal: Principal, ledger: Ledger, partner_id: str) -> Response:
     """The answer to an approval: the new partner's one-time invite link, shown once on this
     page (not in a URL, a cookie or a log line) and never cached."""
-    invite = invite_link(ledger, str(request.base_url), Role.PARTNER, partner_id, "approval") if principal.can(INVITE) else None
+    invite = invite_link(ledger.credentials, str(request.base_url), Role.PARTNER, partner_id, "approval") if principal.can(INVITE) else None
     record = ledger.queries.partner(partner_id)
     # The admin sends the link: this page (never cached) shows where to, unmasked.
     contact = ledger.queries.contact_email(partner_id) if invite else None

@@ -55,7 +55,7 @@ def _reissue(request: Request, principal: Principal, ledger: Ledger, partner_id:
         assert expires_at is not None  # an invite is made with a lifetime
         invite = {"invite_id": invite_id, "expires_at": expires_at.isoformat()}
     else:
-        invite = invite_link(ledger, str(request.base_url), Role.PARTNER, partner_id, INVITE_LABEL)
+        invite = invite_link(ledger.credentials, str(request.base_url), Role.PARTNER, partner_id, INVITE_LABEL)
     command = parse({"type": "issue_sign_in_link", "partner_id": partner_id, "invite_id": invite["invite_id"],
                      "expires_at": invite["expires_at"]})
     authorize([command], principal)

@@ -80,7 +80,7 @@ async def show_accounts(request: Request, principal: CurrentPrincipal, ledger: L
     program, after = form_text(form, "program"), form_text(form, "after")
     due = ledger.listings.payouts_due(program=program, limit=DEFAULT_LIMIT, after=after)
     partner_ids = [item["partner_id"] for item in due.items]
-    accounts = await run_in_threadpool(reveal_accounts, ledger, principal, partner_ids, "payouts page")
+    accounts = await run_in_threadpool(reveal_accounts, ledger.listings, ledger.bus, principal, partner_ids, "payouts page")
     return _payouts_page(request, principal, ledger, program, after, accounts=accounts)
 
 
@@ -298,7 +298,7 @@ def _payments(ledger: Ledger, principal: Principal, form: FormData, kind: str, c
     placed = [p for p in _place(ledger, [row for row in _ticked_rows(form) if row.payout_id])
               if p["file"] == kind and (currency is None or p["row"].currency == currency)]
     shown_in = "SEPA file" if kind == SEPA else "PayPal file"
-    accounts = reveal_accounts(ledger, principal, [p["row"].partner_id for p in placed], shown_in)
+    accounts = reveal_accounts(ledger.listings, ledger.bus, principal, [p["row"].partner_id for p in placed], shown_in)
     return [
         Payment(payout_id=p["row"].payout_id, partner_id=p["row"].partner_id, currency=p["row"].currency,
                 amount=amount, statement_id=p["row"].statement_id, method=p["payee"]["method"],

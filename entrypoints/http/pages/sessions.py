@@ -10,9 +10,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from entrypoints.bootstrap import Ledger
+from entrypoints.bootstrap import Credentials
 from entrypoints.http.access import Principal
 from entrypoints.http.auth import LedgerDep, OptionalPrincipal, check_signin_csrf, close_session, open_session, signin_form
+from entrypoints.http.deps import CredentialsDep
 from entrypoints.http.templating import render
 from entrypoints.mail import request_signin_link
 
@@ -21,17 +22,17 @@ FromOwnForm = Depends(check_signin_csrf)
 
 
 @router.get("/signin", response_class=HTMLResponse)
-def signin_page(request: Request, ledger: LedgerDep, principal: OptionalPrincipal) -> Response:
-    return _signin_form(request, ledger, "signin.html", {}, principal=principal)
+def signin_page(request: Request, credentials: CredentialsDep, principal: OptionalPrincipal) -> Response:
+    return _signin_form(request, credentials, "signin.html", {}, principal=principal)
 
 
 @router.post("/signin", response_class=HTMLResponse, dependencies=[FromOwnForm])
-def signin(request: Request, ledger: LedgerDep, token: Annotated[str, Form(max_length=200)]) -> Response:
-    credential = ledger.access.authenticate(token.strip(), "token")
+def signin(request: Request, credentials: CredentialsDep, token: Annotated[str, Form(max_length=200)]) -> Response:
+    credential = credentials.access.authenticate(token.strip(), "token")
     if credential is None:
-        return _signin_form(request, ledger, "signin.html", {"error": "That token is unknown, expired or revoked."}, status=401)
+        return _signin_form(request, credentials, "signin.html", {"error": "That token is unknown, expired or revoked."}, status=401)
     response = RedirectResponse("/", status_code=303)
-    open_session(ledger, response, request, credential.role, credential.partner_id, credential.credential_id,
+    open_session(credentials, response, request, credential.role, credential.partner_id, credential.credential_id,
                  not_after=credential.expires_at)
     return response
 
@@ -42,42 +43,42 @@ def email_signin_link(request: Request, ledger: LedgerDep, email: Annotated[str,
     partner's (nobody learns who is one); the mail goes out from the outbox."""
     request_signin_link(ledger, email.strip())
     minutes = f"{ledger.settings.signin_link_minutes:g}"
-    return _signin_form(request, ledger, "signin.html", {"sent": True, "minutes": minutes})
+    return _signin_form(request, ledger.credentials, "signin.html", {"sent": True, "minutes": minutes})
 
 
 @router.get("/invite/{code}", response_class=HTMLResponse)
-def invite_page(request: Request, ledger: LedgerDep, code: str) -> Response:
+def invite_page(request: Request, credentials: CredentialsDep, code: str) -> Response:
     """Shows who the link signs in as; a button (a POST) uses it, so a mail scanner
     that fetches links cannot spend it."""
-    invite = ledger.access.authenticate(code, "invite")
+    invite = credentials.access.authenticate(code, "invite")
     if invite is None or invite.used_at is not None:
         return _spent(request)
     expires = invite.expires_at.strftime("%Y-%m-%d %H:%M UTC") if invite.expires_at else "never"
-    return _signin_form(request, ledger, "invite.html",
+    return _signin_form(request, credentials, "invite.html",
                         {"role": invite.role, "partner_id": invite.partner_id, "expires_at": expires})
 
 
 @router.post("/invite/{code}", response_class=HTMLResponse, dependencies=[FromOwnForm])
-def use_invite(request: Request, ledger: LedgerDep, code: str) -> Response:
-    invite = ledger.access.redeem_invite(code)
+def use_invite(request: Request, credentials: CredentialsDep, code: str) -> Response:
+    invite = credentials.access.redeem_invite(code)
     if invite is None:
         return _spent(request)
     response = RedirectResponse("/", status_code=303)
-    open_session(ledger, response, request, invite.role, invite.partner_id, invite.credential_id,
+    open_session(credentials, response, request, invite.role, invite.partner_id, invite.credential_id,
                  not_after=None)  # an invite's expiry bounds its use only
     return response
 
 
 @router.post("/signout")
-def signout(ledger: LedgerDep, principal: OptionalPrincipal) -> Response:
+def signout(credentials: CredentialsDep, principal: OptionalPrincipal) -> Response:
     response = RedirectResponse("/signin", status_code=303)
-    close_session(ledger, response, principal)
+    close_session(credentials, response, principal)
     return response
 
 
-def _signin_form(request: Request, ledger: Ledger, template: str, context: dict[str, Any], *,
+def _signin_form(request: Request, credentials: Credentials, template: str, context: dict[str, Any], *,
                  principal: Principal | None = None, status: int = 200) -> Response:
-    return signin_form(ledger, request, lambda csrf: render(
+    return signin_form(credentials, request, lambda csrf: render(
         request, template, {**context, "signin_csrf": csrf}, principal=principal, status=status))
 
 

@@ -10,12 +10,12 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from entrypoints.http.access import PERMISSIONS, SNAPSHOT_TAKE, VERIFY
-from entrypoints.http.auth import CurrentPrincipal, LedgerDep, Reader, require
+from entrypoints.http.auth import CurrentPrincipal, Reader, require
+from entrypoints.http.deps import ChainCheck, QueriesDep, SnapshotsDep, TakeSnapshot
 from entrypoints.http.params import AsOf, Fresh, KnownAt, PathId
 from entrypoints.http.problems import ApiError
 from entrypoints.http.routes.partners import AuditEntry
 from projections.queries import NotFound
-from replay.integrity import verify_chain
 
 router = APIRouter(prefix="/v1", dependencies=[Fresh])
 
@@ -35,9 +35,9 @@ def me(principal: CurrentPrincipal) -> Me:
 
 @router.get("/customers/{customer_id}/audit", response_model=list[AuditEntry], tags=["audit"], dependencies=[Reader],
             summary="Every event about a customer")
-def customer_audit(customer_id: PathId, ledger: LedgerDep,
+def customer_audit(customer_id: PathId, queries: QueriesDep,
                    as_of: AsOf, known_at: KnownAt) -> Any:
-    trail = ledger.queries.audit(customer_id=customer_id, as_of=as_of, known_at=known_at)
+    trail = queries.audit(customer_id=customer_id, as_of=as_of, known_at=known_at)
     if not trail:
         raise NotFound(f"customer {customer_id!r} does not exist")
     return trail
@@ -60,19 +60,18 @@ class SnapshotRequest(BaseModel):
 
 
 @router.get("/snapshots", response_model=list[Snapshot], tags=["audit"], dependencies=[Reader], summary="Every snapshot taken")
-def snapshots(ledger: LedgerDep) -> Any:
-    return [s.as_dict() for s in ledger.snapshots().list()]
+def snapshots(snapshots: SnapshotsDep) -> Any:
+    return [s.as_dict() for s in snapshots.list()]
 
 
 @router.get("/snapshots/{snapshot_id}", response_model=SnapshotWithPartners, tags=["audit"], dependencies=[Reader],
             summary="A snapshot's partner documents (or one partner's)")
-def snapshot(snapshot_id: Annotated[str, Path(min_length=1, max_length=64)], ledger: LedgerDep,
+def snapshot(snapshot_id: Annotated[str, Path(min_length=1, max_length=64)], snapshots: SnapshotsDep,
              partner: Annotated[str | None, Query(min_length=1, max_length=200)] = None) -> Any:
-    store = ledger.snapshots()
-    found = store.get(snapshot_id)
+    found = snapshots.get(snapshot_id)
     if found is None:
         raise NotFound(f"snapshot {snapshot_id!r} does not exist")
-    documents = list(store.documents(snapshot_id, partner))
+    documents = list(snapshots.documents(snapshot_id, partner))
     if partner and not documents:
         raise NotFound(f"partner {partner!r} is not in snapshot {snapshot_id}")
     return {**found.as_dict(), "partners": documents}
@@ -80,8 +79,8 @@ def snapshot(snapshot_id: Annotated[str, Path(min_length=1, max_length=64)], led
 
 @router.post("/snapshots", response_model=Snapshot, status_code=201, tags=["audit"],
              dependencies=[Depends(require(SNAPSHOT_TAKE))], summary="Freeze the read models now")
-async def take_snapshot(ledger: LedgerDep, body: SnapshotRequest | None = None) -> Any:
-    taken = await run_in_threadpool(ledger.take_snapshot, body.label if body else None)
+async def take_snapshot(take: TakeSnapshot, body: SnapshotRequest | None = None) -> Any:
+    taken = await run_in_threadpool(take, body.label if body else None)
     if taken is None:
         raise ApiError("conflict", "the read models moved on while the snapshot was taken: take it again")
     return taken.as_dict()
@@ -102,10 +101,10 @@ class ChainReport(BaseModel):
 
 @router.post("/verify", response_model=ChainReport, tags=["audit"], dependencies=[Depends(require(VERIFY))],
              summary="Recompute the hash chain sealing the log (ok is false, naming the first bad position, on tampering)")
-async def verify(ledger: LedgerDep, body: VerifyRequest | None = None) -> Any:
+async def verify(check: ChainCheck, body: VerifyRequest | None = None) -> Any:
     expect = None
     if body and body.expect:
         position, _, head = body.expect.partition(":")
         expect = (int(position), head)
-    report = await run_in_threadpool(verify_chain, ledger.db, ledger.store, expect)
+    report = await run_in_threadpool(check, expect)
     return report.as_dict()

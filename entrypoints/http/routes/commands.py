@@ -18,9 +18,10 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter
 from commands import models as m
 from commands import reference
 from commands.parsing import decode_json, parse
-from entrypoints.bootstrap import Ledger
+from entrypoints.bootstrap import Credentials
 from entrypoints.http.access import INVITE, OWN_PARTNER_FIELD, Principal, Role
-from entrypoints.http.auth import CurrentPrincipal, LedgerDep, invite_link
+from entrypoints.http.auth import CurrentPrincipal, invite_link
+from entrypoints.http.deps import BusDep, CredentialsDep, LogHead
 from entrypoints.http.problems import ApiError, problem_from_result
 from ledger.errors import CommandRejected, Problem, reject
 
@@ -75,17 +76,17 @@ _BODY = {
     summary="Send commands (one, a JSON array, or JSON Lines) through the message bus",
 )
 async def post_commands(
-    request: Request, principal: CurrentPrincipal, ledger: LedgerDep,
+    request: Request, principal: CurrentPrincipal, bus: BusDep, log_head: LogHead, credentials: CredentialsDep,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=150, description="becomes the command_id")] = None,
 ) -> Any:
     messages, single = _decode(await request.body(), request.headers.get("content-type", ""))
     messages = [_stamp(message, index, single, idempotency_key, principal) for index, message in enumerate(messages)]
     commands = _validated(messages, single)
     authorize(commands, principal)
-    results = await run_in_threadpool(lambda: list(ledger.bus.handle_many(commands, source="api", caller=principal.caller)))
-    position = await run_in_threadpool(ledger.store.max_position)
+    results = await run_in_threadpool(lambda: list(bus.handle_many(commands, source="api", caller=principal.caller)))
+    position = await run_in_threadpool(log_head)
     base_url = str(request.base_url)
-    results = [_with_invite(ledger, result, principal, base_url) for result in results]
+    results = [_with_invite(credentials, result, principal, base_url) for result in results]
     if single:
         [result] = results
         if not result["ok"]:
@@ -171,9 +172,9 @@ def authorize(commands: list[m.Command], principal: Principal) -> None:
                 raise ApiError("not_found", f"partner {partner_id!r} does not exist", OWN_PARTNER_FIELD)
 
 
-def _with_invite(ledger: Ledger, result: dict[str, Any], principal: Principal, base_url: str) -> dict[str, Any]:
+def _with_invite(credentials: Credentials, result: dict[str, Any], principal: Principal, base_url: str) -> dict[str, Any]:
     """An approval answers the new partner's one-time sign-in link. It is made here, not
     by the bus, so it never reaches the log (the bus keeps results as receipts)."""
     if not (result["ok"] and result.get("type") == "approve_application" and principal.can(INVITE)):
         return result
-    return {**result, "invite": invite_link(ledger, base_url, Role.PARTNER, result["partner_id"], "approval")}
+    return {**result, "invite": invite_link(credentials, base_url, Role.PARTNER, result["partner_id"], "approval")}

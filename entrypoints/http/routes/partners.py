@@ -10,12 +10,12 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from entrypoints.bootstrap import Ledger
 from entrypoints.http.access import Principal
-from entrypoints.http.auth import CurrentPrincipal, LedgerDep, partner_visible
+from entrypoints.http.auth import CurrentPrincipal, partner_visible
 from entrypoints.http.csv_export import csv_content, csv_response
+from entrypoints.http.deps import QueriesDep, ReportsDep
 from entrypoints.http.params import MONTH_PATTERN, AsOf, Fresh, KnownAt, On, PartnerId
-from projections.queries import AuditEntry, Balance, NotFound, Statement, Status
+from projections.queries import AuditEntry, Balance, NotFound, Queries, Statement, Status
 from projections.reports import MAX_MONTHS
 
 router = APIRouter(prefix="/v1/partners", tags=["partners"], dependencies=[Fresh])
@@ -52,20 +52,20 @@ def _visible(principal: Principal, partner_id: str) -> str:
 
 
 @router.get("/{partner_id}", response_model=PartnerRecord, summary="The partner's record (personal data masked)")
-def partner(partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep, known_at: KnownAt) -> Any:
-    return ledger.queries.partner(_visible(principal, partner_id), known_at, with_code=principal.may_see_code(partner_id))
+def partner(partner_id: PartnerId, principal: CurrentPrincipal, queries: QueriesDep, known_at: KnownAt) -> Any:
+    return queries.partner(_visible(principal, partner_id), known_at, with_code=principal.may_see_code(partner_id))
 
 
 # A coroutine: the current balance is one indexed read of the running totals, cheaper
 # than the hop to the thread pool a plain function would cost.
 @router.get("/{partner_id}/balance", response_model=Balance, summary="Commission balance per currency")
-async def balance(partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep, as_of: AsOf, known_at: KnownAt) -> Any:
-    return ledger.queries.balance(_visible(principal, partner_id), as_of, known_at)
+async def balance(partner_id: PartnerId, principal: CurrentPrincipal, queries: QueriesDep, as_of: AsOf, known_at: KnownAt) -> Any:
+    return queries.balance(_visible(principal, partner_id), as_of, known_at)
 
 
 @router.get("/{partner_id}/status", response_model=Status, summary="Active, at risk or locked, with the figures behind it")
-def status(partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep, on: On, known_at: KnownAt) -> Any:
-    return ledger.queries.status(_visible(principal, partner_id), on, known_at)
+def status(partner_id: PartnerId, principal: CurrentPrincipal, queries: QueriesDep, on: On, known_at: KnownAt) -> Any:
+    return queries.status(_visible(principal, partner_id), on, known_at)
 
 
 class StatementSummary(Open):
@@ -81,17 +81,17 @@ class StatementSummary(Open):
 
 @router.get("/{partner_id}/statements", response_model=list[StatementSummary],
             summary="Every statement issued to the partner, newest first")
-def statements(partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep, known_at: KnownAt) -> Any:
-    ledger.queries.known_partner(_visible(principal, partner_id), known_at)
-    return ledger.reports.partner_statements(partner_id, known_at)
+def statements(partner_id: PartnerId, principal: CurrentPrincipal, queries: QueriesDep, reports: ReportsDep, known_at: KnownAt) -> Any:
+    queries.known_partner(_visible(principal, partner_id), known_at)
+    return reports.partner_statements(partner_id, known_at)
 
 
 @router.get("/{partner_id}/statements/{period}.csv", response_class=Response,
             responses=csv_content("the statements' opening, lines (with customer, payment, base and rate), closing and due, one row each"),
             summary="A month's statements as CSV")
-def statement_csv(partner_id: PartnerId, period: Period, principal: CurrentPrincipal, ledger: LedgerDep,
+def statement_csv(partner_id: PartnerId, period: Period, principal: CurrentPrincipal, queries: QueriesDep,
                   as_of: AsOf, known_at: KnownAt) -> Response:
-    documents = _statements(ledger, _visible(principal, partner_id), period, as_of, known_at)
+    documents = _statements(queries, _visible(principal, partner_id), period, as_of, known_at)
     rows = []
     for d in documents:
         head = (d["statement_id"], d["partner_id"], d["period"], d["currency"])
@@ -107,13 +107,13 @@ def statement_csv(partner_id: PartnerId, period: Period, principal: CurrentPrinc
 
 @router.get("/{partner_id}/statements/{period}", response_model=list[Statement],
             summary="The partner's issued statements for a month (one per currency)")
-def statement(partner_id: PartnerId, period: Period, principal: CurrentPrincipal, ledger: LedgerDep,
+def statement(partner_id: PartnerId, period: Period, principal: CurrentPrincipal, queries: QueriesDep,
               as_of: AsOf, known_at: KnownAt) -> Any:
-    return _statements(ledger, _visible(principal, partner_id), period, as_of, known_at)
+    return _statements(queries, _visible(principal, partner_id), period, as_of, known_at)
 
 
-def _statements(ledger: Ledger, partner_id: str, period: str, as_of: datetime | None, known_at: datetime | None) -> list[Statement]:
-    statements = ledger.queries.statements(partner_id, period, as_of, known_at)
+def _statements(queries: Queries, partner_id: str, period: str, as_of: datetime | None, known_at: datetime | None) -> list[Statement]:
+    statements = queries.statements(partner_id, period, as_of, known_at)
     if not statements:
         raise NotFound(f"no statement for {partner_id} in {period}")
     return statements
@@ -139,14 +139,14 @@ class Revenue(BaseModel):
 
 @router.get("/{partner_id}/revenue", response_model=Revenue, response_model_by_alias=True,
             summary="Monthly series per currency: commission and each bucket, for the last `months` months")
-def revenue(partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep, as_of: AsOf, known_at: KnownAt,
+def revenue(partner_id: PartnerId, principal: CurrentPrincipal, queries: QueriesDep, reports: ReportsDep, as_of: AsOf, known_at: KnownAt,
             months: Annotated[int, Query(ge=1, le=MAX_MONTHS)] = 12) -> Any:
-    ledger.queries.known_partner(_visible(principal, partner_id), known_at)
-    return ledger.reports.revenue(partner_id, months, as_of, known_at)
+    queries.known_partner(_visible(principal, partner_id), known_at)
+    return reports.revenue(partner_id, months, as_of, known_at)
 
 
 @router.get("/{partner_id}/audit", response_model=list[AuditEntry], summary="Every event about the partner, with its effect on money")
-def audit(partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep, as_of: AsOf, known_at: KnownAt) -> Any:
+def audit(partner_id: PartnerId, principal: CurrentPrincipal, queries: QueriesDep, as_of: AsOf, known_at: KnownAt) -> Any:
     partner_visible(principal, partner_id)
-    ledger.queries.known_partner(partner_id, known_at)  # 404 for a partner the ledger does not know
-    return ledger.queries.audit(partner_id=partner_id, as_of=as_of, known_at=known_at)
+    queries.known_partner(partner_id, known_at)  # 404 for a partner the ledger does not know
+    return queries.audit(partner_id=partner_id, as_of=as_of, known_at=known_at)

@@ -9,7 +9,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from entrypoints.http.access import READ_ALL, READ_OWN
-from entrypoints.http.auth import CurrentPrincipal, LedgerDep
+from entrypoints.http.auth import CurrentPrincipal
+from entrypoints.http.deps import QueriesDep, ReportsDep
 from entrypoints.http.params import Fresh, KnownAt, ProgramId
 from entrypoints.http.problems import ApiError
 from projections.queries import NotFound
@@ -39,10 +40,10 @@ class ProgramPage(BaseModel):
 
 @router.get("/{program_id}", response_model=ProgramPage, summary="Terms in force, promo slots taken and left, partners per state")
 def program(program_id: ProgramId, principal: CurrentPrincipal,
-            ledger: LedgerDep, known_at: KnownAt) -> Any:
+            queries: QueriesDep, reports: ReportsDep, known_at: KnownAt) -> Any:
     if not principal.can(READ_ALL):
         if not principal.can(READ_OWN) or principal.partner_id is None:
             raise ApiError("forbidden", f"the {principal.role.value} role may not read programs")
-        if ledger.queries.partner(principal.partner_id)["program_id"] != program_id:
+        if queries.partner(principal.partner_id)["program_id"] != program_id:
             raise NotFound(f"program {program_id!r} does not exist")
-    return ledger.reports.program(program_id, known_at)
+    return reports.program(program_id, known_at)

@@ -13,7 +13,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from entrypoints.http.access import Principal, Role
-from entrypoints.http.auth import CurrentPrincipal, LedgerDep, partner_visible
+from entrypoints.http.auth import CurrentPrincipal, partner_visible
+from entrypoints.http.deps import QueriesDep, ReferralsDep
 from entrypoints.http.params import AsOf, Fresh, PartnerId
 from entrypoints.http.problems import ApiError
 from projections.reports import MAX_MONTHS
@@ -55,28 +56,28 @@ class Lead(BaseModel):
 
 @router.get("/partners/{partner_id}/funnel", response_model=Funnel, response_model_by_alias=True,
             summary="Per month: clicks on the partner's link, sign-ups, new paying customers and commission")
-def funnel(partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep, as_of: AsOf,
+def funnel(partner_id: PartnerId, principal: CurrentPrincipal, referrals: ReferralsDep, as_of: AsOf,
            months: Annotated[int, Query(ge=1, le=MAX_MONTHS)] = 12) -> Any:
     partner_visible(principal, partner_id)
-    return ledger.referrals.funnel(partner_id, months, as_of)
+    return referrals.funnel(partner_id, months, as_of)
 
 
 @router.get("/partners/{partner_id}/leads", response_model=list[Lead],
             summary="The leads a partner submitted, newest first, each with its state (the partner itself and admins)")
-def partner_leads(partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep,
+def partner_leads(partner_id: PartnerId, principal: CurrentPrincipal, queries: QueriesDep, referrals: ReferralsDep,
                   state: LeadState | None = None) -> Any:
     partner_visible(principal, partner_id)
     if not principal.may_see_code(partner_id):
         raise _personal(principal)
-    ledger.queries.known_partner(partner_id)
-    return ledger.referrals.leads(partner_id=partner_id, state=state, limit=LEADS_LIMIT)
+    queries.known_partner(partner_id)
+    return referrals.leads(partner_id=partner_id, state=state, limit=LEADS_LIMIT)
 
 
 @router.get("/leads", response_model=list[Lead], summary="Every partner's leads, newest first: the admins' queue")
-def leads(principal: CurrentPrincipal, ledger: LedgerDep, state: LeadState | None = None) -> Any:
+def leads(principal: CurrentPrincipal, referrals: ReferralsDep, state: LeadState | None = None) -> Any:
     if principal.role is not Role.ADMIN:
         raise _personal(principal)
-    return ledger.referrals.leads(state=state, limit=LEADS_LIMIT)
+    return referrals.leads(state=state, limit=LEADS_LIMIT)
 
 
 def _personal(principal: Principal) -> ApiError:

@@ -1,0 +1,95 @@
+"""What a route may use, each as a FastAPI dependency of its own: the bus (to change the
+ledger), the queries, listings, reports and referrals (to read it), the credentials (to
+sign in), the log's head, the read models' positions, the snapshots, the chain's check
+and the settings. A route names the few it uses; none gets the whole ``Ledger``.
+
+This module is where the app's ``Ledger`` (``create_app`` keeps it on ``app.state``) is
+taken apart, once per dependency; each is a coroutine, so resolving it costs no hop to
+the thread pool."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from commands.bus import MessageBus
+from entrypoints.bootstrap import Credentials, Ledger
+from entrypoints.settings import Settings
+from projections.listings import Listings
+from projections.queries import Queries
+from projections.referrals import Referrals
+from projections.reports import Reports
+from replay.integrity import ChainReport
+from replay.snapshots import Snapshot, SnapshotStore
+
+
+def ledger_of(request: Request) -> Ledger:
+    """The app's ``Ledger``: for the dependencies below, the pages (not yet given their
+    own) and ``create_app``'s middleware; never for a route of the API."""
+    ledger: Ledger = request.app.state.ledger
+    return ledger
+
+
+async def _bus(request: Request) -> MessageBus:
+    return ledger_of(request).bus
+
+
+async def _queries(request: Request) -> Queries:
+    return ledger_of(request).queries
+
+
+async def _listings(request: Request) -> Listings:
+    return ledger_of(request).listings
+
+
+async def _reports(request: Request) -> Reports:
+    return ledger_of(request).reports
+
+
+async def _referrals(request: Request) -> Referrals:
+    return ledger_of(request).referrals
+
+
+async def _credentials(request: Request) -> Credentials:
+    return ledger_of(request).credentials
+
+
+async def _settings(request: Request) -> Settings:
+    return ledger_of(request).settings
+
+
+async def _log_head(request: Request) -> Callable[[], int]:
+    return ledger_of(request).log_head
+
+
+async def _positions(request: Request) -> Callable[[], dict[str, int]]:
+    return ledger_of(request).read_models.positions
+
+
+async def _snapshots(request: Request) -> SnapshotStore:
+    return ledger_of(request).snapshots()
+
+
+async def _take_snapshot(request: Request) -> Callable[[str | None], Snapshot | None]:
+    return ledger_of(request).take_snapshot
+
+
+async def _chain_check(request: Request) -> Callable[[tuple[int, str] | None], ChainReport]:
+    return ledger_of(request).verify_chain
+
+
+BusDep = Annotated[MessageBus, Depends(_bus)]
+QueriesDep = Annotated[Queries, Depends(_queries)]
+ListingsDep = Annotated[Listings, Depends(_listings)]
+ReportsDep = Annotated[Reports, Depends(_reports)]
+ReferralsDep = Annotated[Referrals, Depends(_referrals)]
+CredentialsDep = Annotated[Credentials, Depends(_credentials)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+# Called when the route needs the figure (after its write, say), not when it starts.
+LogHead = Annotated[Callable[[], int], Depends(_log_head)]
+ReadModelPositions = Annotated[Callable[[], dict[str, int]], Depends(_positions)]
+SnapshotsDep = Annotated[SnapshotStore, Depends(_snapshots)]
+TakeSnapshot = Annotated[Callable[[str | None], Snapshot | None], Depends(_take_snapshot)]
+ChainCheck = Annotated[Callable[[tuple[int, str] | None], ChainReport], Depends(_chain_check)]
