@@ -12,6 +12,8 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 from uuid import UUID
 
+from eventsourcing.persistence import Notification
+
 from ledger.account import StatementDraft
 from ledger.aggregate import Aggregate, Envelope
 from ledger.referral import Contacts
@@ -26,6 +28,18 @@ class EventStore(Protocol):
 
     def receipts(self, keys: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
         """(fingerprint, first result) of those idempotency keys already used."""
+
+    def max_position(self) -> int:
+        """The position of the log's last event (0 when empty)."""
+
+    def notifications(
+        self, after: int, limit: int, stop: int | None = None, topics: Sequence[str] = ()
+    ) -> list[Notification]:
+        """Up to ``limit`` events after position ``after`` (up to ``stop``; only those
+        ``topics`` when given), in order, undecoded."""
+
+    def decode(self, stored_event: Notification) -> Envelope:
+        """One stored event as an envelope."""
 
     def append(
         self, envelopes: Sequence[Envelope], *, read_versions: dict[UUID, int], forget_subjects: Sequence[str],

@@ -11,11 +11,12 @@ it safe to keep aggregates cached from one batch to the next.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
-from uuid import UUID
 
 from commands.ports import EventStore
 from events.base import Event, EventMeta
+from ledger.account import BOOK_EVENTS, BOOK_TOPICS, Books
 from ledger.aggregate import Aggregate, Envelope
 
 A = TypeVar("A", bound=Aggregate)
@@ -23,50 +24,71 @@ Receipt = tuple[str, dict[str, Any]]  # (fingerprint of the command's content, i
 
 # Aggregates kept between batches, at most (memory stays bounded on huge imports).
 MAX_CACHED = 100_000
+# Events kept for the books between two month closes, at most (beyond, they are read
+# back from the log at the next close).
+MAX_RECENT = 200_000
+BOOK_PAGE = 5_000  # book events read from the log per query
 
 
 class UnitOfWork:
+    """Aggregates are kept under a text key, ``<kind>:<key>`` (hashing a string is
+    cheap; a ``UUID``'s hash is Python code): the aggregate's UUID is worked out only
+    to load it or to create it."""
+
     def __init__(self, store: EventStore) -> None:
         self.store = store
-        self._loaded: dict[UUID, Aggregate | None] = {}
-        self._dirty: dict[UUID, Aggregate] = {}
+        self._loaded: dict[str, Aggregate | None] = {}
+        self._dirty: dict[int, Aggregate] = {}  # by ``id()``: aggregates this batch wrote to
         self._pending: list[Envelope] = []  # in the order they were recorded
-        self._read: set[UUID] = set()  # aggregates this batch decided on
-        self._absent: list[UUID] = []  # looked up in this batch and not found
+        self._read: set[str] = set()  # aggregates this batch decided on
+        self._absent: list[str] = []  # looked up in this batch and not found
         self._forget: list[str] = []  # vault subjects whose keys go with this batch
         self._receipts: dict[str, Receipt | None] = {}  # idempotency keys looked up (None: unused)
         self._new_receipts: dict[str, Receipt] = {}  # keys this batch uses first
         self.recorded = 0  # events recorded since the unit of work began
+        # One recorded time per command: its events share their metadata object.
+        self._recorded_for: tuple[EventMeta | None, datetime] = (None, datetime.now(UTC))
+        # The books (what month closes state), folded from the log up to ``_books_at``;
+        # the book events this unit of work committed since, and the position up to
+        # which the log holds nothing else (another writer's events mean a read).
+        self._books = Books()
+        self._books_at = 0
+        self._recent: dict[int, Envelope] = {}
+        self._known_to = 0
 
     def get(self, cls: type[A], key: str) -> A | None:
-        aggregate_id = cls.id_for(key)
-        if aggregate_id not in self._loaded:
-            self._remember(aggregate_id, self.store.get(aggregate_id))
-        found = self._loaded[aggregate_id]
-        self._read.add(aggregate_id)
+        text = f"{cls.KIND}:{key}"
+        try:
+            found = self._loaded[text]
+        except KeyError:
+            found = self._loaded[text] = self.store.get(cls.id_for(key))
+            if found is None:
+                self._absent.append(text)
+        self._read.add(text)
         return found if isinstance(found, cls) else None
 
     def prefetch(self, wanted: Iterable[tuple[type[Aggregate], str]]) -> list[Aggregate]:
         """Load many aggregates in one query (a batch's worth), remembering which
         do not exist; returns those found."""
-        ids = [i for i in {cls.id_for(key) for cls, key in wanted} if i not in self._loaded]
+        ids = {}
+        for cls, key in wanted:
+            text = f"{cls.KIND}:{key}"
+            if text not in self._loaded and text not in ids:
+                ids[text] = cls.id_for(key)
         if not ids:
             return []
-        streams = self.store.load_many(ids)
+        streams = self.store.load_many(list(ids.values()))
         found = []
-        for aggregate_id in ids:
+        for text, aggregate_id in ids.items():
             aggregate: Aggregate | None = None
             for envelope in streams.get(aggregate_id, ()):
                 aggregate = envelope.mutate(aggregate)
-            self._remember(aggregate_id, aggregate)
-            if aggregate is not None:
+            self._loaded[text] = aggregate
+            if aggregate is None:
+                self._absent.append(text)
+            else:
                 found.append(aggregate)
         return found
-
-    def _remember(self, aggregate_id: UUID, aggregate: Aggregate | None) -> None:
-        self._loaded[aggregate_id] = aggregate
-        if aggregate is None:
-            self._absent.append(aggregate_id)
 
     def prefetch_receipts(self, keys: Iterable[str]) -> None:
         """Look up a batch's idempotency keys in one query."""
@@ -91,15 +113,19 @@ class UnitOfWork:
 
     def new(self, cls: type[A], key: str) -> A:
         aggregate = cls(cls.id_for(key))
-        self._loaded[aggregate.id] = aggregate
+        self._loaded[f"{cls.KIND}:{key}"] = aggregate
         return aggregate
 
     def get_or_new(self, cls: type[A], key: str) -> A:
         return self.get(cls, key) or self.new(cls, key)
 
     def record(self, aggregate: Aggregate, payload: Event, meta: EventMeta) -> Envelope:
-        envelope = aggregate.record(payload, meta)
-        self._dirty[aggregate.id] = aggregate
+        seen, recorded_at = self._recorded_for
+        if meta is not seen:
+            recorded_at = datetime.now(UTC)
+            self._recorded_for = (meta, recorded_at)
+        envelope = aggregate.record(payload, meta, recorded_at)
+        self._dirty[id(aggregate)] = aggregate
         self._pending.append(envelope)
         self.recorded += 1
         return envelope
@@ -117,9 +143,9 @@ class UnitOfWork:
         for aggregate in self._dirty.values():
             aggregate.collect_events()  # already in ``pending``, in order
         read_versions = {
-            i: found.version
-            for i in self._read
-            if i not in self._dirty and (found := self._loaded.get(i)) is not None
+            found.id: found.version
+            for text in self._read
+            if (found := self._loaded.get(text)) is not None and id(found) not in self._dirty
         }
         forget, self._forget = self._forget, []
         receipts = [(key, *receipt) for key, receipt in self._new_receipts.items()]
@@ -129,15 +155,48 @@ class UnitOfWork:
         if len(self._loaded) > MAX_CACHED:
             self._loaded.clear()
         # An absence is not validated at commit: another writer may create it next.
-        for aggregate_id in self._absent:
-            if aggregate_id in self._loaded and self._loaded[aggregate_id] is None:
-                del self._loaded[aggregate_id]
+        for text in self._absent:
+            if text in self._loaded and self._loaded[text] is None:
+                del self._loaded[text]
         self._absent = []
         self._receipts = {}
         if not pending and not receipts:
             return []
         positions = self.store.append(pending, read_versions=read_versions, forget_subjects=forget, receipts=receipts)
-        return list(zip(positions, pending, strict=True))
+        committed = list(zip(positions, pending, strict=True))
+        self._keep_for_books(committed)
+        return committed
+
+    def books(self) -> Books:
+        """The books as of the log's head: the events this unit of work committed are
+        folded as they were written; any other writer's are read from the log."""
+        head = self.store.max_position()
+        if head > self._books_at:
+            events = sorted(self._recent.items()) if self._known_to >= head else self._book_events(head)
+            for position, envelope in events:
+                self._books.observe(position, envelope)
+            self._books_at = self._known_to = head
+            self._recent = {}
+        return self._books
+
+    def _book_events(self, head: int) -> list[tuple[int, Envelope]]:
+        """The log's book events after the books, up to ``head`` (those this unit of
+        work wrote are not decoded again)."""
+        events, after = [], self._books_at
+        while page := self.store.notifications(after, BOOK_PAGE, head, BOOK_TOPICS):
+            events += [(n.id, self._recent.get(n.id) or self.store.decode(n)) for n in page]
+            after = page[-1].id
+        return events
+
+    def _keep_for_books(self, committed: list[tuple[int, Envelope]]) -> None:
+        if not committed:
+            return
+        first, last = committed[0][0], committed[-1][0]
+        if first == self._known_to + 1 and last - first == len(committed) - 1:
+            self._known_to = last  # nothing of another writer's in between
+        self._recent.update((p, e) for p, e in committed if isinstance(e.payload, BOOK_EVENTS))
+        if len(self._recent) > MAX_RECENT:
+            self._recent, self._known_to = {}, -1  # read back from the log at the next close
 
     def pending(self) -> list[Envelope]:
         """The events recorded since the last commit, in order (a preview reads them)."""

@@ -4,15 +4,19 @@ concurrent writers."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import singledispatchmethod
 
 from events.base import Event
+from events.revenue import CommissionAdjusted, CommissionReviewed, CostRecorded, PaymentRecorded, PaymentReversed
 from events.statement import PayoutRecorded, PayoutRequested, StatementIssued, StatementLine, StatementReleased
 from ledger.aggregate import Aggregate, Envelope
+from ledger.calendar import month_end
 from ledger.errors import Problem
-from ledger.money import ZERO
+from ledger.money import ZERO, minor_unit
 
 
 @dataclass(frozen=True)
@@ -104,3 +108,174 @@ class StatementDraft:
     partner_id: str
     currency: str
     lines: list[StatementLine]
+
+
+# -- the books: what the next month close states, folded from the log ----------------------
+#
+# A month close states, per partner and currency, every commission line effective (and
+# payable) by the period's end that no statement holds yet. The books are that, folded
+# here from the events themselves, never from a read model: a projection bug cannot
+# become a permanent ``StatementIssued``. The rules are the journal's
+# (``projections/lines_view.py``), so the statements are exactly the same.
+
+EARNED, CLAWED_BACK, DEDUCTED, ADJUSTED = "earned", "clawed_back", "deducted", "adjusted"
+PAYABLE, ON_HOLD, VOID = 0, 1, 2
+
+# The events the books read (the rest move no commission a statement states).
+BOOK_EVENTS = (PaymentRecorded, PaymentReversed, CommissionReviewed, CostRecorded, CommissionAdjusted, StatementIssued)
+BOOK_TOPICS = tuple(e.TOPIC for e in BOOK_EVENTS)
+_UTC_OFFSET = timedelta(0)
+
+
+@dataclass(slots=True)
+class BookLine:
+    """One commission line no statement holds yet: a payment's commission, a clawback
+    (refund, chargeback, void), a cost deduction or an adjustment."""
+
+    position: int  # of its event in the log; with ``seq``, the line's key
+    seq: int
+    partner_id: str
+    currency: str
+    bucket: str
+    kind: str
+    amount: Decimal  # signed effect on the balance, in the currency's minor unit
+    effective_at: datetime
+    source_id: str
+    payment_id: str | None
+    payable_at: datetime | None
+    held: int
+
+    def statement_line(self) -> StatementLine:
+        return StatementLine(kind=self.kind, amount=self.amount, effective_at=self.effective_at,
+                             source_id=self.source_id, line_key=f"{self.position}:{self.seq}")
+
+
+class Books:
+    """Every commission line not yet stated, per partner and currency, and the accounts
+    each program has stated before; fed the log's events in order (``observe``). What
+    is stated leaves the books, so they stay as small as what the next closes state."""
+
+    def __init__(self) -> None:
+        self.unstated: dict[tuple[str, str], dict[tuple[int, int], BookLine]] = {}
+        self._by_payment: dict[str, list[BookLine]] = {}  # unstated lines of a payment
+        self._stated_accounts: dict[str, set[tuple[str, str]]] = {}  # per program
+
+    def observe(self, position: int, envelope: Envelope) -> None:
+        event = envelope.payload
+        if isinstance(event, StatementIssued):
+            self._state(event)
+            return
+        effective_at = _utc(envelope.effective_at)
+        for seq, line in enumerate(_lines(event)):
+            partner_id, currency, bucket, kind, amount, source_id, payment_id, payable_at, held = line
+            book_line = BookLine(position, seq, partner_id, currency, bucket, kind, _minor(amount, currency, bucket),
+                                 effective_at, source_id, payment_id, payable_at, ON_HOLD if held else PAYABLE)
+            self.unstated.setdefault((partner_id, currency), {})[(position, seq)] = book_line
+            if payment_id is not None:
+                self._by_payment.setdefault(payment_id, []).append(book_line)
+        if isinstance(event, CommissionReviewed):
+            self._review(event, effective_at)
+
+    def partners(self) -> set[str]:
+        return {partner_id for partner_id, _ in self.unstated}
+
+    def drafts(self, program_id: str, period: str, in_program: Iterable[str]) -> list[StatementDraft]:
+        """What closing ``period`` states for the program whose partners are
+        ``in_program``: per account, the lines effective and payable by the period's
+        end (a clawback waits for the commission it claws back to be payable), in
+        effective order; accounts stated before get a draft too, to carry their balance."""
+        end = month_end(period)
+        members = set(in_program)
+        drafts: dict[tuple[str, str], list[StatementLine]] = {
+            account: [] for account in self._stated_accounts.get(program_id, ())
+        }
+        for account, lines in self.unstated.items():
+            if account[0] not in members:
+                continue
+            due = sorted((line for line in lines.values() if self._due(line, end)),
+                         key=lambda line: (line.effective_at, line.position, line.seq))
+            if due:
+                drafts[account] = [line.statement_line() for line in due]
+        return [StatementDraft(partner, currency, lines) for (partner, currency), lines in sorted(drafts.items())]
+
+    def _due(self, line: BookLine, end: datetime) -> bool:
+        if line.held != PAYABLE or line.effective_at > end or (line.payable_at is not None and line.payable_at > end):
+            return False
+        if line.bucket != CLAWED_BACK or line.payment_id is None:
+            return True
+        # A commission already stated was payable by an earlier close's end, so only
+        # an unstated one can hold its clawback back (a voided one leaves nothing to claw).
+        return not any(
+            other.bucket == EARNED and (other.payable_at is None or other.payable_at > end)
+            for other in self._by_payment.get(line.payment_id, ())
+        )
+
+    def _state(self, event: StatementIssued) -> None:
+        self._stated_accounts.setdefault(event.program_id, set()).add((event.partner_id, event.currency))
+        lines = self.unstated.get((event.partner_id, event.currency), {})
+        for stated in event.lines:
+            position, seq = stated.line_key.split(":")
+            line = lines.pop((int(position), int(seq)), None)
+            if line is not None and line.payment_id is not None:
+                of_payment = self._by_payment[line.payment_id]
+                of_payment.remove(line)
+                if not of_payment:
+                    del self._by_payment[line.payment_id]
+        if not lines:
+            self.unstated.pop((event.partner_id, event.currency), None)
+
+    def _review(self, event: CommissionReviewed, effective_at: datetime) -> None:
+        """A release makes the payment's held lines payable from now; a void voids
+        every line of the payment (its own clawback line too): never stated."""
+        if event.decision == "release":
+            for line in self._by_payment.get(event.payment_id, ()):
+                if line.held == ON_HOLD:
+                    line.held, line.payable_at = PAYABLE, effective_at
+            return
+        for line in self._by_payment.pop(event.payment_id, ()):
+            line.held = VOID
+            self.unstated[(line.partner_id, line.currency)].pop((line.position, line.seq), None)
+
+
+_Line = tuple[str, str, str, str, Decimal, str, str | None, datetime | None, bool]
+
+
+def _lines(event: Event) -> list[_Line]:
+    """An event's commission lines: (partner, currency, bucket, kind, magnitude,
+    source id, payment id, payable at, held). Discounts and payouts are no
+    commission a statement states."""
+    if isinstance(event, PaymentRecorded):
+        earning = event.earning
+        if earning.partner_id is None or earning.kind != "commission" or not earning.amount:
+            return []
+        return [(earning.partner_id, event.currency, EARNED, "commission", earning.amount, event.payment_id,
+                 event.payment_id, _utc(earning.payable_at) if earning.payable_at else None, earning.hold_reason is not None)]
+    if isinstance(event, PaymentReversed):
+        if not event.partner_id or not event.clawback or event.earning_kind == "discount":
+            return []
+        return [(event.partner_id, event.currency, CLAWED_BACK, event.reason, event.clawback, event.reversal_id,
+                 event.payment_id, None, event.on_hold)]
+    if isinstance(event, CommissionReviewed) and event.partner_id and event.voided:
+        return [(event.partner_id, event.currency, CLAWED_BACK, "void", event.voided, event.payment_id, event.payment_id,
+                 None, False)]
+    if isinstance(event, CostRecorded) and event.partner_id and event.deduction:
+        return [(event.partner_id, event.currency, DEDUCTED, "cost_deduction", event.deduction, event.cost_id, None, None, False)]
+    if isinstance(event, CommissionAdjusted):
+        return [(event.partner_id, event.currency, ADJUSTED, "adjustment", event.amount, event.adjustment_id, None, None, False)]
+    return []
+
+
+_SIGN = {EARNED: 1, CLAWED_BACK: -1, DEDUCTED: -1, ADJUSTED: 1}
+
+
+def _minor(amount: Decimal, currency: str, bucket: str) -> Decimal:
+    """The signed amount as the journal keeps it: whole minor units of the currency."""
+    unit = minor_unit(currency)
+    return Decimal(int(amount / unit)) * unit * _SIGN[bucket]
+
+
+def _utc(moment: datetime) -> datetime:
+    """A time as the journal keeps it: in UTC (``timezone.utc``)."""
+    if moment.utcoffset() == _UTC_OFFSET:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)

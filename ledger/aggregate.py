@@ -111,8 +111,10 @@ class Aggregate:
     def id_for(cls, key: str) -> UUID:
         return _aggregate_id(cls.KIND, key)
 
-    def record(self, payload: Event, meta: EventMeta) -> Envelope:
-        envelope = Envelope(self.id, self.version + 1, datetime.now(UTC), meta, payload)
+    def record(self, payload: Event, meta: EventMeta, recorded_at: datetime | None = None) -> Envelope:
+        """``recorded_at``: when the ledger learnt the fact (now, unless the caller
+        already asked the clock for this command's events)."""
+        envelope = Envelope(self.id, self.version + 1, recorded_at or datetime.now(UTC), meta, payload)
         self.apply(envelope)
         self._pending.append(envelope)
         return envelope

@@ -52,5 +52,6 @@ def round_money(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
 
 
+@cache
 def zero(currency: str) -> Decimal:
     return round_money(ZERO, currency)

@@ -24,8 +24,9 @@ def record_payment(ctx: Context, c: m.RecordPayment) -> Result:
         raise reject("conflict", f"payment {c.payment_id!r} is already recorded", "payment_id")
     paid_at = ctx.meta.effective_at
     lines = [RevenueLine(kind=line.kind, amount=line.amount) for line in c.lines]
-    earning = policy.nothing("customer is not attributed to a partner", c.currency)
-    if customer.partner_id is not None:
+    if customer.partner_id is None:
+        earning = policy.nothing("customer is not attributed to a partner", c.currency)
+    else:
         partner = ctx.partner(customer.partner_id)
         program = ctx.accepting_program(partner, c.currency, paid_at)
         earning = policy.payment_earning(

@@ -1,5 +1,6 @@
-"""Month close: one statement per partner and currency, from the journal's lines that
-no earlier statement holds."""
+"""Month close: one statement per partner and currency, from the books' lines that no
+earlier statement holds (``ledger.account.Books``, folded from the log, not from a read
+model)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,13 @@ def close_period(ctx: Context, c: m.ClosePeriod) -> Result:
         raise reject("too_early", f"{c.period} has not ended yet (it ends {end.date().isoformat()})", "period")
     terms = program.terms_on(end)
     issued = []
-    for draft in ctx.read_models.statement_drafts(c.program_id, c.period):
+    books = ctx.uow.books()
+    ctx.uow.prefetch((Partner, partner_id) for partner_id in books.partners())
+    members = [partner_id for partner_id in books.partners()
+               if (partner := ctx.uow.get(Partner, partner_id)) is not None and partner.program_id == c.program_id]
+    drafts = books.drafts(c.program_id, c.period, members)
+    ctx.uow.prefetch((Account, Account.key(d.partner_id, d.currency)) for d in drafts)
+    for draft in drafts:
         account = ctx.uow.get_or_new(Account, Account.key(draft.partner_id, draft.currency))
         opening = round_money(account.opening_for_next, draft.currency)
         if not draft.lines and not opening:
@@ -72,7 +79,9 @@ def release_paperwork_holds(ctx: Context, partner: Partner) -> list[str]:
     since, as nothing was due): ``StatementReleased``. Their ids."""
     terms = ctx.program(partner.program_id).terms_on(ctx.meta.effective_at)
     released = []
-    for currency in (terms.currency, *terms.currencies):
+    currencies = (terms.currency, *terms.currencies)
+    ctx.uow.prefetch((Account, Account.key(partner.partner_id, currency)) for currency in currencies)
+    for currency in currencies:
         account = ctx.uow.get(Account, Account.key(partner.partner_id, currency))
         latest = account.latest if account is not None else None
         if account is None or latest is None or not latest.not_due_because:

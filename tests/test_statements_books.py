@@ -1,0 +1,102 @@
+"""Month close states from the books (``ledger.account.Books``, folded from the log),
+not from the journal read model: at every close of a long stream (commissions held and
+released or voided, refunds, chargebacks, costs, adjustments, carried balances) the
+books draft exactly what the journal drafts, line for line and byte for byte; the books
+read another writer's events from the log; a log written before issue 19 gives the same
+drafts."""
+
+from __future__ import annotations
+
+import shutil
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from demo.generate import generate
+from ledger.account import StatementDraft
+from ledger.partner import Partner
+from tests import builders as b
+from tests.conftest import Driver
+
+BEFORE = Path(__file__).parent / "fixtures" / "ledger-before-issue-19.db"
+
+
+def books_drafts(driver: Driver, program_id: str, period: str) -> list[StatementDraft]:
+    uow = driver.app.bus.uow
+    books = uow.books()
+    members = [p for p in books.partners()
+               if (partner := uow.get(Partner, p)) is not None and partner.program_id == program_id]
+    drafts = books.drafts(program_id, period, members)
+    uow.discard()
+    return drafts
+
+
+def as_bytes(drafts: list[StatementDraft]) -> list[tuple[str, str, list[bytes]]]:
+    """The drafts as the statements would store them (a Decimal's exponent, a time's zone)."""
+    return [(d.partner_id, d.currency, [line.model_dump_json().encode() for line in d.lines]) for d in drafts]
+
+
+def assert_same_drafts(driver: Driver, program_id: str, period: str) -> list[StatementDraft]:
+    journal = driver.app.read_models.statement_drafts(program_id, period)
+    books = books_drafts(driver, program_id, period)
+    assert books == journal, (program_id, period)
+    assert as_bytes(books) == as_bytes(journal), (program_id, period)
+    return books
+
+
+def test_every_close_of_a_long_stream_states_what_the_journal_would(ledger_url: str) -> None:
+    driver = Driver(ledger_url)
+    try:
+        chunk: list[dict[str, Any]] = []
+        closes, lines = 0, 0
+        for command in islice(generate(7, "S"), 7_000):
+            if command["type"] != "close_period":
+                chunk.append(command)
+                continue
+            driver.apply(*chunk)
+            chunk = []
+            lines += sum(len(d.lines) for d in assert_same_drafts(driver, command["program_id"], command["period"]))
+            [result] = driver.apply(command)
+            assert result["ok"], result
+            closes += 1
+        assert closes >= 9 and lines > 1_000, (closes, lines)
+    finally:
+        driver.close()
+
+
+def test_the_books_read_what_another_writer_recorded(ledger_url: str) -> None:
+    one, other = Driver(ledger_url), Driver(ledger_url)
+    try:
+        one.ok(b.program(), *b.partner("p1"), *b.customer("c1", "p1", at="2025-01-05T00:00:00Z"))
+        one.ok(b.payment("in_1", "c1", {"platform_fee": "1000.00"}, at="2025-01-10T00:00:00Z"))
+        assert_same_drafts(one, "prog", "2025-03")  # the books are now current in ``one``
+        other.ok(b.payment("in_2", "c1", {"platform_fee": "500.00"}, at="2025-01-11T00:00:00Z"))
+        one.ok(b.payment("in_3", "c1", {"platform_fee": "200.00"}, at="2025-01-12T00:00:00Z"))
+        [draft] = books_drafts(one, "prog", "2025-03")
+        assert [line.source_id for line in draft.lines] == ["in_1", "in_2", "in_3"]
+        assert_same_drafts(one, "prog", "2025-03")
+        one.ok(b.close("2025-03", at="2025-04-01T00:00:00Z"))
+        # The other writer's books learn the statement from the log: nothing is stated twice.
+        other.ok(b.payment("in_4", "c1", {"platform_fee": "100.00"}, at="2025-04-03T00:00:00Z"))
+        [draft] = books_drafts(other, "prog", "2025-06")
+        assert [line.source_id for line in draft.lines] == ["in_4"]
+        assert_same_drafts(other, "prog", "2025-06")
+    finally:
+        one.close()
+        other.close()
+
+
+def test_a_log_written_before_issue_19_drafts_the_same_from_its_books(tmp_path: Any) -> None:
+    path = tmp_path / "before.db"
+    shutil.copy(BEFORE, path)
+    before = Driver(f"sqlite:///{path}")
+    try:
+        with before.app.db.connect() as conn, before.app.db.reading(conn) as cursor:
+            cursor.execute("SELECT DISTINCT program_id FROM proj_partners")
+            program_ids = sorted(row[0] for row in cursor.fetchall())
+        assert program_ids
+        drafts = [assert_same_drafts(before, program_id, period)
+                  for program_id in program_ids for period in ("2024-06", "2025-01", "2025-03", "2026-01")]
+        assert sum(len(d) for d in drafts) > 10  # every account stated before carries its balance
+    finally:
+        before.close()
