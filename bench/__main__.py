@@ -144,6 +144,8 @@ def run_size(
         add(figures, f"replay.{size}.ratio_vs_scan", round(replay["events_per_s"] / scan_rate, 4))
         add(figures, f"replay.{size}.peak_rss_mb", replay["peak_rss_mb"])
         add(figures, f"replay.{size}.cpu_us_per_event", replay["cpu_us_per_event"])
+        add(figures, f"replay.{size}.startup_cpu_s", replay["startup_cpu_s"])
+        add(figures, f"replay.{size}.cpu_us_per_event_after_start", replay["cpu_us_per_event_after_start"])
         if last:
             query = measure.query_latencies(url)
             log.info("queries", size=size, **query)
