@@ -13,12 +13,13 @@ import sys
 import tempfile
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from importlib import metadata
 from typing import IO, Any
 
 from commands import reference
+from commands.bus import MessageBus
 from commands.parsing import Sourced
 from entrypoints import referrals_cli
 from entrypoints import webhooks as webhooks_cli
@@ -32,6 +33,7 @@ from entrypoints.progress import progress
 from entrypoints.progress import wanted as progress_wanted
 from entrypoints.settings import SettingsError, load_settings
 from ledger.calendar import parse_moment
+from projections.catalog import LiveReadModels
 from projections.listings import (
     APPLICATION_STATES,
     DEFAULT_LIMIT,
@@ -44,8 +46,10 @@ from projections.listings import (
     every,
 )
 from projections.money import CLAWED_BACK, DEDUCTED, PAID
-from projections.queries import MoneyEffect, NotFound
-from replay.integrity import verify_chain
+from projections.queries import MoneyEffect, NotFound, Queries
+from projections.reports import Reports
+from replay.integrity import ChainReport
+from replay.snapshots import Snapshot, SnapshotStore
 from replay.verify import replay
 
 
@@ -266,7 +270,7 @@ class _CommandFile:
                     yield Sourced(line, f"{self.key_prefix}:{number}")
 
 
-def cmd_apply(ledger: Ledger, args: argparse.Namespace) -> int:
+def cmd_apply(bus: MessageBus, args: argparse.Namespace) -> int:
     """Every result names its line (``"line": N``); a line that cannot be read is
     refused on its own and the others still apply."""
     rejected = 0
@@ -277,7 +281,7 @@ def cmd_apply(ledger: Ledger, args: argparse.Namespace) -> int:
         return _refuse("not_found", str(error), "file")
     total = None if args.file == "-" else source.lines
     with progress("applying", total, unit="commands", enabled=progress_wanted(args.quiet)) as advance:
-        for result in ledger.bus.handle_many(source.messages(), source="cli", batch_size=args.batch_size):
+        for result in bus.handle_many(source.messages(), source="cli", batch_size=args.batch_size):
             result = {"line": source.numbers.popleft(), **result}
             rejected += not result["ok"]
             advance(1)
@@ -313,8 +317,8 @@ def cmd_commands(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_balance(ledger: Ledger, args: argparse.Namespace) -> int:
-    balance = ledger.queries.balance(args.partner, args.as_of, args.known_at)
+def cmd_balance(queries: Queries, args: argparse.Namespace) -> int:
+    balance = queries.balance(args.partner, args.as_of, args.known_at)
     if args.json:
         print_json(balance)
         return 0
@@ -327,18 +331,18 @@ def cmd_balance(ledger: Ledger, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_status(ledger: Ledger, args: argparse.Namespace) -> int:
-    return _show(dict(ledger.queries.status(args.partner, args.on, args.known_at)), args, f"Status of {args.partner}")
+def cmd_status(queries: Queries, args: argparse.Namespace) -> int:
+    return _show(dict(queries.status(args.partner, args.on, args.known_at)), args, f"Status of {args.partner}")
 
 
-def cmd_partner(ledger: Ledger, args: argparse.Namespace) -> int:
+def cmd_partner(queries: Queries, args: argparse.Namespace) -> int:
     # The operator at the server's shell acts as an admin: it sees the private code.
-    record = ledger.queries.partner(args.partner, args.known_at, with_code=True)
+    record = queries.partner(args.partner, args.known_at, with_code=True)
     return _show(record, args, f"Partner {args.partner}")
 
 
-def cmd_periods(ledger: Ledger, args: argparse.Namespace) -> int:
-    periods = ledger.queries.periods(args.program, args.known_at)
+def cmd_periods(queries: Queries, args: argparse.Namespace) -> int:
+    periods = queries.periods(args.program, args.known_at)
     if args.json:
         print_json(periods)
         return 0
@@ -359,8 +363,8 @@ def next_to_close_text(periods: dict[str, Any]) -> str:
     return f"next to close: {month}; {len(ready)} ended months can be closed now, in order ({ready[0]} to {ready[-1]})"
 
 
-def cmd_resale(ledger: Ledger, args: argparse.Namespace) -> int:
-    resale = ledger.queries.resale(args.partner, args.on)
+def cmd_resale(queries: Queries, args: argparse.Namespace) -> int:
+    resale = queries.resale(args.partner, args.on)
     if args.json:
         print_json(resale)
         return 0
@@ -375,10 +379,10 @@ def cmd_resale(ledger: Ledger, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_audit(ledger: Ledger, args: argparse.Namespace) -> int:
+def cmd_audit(queries: Queries, args: argparse.Namespace) -> int:
     if bool(args.partner) == bool(args.customer):
         return _refuse("invalid", "give a PARTNER or --customer ID (one of them)", "partner")
-    trail = ledger.queries.audit(partner_id=args.partner, customer_id=args.customer, as_of=args.as_of, known_at=args.known_at)
+    trail = queries.audit(partner_id=args.partner, customer_id=args.customer, as_of=args.as_of, known_at=args.known_at)
     if args.json:
         print_json(trail)
         return 0
@@ -403,8 +407,8 @@ def _money_effect(line: MoneyEffect) -> str:
 _TAKES_AWAY = (CLAWED_BACK, DEDUCTED, PAID)
 
 
-def cmd_statement(ledger: Ledger, args: argparse.Namespace) -> int:
-    statements = ledger.queries.statements(args.partner, args.period, args.as_of, args.known_at)
+def cmd_statement(queries: Queries, args: argparse.Namespace) -> int:
+    statements = queries.statements(args.partner, args.period, args.as_of, args.known_at)
     if not statements:
         raise NotFound(f"no statement for {args.partner} in {args.period}", "period")
     if args.json:
@@ -457,10 +461,10 @@ def _listing(listings: Listings, args: argparse.Namespace) -> Any:
     return lambda after: listings.holds(program=args.program, partner=args.partner, after=after, **common)
 
 
-def cmd_list(ledger: Ledger, args: argparse.Namespace) -> int:
+def cmd_list(listings: Listings, reports: Reports, queries: Queries, args: argparse.Namespace) -> int:
     if args.kind == "programs":
-        return _list_programs(ledger, args)
-    fetch = _listing(ledger.listings, args)
+        return _list_programs(reports, queries, args)
+    fetch = _listing(listings, args)
     page: Page = fetch(args.after)
     items = list(page.items)
     while args.all and page.next:
@@ -476,11 +480,11 @@ def cmd_list(ledger: Ledger, args: argparse.Namespace) -> int:
     return 0
 
 
-def _list_programs(ledger: Ledger, args: argparse.Namespace) -> int:
+def _list_programs(reports: Reports, queries: Queries, args: argparse.Namespace) -> int:
     """Every program (a handful: one page), with what finance and admins ask of it first."""
     items = []
-    for program_id in ledger.reports.program_ids():
-        program, periods = ledger.reports.program(program_id), ledger.queries.periods(program_id)
+    for program_id in reports.program_ids():
+        program, periods = reports.program(program_id), queries.periods(program_id)
         items.append({
             "program_id": program_id, "preset": program["preset"], "currency": program["terms"]["currency"],
             "levels": list(program["terms"]["levels"]), "promo_left": (program["promo"] or {}).get("left"),
@@ -499,31 +503,31 @@ def _list_programs(ledger: Ledger, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_payout(ledger: Ledger, args: argparse.Namespace) -> int:
+def cmd_payout(bus: MessageBus, listings: Listings, args: argparse.Namespace) -> int:
     """``ledger payout P --amount A --currency C``: ``record_payout`` without writing JSON.
     The statement defaults to the partner's latest one with money due in that currency,
     and the payout id to one derived from them, so running the same line twice pays once."""
-    statement = args.statement or _statement_due(ledger, args.partner, args.currency)
+    statement = args.statement or _statement_due(listings, args.partner, args.currency)
     if statement is None:
         return _refuse("nothing_due", f"nothing is due to {args.partner} in {args.currency}: no statement to pay", "amount")
     payout_id = args.payout_id or f"cli:{statement.replace('/', ':')}:{args.amount}"  # an id in the id grammar
     command = {"type": "record_payout", "payout_id": payout_id, "partner_id": args.partner, "amount": args.amount,
                "currency": args.currency, "statement_ids": [statement]}
-    [result] = ledger.bus.handle_many([command], source="cli")
+    [result] = bus.handle_many([command], source="cli")
     print(json.dumps(result))
     return 0 if result["ok"] else 1
 
 
-def _statement_due(ledger: Ledger, partner_id: str, currency: str) -> str | None:
+def _statement_due(listings: Listings, partner_id: str, currency: str) -> str | None:
     """The statement a payout of ``partner_id`` in ``currency`` pays: its latest with money due."""
-    for item in every(lambda after: ledger.listings.payouts_due(limit=MAX_LIMIT, after=after)):
+    for item in every(lambda after: listings.payouts_due(limit=MAX_LIMIT, after=after)):
         if (item["partner_id"], item["currency"]) == (partner_id, currency):
             return str(item["statement_ids"][-1])
     return None
 
 
 def cmd_replay(ledger: Ledger, args: argparse.Namespace) -> int:
-    total = ledger.store.max_position()
+    total = ledger.log_head()
     with progress("replaying", total, unit="events", enabled=progress_wanted(args.quiet)) as advance:
         report = replay(ledger.db, ledger.store, ledger.read_models, ledger.snapshots(),
                         known_at=args.known_at, verify=args.verify, progress=advance)
@@ -542,10 +546,9 @@ def cmd_replay(ledger: Ledger, args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def cmd_snapshot(ledger: Ledger, args: argparse.Namespace) -> int:
-    snapshots = ledger.snapshots()
+def cmd_snapshot(snapshots: SnapshotStore, take: Callable[[str | None], Snapshot | None], args: argparse.Namespace) -> int:
     if args.action == "take":
-        snapshot = ledger.take_snapshot(args.label)
+        snapshot = take(args.label)
         if snapshot is None:
             print("read models moved on while the snapshot was taken (a writer caught up): take it again", file=sys.stderr)
             return 1
@@ -579,21 +582,21 @@ def cmd_snapshot(ledger: Ledger, args: argparse.Namespace) -> int:
 _NO_FIGURES = {"lifetime_commission": None, "paid": None, "balance": None, "due": None}
 
 
-def cmd_verify(ledger: Ledger, args: argparse.Namespace) -> int:
-    report = verify_chain(ledger.db, ledger.store, args.expect)
+def cmd_verify(check: Callable[[tuple[int, str] | None], ChainReport], args: argparse.Namespace) -> int:
+    report = check(args.expect)
     _show(report.as_dict(), args, "Hash chain")
     return 0 if report.ok else 1
 
 
-def cmd_project(ledger: Ledger, args: argparse.Namespace) -> int:
-    behind = ledger.store.max_position() - min(ledger.read_models.positions().values())
+def cmd_project(read_models: LiveReadModels, log_head: Callable[[], int], args: argparse.Namespace) -> int:
+    behind = log_head() - min(read_models.positions().values())
     with progress("projecting", behind, unit="events", enabled=progress_wanted(args.quiet)) as advance:
-        applied = ledger.read_models.catch_up(progress=advance)
+        applied = read_models.catch_up(progress=advance)
     if not args.follow:
-        _show({"applied": applied, "positions": ledger.read_models.positions()}, args, "Read models")
+        _show({"applied": applied, "positions": read_models.positions()}, args, "Read models")
         return 0
     while True:
-        if not ledger.read_models.catch_up():
+        if not read_models.catch_up():
             time.sleep(args.interval)
 
 
@@ -627,21 +630,24 @@ def _show(document: dict[str, Any], args: argparse.Namespace, title: str | None 
     return 0
 
 
-_COMMANDS = {
-    "apply": cmd_apply,
-    "balance": cmd_balance,
-    "status": cmd_status,
-    "partner": cmd_partner,
-    "audit": cmd_audit,
-    "statement": cmd_statement,
-    "project": cmd_project,
-    "list": cmd_list,
-    "payout": cmd_payout,
-    "periods": cmd_periods,
-    "resale": cmd_resale,
+# What each command is handed: only the parts of the Ledger it uses. The processes
+# that wire the whole of it (a replay, the relay, the Kafka consumer, the mail worker)
+# take the Ledger.
+_COMMANDS: dict[str, Callable[[Ledger, argparse.Namespace], int]] = {
+    "apply": lambda ledger, args: cmd_apply(ledger.bus, args),
+    "balance": lambda ledger, args: cmd_balance(ledger.queries, args),
+    "status": lambda ledger, args: cmd_status(ledger.queries, args),
+    "partner": lambda ledger, args: cmd_partner(ledger.queries, args),
+    "audit": lambda ledger, args: cmd_audit(ledger.queries, args),
+    "statement": lambda ledger, args: cmd_statement(ledger.queries, args),
+    "project": lambda ledger, args: cmd_project(ledger.read_models, ledger.log_head, args),
+    "list": lambda ledger, args: cmd_list(ledger.listings, ledger.reports, ledger.queries, args),
+    "payout": lambda ledger, args: cmd_payout(ledger.bus, ledger.listings, args),
+    "periods": lambda ledger, args: cmd_periods(ledger.queries, args),
+    "resale": lambda ledger, args: cmd_resale(ledger.queries, args),
     "replay": cmd_replay,
-    "snapshot": cmd_snapshot,
-    "verify": cmd_verify,
+    "snapshot": lambda ledger, args: cmd_snapshot(ledger.snapshots(), ledger.take_snapshot, args),
+    "verify": lambda ledger, args: cmd_verify(ledger.verify_chain, args),
     "relay": cmd_relay,
     "consume": cmd_consume,
     "mail": cmd_mail,

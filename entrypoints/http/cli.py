@@ -12,8 +12,9 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from entrypoints.bootstrap import Ledger
+from entrypoints.bootstrap import Credentials, Ledger
 from entrypoints.http.access import Role
+from projections.queries import Queries
 
 Command = Callable[[Ledger, argparse.Namespace], int]
 MAX_DAYS = 36_500  # a token's longest life: a hundred years
@@ -45,7 +46,7 @@ def add_parsers(sub: Any) -> dict[str, Command]:
     listing.add_argument("--json", action="store_true", help="print JSON")
     revoke = actions.add_parser("revoke", help="revoke a token or invite (and its browser sessions)")
     revoke.add_argument("token_id")
-    return {"serve": cmd_serve, "token": cmd_token}
+    return {"serve": cmd_serve, "token": lambda ledger, args: cmd_token(ledger.queries, ledger.credentials, args)}
 
 
 def positive_days(text: str) -> float:
@@ -78,25 +79,25 @@ def cmd_serve(ledger: Ledger, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_token(ledger: Ledger, args: argparse.Namespace) -> int:
+def cmd_token(queries: Queries, credentials: Credentials, args: argparse.Namespace) -> int:
     if args.action in ("create", "invite"):
         problem = _binding_problem(args.role, args.partner)
         if problem:
             print(json.dumps({"ok": False, "error": {"code": "invalid", "message": problem, "field": "partner"}}), file=sys.stderr)
             return 2
         if args.partner:
-            ledger.queries.partner(args.partner)  # not_found unless the partner exists
+            queries.partner(args.partner)  # not_found unless the partner exists
     if args.action == "create":
-        return _create(ledger, args)
+        return _create(credentials, args)
     if args.action == "invite":
         from entrypoints.http.auth import invite_link  # FastAPI only loads when needed
 
-        link = invite_link(ledger, args.base_url, Role(args.role), args.partner, args.label)
+        link = invite_link(credentials, args.base_url, Role(args.role), args.partner, args.label)
         print(json.dumps(link) if args.json else link["url"])
         return 0
     if args.action == "list":
-        return _list(ledger, args)
-    if not ledger.access.revoke(args.token_id):
+        return _list(credentials, args)
+    if not credentials.access.revoke(args.token_id):
         print(json.dumps({"ok": False, "error": {"code": "not_found", "message": f"no live token {args.token_id!r}"}}), file=sys.stderr)
         return 2
     print(json.dumps({"ok": True, "revoked": args.token_id}))
@@ -111,9 +112,9 @@ def _binding_problem(role: str, partner: str | None) -> str | None:
     return None
 
 
-def _create(ledger: Ledger, args: argparse.Namespace) -> int:
+def _create(credentials: Credentials, args: argparse.Namespace) -> int:
     lifetime = timedelta(days=args.expires) if args.expires is not None else None
-    credential, secret = ledger.access.issue("token", args.role, partner_id=args.partner, label=args.label, lifetime=lifetime)
+    credential, secret = credentials.access.issue("token", args.role, partner_id=args.partner, label=args.label, lifetime=lifetime)
     if args.json:
         print(json.dumps({**credential.as_dict(), "token": secret}))
     else:
@@ -121,12 +122,12 @@ def _create(ledger: Ledger, args: argparse.Namespace) -> int:
     return 0
 
 
-def _list(ledger: Ledger, args: argparse.Namespace) -> int:
-    credentials = [c.as_dict() for c in ledger.access.credentials()]
+def _list(credentials: Credentials, args: argparse.Namespace) -> int:
+    listed = [c.as_dict() for c in credentials.access.credentials()]
     if args.json:
-        print(json.dumps(credentials, indent=2))
+        print(json.dumps(listed, indent=2))
         return 0
-    for c in credentials:
+    for c in listed:
         state = "revoked" if c["revoked_at"] else "used" if c["used_at"] else "live"
         print(f"{c['token_id']}  {c['kind']:<6} {c['role']:<8} {c['partner_id'] or '-':<16} {state:<8} "
               f"expires {c['expires_at'] or 'never':<32} {c['label'] or ''}")
