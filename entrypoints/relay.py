@@ -15,12 +15,14 @@ program id), so one partner's events land on one partition, in log order.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -50,6 +52,12 @@ log = structlog.get_logger(__name__)
 STATEMENT_TYPES = frozenset({"statement.issued"})
 PAYOUT_TYPES = frozenset({"payout.recorded"})
 CLAIMED = CustomerClaimed.TOPIC
+# Batches in flight keep tens of thousands of objects alive (the producer's futures,
+# the parsed payloads of the batch being sent): at the collector's default threshold
+# (700 allocations) it walks them again and again, 12 us per record measured on the
+# bench's S data set (a fifth of the relay's CPU). Collected 14 times less often,
+# the cost is gone; memory stays bounded by the batches in flight.
+GC_THRESHOLD = 10_000
 
 
 class Producer(Protocol):
@@ -127,29 +135,31 @@ class WireSource:
         )
 
     @classmethod
-    def from_stored(cls, notification: Notification, decode: Callable[[Notification], Envelope]) -> WireSource:
-        """From the bytes the store wrote, without validating them into the event's
-        model again: they are that model's own JSON when stored under its current
-        schema version with every field it has now. Anything else (an older schema
-        version, a field added since with its default, a hand-edited row) is decoded
-        the long way, upcasters included."""
-        state = orjson.loads(notification.state)
+    def from_row(cls, row: Sequence[Any], decode: Callable[[Notification], Envelope]) -> WireSource:
+        """From a row of the log (position, originator id, version, topic, stored
+        bytes), without validating the bytes into the event's model again: they are
+        that model's own JSON when stored under its current schema version with every
+        field it has now. Anything else (an older schema version, a field added since
+        with its default, a hand-edited row) is decoded the long way, upcasters
+        included."""
+        position, originator_id, version, topic, state = row
+        state = bytes(state)
+        stored = orjson.loads(state)
         try:
-            fields, meta = state["payload"], state["meta"]
-            if state["schema_version"] == _schema_version(notification.topic) and fields.keys() == _field_names(notification.topic):
-                originator_id = notification.originator_id
+            fields, meta = stored["payload"], stored["meta"]
+            if stored["schema_version"] == _schema_version(topic) and fields.keys() == _field_names(topic):
                 return cls(
-                    notification.id, notification.topic, state["schema_version"],
-                    originator_id if isinstance(originator_id, UUID) else UUID(originator_id),
-                    notification.originator_version,
+                    position, topic, stored["schema_version"],
+                    originator_id if isinstance(originator_id, UUID) else UUID(originator_id), version,
                     datetime.fromisoformat(meta["effective_at"]).isoformat(),
-                    datetime.fromisoformat(state["recorded_at"]).isoformat(),
+                    datetime.fromisoformat(stored["recorded_at"]).isoformat(),
                     meta["source"], meta["correlation_id"], fields,
-                    may_hold_private=public_json(notification.state) is not notification.state,
+                    may_hold_private=public_json(state) is not state,
                 )
         except (KeyError, TypeError, ValueError, AttributeError):
             pass  # not the current shape: the long way below says what is wrong, if anything
-        return cls.from_envelope(decode(notification), notification.id)
+        notification = Notification(originator_id, version, topic, state, position)
+        return cls.from_envelope(decode(notification), position)
 
     def document(self, attributed_to: str | None = None) -> dict[str, Any]:
         """The published envelope (see events/wire.py and events/schemas/)."""
@@ -270,18 +280,18 @@ class KafkaRelay:
         """Send the events after ``after`` without waiting for the broker; None when
         there are none. ``in_flight``: batches sent but not yet acknowledged, whose
         attributions the new batch must already know."""
-        notifications = self.store.notifications(after, self.config.relay_batch_size)
-        if not notifications:
+        rows = self.store.page(after, self.config.relay_batch_size)
+        if not rows:
             return None
         # Bookkeeping events are never published: skip them before reading their bytes.
         decode = self.store.decode
-        sources = [WireSource.from_stored(n, decode) for n in notifications if n.topic not in UNPUBLISHED_TYPES]
+        sources = [WireSource.from_row(row, decode) for row in rows if row[3] not in UNPUBLISHED_TYPES]
         attributed = self.tracking.attributions({
             customer_id for source in sources if isinstance(customer_id := source.fields.get("customer_id"), str)
         })
         for sent in in_flight:
             attributed.update((customer_id, (partner_id, position)) for customer_id, partner_id, position in sent.claims)
-        batch = SentBatch(notifications[-1].id)
+        batch = SentBatch(rows[-1][0])
         send = self.producer.send
         for source in sources:
             fields, position = source.fields, source.position
@@ -326,6 +336,10 @@ class KafkaRelay:
         """Publish everything in the log now, several batches in flight at once;
         returns how many records were published (and acknowledged)."""
         self.setup()
+        with _collected_less_often():
+            return self._drain(stop)
+
+    def _drain(self, stop: threading.Event | None) -> int:
         position, published = self.position(), 0
         in_flight: deque[SentBatch] = deque()
         while stop is None or not stop.is_set():
@@ -373,6 +387,16 @@ class KafkaRelay:
             self._producer.flush(timeout=self.config.delivery_timeout_ms / 1000)
             self._producer.close(timeout=10)
             self._producer = None
+
+
+@contextmanager
+def _collected_less_often() -> Iterator[None]:
+    previous = gc.get_threshold()
+    gc.set_threshold(max(previous[0], GC_THRESHOLD), *previous[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
 
 
 def run_relay(ledger: Ledger, *, once: bool) -> int:

@@ -1,4 +1,4 @@
-"""The relay publishes from the bytes the store wrote (``WireSource.from_stored``): the
+"""The relay publishes from the bytes the store wrote (``WireSource.from_row``): the
 very records the long way (decode into the event's model, dump, encode) makes, on
 both stores, on a log written before the lean core, and after a person is forgotten."""
 
@@ -24,6 +24,11 @@ CONFIG: KafkaConfig = load_settings({"LEDGER_KAFKA_TOPIC_PREFIX": "x."}).kafka
 BEFORE = Path(__file__).parent / "fixtures" / "ledger-before-issue-19.db"
 
 
+def row(notification: Notification) -> tuple[int, Any, int, str, bytes]:
+    """A notification as the row the relay reads (``EventStore.page``)."""
+    return notification.id, notification.originator_id, notification.originator_version, notification.topic, notification.state
+
+
 def history(ledger: Driver) -> None:
     """Every kind of payload the relay meets: personal data sealed and hashed, payout
     accounts, statements and payouts, a customer's claim, a forgotten partner."""
@@ -47,10 +52,10 @@ def assert_published_as_the_long_way(ledger: Driver) -> tuple[int, int]:
     equal the long way's; returns how many events were compared, and how many of
     them had private data left out."""
     store, compared, private = ledger.app.store, 0, 0
-    for notification in store.notifications(0, 100_000):
+    for stored, notification in zip(store.page(0, 100_000), store.notifications(0, 100_000), strict=True):
         if notification.topic in UNPUBLISHED_TYPES:
             continue
-        source = WireSource.from_stored(notification, store.decode)
+        source = WireSource.from_row(stored, store.decode)  # the row as the relay reads it
         for attributed_to in (None, "p-earlier"):
             long_way = records_for(store.decode(notification), notification.id, CONFIG, attributed_to)
             assert source.records(CONFIG, attributed_to) == long_way, (notification.id, notification.topic)
@@ -71,9 +76,9 @@ def test_a_current_event_is_not_decoded_again(sqlite_ledger: Driver) -> None:
     def refuse(notification: Notification) -> Any:
         raise AssertionError(f"decoded {notification.topic}")
 
-    for notification in sqlite_ledger.app.store.notifications(0, 100_000):
-        if notification.topic not in UNPUBLISHED_TYPES:
-            WireSource.from_stored(notification, refuse)
+    for stored in sqlite_ledger.app.store.page(0, 100_000):
+        if stored[3] not in UNPUBLISHED_TYPES:
+            WireSource.from_row(stored, refuse)
 
 
 def test_a_log_written_before_the_lean_core_publishes_as_the_long_way(tmp_path: Any) -> None:
@@ -105,7 +110,7 @@ def test_a_payload_stored_without_a_field_the_model_has_now_is_decoded(sqlite_le
         older = Notification(id=notification.id, originator_id=notification.originator_id,
                              originator_version=notification.originator_version, topic=notification.topic,
                              state=orjson.dumps(state))
-        source = WireSource.from_stored(older, store.decode)
+        source = WireSource.from_row(row(older), store.decode)
         assert defaulted[0] in source.fields, notification.topic
         assert source.records(CONFIG) == records_for(store.decode(older), older.id, CONFIG)
         dropped += 1
