@@ -266,12 +266,16 @@ class _Translating:
             values = "VALUES " + ", ".join(row for _ in chunk)
             self.execute(sql.replace("VALUES ...", values), [*params_before, *(value for r in chunk for value in r)])
 
-    def insert_many(self, table: str, rows: Sequence[Sequence[Any]]) -> None:
-        """Append rows (all columns, in order): COPY on PostgreSQL, one executemany on SQLite."""
+    def insert_many(self, table: str, rows: Sequence[Sequence[Any]], types: Sequence[str] = ()) -> None:
+        """Append rows (all columns, in order): COPY on PostgreSQL, one executemany on SQLite.
+        Given the columns' PostgreSQL ``types`` (each row's values of exactly those), the
+        COPY is binary: no hex text made of bytes and parsed back by the server."""
         if not rows:
             return
         if self._db.is_postgres:
-            with self._cursor.copy(f"COPY {table} FROM STDIN") as copy:
+            with self._cursor.copy(f"COPY {table} FROM STDIN{' (FORMAT BINARY)' if types else ''}") as copy:
+                if types:
+                    copy.set_types(types)
                 for row in rows:
                     copy.write_row(row)
             return

@@ -41,6 +41,8 @@ from events.base import Event, EventMeta, event_class_for_topic
 from ledger.aggregate import A, Envelope
 from ledger.errors import WriteRefused
 
+# The PostgreSQL columns of the log, for a binary COPY: originator_id, originator_version, topic, state, notification_id.
+_LOG_TYPES = ("uuid", "int8", "text", "bytea", "int8")
 SCAN_CHUNK = 5_000  # events per round trip when reading the log in order
 LOCK_TIMEOUT_S = 30  # how long a writer waits for the log's write lock
 
@@ -341,7 +343,9 @@ class EventStore:
         # (position, id as hex, version, topic, state): SQLite's rows as they are, and what the chain seals
         rows = [(p, i.hex, v, t, s) for (i, v, t, s), p in zip(events, positions, strict=True)]
         if self.db.is_postgres:
-            cursor.insert_many(self.table, [(i, v, t, s, p) for (i, v, t, s), p in zip(events, positions, strict=True)])
+            cursor.insert_many(
+                self.table, [(i, v, t, s, p) for (i, v, t, s), p in zip(events, positions, strict=True)], _LOG_TYPES
+            )
         else:  # ids are hex text there, and positions are rowids
             cursor.executemany(
                 f"INSERT INTO {self.table} (rowid, originator_id, originator_version, topic, state) VALUES (%s, %s, %s, %s, %s)",

@@ -43,4 +43,4 @@ def seal(cursor: Any, table: str, rows: Sequence[tuple[int, str, int, str, bytes
     for position, id_hex, version, topic, state in rows:
         previous = link(previous, position, id_hex, version, topic, state)
         seals.append((position, previous))
-    cursor.insert_many(table, seals)
+    cursor.insert_many(table, seals, ("int8", "bytea"))

@@ -64,4 +64,4 @@ def lookup(cursor: Any, keys: Iterable[str]) -> dict[str, tuple[str, dict[str, A
 
 def insert(cursor: Any, receipts: Sequence[Receipt]) -> None:
     """Write new receipts (COPY on PostgreSQL); a key already there fails the transaction."""
-    cursor.insert_many(TABLE, [_row(receipt) for receipt in receipts])
+    cursor.insert_many(TABLE, [_row(receipt) for receipt in receipts], ("text", "text", "text"))
