@@ -7,7 +7,8 @@ e-mails, companies, websites and IBAN.
 Each test forgets people in a real database, then reads the database's files as raw
 bytes, as whoever copies them would, while the ledger is still running: no destroyed
 key is in them, and no key found there opens a forgotten value (the keys of people not
-forgotten are found and open theirs, so the search itself works)."""
+forgotten are found and open theirs, so the search itself works). Tokens of both kinds
+the vault makes or made are tried: Fernet's and its AES-256-GCM ones (``2.`` ...)."""
 
 from __future__ import annotations
 
@@ -24,12 +25,14 @@ from cryptography.fernet import Fernet, InvalidToken
 from adapters import event_store, vault
 from adapters.database import Database
 from adapters.vault import KEYS_TABLE
+from ledger import privacy
 from tests import builders as b
 from tests.conftest import PG_DSN, Driver
 
 # Fernet: a key is 32 bytes in URL-safe base64 (44 characters, the last "="); a token
-# starts with its version byte 0x80 and a timestamp, "gAAAAA" in base64.
-TOKEN = re.compile(rb"gAAAAA[A-Za-z0-9_-]{40,}={0,2}")
+# starts with its version byte 0x80 and a timestamp, "gAAAAA" in base64. The vault's
+# AES-256-GCM tokens are "2." and nonce, ciphertext and tag (28 bytes and more) in base64.
+TOKEN = re.compile(rb"gAAAAA[A-Za-z0-9_-]{40,}={0,2}|2\.[A-Za-z0-9_-]{38,}={0,2}")
 KEY_TAIL = re.compile(rb"[A-Za-z0-9_-]{43}=")
 
 FORGOTTEN = {"p1", "p2", "c1", "c2"}  # a partner's and a customer's subjects end in these ids
@@ -64,7 +67,7 @@ def is_forgotten(subject: str) -> bool:
 
 
 def candidates(raw: bytes) -> tuple[set[bytes], set[bytes]]:
-    """Every Fernet-token-shaped and every key-shaped string in the bytes (a key's 44
+    """Every token-shaped and every key-shaped string in the bytes (a key's 44
     characters may follow other text without a separator, so every "=" is tried)."""
     tokens = set(TOKEN.findall(raw))
     keys = {raw[end - 43 : end + 1] for end in (m.end() - 1 for m in re.finditer(rb"=", raw))
@@ -77,10 +80,9 @@ def opened(raw: bytes) -> set[str]:
     tokens, keys = candidates(raw)
     plaintexts: set[str] = set()
     for key in keys:
-        fernet = Fernet(key)
         for token in tokens:
             try:
-                plaintexts.add(fernet.decrypt(token).decode())
+                plaintexts.add(vault._decrypt(key, token.decode()).decode())
             except InvalidToken:
                 continue
     return plaintexts
@@ -96,6 +98,27 @@ def assert_nothing_forgotten_opens(raw: bytes, before: dict[str, str]) -> None:
         "the search finds the keys and values of people not forgotten"
     leaked = sorted(plaintexts & FORGOTTEN_VALUES)
     assert not leaked, f"forgotten values open again: {leaked}"
+
+
+def test_values_sealed_by_the_old_code_still_open_and_go_with_their_key(ledger_url: str) -> None:
+    """Values sealed before the vault's AES-256-GCM tokens are Fernet tokens under the same
+    subject key: they still open, and destroying the key forgets them with the new ones."""
+    db = Database.from_url(ledger_url)
+    try:
+        event_store.EventStore(db)  # the log's tables (and on PostgreSQL the schema) first
+        sealer = vault.Vault(db)
+        new = sealer.seal("customer:c9", "ann@example.com")
+        key = sealer._key("customer:c9", create=False)
+        assert key is not None
+        old = f"sealed:customer:c9:{Fernet(key).encrypt(b'ann@example.com').decode()}"
+        assert new.startswith("sealed:customer:c9:2.") and "ann@" not in new
+        assert sealer.unseal(new) == sealer.unseal(old) == "ann@example.com"
+        assert sealer.unseal(new[:-4] + "AAAA") == privacy.FORGOTTEN, "a token altered does not open"
+        with db.connect() as conn, db.transaction(conn) as cursor:
+            event_store._shred(cursor, ["customer:c9"])
+        assert sealer.unseal(new) == sealer.unseal(old) == privacy.FORGOTTEN
+    finally:
+        db.close()
 
 
 # -- SQLite ------------------------------------------------------------------------------
