@@ -57,6 +57,15 @@ class UnitOfWork:
         self._known_to = 0
 
     def get(self, cls: type[A], key: str) -> A | None:
+        """The aggregate (None if it does not exist); the batch is decided on it, so
+        its version is checked when the batch is written."""
+        found = self.peek(cls, key)
+        self._read.add(f"{cls.KIND}:{key}")
+        return found
+
+    def peek(self, cls: type[A], key: str) -> A | None:
+        """``get`` for what an aggregate never changes (a partner's program): another
+        writer's later events need not replay the batch."""
         text = f"{cls.KIND}:{key}"
         try:
             found = self._loaded[text]
@@ -64,7 +73,6 @@ class UnitOfWork:
             found = self._loaded[text] = self.store.get(cls.id_for(key))
             if found is None:
                 self._absent.append(text)
-        self._read.add(text)
         return found if isinstance(found, cls) else None
 
     def prefetch(self, wanted: Iterable[tuple[type[Aggregate], str]]) -> list[Aggregate]:

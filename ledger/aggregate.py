@@ -72,9 +72,17 @@ class Envelope:
         return aggregate
 
 
+_NAMESPACE_BYTES = LEDGER_NAMESPACE.bytes
+_NOT_VERSION_BITS = ~((0xF000 << 64) | (0xC000 << 48))
+_VERSION_5 = (0x5000 << 64) | (0x8000 << 48)  # version 5, the RFC 4122 variant
+
+
 @lru_cache(maxsize=262_144)
 def _aggregate_id(kind: str, key: str) -> UUID:
-    return uuid5(LEDGER_NAMESPACE, f"{kind}:{key}")
+    """``uuid5(LEDGER_NAMESPACE, "<kind>:<key>")``, made from one integer (``uuid5``
+    builds it through bytes: about twice the time, for a new id per payment)."""
+    digest = hashlib.sha1(_NAMESPACE_BYTES + f"{kind}:{key}".encode()).digest()
+    return UUID(int=int.from_bytes(digest[:16]) & _NOT_VERSION_BITS | _VERSION_5)
 
 
 _AGGREGATE_FOR_EVENT: dict[type[Event], type[Aggregate]] = {}

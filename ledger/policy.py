@@ -37,7 +37,18 @@ def effective_rate(partner: Partner, program: Program, on: datetime) -> Decimal 
     level = partner.level_on(on)
     if level is None:
         return None
-    terms = program.terms_on(on)
+    return _level_rate(program.terms_on(on), level)
+
+
+def _rate(partner: Partner, terms: Terms, level: str, on: datetime) -> Decimal | None:
+    """``effective_rate`` with the terms and level in force already known."""
+    override = partner.rate_override_on(on)
+    if override is not None:
+        return override
+    return partner.promo_rate if partner.promo_rate is not None else _level_rate(terms, level)
+
+
+def _level_rate(terms: Terms, level: str) -> Decimal | None:
     return terms.levels[level].rate if level in terms.levels else None
 
 
@@ -87,7 +98,7 @@ def payment_earning(
     first_paid = min(filter(None, [customer.first_paid_at, paid_at]))
     if not in_commission_period(first_paid, terms.levels[level].period_months, paid_at):
         return nothing("outside the commission period", currency, partner.partner_id)
-    rate = effective_rate(partner, program, paid_at) or ZERO
+    rate = _rate(partner, terms, level, paid_at) or ZERO
     held = "self_referral" if self_referral else None
     return Earning(
         kind="commission",
@@ -156,5 +167,5 @@ def cost_deduction(
         return none
     if not in_commission_period(customer.first_paid_at, terms.levels[level].period_months, cost_at):
         return none
-    rate = effective_rate(partner, program, cost_at) or ZERO
+    rate = _rate(partner, terms, level, cost_at) or ZERO
     return rate, round_money(rate * amount, currency)

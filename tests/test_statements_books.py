@@ -25,7 +25,7 @@ def books_drafts(driver: Driver, program_id: str, period: str) -> list[Statement
     uow = driver.app.bus.uow
     books = uow.books()
     members = [p for p in books.partners()
-               if (partner := uow.get(Partner, p)) is not None and partner.program_id == program_id]
+               if (partner := uow.peek(Partner, p)) is not None and partner.program_id == program_id]
     drafts = books.drafts(program_id, period, members)
     uow.discard()
     return drafts

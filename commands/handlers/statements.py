@@ -33,7 +33,7 @@ def close_period(ctx: Context, c: m.ClosePeriod) -> Result:
     books = ctx.uow.books()
     ctx.uow.prefetch((Partner, partner_id) for partner_id in books.partners())
     members = [partner_id for partner_id in books.partners()
-               if (partner := ctx.uow.get(Partner, partner_id)) is not None and partner.program_id == c.program_id]
+               if (partner := ctx.uow.peek(Partner, partner_id)) is not None and partner.program_id == c.program_id]
     drafts = books.drafts(c.program_id, c.period, members)
     ctx.uow.prefetch((Account, Account.key(d.partner_id, d.currency)) for d in drafts)
     for draft in drafts:
