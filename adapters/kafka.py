@@ -114,7 +114,14 @@ class KafkaConfig:
             "delivery_timeout_ms": self.delivery_timeout_ms,
             # kafka-python wants delivery > linger + request timeout.
             "request_timeout_ms": min(30000, max(1000, self.delivery_timeout_ms // 2)),
-            "linger_ms": 5,
+            # Batches of up to 256 KiB per partition, filled for up to 50 ms: kafka-python
+            # pays per batch in both of its threads (a batch built, a request, a response,
+            # a wakeup), so the relay's bursts of thousands of records go out in few of
+            # them (on the bench's S data set, CPU per record 168 -> 139 us for the raw
+            # producer, 203 -> 159 for the relay, against 16 KiB and 5 ms). A flush sends
+            # what is waiting at once, so a relay or consumer that flushes waits no longer.
+            "batch_size": 256 * 1024,
+            "linger_ms": 50,
         }
         if not self.enable_idempotence:
             settings["max_in_flight_requests_per_connection"] = 1
