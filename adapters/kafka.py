@@ -137,6 +137,11 @@ class KafkaConfig:
             "session_timeout_ms": self.session_timeout_ms,
             "heartbeat_interval_ms": self.heartbeat_interval_ms,
             "max_poll_records": self.max_poll_records,
+            # How long the broker may hold a fetch that finds nothing new (Kafka's default
+            # is 500 ms). `consume --once` needs one fetch answer per partition to know
+            # where a drained topic ends, so it waited that long for nothing; an idle
+            # following consumer asks ten times a second instead of twice.
+            "fetch_max_wait_ms": 100,
         }
 
     def describe(self) -> dict[str, Any]:
