@@ -66,8 +66,12 @@ class Tables:
 
 
 class ProjectionRunner:
-    def __init__(self, db: Database, store: EventStore, views: Sequence[View], prefix: str = "proj_") -> None:
-        self.db, self.store, self.views = db, store, list(views)
+    def __init__(
+        self, db: Database, store: EventStore, views: Sequence[View], prefix: str = "proj_", *, disposable: bool = False,
+    ) -> None:
+        """``disposable``: the tables are a scratch copy (replay's), rebuilt rather than
+        recovered after a crash."""
+        self.db, self.store, self.views, self.disposable = db, store, list(views), disposable
         self.t = Tables(prefix)
         self._ready = False
         self._readers: dict[str, list[View]] = {}  # per topic, the views that read it
@@ -83,6 +87,8 @@ class ProjectionRunner:
             *(statement for view in self.views for statement in view.ddl(self.t)
               if indexes or not statement.startswith("CREATE INDEX")),
         ]
+        if self.disposable and self.db.is_postgres:  # a scratch copy: PostgreSQL need not log its writes
+            statements = [s.replace("CREATE TABLE", "CREATE UNLOGGED TABLE", 1) for s in statements]
         fingerprint = schema_fingerprint([*statements, *(view.name for view in self.views)])
         if not self.db.schema_is_current(self._schema_part, fingerprint, self.t.tracking):
             with self.db.schema_change() as cursor:
