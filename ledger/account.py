@@ -130,7 +130,9 @@ _UTC_OFFSET = timedelta(0)
 @dataclass(slots=True)
 class BookLine:
     """One commission line no statement holds yet: a payment's commission, a clawback
-    (refund, chargeback, void), a cost deduction or an adjustment."""
+    (refund, chargeback, void), a cost deduction or an adjustment. Its amount and times
+    are kept as recorded (times compare as instants); ``statement_line`` writes them as
+    the journal does, once, for the lines a statement takes."""
 
     position: int  # of its event in the log; with ``seq``, the line's key
     seq: int
@@ -138,7 +140,7 @@ class BookLine:
     currency: str
     bucket: str
     kind: str
-    amount: Decimal  # signed effect on the balance, in the currency's minor unit
+    amount: Decimal  # magnitude in its bucket, as recorded
     effective_at: datetime
     source_id: str
     payment_id: str | None
@@ -146,8 +148,9 @@ class BookLine:
     held: int
 
     def statement_line(self) -> StatementLine:
-        return StatementLine(kind=self.kind, amount=self.amount, effective_at=self.effective_at,
-                             source_id=self.source_id, line_key=f"{self.position}:{self.seq}")
+        return StatementLine(kind=self.kind, amount=_minor(self.amount, self.currency, self.bucket),
+                             effective_at=_utc(self.effective_at), source_id=self.source_id,
+                             line_key=f"{self.position}:{self.seq}")
 
 
 class Books:
@@ -165,10 +168,10 @@ class Books:
         if isinstance(event, StatementIssued):
             self._state(event)
             return
-        effective_at = _utc(envelope.effective_at)
+        effective_at = envelope.effective_at
         for seq, line in enumerate(_lines(event)):
             partner_id, currency, bucket, kind, amount, source_id, payment_id, payable_at, held = line
-            book_line = BookLine(position, seq, partner_id, currency, bucket, kind, _minor(amount, currency, bucket),
+            book_line = BookLine(position, seq, partner_id, currency, bucket, kind, amount,
                                  effective_at, source_id, payment_id, payable_at, ON_HOLD if held else PAYABLE)
             self.unstated.setdefault((partner_id, currency), {})[(position, seq)] = book_line
             if payment_id is not None:
@@ -249,7 +252,7 @@ def _lines(event: Event) -> list[_Line]:
         if earning.partner_id is None or earning.kind != "commission" or not earning.amount:
             return []
         return [(earning.partner_id, event.currency, EARNED, "commission", earning.amount, event.payment_id,
-                 event.payment_id, _utc(earning.payable_at) if earning.payable_at else None, earning.hold_reason is not None)]
+                 event.payment_id, earning.payable_at, earning.hold_reason is not None)]
     if isinstance(event, PaymentReversed):
         if not event.partner_id or not event.clawback or event.earning_kind == "discount":
             return []
