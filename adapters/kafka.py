@@ -114,7 +114,14 @@ class KafkaConfig:
             "delivery_timeout_ms": self.delivery_timeout_ms,
             # kafka-python wants delivery > linger + request timeout.
             "request_timeout_ms": min(30000, max(1000, self.delivery_timeout_ms // 2)),
-            "linger_ms": 5,
+            # Batches of up to 256 KiB per partition, filled for up to 50 ms: kafka-python
+            # pays per batch in both of its threads (a batch built, a request, a response,
+            # a wakeup), so the relay's bursts of thousands of records go out in few of
+            # them (on the bench's S data set, CPU per record 168 -> 139 us for the raw
+            # producer, 203 -> 159 for the relay, against 16 KiB and 5 ms). A flush sends
+            # what is waiting at once, so a relay or consumer that flushes waits no longer.
+            "batch_size": 256 * 1024,
+            "linger_ms": 50,
         }
         if not self.enable_idempotence:
             settings["max_in_flight_requests_per_connection"] = 1
@@ -130,6 +137,11 @@ class KafkaConfig:
             "session_timeout_ms": self.session_timeout_ms,
             "heartbeat_interval_ms": self.heartbeat_interval_ms,
             "max_poll_records": self.max_poll_records,
+            # How long the broker may hold a fetch that finds nothing new (Kafka's default
+            # is 500 ms). `consume --once` needs one fetch answer per partition to know
+            # where a drained topic ends, so it waited that long for nothing; an idle
+            # following consumer asks ten times a second instead of twice.
+            "fetch_max_wait_ms": 100,
         }
 
     def describe(self) -> dict[str, Any]:

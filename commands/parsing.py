@@ -6,6 +6,10 @@ either database. Text must be UTF-8 JSON, nest at most ``MAX_DEPTH`` levels, and
 no control character (NUL included) in any string or key at any depth; numbers are
 read exactly as decimals, and NaN or Infinity reach the models only to be refused
 there with their field's name.
+
+Most commands take a fast path (``commands.decoding``: msgspec structs, the models'
+own rules, no second validation); whatever it is not sure of, refusals included, the
+pydantic models decide, so a refusal reads the same either way.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from commands import decoding
 from commands import models as m
 from ledger.errors import CommandRejected, Problem, reject
 
@@ -60,14 +65,18 @@ def parse(raw: Raw | Sourced | m.Command) -> m.Command:
     if isinstance(raw, str | bytes):
         text = json_text(raw)
         plain = _is_plain(text)
+        if plain and (command := decoding.from_json(text)) is not None:
+            return command
         raw = decode_json(text)
     if not isinstance(raw, dict):
         raise reject("invalid_json", "a command must be a JSON object")
     unsafe = [] if plain else list(_unsafe_text(raw))
+    if not plain and not unsafe and (command := decoding.from_object(raw)) is not None:
+        return command
     if "type" not in raw:
         raise CommandRejected.of([*unsafe, Problem("invalid", "every command needs a type", "type")])
     try:
-        command: m.Command = _PARSER.validate_python(raw)
+        command = _PARSER.validate_python(raw)
     except ValidationError as exc:
         command_type = str(raw["type"])
         reported = {problem.field for problem in unsafe}
@@ -85,7 +94,9 @@ def _is_plain(text: str) -> bool:
     """Whether JSON text cannot decode to anything ``_unsafe_text`` refuses: no escape,
     no DEL, C1 or surrogate character standing as itself, and too few brackets to nest
     deeper than ``MAX_DEPTH``. Most commands are such text, and skip the walk."""
-    return _MAY_HIDE_UNPRINTABLE.search(text) is None and text.count("{") + text.count("[") <= MAX_DEPTH
+    # ASCII text, the usual case, in a few scans at C speed: only a backslash or DEL can hide one.
+    hiding = ("\\" in text or "\x7f" in text) if text.isascii() else _MAY_HIDE_UNPRINTABLE.search(text) is not None
+    return not hiding and text.count("{") + text.count("[") <= MAX_DEPTH
 
 
 def json_text(raw: str | bytes, max_bytes: int | None = MAX_BYTES) -> str:

@@ -28,7 +28,7 @@ class ProgramTermsView(View):
 
     def handle(self, cursor: Any, t: Tables, record: Record, position: int) -> None:
         # Rare: the terms are written as their catalogue model writes them.
-        event: Any = event_class_for_topic(record.topic).model_validate(record.payload)
+        event: Any = event_class_for_topic(record.topic).model_validate_json(record.payload_json)
         self._rows.append((event.program_id, position, record.effective_at, record.recorded_at, event.terms.model_dump_json()))
 
     def discard(self) -> None:

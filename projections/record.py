@@ -111,14 +111,14 @@ def ts_text(text: str) -> str:
     return _ts_text(text)
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=4096)
 def _ts_text(text: str) -> str:
     return ts(datetime.fromisoformat(text))
 
 
-@lru_cache(maxsize=16384)
 def iso_text(text: str) -> str:
-    """A stored time as ``datetime.isoformat`` writes the parsed time."""
+    """A stored time as ``datetime.isoformat`` writes the parsed time (statements only:
+    not worth a cache, whose memory would grow with the log up to its bound)."""
     return datetime.fromisoformat(text).isoformat()
 
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
 from adapters.clicks import ClickCounter
 from adapters.database import Database
@@ -23,6 +25,33 @@ from projections.reports import Reports
 from projections.runner import Tables
 
 LEAD_STATES = ("open", "converted", "refused")
+LeadState = Literal["open", "converted", "refused"]
+
+
+class Lead(TypedDict):
+    lead_id: str
+    partner_id: str
+    program_id: str
+    state: LeadState
+    reason: str | None
+    customer_id: str | None
+    submitted_at: str
+    company: str | None
+    email: str | None
+    note: str | None
+
+
+class FunnelMonth(TypedDict):
+    period: str
+    clicks: int
+    sign_ups: int
+    paying_customers: int
+    commission: dict[str, str]
+
+
+# Functional syntax: ``from`` is a keyword in Python.
+Funnel = TypedDict("Funnel", {"partner_id": str, "referral_link": str | None, "from": str, "to": str,
+                              "months": list[FunnelMonth]})
 
 
 class Referrals:
@@ -50,7 +79,7 @@ class Referrals:
             return None
         return with_query(landing_url, [*((k, v) for k, v in passed if k != "ref"), ("ref", partner.referral_link)])
 
-    def leads(self, *, partner_id: str | None = None, state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    def leads(self, *, partner_id: str | None = None, state: str | None = None, limit: int = 200) -> list[Lead]:
         """Leads newest first: one partner's (contact data unsealed for it), or every
         partner's for the admins' queue."""
         where, params = [], []
@@ -68,12 +97,12 @@ class Referrals:
         )
         names = ("lead_id", "partner_id", "program_id", "state", "reason", "customer_id", "submitted_at")
         return [
-            dict(zip(names, row[:7], strict=True))
-            | {"company": self.vault.unseal(row[7]), "email": self.vault.unseal(row[8]), "note": self.vault.unseal(row[9])}
+            cast(Lead, dict(zip(names, row[:7], strict=True))
+                 | {"company": self.vault.unseal(row[7]), "email": self.vault.unseal(row[8]), "note": self.vault.unseal(row[9])})
             for row in rows
         ]
 
-    def funnel(self, partner_id: str, months: int = 12, as_of: datetime | None = None) -> dict[str, Any]:
+    def funnel(self, partner_id: str, months: int = 12, as_of: datetime | None = None) -> Funnel:
         """Per month (the last ``months`` up to ``as_of``): clicks on the partner's link,
         its sign-ups (customers onboarded: signed up and attributed to it, by any channel),
         the customers of it who paid for the first time, and the commission the month

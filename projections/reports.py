@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NotRequired, cast
+
+from typing_extensions import TypedDict  # pydantic reads typing's TypedDict only from Python 3.12
 
 from adapters.database import Database
 from adapters.event_store import EventStore
@@ -23,6 +25,38 @@ SERIES_BUCKETS = (EARNED, CLAWED_BACK, DEDUCTED, ADJUSTED, DISCOUNT, PAID)
 MAX_MONTHS = 120
 
 
+class MonthFigures(TypedDict):
+    period: str
+    earned: str
+    clawed_back: str
+    deducted: str
+    adjusted: str
+    discount: str
+    paid: str
+    commission: str
+
+
+# The monthly series of every partner (the admin's home page), and of one (``revenue``).
+# Functional syntax: ``from`` is a keyword in Python.
+Series = TypedDict("Series", {"from": str, "to": str, "currencies": dict[str, list[MonthFigures]]})
+Revenue = TypedDict("Revenue", {"partner_id": str, "from": str, "to": str, "currencies": dict[str, list[MonthFigures]]})
+
+
+class StatementSummary(TypedDict):
+    """A statement's totals, its lines counted (keys in the order the API wrote them)."""
+
+    statement_id: str
+    period: str
+    currency: str
+    issued_at: str
+    opening: str
+    lines: int
+    closing: str
+    due: str
+    partner_id: str
+    carried_forward_because: NotRequired[list[str]]
+
+
 class Reports:
     def __init__(self, db: Database, store: EventStore, t: Tables | None = None) -> None:
         self.db, self.store = db, store
@@ -30,20 +64,21 @@ class Reports:
 
     def revenue(
         self, partner_id: str, months: int = 12, as_of: datetime | None = None, known_at: datetime | None = None,
-    ) -> dict[str, Any]:
+    ) -> Revenue:
         """Per currency, one row per month (the last ``months`` up to ``as_of``, empty
         months included): each bucket's money effective that month, and ``commission``,
         what the month added to lifetime commission (earned - clawed back - deducted +
         adjusted)."""
-        return {"partner_id": partner_id, **self._monthly(partner_id, months, as_of, known_at)}
+        series = self._monthly(partner_id, months, as_of, known_at)
+        return {"partner_id": partner_id, "from": series["from"], "to": series["to"], "currencies": series["currencies"]}
 
-    def commission_months(self, months: int = 2, as_of: datetime | None = None) -> dict[str, Any]:
+    def commission_months(self, months: int = 2, as_of: datetime | None = None) -> Series:
         """Every partner's money added up per currency, one row per month (the last
         ``months`` up to ``as_of``): what the admin's home page compares, this month's
         commission against the last."""
         return self._monthly(None, months, as_of, None)
 
-    def _monthly(self, partner_id: str | None, months: int, as_of: datetime | None, known_at: datetime | None) -> dict[str, Any]:
+    def _monthly(self, partner_id: str | None, months: int, as_of: datetime | None, known_at: datetime | None) -> Series:
         end = as_utc(as_of) if as_of else datetime.now(UTC)
         periods = [period_of(add_months(end.replace(day=1), -back)) for back in range(months - 1, -1, -1)]
         whose, params = ("partner_id = %s AND ", (partner_id,)) if partner_id is not None else ("", ())
@@ -64,7 +99,7 @@ class Reports:
             },
         }
 
-    def partner_statements(self, partner_id: str, known_at: datetime | None = None) -> list[dict[str, Any]]:
+    def partner_statements(self, partner_id: str, known_at: datetime | None = None) -> list[StatementSummary]:
         """Every statement issued to the partner (totals, newest first)."""
         rows = self.db.fetch_all(
             f"SELECT document FROM {self.t.statements} WHERE partner_id = %s AND recorded_at <= %s"
@@ -75,7 +110,7 @@ class Reports:
         for (text,) in rows:
             document = json.loads(text)
             lines = document.pop("lines")
-            summaries.append({**document, "lines": len(lines)})
+            summaries.append(cast(StatementSummary, {**document, "lines": len(lines)}))
         return summaries
 
     def program_ids(self) -> list[str]:
@@ -107,7 +142,8 @@ class Reports:
         }
 
 
-def _month(period: str, currency: str, sums: dict[str, Decimal]) -> dict[str, str]:
+def _month(period: str, currency: str, sums: dict[str, Decimal]) -> MonthFigures:
     figures = {bucket: round_money(sums.get(bucket, Decimal(0)), currency) for bucket in SERIES_BUCKETS}
     commission = sum((sign * figures[bucket] for bucket, sign in COMMISSION_SIGN.items()), Decimal(0))
-    return {"period": period, **{k: str(v) for k, v in figures.items()}, "commission": str(round_money(commission, currency))}
+    return cast(MonthFigures, {"period": period, **{k: str(v) for k, v in figures.items()},
+                               "commission": str(round_money(commission, currency))})

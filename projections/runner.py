@@ -66,8 +66,12 @@ class Tables:
 
 
 class ProjectionRunner:
-    def __init__(self, db: Database, store: EventStore, views: Sequence[View], prefix: str = "proj_") -> None:
-        self.db, self.store, self.views = db, store, list(views)
+    def __init__(
+        self, db: Database, store: EventStore, views: Sequence[View], prefix: str = "proj_", *, disposable: bool = False,
+    ) -> None:
+        """``disposable``: the tables are a scratch copy (replay's), rebuilt rather than
+        recovered after a crash."""
+        self.db, self.store, self.views, self.disposable = db, store, list(views), disposable
         self.t = Tables(prefix)
         self._ready = False
         self._readers: dict[str, list[View]] = {}  # per topic, the views that read it
@@ -83,6 +87,8 @@ class ProjectionRunner:
             *(statement for view in self.views for statement in view.ddl(self.t)
               if indexes or not statement.startswith("CREATE INDEX")),
         ]
+        if self.disposable and self.db.is_postgres:  # a scratch copy: PostgreSQL need not log its writes
+            statements = [s.replace("CREATE TABLE", "CREATE UNLOGGED TABLE", 1) for s in statements]
         fingerprint = schema_fingerprint([*statements, *(view.name for view in self.views)])
         if not self.db.schema_is_current(self._schema_part, fingerprint, self.t.tracking):
             with self.db.schema_change() as cursor:
@@ -120,10 +126,13 @@ class ProjectionRunner:
         events a writer just committed; when the views are right behind them they are
         applied as they are, not read back from the log and decoded again."""
         self.setup()
-        applied = batches = position = 0
+        applied = batches = 0
         pending = list(recent)
+        position = min(self.positions().values()) if not pending else 0
         with self.db.connect() as conn:
             while max_batches is None or batches < max_batches:
+                if not pending and self._caught_up(position, stop):
+                    break  # nothing to apply: no write transaction, no lock taken
                 with self._undo_on_failure(), self.db.transaction(conn) as cursor:
                     positions = self._lock_positions(cursor)
                     position = min(positions[view.name] for view in self.views)
@@ -142,6 +151,10 @@ class ProjectionRunner:
         if applied:
             log.debug("projections_caught_up", applied=applied, position=position)
         return applied
+
+    def _caught_up(self, position: int, stop: int | None) -> bool:
+        """Whether the views, at ``position`` or past it, have nothing left to read."""
+        return (stop is not None and position >= stop) or position >= self.store.max_position()
 
     def rebuild(
         self, *, stop: int | None = None, known_at: datetime | None = None, batch_size: int = REBUILD_BATCH,

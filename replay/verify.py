@@ -70,7 +70,7 @@ def replay(
     """``progress(n)`` hears of every ``n`` log positions rebuilt (towards ``position``)."""
     live.catch_up()
     target = min(live.positions().values())
-    scratch = ProjectionRunner(db, store, live_views(), prefix=SCRATCH)
+    scratch = ProjectionRunner(db, store, live_views(), prefix=SCRATCH, disposable=True)
     scratch.drop()
     scratch.setup(indexes=False)
     report = ReplayReport(events=0, position=target)

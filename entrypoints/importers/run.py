@@ -75,9 +75,9 @@ def _apply(ledger: Ledger, platform: Platform, sources: list[tuple[Resource, str
             _report(batch, plan, [next(results) for _ in plan])
     else:
         for batch, plan in zip(batches, planned, strict=True):
-            before = ledger.store.max_position()
+            before = ledger.log_head()
             _report(batch, plan, list(ledger.bus.handle_many([command for *_, command in plan], source="import")))
-            batch.report.events_recorded = ledger.store.max_position() - before
+            batch.report.events_recorded = ledger.log_head() - before
     reports = [batch.report for batch in batches]
     log.info("import_done", platform=platform.name, dry_run=dry_run,
              mapped=sum(r.mapped for r in reports), refused=sum(len(r.refused) for r in reports))

@@ -16,7 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
 from commands.parsing import parse
-from entrypoints.bootstrap import Ledger
+from entrypoints.bootstrap import Credentials, Ledger
 from entrypoints.http.access import Principal, Role
 from entrypoints.http.auth import LedgerDep, Staff, invite_link
 from entrypoints.http.pages.common import back_to, form_text, result_text, send, sends, submit
@@ -61,10 +61,10 @@ def _reissue(request: Request, principal: Principal, ledger: Ledger, partner_id:
     authorize([command], principal)
     result = ledger.bus.handle(command, source="api", actor=principal.actor, caller=principal.caller)
     if not result["ok"]:
-        ledger.access.revoke(invite["invite_id"])  # a mail already queued then carries a dead link
+        ledger.credentials.access.revoke(invite["invite_id"])  # a mail already queued then carries a dead link
         return back_to(url("/admin/partners/{}", partner_id), f"No link made for partner {partner_id}: {result_text(result)}",
                        "error")
-    replaced = _revoke_older_invites(ledger, partner_id, keep=invite["invite_id"])
+    replaced = _revoke_older_invites(ledger.credentials, partner_id, keep=invite["invite_id"])
     log.info("sign_in_link_reissued", partner_id=partner_id, invite_id=invite["invite_id"], replaced=replaced, by_mail=by_mail)
     if by_mail:
         return back_to(url("/admin/partners/{}", partner_id),
@@ -74,13 +74,13 @@ def _reissue(request: Request, principal: Principal, ledger: Ledger, partner_id:
     }, principal=principal, headers={"Cache-Control": "no-store"})
 
 
-def _revoke_older_invites(ledger: Ledger, partner_id: str, keep: str) -> int:
+def _revoke_older_invites(credentials: Credentials, partner_id: str, keep: str) -> int:
     """The partner's earlier invites that were never used stop working: one live link at a time."""
     now = datetime.now(UTC)
-    older = [c for c in ledger.access.credentials() if c.kind == "invite" and c.partner_id == partner_id
+    older = [c for c in credentials.access.credentials() if c.kind == "invite" and c.partner_id == partner_id
              and c.credential_id != keep and c.used_at is None and c.revoked_at is None
              and (c.expires_at is None or c.expires_at > now)]
-    return sum(ledger.access.revoke(c.credential_id) for c in older)
+    return sum(credentials.access.revoke(c.credential_id) for c in older)
 
 
 # -- a manual adjustment -----------------------------------------------------------------

@@ -19,12 +19,12 @@ from fastapi.responses import HTMLResponse, Response
 from entrypoints.bootstrap import Ledger
 from entrypoints.http.access import SNAPSHOT_TAKE, VERIFY
 from entrypoints.http.auth import CurrentPrincipal, LedgerDep, Reader, require
+from entrypoints.http.deps import ChainCheck
 from entrypoints.http.pages.common import back_to, form_text, pager
 from entrypoints.http.params import AsOf, KnownAt
 from entrypoints.http.templating import render
 from entrypoints.http.urls import url
 from projections.queries import AuditEntry, NotFound
-from replay.integrity import verify_chain
 
 log = structlog.get_logger(__name__)
 
@@ -66,7 +66,7 @@ def trail(request: Request, principal: CurrentPrincipal, ledger: LedgerDep, as_o
 def _in_words(ledger: Ledger, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each line with who sent it by name (the token's label, the partner's company) and a
     link to what it changed."""
-    credentials = {c.credential_id: c for c in ledger.access.credentials(include_sessions=True)}
+    credentials = {c.credential_id: c for c in ledger.credentials.access.credentials(include_sessions=True)}
     names: dict[str, str] = {}
     for entry in entries:
         actor = entry["actor"]
@@ -247,7 +247,7 @@ def verify_page(request: Request, principal: CurrentPrincipal) -> Response:
 
 
 @router.post("/audit/verify", response_class=HTMLResponse, dependencies=Verifier)
-async def verify(request: Request, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
+async def verify(request: Request, principal: CurrentPrincipal, check: ChainCheck) -> Response:
     """Walks the whole log, so it runs on a button, not on opening the page. Read only:
     the answer is the report itself, not a redirect."""
     expect_text = form_text(await request.form(), "expect") or ""
@@ -257,7 +257,7 @@ async def verify(request: Request, principal: CurrentPrincipal, ledger: LedgerDe
             "report": None, "expect": expect_text,
             "error": "Expected head: write POSITION:HEAD as an earlier verification showed it (e.g. 1200:3f5a…, 64 hex digits).",
         }, principal=principal, status=422)
-    report = await run_in_threadpool(verify_chain, ledger.db, ledger.store, expect)
+    report = await run_in_threadpool(check, expect)
     log.info("chain_verified_from_console", ok=report.ok, events=report.events, first_bad_position=report.first_bad_position)
     return render(request, "audit/verify.html", {"report": report.as_dict(), "expect": expect_text}, principal=principal)
 

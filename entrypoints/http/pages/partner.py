@@ -32,7 +32,7 @@ from ledger.calendar import add_months, month_end, next_period, period_of
 from ledger.errors import CommandRejected
 from ledger.money import zero
 from projections.listings import MAX_LIMIT, every
-from projections.reports import MAX_MONTHS
+from projections.reports import MAX_MONTHS, Revenue, StatementSummary
 
 log = structlog.get_logger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -143,11 +143,11 @@ def _customers(ledger: Ledger, partner_id: str, window: MonthRange, after: str |
             "customers_pager": pager(url("/partners/{}", partner_id), customers.next, after, **kept)}
 
 
-def _money(ledger: Ledger, partner_id: str, principal: Principal, statements: list[dict[str, Any]]) -> dict[str, Any]:
+def _money(ledger: Ledger, partner_id: str, principal: Principal, statements: list[StatementSummary]) -> dict[str, Any]:
     """Per currency: balance and lifetime commission, and the balance split into on
     hold, not yet payable (and why), payable now and paid; with the open payout requests."""
     balance = ledger.queries.balance(partner_id)["currencies"]
-    latest: dict[str, dict[str, Any]] = {}
+    latest: dict[str, StatementSummary] = {}
     for statement in statements:
         latest.setdefault(statement["currency"], statement)
     # All of the partner's held commission, oldest first: the "on hold" figure sums
@@ -178,7 +178,7 @@ def _hold_reason(code: str) -> str:
     return HOLD_REASONS.get(code, code.replace("_", " "))
 
 
-def _why_not_yet_payable(latest: dict[str, Any] | None) -> str:
+def _why_not_yet_payable(latest: StatementSummary | None) -> str:
     """What keeps earned money from being payable: what the last month close carried
     forward and why, or simply that no statement has included it yet."""
     if latest is None:
@@ -205,9 +205,8 @@ def _commission_in_range(ledger: Ledger, partner_id: str, window: MonthRange) ->
     return {c: str(sum((Decimal(m["commission"]) for m in months), zero(c))) for c, months in series.items()}
 
 
-def _revenue(ledger: Ledger, partner_id: str, window: MonthRange) -> dict[str, Any]:
-    revenue: dict[str, Any] = ledger.reports.revenue(partner_id, window.months, as_of=month_end(window.last))
-    return revenue
+def _revenue(ledger: Ledger, partner_id: str, window: MonthRange) -> Revenue:
+    return ledger.reports.revenue(partner_id, window.months, as_of=month_end(window.last))
 
 
 # -- the chart ------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from entrypoints.http.urls import Url, url
 from ledger.calendar import month_end
 from ledger.referral import LEAD_TRAINING
 from projections.queries import NotFound
-from projections.referrals import LEAD_STATES
+from projections.referrals import LEAD_STATES, FunnelMonth
 
 log = structlog.get_logger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -91,7 +91,7 @@ def dashboard_sections(request: Request, ledger: Ledger, record: dict[str, Any],
     }}
 
 
-def _active(month: dict[str, Any]) -> bool:
+def _active(month: FunnelMonth) -> bool:
     """A month the funnel shows: something happened in it (a quiet month is all zeros)."""
     return bool(month["clicks"] or month["sign_ups"] or month["paying_customers"]
                 or any(Decimal(amount) for amount in month["commission"].values()))

@@ -105,7 +105,7 @@ def _report(ledger: Ledger, program: str, patch_text: str, start: str | None, en
         patch = json.loads(patch_text)
     except ValueError as error:
         raise CommandRejected("invalid", f"the terms patch is not JSON: {error}", "terms_patch") from None
-    key = (id(ledger), ledger.store.max_position(), program, json.dumps(patch, sort_keys=True), start, end)
+    key = (id(ledger), ledger.log_head(), program, json.dumps(patch, sort_keys=True), start, end)
     with _LOCK:
         if key in _RECENT:
             _RECENT.move_to_end(key)

@@ -16,7 +16,7 @@ from entrypoints.http.csv_export import csv_content, csv_response
 from entrypoints.http.deps import QueriesDep, ReportsDep
 from entrypoints.http.params import MONTH_PATTERN, AsOf, Fresh, KnownAt, On, PartnerId
 from projections.queries import AuditEntry, Balance, NotFound, Queries, Statement, Status
-from projections.reports import MAX_MONTHS
+from projections.reports import MAX_MONTHS, Revenue, StatementSummary
 
 router = APIRouter(prefix="/v1/partners", tags=["partners"], dependencies=[Fresh])
 
@@ -68,17 +68,6 @@ def status(partner_id: PartnerId, principal: CurrentPrincipal, queries: QueriesD
     return queries.status(_visible(principal, partner_id), on, known_at)
 
 
-class StatementSummary(Open):
-    statement_id: str
-    period: str
-    currency: str
-    issued_at: str
-    opening: str
-    lines: int
-    closing: str
-    due: str
-
-
 @router.get("/{partner_id}/statements", response_model=list[StatementSummary],
             summary="Every statement issued to the partner, newest first")
 def statements(partner_id: PartnerId, principal: CurrentPrincipal, queries: QueriesDep, reports: ReportsDep, known_at: KnownAt) -> Any:
@@ -119,25 +108,7 @@ def _statements(queries: Queries, partner_id: str, period: str, as_of: datetime 
     return statements
 
 
-class MonthFigures(BaseModel):
-    period: str
-    earned: str
-    clawed_back: str
-    deducted: str
-    adjusted: str
-    discount: str
-    paid: str
-    commission: str
-
-
-class Revenue(BaseModel):
-    partner_id: str
-    from_: str = Field(alias="from")
-    to: str
-    currencies: dict[str, list[MonthFigures]]
-
-
-@router.get("/{partner_id}/revenue", response_model=Revenue, response_model_by_alias=True,
+@router.get("/{partner_id}/revenue", response_model=Revenue,
             summary="Monthly series per currency: commission and each bucket, for the last `months` months")
 def revenue(partner_id: PartnerId, principal: CurrentPrincipal, queries: QueriesDep, reports: ReportsDep, as_of: AsOf, known_at: KnownAt,
             months: Annotated[int, Query(ge=1, le=MAX_MONTHS)] = 12) -> Any:

@@ -7,54 +7,22 @@ them, as with the partner code."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
 
 from entrypoints.http.access import Principal, Role
 from entrypoints.http.auth import CurrentPrincipal, partner_visible
 from entrypoints.http.deps import QueriesDep, ReferralsDep
 from entrypoints.http.params import AsOf, Fresh, PartnerId
 from entrypoints.http.problems import ApiError
+from projections.referrals import Funnel, Lead, LeadState
 from projections.reports import MAX_MONTHS
 
 router = APIRouter(prefix="/v1", tags=["referrals"], dependencies=[Fresh])
 
 LEADS_LIMIT = 200
-LeadState = Literal["open", "converted", "refused"]
-
-
-class FunnelMonth(BaseModel):
-    period: str
-    clicks: int
-    sign_ups: int
-    paying_customers: int
-    commission: dict[str, str]
-
-
-class Funnel(BaseModel):
-    partner_id: str
-    referral_link: str | None
-    from_: str = Field(alias="from")
-    to: str
-    months: list[FunnelMonth]
-
-
-class Lead(BaseModel):
-    lead_id: str
-    partner_id: str
-    program_id: str
-    state: LeadState
-    reason: str | None
-    customer_id: str | None
-    submitted_at: str
-    company: str | None
-    email: str | None
-    note: str | None
-
-
-@router.get("/partners/{partner_id}/funnel", response_model=Funnel, response_model_by_alias=True,
+@router.get("/partners/{partner_id}/funnel", response_model=Funnel,
             summary="Per month: clicks on the partner's link, sign-ups, new paying customers and commission")
 def funnel(partner_id: PartnerId, principal: CurrentPrincipal, referrals: ReferralsDep, as_of: AsOf,
            months: Annotated[int, Query(ge=1, le=MAX_MONTHS)] = 12) -> Any:

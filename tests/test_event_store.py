@@ -1,0 +1,72 @@
+"""The event store's reads (issue 19 item 8: the store owns its table): every way of
+reading the log gives the same events in position order, on both databases, and a log
+written before the store owned its table reads the same way."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from uuid import UUID
+
+from adapters.event_store import EventStore, as_uuid, decode, decode_row
+from ledger.customer import Customer
+from ledger.partner import Partner
+from tests import builders as b
+from tests.conftest import Driver
+
+BEFORE = Path(__file__).parent / "fixtures" / "ledger-before-issue-19.db"
+WORLD = [b.program(), *b.partner("p1"), *b.customer("c1", "p1"), b.payment("pay-1", "c1"), b.payment("pay-2", "c1")]
+
+
+def _same_reads(store: EventStore) -> None:
+    head = store.max_position()
+    assert head > 0
+    rows = list(store.rows())
+    scanned = list(store.scan(chunk=3))  # several chunks
+    assert [r[0] for r in rows] == [n.id for n in scanned] == sorted({r[0] for r in rows}), "positions, in order"
+    assert rows[-1][0] == head
+    assert [(as_uuid(r[1]), r[2], r[3], bytes(r[4])) for r in rows] == [
+        (n.originator_id, n.originator_version, n.topic, n.state) for n in scanned
+    ]
+    assert all(isinstance(n.originator_id, UUID) for n in scanned)
+    # A page after a position, up to a stop, of some topics only.
+    middle = rows[len(rows) // 2][0]
+    assert [n.id for n in store.notifications(middle, 2)] == [r[0] for r in rows if r[0] > middle][:2]
+    assert [r[0] for r in store.page(0, 1000, stop=middle)] == [r[0] for r in rows if r[0] <= middle]
+    assert list(store.rows(middle, stop=middle)) == []
+    topic = rows[-1][3]
+    assert [n.id for n in store.notifications(0, 1000, topics=[topic])] == [r[0] for r in rows if r[3] == topic]
+    assert store.notifications(head, 10) == []
+    # Decoded, a row and its notification are the same envelope.
+    for row, notification in zip(rows, scanned, strict=True):
+        assert decode_row(as_uuid(row[1]), row[2], row[3], bytes(row[4])) == decode(notification)
+
+
+def test_every_read_of_the_log_agrees(ledger: Driver) -> None:
+    ledger.ok(*WORLD)
+    _same_reads(ledger.app.store)
+
+
+def test_aggregates_load_one_at_a_time_or_many_at_once(ledger: Driver) -> None:
+    ledger.ok(*WORLD)
+    store = ledger.app.store
+    customer, partner, absent = Customer.id_for("c1"), Partner.id_for("p1"), Customer.id_for("nobody")
+    many = store.load_many([customer, partner, absent])
+    assert set(many) == {customer, partner}, "an aggregate with no events is left out"
+    assert [e.originator_version for e in many[customer]] == list(range(1, len(many[customer]) + 1))
+    assert store.get(absent) is None and store.load(Customer, "nobody") is None
+    loaded = store.load(Customer, "c1")
+    assert isinstance(loaded, Customer) and loaded.version == store.get(customer).version == len(many[customer])
+    first = many[customer][0].recorded_at
+    assert store.load(Customer, "c1", known_at=first).version == sum(e.recorded_at <= first for e in many[customer])
+
+
+def test_a_log_written_before_the_store_owned_its_table_reads_the_same(tmp_path: Path) -> None:
+    path = tmp_path / "before.db"
+    shutil.copy(BEFORE, path)
+    ledger = Driver(f"sqlite:///{path}")
+    try:
+        _same_reads(ledger.app.store)
+        assert ledger.cli("verify")[0] == 0
+    finally:
+        ledger.close()
