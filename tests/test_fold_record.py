@@ -1,0 +1,117 @@
+"""The read models' light record (projections/record.py): a stored event read as raw
+bytes gives the record the committed envelope gives, an event stored at an older
+schema version is upcast as the catalogue says, stored times become the columns'
+text exactly as the parsed times would, and a rebuild that builds its indexes at the
+end gives the live read models' rows and indexes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+from uuid import uuid4
+
+import orjson
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import TypeAdapter
+
+from adapters.event_store import encode_state
+from events.base import EventMeta
+from events.partner import PayoutDetailsSet
+from events.revenue import Earning, PaymentRecorded, RevenueLine
+from ledger.aggregate import Envelope
+from projections.catalog import live_views
+from projections.columns import ts
+from projections.money import money_lines, record_lines
+from projections.record import Record, from_envelope, from_stored, iso_text, ts_text
+from projections.runner import ProjectionRunner, Tables
+from tests.test_properties import table_rows
+from tests.test_replay_audit import history
+
+_FIELDS = ("position", "topic", "version", "effective_at", "recorded_at", "actor", "source", "correlation_id",
+           "payload", "payload_json")
+
+
+def _payment() -> Envelope:
+    event = PaymentRecorded(
+        payment_id="inv-1", customer_id="cus-1", currency="EUR",
+        lines=[RevenueLine(kind="platform_fee", amount=Decimal("150.00"))], tax=Decimal("13.13"),
+        paid_amount=Decimal("163.13"),
+        earning=Earning(kind="commission", partner_id="p1", rate=Decimal("0.20"), base=Decimal("150.00"),
+                        amount=Decimal("30.00"), payable_at=datetime(2025, 3, 1, tzinfo=UTC)),
+    )
+    meta = EventMeta(effective_at=datetime(2025, 2, 5, 9, 30, tzinfo=UTC), actor="cli", source="cli", correlation_id="c-1")
+    return Envelope(uuid4(), 3, datetime(2026, 12, 2, 13, 46, 45, 139059, tzinfo=UTC), meta, event)
+
+
+def _fields(record: Record) -> tuple[object, ...]:
+    return tuple(getattr(record, name) for name in _FIELDS)
+
+
+def test_a_stored_event_reads_as_the_committed_one_on_either_database():
+    envelope = _payment()
+    committed = from_envelope(41, envelope)
+    state = encode_state(envelope)
+    for stored_id in (envelope.originator_id, envelope.originator_id.hex):  # PostgreSQL's uuid, SQLite's hex text
+        stored = from_stored((41, stored_id, 3, PaymentRecorded.TOPIC, state))
+        assert _fields(stored) == _fields(committed)
+        assert stored.payload_json == envelope.payload_json  # the very bytes the store wrote
+        assert stored.event_id_text == committed.event_id_text == envelope.event_id_text == str(envelope.event_id)
+    assert record_lines(committed) == money_lines(envelope.payload)
+    [line] = record_lines(committed)
+    assert (line.amount, line.payable_at, line.held) == (Decimal("30.00"), "2025-03-01T00:00:00.000000+00:00", False)
+
+
+def test_an_event_stored_at_an_older_schema_version_is_upcast():
+    meta = {"effective_at": "2024-05-01T10:00:00Z", "actor": "cli", "source": "cli", "correlation_id": "c-2"}
+    payload = {"partner_id": "p1", "method": "sepa", "account": "sealed:partner:p1:x", "account_masked": "****1234"}
+    state = orjson.dumps({"schema_version": 1, "recorded_at": "2024-05-01T10:00:01.000002+00:00", "meta": meta,
+                          "payload": payload})
+    record = from_stored((7, uuid4().hex, 2, PayoutDetailsSet.TOPIC, state))
+    assert record.payload == {**payload, "bic": None}  # v1 -> v2 adds the BIC
+    assert orjson.loads(record.payload_json) == record.payload
+    assert (record.effective_at, record.recorded_at) == ("2024-05-01T10:00:00.000000+00:00", "2024-05-01T10:00:01.000002+00:00")
+
+
+_MOMENTS = st.datetimes(
+    min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1),
+    timezones=st.sampled_from([UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5, minutes=-30))]),
+)
+
+
+@given(_MOMENTS, st.booleans())
+def test_stored_times_become_the_columns_text_of_the_parsed_time(moment, whole_seconds):
+    if whole_seconds:
+        moment = moment.replace(microsecond=0)
+    adapter = TypeAdapter(datetime)
+    for text in (adapter.dump_json(moment).decode().strip('"'), moment.isoformat()):  # as pydantic and the store write them
+        parsed = adapter.validate_json(f'"{text}"')
+        assert ts_text(text) == ts(parsed)
+        assert iso_text(text) == parsed.isoformat()
+
+
+def _indexes(runtime: Any, prefix: str) -> set[str]:
+    db = runtime.db
+    if db.is_postgres:
+        rows = db.fetch_all("SELECT indexname FROM pg_indexes WHERE schemaname = %s AND indexname LIKE %s"
+                            " AND indexname NOT LIKE %s", (db.schema, f"{prefix}%", "%_pkey"))  # primary keys aside
+    else:
+        rows = db.fetch_all("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE %s AND sql IS NOT NULL",
+                            (f"{prefix}%",))  # (a primary key's index has no sql)
+    return {row[0].removeprefix(prefix) for row in rows}
+
+
+def test_a_rebuild_appends_without_secondary_indexes_and_builds_them_at_the_end(ledger):
+    history(ledger)
+    runtime = ledger.app
+    rebuilt = ProjectionRunner(runtime.db, runtime.store, live_views(), prefix="idx_", disposable=True)
+    rebuilt.setup(indexes=False)
+    try:
+        assert _indexes(runtime, "idx_") == set()
+        rebuilt.rebuild()
+        rebuilt.create_indexes()
+        assert _indexes(runtime, "idx_") == _indexes(runtime, "proj_") != set()
+        assert table_rows(runtime, Tables("idx_")) == table_rows(runtime, Tables("proj_"))
+    finally:
+        rebuilt.drop()
