@@ -305,9 +305,26 @@ def from_json(text: str) -> m.Command | None:
 
 
 def from_object(value: dict[str, Any]) -> m.Command | None:
-    """The same for a decoded object (whose text was checked for control characters)."""
+    """The same for a decoded object (whose text was checked for control characters).
+    Only plain JSON values: msgspec would keep a ``str`` subclass (an enum member) that
+    pydantic turns into a ``str``, so an object holding one steps aside."""
+    if not _only_json(value):
+        return None
     try:
         decoded = msgspec.convert(value, Union[_STRUCTS], strict=True)  # type: ignore[valid-type]  # noqa: UP007
         return _PLANS[type(decoded)].build(decoded)  # type: ignore[no-any-return]
     except _NOT_SURE:
         return None
+
+
+_JSON_VALUES = frozenset({str, int, bool, float, Decimal, type(None)})
+
+
+def _only_json(value: Any, depth: int = 0) -> bool:
+    """Whether ``value`` holds only what a JSON decoder makes, exactly those types."""
+    kind = type(value)
+    if kind is dict:
+        return depth < 64 and all(type(key) is str and _only_json(item, depth + 1) for key, item in value.items())
+    if kind is list:
+        return depth < 64 and all(_only_json(item, depth + 1) for item in value)
+    return kind in _JSON_VALUES

@@ -11,6 +11,7 @@ decoded object, and ``parse`` with the fast path on and off."""
 
 from __future__ import annotations
 
+import enum
 import json
 import types
 import typing
@@ -82,6 +83,23 @@ def test_the_fast_path_accepts_what_pydantic_accepts_as_an_equal_model(command_t
 ])
 def test_json_the_two_decoders_might_read_differently(text: str) -> None:
     assert outcome(text) == outcome(text, fast_path=False)
+
+
+class Partner(enum.StrEnum):
+    P1 = "p1"
+
+
+class Text(str):
+    pass
+
+
+@pytest.mark.parametrize("partner", [Partner.P1, Text("p1")], ids=["enum", "str subclass"])
+def test_an_object_from_python_code_is_read_as_pydantic_reads_it(partner: str) -> None:
+    body = {"type": "record_meeting", "partner_id": partner}
+    assert decoding.from_object(body) is None
+    command = parsing.parse(body)
+    assert type(command.partner_id) is str  # type: ignore[attr-defined]
+    assert outcome(body) == outcome(body, fast_path=False)
 
 
 def test_a_refusal_says_what_pydantic_says() -> None:
