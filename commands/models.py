@@ -194,7 +194,7 @@ class Command(BaseModel):
         outcome is kept even when it is a refusal: delivering it again replays that
         outcome instead of deciding anew on a ledger that has moved on, so applying a
         file again (after an interruption, or twice at once) ends as one run would."""
-        if self.idempotency_keys():
+        if self.KEY_FIELD is not None or self.command_id is not None:  # it has keys of its own
             return self
         keyed = self.model_copy(update={"command_id": origin_key})
         keyed._keyed_by_origin = True
