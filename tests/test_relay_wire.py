@@ -1,19 +1,22 @@
 """The relay publishes from the bytes the store wrote (``WireSource.from_row``): the
-very records the long way (decode into the event's model, dump, encode) makes, on
-both stores, on a log written before the lean core, and after a person is forgotten."""
+same records as the long way (decode into the event's model, dump, encode) makes, on
+both stores, on a log written before the lean core, and after a person is forgotten;
+the envelope's JSON, written by hand around the payload's stored bytes, is the
+envelope document."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import orjson
 import pytest
 from eventsourcing.persistence import Notification
 
 from adapters.kafka import KafkaConfig
-from entrypoints.relay import WireSource, records_for
+from entrypoints.relay import OutboundRecord, WireSource, records_for
 from entrypoints.settings import load_settings
 from events.base import event_class_for_topic
 from events.schema_export import UNPUBLISHED_TYPES
@@ -22,6 +25,16 @@ from tests.conftest import Driver
 
 CONFIG: KafkaConfig = load_settings({"LEDGER_KAFKA_TOPIC_PREFIX": "x."}).kafka
 BEFORE = Path(__file__).parent / "fixtures" / "ledger-before-issue-19.db"
+
+
+def published(records: list[OutboundRecord]) -> list[tuple[str, bytes, list[tuple[str, bytes]], Any]]:
+    """Records as a consumer reads them: the value parsed (a payload published as the
+    store wrote it keeps its members in the model's order, the long way sorts them)."""
+    return [(r.topic, r.key, r.headers, orjson.loads(r.value)) for r in records]
+
+
+def refuse_to_decode(notification: Notification) -> Any:
+    raise AssertionError(f"decoded {notification.topic}")
 
 
 def row(notification: Notification) -> tuple[int, Any, int, str, bytes]:
@@ -58,7 +71,9 @@ def assert_published_as_the_long_way(ledger: Driver) -> tuple[int, int]:
         source = WireSource.from_row(stored, store.decode)  # the row as the relay reads it
         for attributed_to in (None, "p-earlier"):
             long_way = records_for(store.decode(notification), notification.id, CONFIG, attributed_to)
-            assert source.records(CONFIG, attributed_to) == long_way, (notification.id, notification.topic)
+            records = source.records(CONFIG, attributed_to)
+            assert published(records) == published(long_way), (notification.id, notification.topic)
+            assert orjson.loads(records[0].value) == source.document(attributed_to)
         compared += 1
         private += source.document()["payload"] != source.fields
     return compared, private
@@ -73,12 +88,9 @@ def test_records_from_the_stored_bytes_are_the_long_ways(ledger: Driver) -> None
 def test_a_current_event_is_not_decoded_again(sqlite_ledger: Driver) -> None:
     history(sqlite_ledger)
 
-    def refuse(notification: Notification) -> Any:
-        raise AssertionError(f"decoded {notification.topic}")
-
     for stored in sqlite_ledger.app.store.page(0, 100_000):
         if stored[3] not in UNPUBLISHED_TYPES:
-            WireSource.from_row(stored, refuse)
+            WireSource.from_row(stored, refuse_to_decode)
 
 
 def test_a_log_written_before_the_lean_core_publishes_as_the_long_way(tmp_path: Any) -> None:
@@ -112,7 +124,7 @@ def test_a_payload_stored_without_a_field_the_model_has_now_is_decoded(sqlite_le
                              state=orjson.dumps(state))
         source = WireSource.from_row(row(older), store.decode)
         assert defaulted[0] in source.fields, notification.topic
-        assert source.records(CONFIG) == records_for(store.decode(older), older.id, CONFIG)
+        assert published(source.records(CONFIG)) == published(records_for(store.decode(older), older.id, CONFIG))
         dropped += 1
     assert dropped > 5
 
@@ -128,3 +140,26 @@ def test_event_ids_are_the_envelopes(sqlite_ledger: Driver, version: int) -> Non
         source.originator_version = version
         assert source.event_id_text == str(type(envelope)(
             envelope.originator_id, version, envelope.timestamp, envelope.meta, envelope.payload).event_id)
+
+
+@pytest.mark.parametrize("text", ['p"1', "back\\slash", "line\nbreak", "\u2028é漢\x00", "sealed:x"])
+def test_the_envelope_written_by_hand_escapes_every_text(text: str) -> None:
+    source = WireSource(
+        7, "customer.claimed", 1, uuid4(), 3, "2025-01-01T00:00:00+00:00", "2025-01-02T00:00:00.120000+00:00",
+        text, text, {"customer_id": text, "partner_id": text, "note": text},
+    )
+    for attributed_to in (None, text):
+        [record] = source.records(CONFIG, attributed_to)
+        assert orjson.loads(record.value) == source.document(attributed_to)
+        assert record.key == text.encode()
+
+
+def test_a_payload_stored_with_private_data_is_published_without_it(sqlite_ledger: Driver) -> None:
+    history(sqlite_ledger)
+    [stored] = [r for r in sqlite_ledger.app.store.page(0, 100_000) if r[3] == "partner.payout_details_set"]
+    assert b"sealed:" in stored[4]
+    source = WireSource.from_row(stored, refuse_to_decode)
+    assert source.stored_payload is None  # not published as it was stored
+    [record] = source.records(CONFIG)
+    assert b"sealed:" not in record.value and b'"account"' not in record.value
+    assert orjson.loads(record.value)["payload"]["account_masked"].endswith("3000")
