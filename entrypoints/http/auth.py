@@ -37,8 +37,9 @@ async def get_ledger(request: Request) -> Ledger:
     return ledger_of(request)
 
 
-# The whole ``Ledger``, for the pages that still take it (the API's routes take only the
-# parts they use: ``entrypoints/http/deps.py``).
+# The whole ``Ledger``, for the pages that still take it: those that hand it to helpers
+# assembling a dashboard from many of its parts. The API's routes and the other pages take
+# only the parts they use (``entrypoints/http/deps.py``).
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 
 

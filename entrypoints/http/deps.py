@@ -26,8 +26,9 @@ from replay.snapshots import Snapshot, SnapshotStore
 
 
 def ledger_of(request: Request) -> Ledger:
-    """The app's ``Ledger``: for the dependencies below, the pages (not yet given their
-    own) and ``create_app``'s middleware; never for a route of the API."""
+    """The app's ``Ledger``: for the dependencies below, and for the pages that still
+    assemble a dashboard from many of its parts (``LedgerDep``); never for a route of
+    the API."""
     ledger: Ledger = request.app.state.ledger
     return ledger
 

@@ -23,6 +23,7 @@ from starlette.datastructures import FormData
 from entrypoints.bootstrap import Ledger
 from entrypoints.http.access import INVITE, Principal, Role
 from entrypoints.http.auth import LedgerDep, Staff, invite_link
+from entrypoints.http.deps import BusDep, ListingsDep, ReportsDep
 from entrypoints.http.pages.common import (
     back_to,
     form_text,
@@ -83,7 +84,7 @@ async def approve(request: Request, principal: Staff, ledger: LedgerDep, partner
     if rate is not None:
         command["rate"] = rate
     try:
-        [result] = await send(ledger, principal, [command])
+        [result] = await send(ledger.bus, principal, [command])
     except CommandRejected as refusal:
         return back_to(APPLICATIONS_PAGE, refusal_text(refusal), "error")
     if not result["ok"]:
@@ -106,10 +107,10 @@ def _approved_page(request: Request, principal: Principal, ledger: Ledger, partn
 
 
 @router.post("/admin/applications/{partner_id}/reject", dependencies=sends("reject_application"))
-async def reject(request: Request, principal: Staff, ledger: LedgerDep, partner_id: PartnerId) -> Response:
+async def reject(request: Request, principal: Staff, bus: BusDep, partner_id: PartnerId) -> Response:
     form = await request.form()
     command = {"type": "reject_application", "partner_id": partner_id, "reason": form_text(form, "reason")}
-    return await submit(ledger, principal, command, APPLICATIONS_PAGE, f"Rejected the application of {partner_id}.")
+    return await submit(bus, principal, command, APPLICATIONS_PAGE, f"Rejected the application of {partner_id}.")
 
 
 # -- partners -------------------------------------------------------------------------
@@ -161,24 +162,24 @@ def _currencies(ledger: Ledger, record: dict[str, Any]) -> list[str]:
 
 
 @router.post("/admin/partners/{partner_id}/level", dependencies=sends("change_level"))
-async def change_level(request: Request, principal: Staff, ledger: LedgerDep, partner_id: PartnerId) -> Response:
+async def change_level(request: Request, principal: Staff, bus: BusDep, partner_id: PartnerId) -> Response:
     form = await request.form()
     level = form_text(form, "level")
     command = {"type": "change_level", "partner_id": partner_id, "level": level}
-    return await submit(ledger, principal, command, _partner_url(partner_id), f"{partner_id} is now at level {level}.")
+    return await submit(bus, principal, command, _partner_url(partner_id), f"{partner_id} is now at level {level}.")
 
 
 @router.post("/admin/partners/{partner_id}/rate", dependencies=sends("set_commission_rate"))
-async def set_rate(request: Request, principal: Staff, ledger: LedgerDep, partner_id: PartnerId) -> Response:
+async def set_rate(request: Request, principal: Staff, bus: BusDep, partner_id: PartnerId) -> Response:
     form = await request.form()
     rate = rate_field(form)  # blank clears the partner's own rate: its level's rate applies again
     done = f"{partner_id}'s own rate is now {percent(rate)}." if rate else f"{partner_id} earns its level's rate again."
     command = {"type": "set_commission_rate", "partner_id": partner_id, "rate": rate}
-    return await submit(ledger, principal, command, _partner_url(partner_id), done)
+    return await submit(bus, principal, command, _partner_url(partner_id), done)
 
 
 @router.post("/admin/partners/{partner_id}/meeting", dependencies=sends("record_meeting"))
-async def record_meeting(request: Request, principal: Staff, ledger: LedgerDep, partner_id: PartnerId) -> Response:
+async def record_meeting(request: Request, principal: Staff, bus: BusDep, partner_id: PartnerId) -> Response:
     """A meeting on the day it was held (``held_on``, default today): it counts in that year."""
     held_on = form_text(await request.form(), "held_on") or datetime.now(UTC).date().isoformat()
     try:
@@ -191,39 +192,39 @@ async def record_meeting(request: Request, principal: Staff, ledger: LedgerDep, 
                        f"Nothing changed for partner {partner_id}: held_on: a meeting is recorded once held, not before.", "error")
     command: dict[str, Any] = {"type": "record_meeting", "partner_id": partner_id}
     if day == datetime.now(UTC).date():
-        return await submit(ledger, principal, command, _partner_url(partner_id), f"Meeting with {partner_id} recorded.")
+        return await submit(bus, principal, command, _partner_url(partner_id), f"Meeting with {partner_id} recorded.")
     command["at"] = f"{day.isoformat()}T12:00:00Z"  # an earlier day: midday, so it is that day in any time zone near UTC
-    return await submit(ledger, principal, command, _partner_url(partner_id), f"Meeting with {partner_id} on {day} recorded.")
+    return await submit(bus, principal, command, _partner_url(partner_id), f"Meeting with {partner_id} on {day} recorded.")
 
 
 @router.post("/admin/partners/{partner_id}/training", dependencies=sends("complete_training"))
-async def complete_training(principal: Staff, ledger: LedgerDep, partner_id: PartnerId) -> Response:
+async def complete_training(principal: Staff, bus: BusDep, partner_id: PartnerId) -> Response:
     command = {"type": "complete_training", "partner_id": partner_id}
-    return await submit(ledger, principal, command, _partner_url(partner_id), f"{partner_id} completed the training.")
+    return await submit(bus, principal, command, _partner_url(partner_id), f"{partner_id} completed the training.")
 
 
 @router.post("/admin/partners/{partner_id}/tax-form", dependencies=sends("submit_tax_form"))
-async def tax_form(request: Request, principal: Staff, ledger: LedgerDep, partner_id: PartnerId) -> Response:
+async def tax_form(request: Request, principal: Staff, bus: BusDep, partner_id: PartnerId) -> Response:
     form = await request.form()
     name = form_text(form, "form")
     command = {"type": "submit_tax_form", "partner_id": partner_id, "form": name}
-    return await submit(ledger, principal, command, _partner_url(partner_id), f"{partner_id}'s {name} is on file.")
+    return await submit(bus, principal, command, _partner_url(partner_id), f"{partner_id}'s {name} is on file.")
 
 
 @router.post("/admin/partners/{partner_id}/active-until", dependencies=sends("set_active_until"))
-async def set_active_until(request: Request, principal: Staff, ledger: LedgerDep, partner_id: PartnerId) -> Response:
+async def set_active_until(request: Request, principal: Staff, bus: BusDep, partner_id: PartnerId) -> Response:
     form = await request.form()
     until = form_text(form, "until")  # blank clears the lock: the status follows the figures again
     done = f"{partner_id}'s status stays active until {until}." if until else f"{partner_id}'s status follows its figures again."
     command = {"type": "set_active_until", "partner_id": partner_id, "until": until}
-    return await submit(ledger, principal, command, _partner_url(partner_id), done)
+    return await submit(bus, principal, command, _partner_url(partner_id), done)
 
 
 @router.post("/admin/partners/{partner_id}/terminate", dependencies=sends("terminate_partner"))
-async def terminate(request: Request, principal: Staff, ledger: LedgerDep, partner_id: PartnerId) -> Response:
+async def terminate(request: Request, principal: Staff, bus: BusDep, partner_id: PartnerId) -> Response:
     form = await request.form()
     command = {"type": "terminate_partner", "partner_id": partner_id, "reason": form_text(form, "reason")}
-    return await submit(ledger, principal, command, _partner_url(partner_id), f"The partnership with {partner_id} ended.")
+    return await submit(bus, principal, command, _partner_url(partner_id), f"The partnership with {partner_id} ended.")
 
 
 def _partner_url(partner_id: str) -> Url:
@@ -234,49 +235,49 @@ def _partner_url(partner_id: str) -> Url:
 
 
 @router.get("/admin/programs", response_class=HTMLResponse)
-def programs(request: Request, principal: Staff, ledger: LedgerDep) -> Response:
-    summaries = [ledger.reports.program(program_id) for program_id in ledger.reports.program_ids()]
+def programs(request: Request, principal: Staff, reports: ReportsDep) -> Response:
+    summaries = [reports.program(program_id) for program_id in reports.program_ids()]
     return render(request, "admin/programs.html", {"programs": summaries}, principal=principal)
 
 
 @router.get("/admin/programs/{program_id}", response_class=HTMLResponse)
-def program(request: Request, principal: Staff, ledger: LedgerDep, program_id: ProgramId) -> Response:
+def program(request: Request, principal: Staff, reports: ReportsDep, program_id: ProgramId) -> Response:
     return render(request, "admin/program.html", {
-        "program": ledger.reports.program(program_id),
+        "program": reports.program(program_id),
         "may_close_promo": principal.may_send("close_promo"),
         "may_change_terms": principal.may_send("change_program_terms"),
     }, principal=principal)
 
 
 @router.post("/admin/programs/{program_id}/close-promo", dependencies=sends("close_promo"))
-async def close_promo(principal: Staff, ledger: LedgerDep, program_id: ProgramId) -> Response:
+async def close_promo(principal: Staff, bus: BusDep, program_id: ProgramId) -> Response:
     command = {"type": "close_promo", "program_id": program_id}
     done = f"The promo of {program_id} is closed: partners approved from now on earn their level's rate."
-    return await submit(ledger, principal, command, url("/admin/programs/{}", program_id), done)
+    return await submit(bus, principal, command, url("/admin/programs/{}", program_id), done)
 
 
 # -- holds ----------------------------------------------------------------------------
 
 
 @router.get("/admin/holds", response_class=HTMLResponse)
-def holds(request: Request, principal: Staff, ledger: LedgerDep,
+def holds(request: Request, principal: Staff, listings: ListingsDep, reports: ReportsDep,
           program: Text = "", partner: Text = "", after: After = None) -> Response:
-    page = ledger.listings.holds(program=program or None, partner=partner.strip() or None, limit=PAGE_SIZE, after=after)
+    page = listings.holds(program=program or None, partner=partner.strip() or None, limit=PAGE_SIZE, after=after)
     return render(request, "admin/holds.html", {
-        "holds": page.items, "program": program, "partner": partner, "program_ids": ledger.reports.program_ids(),
+        "holds": page.items, "program": program, "partner": partner, "program_ids": reports.program_ids(),
         "pager": pager(url("/admin/holds"), page.next, after, program=program, partner=partner),
         "may_review": principal.may_send("review_commission"),
     }, principal=principal)
 
 
 @router.post("/admin/holds/{payment_id}/review", dependencies=sends("review_commission"))
-async def review_hold(request: Request, principal: Staff, ledger: LedgerDep,
+async def review_hold(request: Request, principal: Staff, bus: BusDep,
                       payment_id: PathId) -> Response:
     form = await request.form()
     decision = form_text(form, "decision")
     command = {"type": "review_commission", "payment_id": payment_id, "decision": decision, "reason": form_text(form, "reason")}
     done = f"Commission on {payment_id} {'released' if decision == 'release' else 'voided'}."
-    return await submit(ledger, principal, command, _back_to_holds(form), done)
+    return await submit(bus, principal, command, _back_to_holds(form), done)
 
 
 def _back_to_holds(form: FormData) -> Url:

@@ -19,6 +19,7 @@ from commands.parsing import parse
 from entrypoints.bootstrap import Credentials, Ledger
 from entrypoints.http.access import Principal, Role
 from entrypoints.http.auth import LedgerDep, Staff, invite_link
+from entrypoints.http.deps import BusDep
 from entrypoints.http.pages.common import back_to, form_text, result_text, send, sends, submit
 from entrypoints.http.params import PartnerId, ProgramId
 from entrypoints.http.routes.commands import authorize
@@ -87,7 +88,7 @@ def _revoke_older_invites(credentials: Credentials, partner_id: str, keep: str) 
 
 
 @router.post("/admin/partners/{partner_id}/adjustment", dependencies=sends("adjust_commission"))
-async def adjust(request: Request, principal: Staff, ledger: LedgerDep, partner_id: PartnerId) -> Response:
+async def adjust(request: Request, principal: Staff, bus: BusDep, partner_id: PartnerId) -> Response:
     """A correction of the partner's commission; the reason is required (the ledger says
     so, naming the field, when it is blank). The form's adjustment id was drawn with the
     page: sending it twice adjusts once."""
@@ -95,7 +96,7 @@ async def adjust(request: Request, principal: Staff, ledger: LedgerDep, partner_
     command = {"type": "adjust_commission", "partner_id": partner_id, "adjustment_id": form_text(form, "adjustment_id"),
                "amount": form_text(form, "amount"), "currency": form_text(form, "currency"), "reason": form_text(form, "reason")}
     done = f"Adjusted {partner_id}'s commission by {command['amount']} {command['currency']}."
-    return await submit(ledger, principal, command, url("/admin/partners/{}", partner_id), done)
+    return await submit(bus, principal, command, url("/admin/partners/{}", partner_id), done)
 
 
 # -- the terms editor --------------------------------------------------------------------
@@ -119,7 +120,7 @@ async def preview_terms(request: Request, principal: Staff, ledger: LedgerDep, p
 
 
 @router.post("/admin/programs/{program_id}/terms", dependencies=sends("change_program_terms"))
-async def apply_terms(request: Request, principal: Staff, ledger: LedgerDep, program_id: ProgramId) -> Response:
+async def apply_terms(request: Request, principal: Staff, bus: BusDep, program_id: ProgramId) -> Response:
     """Applies a previewed patch (the preview page's form carries it unchanged)."""
     form = await request.form()
     command = _terms_command(program_id, form_text(form, "patch") or "", form_text(form, "effective") or "")
@@ -127,7 +128,7 @@ async def apply_terms(request: Request, principal: Staff, ledger: LedgerDep, pro
         return back_to(url("/admin/programs/{}/terms", program_id), f"Nothing changed for program {program_id}: {command['error']}",
                        "error")
     try:
-        [result] = await send(ledger, principal, [command])
+        [result] = await send(bus, principal, [command])
     except CommandRejected as refusal:
         return back_to(url("/admin/programs/{}/terms", program_id),
                        f"Nothing changed for program {program_id}: " + "; ".join(p.message for p in refusal.problems), "error")

@@ -25,6 +25,7 @@ from commands import models as m
 from commands.parsing import parse
 from entrypoints.bootstrap import Ledger
 from entrypoints.http.auth import LedgerDep
+from entrypoints.http.deps import ReportsDep
 from entrypoints.http.pages.common import back_to, form_text, percent
 from entrypoints.http.params import ProgramId
 from entrypoints.http.problems import ApiError, result_problems
@@ -54,8 +55,8 @@ FIELD_NAMES = tuple(name for name, *_ in FIELDS)
 
 
 @router.get("/apply/{program_id}", response_class=HTMLResponse)
-def apply_page(request: Request, ledger: LedgerDep, program_id: ProgramId) -> Response:
-    return _form(request, ledger.reports.program(program_id), {}, {})
+def apply_page(request: Request, reports: ReportsDep, program_id: ProgramId) -> Response:
+    return _form(request, reports.program(program_id), {}, {})
 
 
 @router.post("/apply/{program_id}", response_class=HTMLResponse)
@@ -77,8 +78,8 @@ async def submit(request: Request, ledger: LedgerDep, program_id: ProgramId) -> 
 
 
 @router.get("/apply/{program_id}/received", response_class=HTMLResponse)
-def received(request: Request, ledger: LedgerDep, program_id: ProgramId) -> Response:
-    return render(request, "apply/received.html", {"program": ledger.reports.program(program_id)})
+def received(request: Request, reports: ReportsDep, program_id: ProgramId) -> Response:
+    return render(request, "apply/received.html", {"program": reports.program(program_id)})
 
 
 def send_as_public(ledger: Ledger, program_id: str, message: dict[str, Any]) -> dict[str, Any]:

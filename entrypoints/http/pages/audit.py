@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, Response
 from entrypoints.bootstrap import Ledger
 from entrypoints.http.access import SNAPSHOT_TAKE, VERIFY
 from entrypoints.http.auth import CurrentPrincipal, LedgerDep, Reader, require
-from entrypoints.http.deps import ChainCheck
+from entrypoints.http.deps import ChainCheck, SnapshotsDep, TakeSnapshot
 from entrypoints.http.pages.common import back_to, form_text, pager
 from entrypoints.http.params import AsOf, KnownAt
 from entrypoints.http.templating import render
@@ -141,19 +141,19 @@ def _trail_of(ledger: Ledger, partner: str | None, customer: str | None,
 
 
 @router.get("/audit/snapshots", response_class=HTMLResponse, dependencies=[Reader])
-def snapshots(request: Request, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
-    taken = [s.as_dict() for s in reversed(ledger.snapshots().list())]
+def snapshots(request: Request, principal: CurrentPrincipal, store: SnapshotsDep) -> Response:
+    taken = [s.as_dict() for s in reversed(store.list())]
     return render(request, "audit/snapshots.html", {
         "snapshots": taken, "may_take": principal.can(SNAPSHOT_TAKE),
     }, principal=principal)
 
 
 @router.post("/audit/snapshots", dependencies=[Depends(require(SNAPSHOT_TAKE))])
-async def take_snapshot(request: Request, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
+async def take_snapshot(request: Request, principal: CurrentPrincipal, take: TakeSnapshot) -> Response:
     label = form_text(await request.form(), "label")
     if label is not None and len(label) > 200:
         return back_to(SNAPSHOTS_PAGE, "A label is at most 200 characters.", "error")
-    taken = await run_in_threadpool(ledger.take_snapshot, label)
+    taken = await run_in_threadpool(take, label)
     if taken is None:
         return back_to(SNAPSHOTS_PAGE, "The ledger moved on while the snapshot was taken: take it again.", "error")
     log.info("snapshot_taken_from_console", snapshot_id=taken.snapshot_id, position=taken.position, actor=principal.actor)
@@ -161,9 +161,8 @@ async def take_snapshot(request: Request, principal: CurrentPrincipal, ledger: L
 
 
 @router.get("/audit/snapshots/compare", response_class=HTMLResponse, dependencies=[Reader])
-def compare(request: Request, principal: CurrentPrincipal, ledger: LedgerDep,
+def compare(request: Request, principal: CurrentPrincipal, store: SnapshotsDep,
             a: SnapshotId = None, b: SnapshotId = None) -> Response:
-    store = ledger.snapshots()
     taken = store.list()
     context: dict[str, Any] = {"snapshots": [s.as_dict() for s in reversed(taken)], "a": a, "b": b, "changes": None}
     if a and b:

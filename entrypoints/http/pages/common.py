@@ -18,6 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from commands.bus import MessageBus
 from commands.parsing import parse
 from entrypoints.bootstrap import Ledger
 from entrypoints.http.access import Principal
@@ -82,13 +83,16 @@ def back_to(page: Url, message: str, kind: str = "ok") -> Response:
     return flash(RedirectResponse(page, status_code=303), message, kind)
 
 
-async def send(ledger: Ledger, principal: Principal, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+async def send(bus: MessageBus | Ledger, principal: Principal, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A form's commands, exactly as ``POST /v1/commands`` takes them: validated whole,
     checked against the caller's role (403/404 as for the API), then through the bus
-    with the caller as the actor. Returns the bus's results, in order."""
+    with the caller as the actor. Returns the bus's results, in order. (A caller holding
+    the whole ``Ledger``, as tests' pages do, may hand it: its bus is used.)"""
+    if isinstance(bus, Ledger):
+        bus = bus.bus
     commands = [parse(message) for message in messages]
     authorize(commands, principal)
-    return await run_in_threadpool(lambda: list(ledger.bus.handle_many(
+    return await run_in_threadpool(lambda: list(bus.handle_many(
         commands, source="api", actor=principal.actor, caller=principal.caller)))
 
 
@@ -98,14 +102,14 @@ def sends(command_type: str) -> list[Any]:
     return [Depends(require(f"command:{command_type}"))]
 
 
-async def submit(ledger: Ledger, principal: Principal, command: dict[str, Any], back: Url,
+async def submit(bus: MessageBus, principal: Principal, command: dict[str, Any], back: Url,
                  done: str | Callable[[dict[str, Any]], str], refused: str | None = None) -> Response:
     """One form, one command: back to ``back`` with ``done`` (or ``done(result)``, called
     only when the command was accepted) or the refusal's reasons (each naming its field),
     after ``refused`` (by default: nothing changed, and for which record)."""
     prefix = refused if refused is not None else f"Nothing changed for {record_of(command)}: "
     try:
-        [result] = await send(ledger, principal, [command])
+        [result] = await send(bus, principal, [command])
     except CommandRejected as refusal:
         return back_to(back, prefix + refusal_text(refusal), "error")
     if not result["ok"]:

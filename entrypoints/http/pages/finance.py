@@ -18,6 +18,7 @@ from commands.parsing import parse
 from entrypoints.bootstrap import Ledger
 from entrypoints.http.access import Principal
 from entrypoints.http.auth import CurrentPrincipal, LedgerDep, Reader
+from entrypoints.http.deps import BusDep, QueriesDep, ReportsDep
 from entrypoints.http.pages.common import back_to, form_text, pager, result_text, sends, submit
 from entrypoints.http.params import MONTH_PATTERN, After, Program
 from entrypoints.http.routes.commands import authorize
@@ -40,8 +41,8 @@ MONTH = re.compile(MONTH_PATTERN)
 
 
 @router.get("/finance", response_class=HTMLResponse, dependencies=[Reader])
-def months(request: Request, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
-    programs = [_with_state(ledger.queries.periods(program_id)) for program_id in ledger.reports.program_ids()]
+def months(request: Request, principal: CurrentPrincipal, queries: QueriesDep, reports: ReportsDep) -> Response:
+    programs = [_with_state(queries.periods(program_id)) for program_id in reports.program_ids()]
     ready = sorted({month for p in programs for month in p["ready_to_close"]})
     return render(request, "finance/months.html", {
         "programs": programs, "may_close": principal.may_send("close_period"), "ready_months": ready,
@@ -61,7 +62,7 @@ def _moment_text(iso: str) -> str:
 
 
 @router.get("/finance/close", response_class=HTMLResponse, dependencies=sends("close_period"))
-def confirm_close(request: Request, principal: CurrentPrincipal, ledger: LedgerDep,
+def confirm_close(request: Request, principal: CurrentPrincipal, bus: BusDep,
                   program_id: Annotated[str, Query(min_length=1, max_length=200)],
                   period: Annotated[str, Query(pattern=MONTH_PATTERN, description="YYYY-MM")]) -> Response:
     """The confirmation before a close: what it will issue (every statement, and per
@@ -69,7 +70,7 @@ def confirm_close(request: Request, principal: CurrentPrincipal, ledger: LedgerD
     thrown away (``bus.preview``), or why the ledger would refuse it."""
     command = parse({"type": "close_period", "program_id": program_id, "period": period})
     authorize([command], principal)
-    result, events = ledger.bus.preview(command, source="api", actor=principal.actor, caller=principal.caller)
+    result, events = bus.preview(command, source="api", actor=principal.actor, caller=principal.caller)
     statements = [e.payload for e in events if isinstance(e.payload, StatementIssued)]
     return render(request, "finance/close.html", {
         "program_id": program_id, "period": period, "refusal": None if result["ok"] else result_text(result),
@@ -119,7 +120,7 @@ def _close_in_order(ledger: Ledger, principal: Principal, through: str) -> list[
 
 
 @router.post("/finance/close", dependencies=sends("close_period"))
-async def close_month(request: Request, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
+async def close_month(request: Request, principal: CurrentPrincipal, bus: BusDep) -> Response:
     form = await request.form()
     program_id, period = form_text(form, "program_id"), form_text(form, "period")
     if program_id is None or period is None:
@@ -130,7 +131,7 @@ async def close_month(request: Request, principal: CurrentPrincipal, ledger: Led
         return f"Closed {period} for {program_id}: {result['statements']} statements issued."
 
     command = {"type": "close_period", "program_id": program_id, "period": period}
-    return await submit(ledger, principal, command, MONTHS_PAGE, closed, refused=f"{program_id} {period} was not closed: ")
+    return await submit(bus, principal, command, MONTHS_PAGE, closed, refused=f"{program_id} {period} was not closed: ")
 
 
 # -- a month's statements ----------------------------------------------------------------

@@ -19,6 +19,7 @@ from starlette.datastructures import UploadFile
 
 from commands.models import MAX_SIGNED_FORM_BYTES
 from entrypoints.http.auth import CurrentPrincipal, LedgerDep, partner_visible
+from entrypoints.http.deps import BusDep
 from entrypoints.http.pages.common import back_to, form_text, sends, submit
 from entrypoints.http.pages.partner import resells
 from entrypoints.http.params import PartnerId
@@ -51,7 +52,7 @@ def paperwork(request: Request, partner_id: PartnerId, principal: CurrentPrincip
 
 
 @router.post("/partners/{partner_id}/tax-form", dependencies=sends("submit_tax_form"))
-async def tax_form(request: Request, partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
+async def tax_form(request: Request, partner_id: PartnerId, principal: CurrentPrincipal, bus: BusDep) -> Response:
     partner_visible(principal, partner_id)
     url = partner_url(partner_id, "/paperwork")
     form = await request.form()
@@ -64,7 +65,7 @@ async def tax_form(request: Request, partner_id: PartnerId, principal: CurrentPr
         if len(content) > MAX_SIGNED_FORM_BYTES:
             return back_to(url, f"Nothing changed: the signed form is larger than {MAX_SIGNED_FORM_BYTES // 1024} KiB.", "error")
         command["signed_form"] = {"media_type": "application/pdf", "content_base64": base64.b64encode(content).decode()}
-    return await submit(ledger, principal, command, url, _tax_form_done)
+    return await submit(bus, principal, command, url, _tax_form_done)
 
 
 def _tax_form_done(result: dict[str, Any]) -> str:
@@ -74,7 +75,7 @@ def _tax_form_done(result: dict[str, Any]) -> str:
 
 
 @router.post("/partners/{partner_id}/payout-details", dependencies=sends("set_payout_details"))
-async def payout_details(request: Request, partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
+async def payout_details(request: Request, partner_id: PartnerId, principal: CurrentPrincipal, bus: BusDep) -> Response:
     partner_visible(principal, partner_id)
     form = await request.form()
     method = form_text(form, "method")
@@ -84,15 +85,15 @@ async def payout_details(request: Request, partner_id: PartnerId, principal: Cur
     else:
         command["account"], command["bic"] = form_text(form, "iban"), form_text(form, "bic")
     done = "Payout details saved: {method} {account}"
-    return await submit(ledger, principal, command, partner_url(partner_id, "/paperwork"), lambda r: done.format(**r))
+    return await submit(bus, principal, command, partner_url(partner_id, "/paperwork"), lambda r: done.format(**r))
 
 
 @router.post("/partners/{partner_id}/profile", dependencies=sends("update_profile"))
-async def profile(request: Request, partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
+async def profile(request: Request, partner_id: PartnerId, principal: CurrentPrincipal, bus: BusDep) -> Response:
     partner_visible(principal, partner_id)
     form = await request.form()
     command: dict[str, Any] = {"type": "update_profile", "partner_id": partner_id}
     command["contact_email"] = form_text(form, "contact_email")
     website = form.get("website")
     command["website"] = website.strip() if isinstance(website, str) else None  # blank: remove it
-    return await submit(ledger, principal, command, partner_url(partner_id, "/paperwork"), "Profile saved.")
+    return await submit(bus, principal, command, partner_url(partner_id, "/paperwork"), "Profile saved.")

@@ -22,6 +22,7 @@ from entrypoints.bootstrap import Ledger
 from entrypoints.http import charts
 from entrypoints.http.access import Principal
 from entrypoints.http.auth import CurrentPrincipal, LedgerDep, partner_visible
+from entrypoints.http.deps import BusDep
 from entrypoints.http.pages import referrals
 from entrypoints.http.pages.common import back_to, form_text, money, outcome, pager, refusal_text, send, submit
 from entrypoints.http.params import MONTH_PATTERN, After, PartnerId
@@ -239,7 +240,7 @@ def _periods(window: MonthRange) -> list[str]:
 
 
 @router.post("/partners/{partner_id}/payout-request")
-async def payout_request(request: Request, partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
+async def payout_request(request: Request, partner_id: PartnerId, principal: CurrentPrincipal, bus: BusDep) -> Response:
     """Sends ``request_payout`` for what is due in one currency (all of it): finance
     sees it in its queue until it records the payout."""
     partner_visible(principal, partner_id)
@@ -247,7 +248,7 @@ async def payout_request(request: Request, partner_id: PartnerId, principal: Cur
     dashboard = url("/partners/{}", partner_id)
     command = {"type": "request_payout", "partner_id": partner_id, "currency": form_text(form, "currency")}
     try:
-        results = await send(ledger, principal, [command])
+        results = await send(bus, principal, [command])
     except CommandRejected as refused:
         return back_to(dashboard, refusal_text(refused), "error")
     [result] = results
@@ -257,13 +258,13 @@ async def payout_request(request: Request, partner_id: PartnerId, principal: Cur
 
 
 @router.post("/partners/{partner_id}/notices")
-async def set_notices(request: Request, partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
+async def set_notices(request: Request, partner_id: PartnerId, principal: CurrentPrincipal, bus: BusDep) -> Response:
     """The dashboard's notices switch: sends ``set_notices`` (the partner's own, or an admin's)."""
     partner_visible(principal, partner_id)
     wanted = form_text(await request.form(), "notices") == "on"
     done = "Notice e-mails are on." if wanted else "Notice e-mails are off: sign-in links still come by e-mail."
     command = {"type": "set_notices", "partner_id": partner_id, "notices": wanted}
-    return await submit(ledger, principal, command, url("/partners/{}#notices", partner_id), done)
+    return await submit(bus, principal, command, url("/partners/{}#notices", partner_id), done)
 
 
 # -- the Reseller tab -----------------------------------------------------------------

@@ -24,6 +24,7 @@ from entrypoints.bootstrap import Ledger
 from entrypoints.http.access import Principal
 from entrypoints.http.accounts import REVEAL, reveal_accounts
 from entrypoints.http.auth import CurrentPrincipal, LedgerDep, Reader
+from entrypoints.http.deps import BusDep, ListingsDep
 from entrypoints.http.pages.common import back_to, form_text, money, pager, refusal_text, result_text, send, sends
 from entrypoints.http.params import After, Program
 from entrypoints.http.templating import render
@@ -133,7 +134,7 @@ def _due_now(ledger: Ledger, partner_id: str, currency: str) -> str:
 
 
 @router.post("/finance/payouts", response_class=HTMLResponse, dependencies=sends("record_payout"))
-async def record_payouts(request: Request, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
+async def record_payouts(request: Request, principal: CurrentPrincipal, bus: BusDep, listings: ListingsDep) -> Response:
     """One ``record_payout`` per ticked row, and a page listing each row: paid, or refused
     and why. A row from a payment file keeps the file's payout id; any other is named by
     the batch's reference (``REFERENCE:partner:currency``, so it follows the id grammar). Either way the payout id is
@@ -146,7 +147,7 @@ async def record_payouts(request: Request, principal: CurrentPrincipal, ledger: 
         return back_to(PAYOUTS_PAGE, "Tick the payouts you made, then record them.", "error")
     if reference is None and any(row.payout_id is None for row in rows):
         return back_to(PAYOUTS_PAGE, "Give the payment's reference (e.g. the bank transfer's), then record again.", "error")
-    payees = ledger.listings.payees([row.partner_id for row in rows])
+    payees = listings.payees([row.partner_id for row in rows])
     outcomes: list[dict[str, Any]] = []
     sendable: list[tuple[Row, dict[str, Any]]] = []
     for row in rows:
@@ -159,7 +160,7 @@ async def record_payouts(request: Request, principal: CurrentPrincipal, ledger: 
             sendable.append((row, {"type": "record_payout", "payout_id": named, "partner_id": row.partner_id,
                                    "currency": row.currency, "amount": row.amount, "statement_ids": [row.statement_id]}))
     try:
-        results = await send(ledger, principal, [command for _, command in sendable])
+        results = await send(bus, principal, [command for _, command in sendable])
     except CommandRejected as refusal:
         return back_to(PAYOUTS_PAGE, f"Nothing recorded: {refusal_text(refusal)}", "error")
     for (row, command), result in zip(sendable, results, strict=True):

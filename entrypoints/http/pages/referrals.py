@@ -28,6 +28,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from entrypoints.bootstrap import Ledger
 from entrypoints.http.access import Principal, Role
 from entrypoints.http.auth import CurrentPrincipal, LedgerDep, partner_visible
+from entrypoints.http.deps import BusDep, ReferralsDep
 from entrypoints.http.pages.common import form_text, sends, submit
 from entrypoints.http.params import PartnerId, takes_any_query
 from entrypoints.http.problems import ApiError
@@ -108,27 +109,27 @@ def _dashboard(partner_id: str, anchor: str) -> Url:
 
 
 @router.post("/partners/{partner_id}/code", dependencies=sends("rotate_partner_code"))
-async def rotate_code(request: Request, partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
+async def rotate_code(request: Request, partner_id: PartnerId, principal: CurrentPrincipal, bus: BusDep) -> Response:
     """``rotate_partner_code``: the old code stops resolving, customers already attributed stay."""
     await _guarded(request, principal, partner_id)
     command = {"type": "rotate_partner_code", "partner_id": partner_id}
     done = "New partner code made: the old one no longer works. Customers who used it stay yours."
-    return await submit(ledger, principal, command, _dashboard(partner_id, "share"), done)
+    return await submit(bus, principal, command, _dashboard(partner_id, "share"), done)
 
 
 @router.post("/partners/{partner_id}/leads", dependencies=sends("submit_lead"))
-async def submit_lead(request: Request, partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
+async def submit_lead(request: Request, partner_id: PartnerId, principal: CurrentPrincipal, bus: BusDep) -> Response:
     """``submit_lead`` with the form's key as the lead's id: the ledger decides at once
     whether the lead qualifies; a refused lead is kept, with the program's reason."""
     form = await _guarded(request, principal, partner_id)
     command = {"type": "submit_lead", "partner_id": partner_id, "lead_id": _key(form, "lead"),
                "company": form_text(form, "company"), "email": form_text(form, "email"), "note": form_text(form, "note")}
     done = "Lead submitted: it becomes your customer when its contact signs up."
-    return await submit(ledger, principal, command, _dashboard(partner_id, "leads"), done, refused="Lead not accepted: ")
+    return await submit(bus, principal, command, _dashboard(partner_id, "leads"), done, refused="Lead not accepted: ")
 
 
 @router.post("/partners/{partner_id}/customers", dependencies=sends("create_resold_customer"))
-async def create_customer(request: Request, partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
+async def create_customer(request: Request, partner_id: PartnerId, principal: CurrentPrincipal, bus: BusDep) -> Response:
     """``create_resold_customer``: the reseller's customer gets its own account, signed up
     and attributed (channel ``resell``) in one step; the form's key makes a double submit one."""
     form = await _guarded(request, principal, partner_id)
@@ -141,7 +142,7 @@ async def create_customer(request: Request, partner_id: PartnerId, principal: Cu
         asked = " You asked that we do not contact them directly." if result["do_not_contact"] else ""
         return f"Customer account {result['customer_id']} created and attributed to you.{asked}"
 
-    return await submit(ledger, principal, command, _dashboard(partner_id, "resold"), done)
+    return await submit(bus, principal, command, _dashboard(partner_id, "resold"), done)
 
 
 def _key(form: Any, kind: str) -> str:
@@ -154,13 +155,13 @@ def _key(form: Any, kind: str) -> str:
 
 
 @router.get("/admin/leads", response_class=HTMLResponse)
-def lead_queue(request: Request, principal: CurrentPrincipal, ledger: LedgerDep, state: LeadState = "open") -> Response:
+def lead_queue(request: Request, principal: CurrentPrincipal, referrals: ReferralsDep, state: LeadState = "open") -> Response:
     """Every partner's leads, newest first (open ones by default). Admins only: a lead
     holds its contact's personal data. An admin acts on a lead through the partner's page
     (training completed, for a lead refused until training) and the usual commands."""
     if principal.role is not Role.ADMIN:
         raise ApiError("forbidden", f"the {principal.role.value} role may not read leads: they hold their contacts' personal data")
-    leads = ledger.referrals.leads(state=state, limit=LEADS_LIMIT)
+    leads = referrals.leads(state=state, limit=LEADS_LIMIT)
     return render(request, "admin/leads.html", {
         "leads": [{**lead, "partner_url": url("/admin/partners/{}", lead["partner_id"]),
                    "training_url": url("/admin/partners/{}/training", lead["partner_id"]) if lead["reason"] == LEAD_TRAINING else None}
