@@ -289,7 +289,8 @@ def _commands() -> tuple[Any, ...]:
 
 
 _STRUCTS = _commands()
-FAST_TYPES = frozenset(plan.tag for plan in _PLANS.values() if plan.tag is not None)
+_BY_TYPE = {plan.tag: struct for struct, plan in _PLANS.items() if plan.tag is not None}
+FAST_TYPES = frozenset(_BY_TYPE)
 _DECODER = msgspec.json.Decoder(Union[_STRUCTS])  # type: ignore[valid-type]  # noqa: UP007
 _NOT_SURE = (msgspec.ValidationError, msgspec.DecodeError, ValueError, AssertionError)
 
@@ -308,11 +309,13 @@ def from_object(value: dict[str, Any]) -> m.Command | None:
     """The same for a decoded object (whose text was checked for control characters).
     Only plain JSON values: msgspec would keep a ``str`` subclass (an enum member) that
     pydantic turns into a ``str``, so an object holding one steps aside."""
-    if not _only_json(value):
+    tag = value.get("type")
+    struct = _BY_TYPE.get(tag) if type(tag) is str else None
+    if struct is None or not _only_json(value):
         return None
     try:
-        decoded = msgspec.convert(value, Union[_STRUCTS], strict=True)  # type: ignore[valid-type]  # noqa: UP007
-        return _PLANS[type(decoded)].build(decoded)  # type: ignore[no-any-return]
+        # One struct, not the union: msgspec.convert would inspect a union's 26 types on every call.
+        return _PLANS[struct].build(msgspec.convert(value, struct, strict=True))  # type: ignore[no-any-return]
     except _NOT_SURE:
         return None
 
