@@ -26,7 +26,7 @@ Receipt = tuple[str, dict[str, Any]]  # (fingerprint of the command's content, i
 MAX_CACHED = 100_000
 # Events kept for the books between two month closes, at most (beyond, they are read
 # back from the log at the next close).
-MAX_RECENT = 200_000
+MAX_RECENT = 100_000
 BOOK_PAGE = 5_000  # book events read from the log per query
 
 
@@ -53,7 +53,7 @@ class UnitOfWork:
         # which the log holds nothing else (another writer's events mean a read).
         self._books = Books()
         self._books_at = 0
-        self._recent: dict[int, Envelope] = {}
+        self._recent: dict[int, tuple[datetime, Event]] = {}  # (effective time, event) by position
         self._known_to = 0
 
     def get(self, cls: type[A], key: str) -> A | None:
@@ -181,18 +181,18 @@ class UnitOfWork:
         head = self.store.max_position()
         if head > self._books_at:
             events = sorted(self._recent.items()) if self._known_to >= head else self._book_events(head)
-            for position, envelope in events:
-                self._books.observe(position, envelope)
+            for position, (effective_at, event) in events:
+                self._books.observe(position, effective_at, event)
             self._books_at = self._known_to = head
             self._recent = {}
         return self._books
 
-    def _book_events(self, head: int) -> list[tuple[int, Envelope]]:
+    def _book_events(self, head: int) -> list[tuple[int, tuple[datetime, Event]]]:
         """The log's book events after the books, up to ``head`` (those this unit of
         work wrote are not decoded again)."""
         events, after = [], self._books_at
         while page := self.store.notifications(after, BOOK_PAGE, head, BOOK_TOPICS):
-            events += [(n.id, self._recent.get(n.id) or self.store.decode(n)) for n in page]
+            events += [(n.id, self._recent.get(n.id) or _book_event(self.store.decode(n))) for n in page]
             after = page[-1].id
         return events
 
@@ -202,7 +202,13 @@ class UnitOfWork:
         first, last = committed[0][0], committed[-1][0]
         if first == self._known_to + 1 and last - first == len(committed) - 1:
             self._known_to = last  # nothing of another writer's in between
-        self._recent.update((p, e) for p, e in committed if isinstance(e.payload, BOOK_EVENTS))
+        elif not self._books_at:
+            # The first close will read the log from its start anyway (a process that
+            # does not close months, such as the Kafka consumer, keeps nothing).
+            self._recent, self._known_to = {}, -1
+            return
+        # Only the event and its time: the envelope's bytes and metadata are not kept.
+        self._recent.update((p, _book_event(e)) for p, e in committed if isinstance(e.payload, BOOK_EVENTS))
         if len(self._recent) > MAX_RECENT:
             self._recent, self._known_to = {}, -1  # read back from the log at the next close
 
@@ -220,3 +226,7 @@ class UnitOfWork:
         self._forget.clear()
         self._receipts.clear()
         self._new_receipts.clear()
+
+
+def _book_event(envelope: Envelope) -> tuple[datetime, Event]:
+    return envelope.effective_at, envelope.payload

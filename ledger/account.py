@@ -163,12 +163,11 @@ class Books:
         self._by_payment: dict[str, list[BookLine]] = {}  # unstated lines of a payment
         self._stated_accounts: dict[str, set[tuple[str, str]]] = {}  # per program
 
-    def observe(self, position: int, envelope: Envelope) -> None:
-        event = envelope.payload
+    def observe(self, position: int, effective_at: datetime, event: Event) -> None:
+        """One event of the log, at its position, effective at that time."""
         if isinstance(event, StatementIssued):
             self._state(event)
             return
-        effective_at = envelope.effective_at
         for seq, line in enumerate(_lines(event)):
             partner_id, currency, bucket, kind, amount, source_id, payment_id, payable_at, held = line
             book_line = BookLine(position, seq, partner_id, currency, bucket, kind, amount,
