@@ -306,12 +306,12 @@ def from_json(text: str) -> m.Command | None:
 
 
 def from_object(value: dict[str, Any]) -> m.Command | None:
-    """The same for a decoded object (whose text was checked for control characters).
-    Only plain JSON values: msgspec would keep a ``str`` subclass (an enum member) that
-    pydantic turns into a ``str``, so an object holding one steps aside."""
+    """The same for a decoded object that ``parsing`` found plain: only exact JSON
+    types (msgspec would keep a ``str`` subclass that pydantic makes a ``str``) and no
+    control character."""
     tag = value.get("type")
     struct = _BY_TYPE.get(tag) if type(tag) is str else None
-    if struct is None or not _only_json(value):
+    if struct is None:
         return None
     try:
         # One struct, not the union: msgspec.convert would inspect a union's 26 types on every call.
@@ -319,15 +319,3 @@ def from_object(value: dict[str, Any]) -> m.Command | None:
     except _NOT_SURE:
         return None
 
-
-_JSON_VALUES = frozenset({str, int, bool, float, Decimal, type(None)})
-
-
-def _only_json(value: Any, depth: int = 0) -> bool:
-    """Whether ``value`` holds only what a JSON decoder makes, exactly those types."""
-    kind = type(value)
-    if kind is dict:
-        return depth < 64 and all(type(key) is str and _only_json(item, depth + 1) for key, item in value.items())
-    if kind is list:
-        return depth < 64 and all(_only_json(item, depth + 1) for item in value)
-    return kind in _JSON_VALUES

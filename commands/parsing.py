@@ -70,9 +70,9 @@ def parse(raw: Raw | Sourced | m.Command) -> m.Command:
         raw = decode_json(text)
     if not isinstance(raw, dict):
         raise reject("invalid_json", "a command must be a JSON object")
-    unsafe = [] if plain else list(_unsafe_text(raw))
-    if not plain and not unsafe and (command := decoding.from_object(raw)) is not None:
+    if not plain and _plain_object(raw) and (command := decoding.from_object(raw)) is not None:
         return command
+    unsafe = [] if plain else list(_unsafe_text(raw))
     if "type" not in raw:
         raise CommandRejected.of([*unsafe, Problem("invalid", "every command needs a type", "type")])
     try:
@@ -97,6 +97,27 @@ def _is_plain(text: str) -> bool:
     # ASCII text, the usual case, in a few scans at C speed: only a backslash or DEL can hide one.
     hiding = ("\\" in text or "\x7f" in text) if text.isascii() else _MAY_HIDE_UNPRINTABLE.search(text) is not None
     return not hiding and text.count("{") + text.count("[") <= MAX_DEPTH
+
+
+def _plain_object(value: Any, depth: int = 0) -> bool:
+    """Whether a decoded object holds only what a JSON decoder makes (exactly those
+    types: msgspec would keep a ``str`` subclass, an enum member, that pydantic turns
+    into a ``str``) and nothing ``_unsafe_text`` refuses, in one walk: the fast path may
+    take it. Stricter than ``_unsafe_text`` on depth; what fails here goes the long way."""
+    kind = type(value)
+    if kind is str:
+        return value.isprintable() if value.isascii() else _UNPRINTABLE.search(value) is None
+    if depth >= MAX_DEPTH:
+        return kind in _SCALARS
+    if kind is dict:
+        return all(type(key) is str and _plain_object(key) and _plain_object(item, depth + 1)
+                   for key, item in value.items())
+    if kind is list:
+        return all(_plain_object(item, depth + 1) for item in value)
+    return kind in _SCALARS
+
+
+_SCALARS = frozenset({int, bool, float, Decimal, type(None)})
 
 
 def json_text(raw: str | bytes, max_bytes: int | None = MAX_BYTES) -> str:

@@ -65,7 +65,7 @@ def test_the_fast_path_accepts_what_pydantic_accepts_as_an_equal_model(command_t
     if fast is not None:
         assert expected is not None, f"the fast path accepted what pydantic refuses: {text}"
         assert_same(fast, expected)
-    if not list(parsing._unsafe_text(decoded)) and (fast_object := decoding.from_object(decoded)) is not None:
+    if parsing._plain_object(decoded) and (fast_object := decoding.from_object(decoded)) is not None:
         assert expected is not None, f"the fast path accepted an object pydantic refuses: {text}"
         assert_same(fast_object, expected)
     assert outcome(text) == outcome(text, fast_path=False)
@@ -91,6 +91,34 @@ def test_json_the_two_decoders_might_read_differently(text: str) -> None:
         assert outcome(decoded) == outcome(decoded, fast_path=False)
 
 
+STRINGS = st.one_of(
+    st.text(st.characters(max_codepoint=0x7F), max_size=5),  # ASCII, control characters included
+    st.text(st.characters(max_codepoint=0xFFFF) | st.sampled_from("\x00\x1f\x7f\x85\x9f\ud800 é"), max_size=5),
+)
+OBJECTS = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.decimals(allow_nan=False) | STRINGS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(STRINGS, inner, max_size=3),
+    max_leaves=40,
+)
+
+
+@SETTINGS
+@given(st.dictionaries(STRINGS, OBJECTS, max_size=4))
+def test_an_object_the_fast_path_may_take_has_nothing_the_walk_refuses(value: dict[str, Any]) -> None:
+    """``_plain_object`` (one walk, for the fast path) never passes what ``_unsafe_text``
+    (the walk that words refusals) refuses: control characters, lone surrogates, depth."""
+    if parsing._plain_object(value):
+        assert list(parsing._unsafe_text(value)) == []
+
+
+def test_an_object_nested_beyond_the_limit_is_not_plain() -> None:
+    deep: dict[str, Any] = {"a": "b"}
+    for _ in range(parsing.MAX_DEPTH + 1):
+        deep = {"a": deep}
+    assert not parsing._plain_object(deep)
+    assert list(parsing._unsafe_text(deep))
+
+
 class Partner(enum.StrEnum):
     P1 = "p1"
 
@@ -102,7 +130,7 @@ class Text(str):
 @pytest.mark.parametrize("partner", [Partner.P1, Text("p1")], ids=["enum", "str subclass"])
 def test_an_object_from_python_code_is_read_as_pydantic_reads_it(partner: str) -> None:
     body = {"type": "record_meeting", "partner_id": partner}
-    assert decoding.from_object(body) is None
+    assert not parsing._plain_object(body)
     command = parsing.parse(body)
     assert type(command.partner_id) is str  # type: ignore[attr-defined]
     assert outcome(body) == outcome(body, fast_path=False)
