@@ -1,9 +1,10 @@
 """How a stream is cut into transactions changes nothing: the property test's generated
-scenarios (``tests/test_properties.py``), applied in one batch and one command per batch,
-record the same events and the same read models and idempotency receipts, row for row,
-and each log replays to exactly its read models (``ledger replay --verify``).
+scenarios (``tests/test_properties.py``), applied in one batch, one command per batch and
+in batches of a few commands, record the same events, read models, idempotency receipts
+and results, row for row, and each log replays to exactly its read models
+(``ledger replay --verify``).
 
-Compared as the golden test compares (``tests/fixtures/golden.py``): both ledgers get
+Compared as the golden test compares (``tests/fixtures/golden.py``): every ledger gets
 the same vault pepper, and what is drawn at random (referral links, partner codes) or
 read from the clock (recorded times) is named or left out.
 """
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from entrypoints.bootstrap import bootstrap
 from tests.conftest import Driver, pg_schema
@@ -37,22 +39,25 @@ def applied(url: str, commands: list[dict[str, Any]], batch_size: int) -> dict[s
         driver.close()
 
 
-def check(one_batch_url: str, one_by_one_url: str, scenario: Scenario) -> None:
-    together = applied(one_batch_url, scenario.commands, batch_size=len(scenario.commands))
-    alone = applied(one_by_one_url, scenario.commands, batch_size=1)
-    problems = [
-        *golden.differences("events", together["events"], alone["events"]),
-        *golden.differences_in_tables(together["tables"], alone["tables"]),
-        *golden.differences("results", together["results"], alone["results"]),
-    ]
-    assert not problems, "one batch (expected) against one command per batch (got):\n" + "\n".join(problems[:golden.MOST])
+def check(urls: tuple[str, str, str], scenario: Scenario, cut: int) -> None:
+    """One batch, one command per batch and batches of ``cut``: the same ledger."""
+    together = applied(urls[0], scenario.commands, batch_size=len(scenario.commands))
+    for url, batch_size in ((urls[1], 1), (urls[2], cut)):
+        other = applied(url, scenario.commands, batch_size=batch_size)
+        problems = [
+            *golden.differences_in_list("events", together["events"], other["events"]),
+            *golden.differences_in_tables(together["tables"], other["tables"]),
+            *golden.differences_in_list("results", together["results"], other["results"]),
+        ]
+        assert not problems, (f"one batch (expected) against batches of {batch_size} (got):\n"
+                              + "\n".join(problems[:golden.MOST]))
 
 
 @settings(SETTINGS, max_examples=12)
-@given(scenario=scenarios(max_steps=30))
-def test_one_batch_and_one_command_per_batch_record_the_same_ledger_sqlite(scenario: Scenario) -> None:
+@given(scenario=scenarios(max_steps=30), cut=st.integers(2, 7))
+def test_one_batch_and_one_command_per_batch_record_the_same_ledger_sqlite(scenario: Scenario, cut: int) -> None:
     with tempfile.TemporaryDirectory(prefix="ledger-batches-") as tmp:
-        check(f"sqlite:///{Path(tmp) / 'together.db'}", f"sqlite:///{Path(tmp) / 'alone.db'}", scenario)
+        check(tuple(f"sqlite:///{Path(tmp) / name}.db" for name in ("together", "alone", "cut")), scenario, cut)  # type: ignore[arg-type]
 
 
 def test_one_batch_and_one_command_per_batch_record_the_same_ledger_postgres(pg_available: bool) -> None:
@@ -60,9 +65,9 @@ def test_one_batch_and_one_command_per_batch_record_the_same_ledger_postgres(pg_
         pytest.skip("PostgreSQL is not reachable")
 
     @settings(SETTINGS, max_examples=3)
-    @given(scenario=scenarios(max_steps=20))
-    def on_postgres(scenario: Scenario) -> None:
-        with pg_schema() as together, pg_schema() as alone:
-            check(together, alone, scenario)
+    @given(scenario=scenarios(max_steps=20), cut=st.integers(2, 7))
+    def on_postgres(scenario: Scenario, cut: int) -> None:
+        with pg_schema() as together, pg_schema() as alone, pg_schema() as in_cuts:
+            check((together, alone, in_cuts), scenario, cut)
 
     on_postgres()
