@@ -1,5 +1,11 @@
-"""What a month close states: for each partner of the program and currency, every
-money line effective (and payable) by the period's end that no statement holds yet."""
+"""What the journal says a month close would state: for each partner of the program and
+currency, every money line effective (and payable) by the period's end that no statement
+holds yet.
+
+A month close does not read this: it states from the books (``ledger.account.Books``,
+folded from the log), so a read model's bug cannot become a ``StatementIssued``. This
+is the journal's independent answer, which tests/test_statements_books.py holds the
+books to, close after close."""
 
 from __future__ import annotations
 
