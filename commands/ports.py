@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
-
-from eventsourcing.persistence import Notification
 
 from ledger.account import StatementDraft
 from ledger.aggregate import Aggregate, Envelope
@@ -32,14 +31,12 @@ class EventStore(Protocol):
     def max_position(self) -> int:
         """The position of the log's last event (0 when empty)."""
 
-    def notifications(
+    def payloads(
         self, after: int, limit: int, stop: int | None = None, topics: Sequence[str] = ()
-    ) -> list[Notification]:
+    ) -> list[tuple[int, datetime, str, dict[str, Any]]]:
         """Up to ``limit`` events after position ``after`` (up to ``stop``; only those
-        ``topics`` when given), in order, undecoded."""
-
-    def decode(self, stored_event: Notification) -> Envelope:
-        """One stored event as an envelope."""
+        ``topics`` when given), in order, as (position, effective time, topic, payload
+        as a plain JSON object at its current schema version)."""
 
     def append(
         self, envelopes: Sequence[Envelope], *, read_versions: dict[UUID, int], forget_subjects: Sequence[str],

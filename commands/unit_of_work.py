@@ -14,9 +14,11 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import orjson
+
 from commands.ports import EventStore
 from events.base import Event, EventMeta
-from ledger.account import BOOK_EVENTS, BOOK_TOPICS, Books
+from ledger.account import BOOK_TOPICS, Books
 from ledger.aggregate import Aggregate, Envelope
 
 A = TypeVar("A", bound=Aggregate)
@@ -28,6 +30,9 @@ MAX_CACHED = 100_000
 # back from the log at the next close).
 MAX_RECENT = 100_000
 BOOK_PAGE = 5_000  # book events read from the log per query
+_BOOK_TOPICS = frozenset(BOOK_TOPICS)
+# A book event this unit of work committed: (effective time, topic, payload's stored bytes).
+BookEvent = tuple[datetime, str, bytes]
 
 
 class UnitOfWork:
@@ -53,7 +58,7 @@ class UnitOfWork:
         # which the log holds nothing else (another writer's events mean a read).
         self._books = Books()
         self._books_at = 0
-        self._recent: dict[int, tuple[datetime, Event]] = {}  # (effective time, event) by position
+        self._recent: dict[int, BookEvent] = {}  # by position
         self._known_to = 0
 
     def get(self, cls: type[A], key: str) -> A | None:
@@ -177,24 +182,26 @@ class UnitOfWork:
 
     def books(self) -> Books:
         """The books as of the log's head: the events this unit of work committed are
-        folded as they were written; any other writer's are read from the log."""
+        folded from the payload bytes it wrote; any other writer's are read from the
+        log, as plain payloads (``EventStore.payloads``: no model validated per event)."""
         head = self.store.max_position()
         if head > self._books_at:
-            events = sorted(self._recent.items()) if self._known_to >= head else self._book_events(head)
-            for position, (effective_at, event) in events:
-                self._books.observe(position, effective_at, event)
+            if self._known_to >= head:
+                for position, (effective_at, topic, payload_json) in sorted(self._recent.items()):
+                    self._books.observe(position, effective_at, topic, orjson.loads(payload_json))
+            else:
+                self._read_books(head)
             self._books_at = self._known_to = head
             self._recent = {}
         return self._books
 
-    def _book_events(self, head: int) -> list[tuple[int, tuple[datetime, Event]]]:
-        """The log's book events after the books, up to ``head`` (those this unit of
-        work wrote are not decoded again)."""
-        events, after = [], self._books_at
-        while page := self.store.notifications(after, BOOK_PAGE, head, BOOK_TOPICS):
-            events += [(n.id, self._recent.get(n.id) or _book_event(self.store.decode(n))) for n in page]
-            after = page[-1].id
-        return events
+    def _read_books(self, head: int) -> None:
+        """Fold the log's book events after the books, up to ``head``, a page at a time."""
+        after = self._books_at
+        while page := self.store.payloads(after, BOOK_PAGE, head, BOOK_TOPICS):
+            for position, effective_at, topic, payload in page:
+                self._books.observe(position, effective_at, topic, payload)
+            after = page[-1][0]
 
     def _keep_for_books(self, committed: list[tuple[int, Envelope]]) -> None:
         if not committed:
@@ -207,8 +214,11 @@ class UnitOfWork:
             # does not close months, such as the Kafka consumer, keeps nothing).
             self._recent, self._known_to = {}, -1
             return
-        # Only the event and its time: the envelope's bytes and metadata are not kept.
-        self._recent.update((p, _book_event(e)) for p, e in committed if isinstance(e.payload, BOOK_EVENTS))
+        # Only the effective time, the topic and the payload's bytes (made once, for the
+        # store): no model, envelope or metadata is kept alive.
+        self._recent.update(
+            (p, (e.effective_at, e.payload.TOPIC, e.payload_json)) for p, e in committed if e.payload.TOPIC in _BOOK_TOPICS
+        )
         if len(self._recent) > MAX_RECENT:
             self._recent, self._known_to = {}, -1  # read back from the log at the next close
 
@@ -226,7 +236,3 @@ class UnitOfWork:
         self._forget.clear()
         self._receipts.clear()
         self._new_receipts.clear()
-
-
-def _book_event(envelope: Envelope) -> tuple[datetime, Event]:
-    return envelope.effective_at, envelope.payload

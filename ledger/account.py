@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import singledispatchmethod
+from typing import Any
 
 from events.base import Event
 from events.revenue import CommissionAdjusted, CommissionReviewed, CostRecorded, PaymentRecorded, PaymentReversed
@@ -121,9 +122,12 @@ class StatementDraft:
 EARNED, CLAWED_BACK, DEDUCTED, ADJUSTED = "earned", "clawed_back", "deducted", "adjusted"
 PAYABLE, ON_HOLD, VOID = 0, 1, 2
 
-# The events the books read (the rest move no commission a statement states).
-BOOK_EVENTS = (PaymentRecorded, PaymentReversed, CommissionReviewed, CostRecorded, CommissionAdjusted, StatementIssued)
-BOOK_TOPICS = tuple(e.TOPIC for e in BOOK_EVENTS)
+# The events the books read (the rest move no commission a statement states), by topic.
+PAID, REVERSED, REVIEWED, COST, ADJUSTMENT, STATED = (
+    PaymentRecorded.TOPIC, PaymentReversed.TOPIC, CommissionReviewed.TOPIC, CostRecorded.TOPIC,
+    CommissionAdjusted.TOPIC, StatementIssued.TOPIC,
+)
+BOOK_TOPICS = (PAID, REVERSED, REVIEWED, COST, ADJUSTMENT, STATED)
 _UTC_OFFSET = timedelta(0)
 
 
@@ -163,20 +167,24 @@ class Books:
         self._by_payment: dict[str, list[BookLine]] = {}  # unstated lines of a payment
         self._stated_accounts: dict[str, set[tuple[str, str]]] = {}  # per program
 
-    def observe(self, position: int, effective_at: datetime, event: Event) -> None:
-        """One event of the log, at its position, effective at that time."""
-        if isinstance(event, StatementIssued):
-            self._state(event)
+    def observe(self, position: int, effective_at: datetime, topic: str, payload: dict[str, Any]) -> None:
+        """One book event of the log (``BOOK_TOPICS``), at its position, effective at
+        that time; its payload as stored, a plain JSON object at its current schema
+        version (amounts as decimal text, times as ISO 8601 text): decoding the log's
+        rows with orjson costs a fraction of validating them into the catalogue's
+        models, and a fresh process's first close reads the whole log."""
+        if topic == STATED:
+            self._state(payload)
             return
-        for seq, line in enumerate(_lines(event)):
+        for seq, line in enumerate(_lines(topic, payload)):
             partner_id, currency, bucket, kind, amount, source_id, payment_id, payable_at, held = line
             book_line = BookLine(position, seq, partner_id, currency, bucket, kind, amount,
                                  effective_at, source_id, payment_id, payable_at, ON_HOLD if held else PAYABLE)
             self.unstated.setdefault((partner_id, currency), {})[(position, seq)] = book_line
             if payment_id is not None:
                 self._by_payment.setdefault(payment_id, []).append(book_line)
-        if isinstance(event, CommissionReviewed):
-            self._review(event, effective_at)
+        if topic == REVIEWED:
+            self._review(payload, effective_at)
 
     def partners(self) -> set[str]:
         return {partner_id for partner_id, _ in self.unstated}
@@ -212,11 +220,12 @@ class Books:
             for other in self._by_payment.get(line.payment_id, ())
         )
 
-    def _state(self, event: StatementIssued) -> None:
-        self._stated_accounts.setdefault(event.program_id, set()).add((event.partner_id, event.currency))
-        lines = self.unstated.get((event.partner_id, event.currency), {})
-        for stated in event.lines:
-            position, seq = stated.line_key.split(":")
+    def _state(self, statement: dict[str, Any]) -> None:
+        account = (statement["partner_id"], statement["currency"])
+        self._stated_accounts.setdefault(statement["program_id"], set()).add(account)
+        lines = self.unstated.get(account, {})
+        for stated in statement["lines"]:
+            position, seq = stated["line_key"].split(":")
             line = lines.pop((int(position), int(seq)), None)
             if line is not None and line.payment_id is not None:
                 of_payment = self._by_payment[line.payment_id]
@@ -224,17 +233,17 @@ class Books:
                 if not of_payment:
                     del self._by_payment[line.payment_id]
         if not lines:
-            self.unstated.pop((event.partner_id, event.currency), None)
+            self.unstated.pop(account, None)
 
-    def _review(self, event: CommissionReviewed, effective_at: datetime) -> None:
+    def _review(self, review: dict[str, Any], effective_at: datetime) -> None:
         """A release makes the payment's held lines payable from now; a void voids
         every line of the payment (its own clawback line too): never stated."""
-        if event.decision == "release":
-            for line in self._by_payment.get(event.payment_id, ()):
+        if review["decision"] == "release":
+            for line in self._by_payment.get(review["payment_id"], ()):
                 if line.held == ON_HOLD:
                     line.held, line.payable_at = PAYABLE, effective_at
             return
-        for line in self._by_payment.pop(event.payment_id, ()):
+        for line in self._by_payment.pop(review["payment_id"], ()):
             line.held = VOID
             self.unstated[(line.partner_id, line.currency)].pop((line.position, line.seq), None)
 
@@ -242,29 +251,42 @@ class Books:
 _Line = tuple[str, str, str, str, Decimal, str, str | None, datetime | None, bool]
 
 
-def _lines(event: Event) -> list[_Line]:
+def _lines(topic: str, p: dict[str, Any]) -> list[_Line]:
     """An event's commission lines: (partner, currency, bucket, kind, magnitude,
     source id, payment id, payable at, held). Discounts and payouts are no
-    commission a statement states."""
-    if isinstance(event, PaymentRecorded):
-        earning = event.earning
-        if earning.partner_id is None or earning.kind != "commission" or not earning.amount:
+    commission a statement states. (Optional fields read with the catalogue's
+    defaults.)"""
+    if topic == PAID:
+        earning = p["earning"]
+        partner_id = earning.get("partner_id")
+        if partner_id is None or earning["kind"] != "commission" or not (amount := _amount(earning.get("amount"))):
             return []
-        return [(earning.partner_id, event.currency, EARNED, "commission", earning.amount, event.payment_id,
-                 event.payment_id, earning.payable_at, earning.hold_reason is not None)]
-    if isinstance(event, PaymentReversed):
-        if not event.partner_id or not event.clawback or event.earning_kind == "discount":
+        return [(partner_id, p["currency"], EARNED, "commission", amount, p["payment_id"], p["payment_id"],
+                 _time(earning.get("payable_at")), earning.get("hold_reason") is not None)]
+    if topic == REVERSED:
+        if not p["partner_id"] or p["earning_kind"] == "discount" or not (clawback := _amount(p["clawback"])):
             return []
-        return [(event.partner_id, event.currency, CLAWED_BACK, event.reason, event.clawback, event.reversal_id,
-                 event.payment_id, None, event.on_hold)]
-    if isinstance(event, CommissionReviewed) and event.partner_id and event.voided:
-        return [(event.partner_id, event.currency, CLAWED_BACK, "void", event.voided, event.payment_id, event.payment_id,
+        return [(p["partner_id"], p["currency"], CLAWED_BACK, p["reason"], clawback, p["reversal_id"], p["payment_id"],
+                 None, p.get("on_hold", False))]
+    if topic == REVIEWED and p["partner_id"] and (voided := _amount(p["voided"])):
+        return [(p["partner_id"], p["currency"], CLAWED_BACK, "void", voided, p["payment_id"], p["payment_id"], None, False)]
+    if topic == COST and p["partner_id"] and (deduction := _amount(p["deduction"])):
+        return [(p["partner_id"], p["currency"], DEDUCTED, "cost_deduction", deduction, p["cost_id"], None, None, False)]
+    if topic == ADJUSTMENT:
+        return [(p["partner_id"], p["currency"], ADJUSTED, "adjustment", _amount(p["amount"]), p["adjustment_id"], None,
                  None, False)]
-    if isinstance(event, CostRecorded) and event.partner_id and event.deduction:
-        return [(event.partner_id, event.currency, DEDUCTED, "cost_deduction", event.deduction, event.cost_id, None, None, False)]
-    if isinstance(event, CommissionAdjusted):
-        return [(event.partner_id, event.currency, ADJUSTED, "adjustment", event.amount, event.adjustment_id, None, None, False)]
     return []
+
+
+def _amount(text: str | None) -> Decimal:
+    """A stored amount: its decimal text, exactly as the catalogue's model reads it
+    (never through a float); an absent one is the model's default, zero."""
+    return ZERO if text is None else Decimal(text)
+
+
+def _time(text: str | None) -> datetime | None:
+    """A stored time, the instant the catalogue's model reads (ISO 8601, ``Z`` or an offset)."""
+    return None if text is None else datetime.fromisoformat(text)
 
 
 _SIGN = {EARNED: 1, CLAWED_BACK: -1, DEDUCTED: -1, ADJUSTED: 1}

@@ -12,8 +12,10 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from demo.generate import generate
-from ledger.account import StatementDraft
+from ledger.account import BOOK_TOPICS, Books, StatementDraft
 from ledger.partner import Partner
 from tests import builders as b
 from tests.conftest import Driver
@@ -98,5 +100,63 @@ def test_a_log_written_before_issue_19_drafts_the_same_from_its_books(tmp_path: 
         drafts = [assert_same_drafts(before, program_id, period)
                   for program_id in program_ids for period in ("2024-06", "2025-01", "2025-03", "2026-01")]
         assert sum(len(d) for d in drafts) > 10  # every account stated before carries its balance
+    finally:
+        before.close()
+
+
+def books_from_models(driver: Driver) -> Books:
+    """The books folded from the log's events decoded and validated by the catalogue's
+    models (``EventStore.decode``), each payload dumped by its model."""
+    books = Books()
+    for notification in driver.app.store.scan():
+        if notification.topic in BOOK_TOPICS:
+            envelope = driver.app.store.decode(notification)
+            books.observe(notification.id, envelope.effective_at, notification.topic, orjson.loads(envelope.payload_json))
+    return books
+
+
+def assert_same_books(driver: Driver, program_ids: list[str], periods: list[str]) -> None:
+    """The books a unit of work reads from the log's raw rows are the books of the
+    decoded events: the same lines (amounts with their exponents, times and their
+    offsets), the same accounts stated before, the same drafts in stored bytes."""
+    uow = driver.app.bus.uow
+    uow._books, uow._books_at, uow._recent, uow._known_to = Books(), 0, {}, 0  # a fresh process's first read
+    raw, decoded = uow.books(), books_from_models(driver)
+    assert raw.unstated == decoded.unstated
+    assert [[_exact(line) for line in lines.values()] for lines in raw.unstated.values()] == \
+        [[_exact(line) for line in lines.values()] for lines in decoded.unstated.values()]
+    assert raw._stated_accounts == decoded._stated_accounts
+    assert {k: [_exact(line) for line in v] for k, v in raw._by_payment.items()} == \
+        {k: [_exact(line) for line in v] for k, v in decoded._by_payment.items()}
+    for program_id in program_ids:
+        for period in periods:
+            members = raw.partners()
+            assert as_bytes(raw.drafts(program_id, period, members)) == as_bytes(decoded.drafts(program_id, period, members))
+
+
+def _exact(line: Any) -> tuple[Any, ...]:
+    """A book line with what equality does not compare: a Decimal's exponent, a time's offset."""
+    times = (line.effective_at, line.payable_at)
+    return (line.position, line.seq, str(line.amount), *(None if t is None else (t.isoformat(), t.utcoffset()) for t in times))
+
+
+def test_the_books_from_the_logs_rows_are_the_books_of_its_decoded_events(ledger_url: str) -> None:
+    driver = Driver(ledger_url)
+    try:
+        commands = list(islice(generate(11, "S"), 4_000))
+        driver.apply(*commands)
+        closes = [c for c in commands if c["type"] == "close_period"]
+        assert closes
+        assert_same_books(driver, sorted({c["program_id"] for c in closes}), sorted({c["period"] for c in closes}))
+    finally:
+        driver.close()
+
+
+def test_the_books_of_a_log_written_before_issue_19_are_those_of_its_decoded_events(tmp_path: Any) -> None:
+    path = tmp_path / "before.db"
+    shutil.copy(BEFORE, path)
+    before = Driver(f"sqlite:///{path}")
+    try:
+        assert_same_books(before, ["refer-resell", "referral-tiers", "sales-partner"], ["2024-06", "2025-01", "2025-03", "2026-01"])
     finally:
         before.close()
