@@ -3,10 +3,11 @@
 ``bootstrap()`` returns the ``Ledger``: the message bus (the only way to change it), the
 queries and read models (the way to read it), and what replay, snapshots and the Kafka
 entry points need. Every entry point (CLI, Kafka consumer and relay, HTTP) starts here,
-and takes from it only the parts it uses: the HTTP app's routes get them one by one as
-FastAPI dependencies (``entrypoints/http/deps.py``), never the whole ``Ledger``; signing in
-gets ``Credentials``; the log's head and the chain's check are methods here, so no entry
-point reaches into the store or the database for them.
+and takes from it only the parts it uses: the HTTP app's routes and pages get them one by
+one as FastAPI dependencies (``entrypoints/http/deps.py``), never the whole ``Ledger``;
+signing in gets ``Credentials``, mail its ``Mailroom``; the log's head, a partner as the
+log knows it and the chain's check are methods here, so no entry point reaches into the
+store or the database for them.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from commands.bus import MessageBus
 from commands.unit_of_work import UnitOfWork
 from entrypoints.settings import Settings, load_settings
 from ledger import notices
+from ledger.partner import Partner
 from projections.catalog import LiveReadModels
 from projections.listings import Listings
 from projections.queries import Queries
@@ -48,6 +50,22 @@ class Credentials:
     session_hours: float
     invite_hours: float
     public_url: str
+
+
+@dataclass(frozen=True)
+class Mailroom:
+    """What mail needs, and nothing more: the outbox, each partner as the log knows it
+    (approved? forgotten? notices on?), the queries (its contact address), the access store
+    and the vault (a mail's one-time sign-in link, its secret sealed in the outbox row),
+    the settings, and where mails go (``mailer()``: made by whoever sends)."""
+
+    settings: Settings
+    outbox: Outbox
+    partner: Callable[[str], Partner | None]
+    queries: Queries
+    access: AccessStore
+    vault: Vault
+    mailer: Callable[[], Mailer]
 
 
 @dataclass
@@ -85,7 +103,16 @@ class Ledger:
         s = self.settings
         return Credentials(self.access, self.vault.keyed_hash, s.http_session_hours, s.http_invite_hours, s.http_public_url)
 
+    @property
+    def mailroom(self) -> Mailroom:
+        return Mailroom(self.settings, self.outbox, self.partner, self.queries, self.access, self.vault, self.mailer)
+
+    def partner(self, partner_id: str) -> Partner | None:
+        """The partner aggregate as the log knows it now (None if it never applied)."""
+        return self.store.load(Partner, partner_id)
+
     def log_head(self) -> int:
+
         """The log's last position (0 while it is empty)."""
         return self.store.max_position()
 

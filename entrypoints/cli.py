@@ -613,7 +613,7 @@ def cmd_mail(ledger: Ledger, args: argparse.Namespace) -> int:
         print_json({"to": ledger.mailer().describe(), "outbox": ledger.outbox.summary(CONSUMER),
                     "latest": ledger.outbox.messages(CONSUMER, limit=20)})
         return 0
-    return run_mail(ledger, once=args.once, interval=args.interval)
+    return run_mail(ledger.mailroom, once=args.once, interval=args.interval)
 
 
 def cmd_consume(ledger: Ledger, args: argparse.Namespace) -> int:

@@ -3,9 +3,11 @@ worker thread ``ledger serve`` starts beside the HTTP server.
 
 Which mails the log causes is ``ledger.notices.mails_for`` (pure); here each is made and
 sent: the address, the partner's choice about notices and, for an invite, the one-time
-sign-in link are looked up when the mail goes out. The link's secret is never in the
-log: the worker mints the invite and keeps its secret sealed in the outbox row until the
-mail is accepted (a retry sends the same link), then erases it. Sign-in links asked for
+sign-in link are looked up when the mail goes out. All of it takes the ``Mailroom`` (the
+outbox, partners, queries, access store, vault, settings and mailer), not the ``Ledger``.
+The link's secret is never in the log: the worker mints the invite and keeps its secret
+sealed in the outbox row until the mail is accepted (a retry sends the same link), then
+erases it. Sign-in links asked for
 on the sign-in page go into the outbox directly (``request_signin_link``).
 """
 
@@ -23,7 +25,7 @@ from typing import Any
 import structlog
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from entrypoints.bootstrap import Ledger, bootstrap
+from entrypoints.bootstrap import Mailroom, bootstrap
 from entrypoints.http.formatting import money
 from entrypoints.http.urls import url_id
 from entrypoints.outbox import OutboxWorker
@@ -67,15 +69,15 @@ class MailConsumer:
     name = CONSUMER
     topics: frozenset[str] | None = notices.TOPICS
 
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
-        self.mailer = ledger.mailer()
+    def __init__(self, mailroom: Mailroom) -> None:
+        self.mailroom = mailroom
+        self.mailer = mailroom.mailer()
 
     def derive(self, envelope: Envelope) -> list[Message]:
         return notices.mails_for(envelope)
 
     def deliver(self, message: Stored) -> None:
-        partner = self.ledger.store.load(Partner, message.recipient)
+        partner = self.mailroom.partner(message.recipient)
         if partner is None:
             raise Undeliverable(f"no partner {message.recipient!r}")
         if partner.forgotten:
@@ -84,7 +86,7 @@ class MailConsumer:
             raise Skip("the partner turned notices off")
         if message.kind in notices.WITH_LINK and partner.approved_at is None:
             raise Skip(f"the partner is {partner.state}: no sign-in")
-        address = self.ledger.queries.contact_email(partner.partner_id)
+        address = self.mailroom.queries.contact_email(partner.partner_id)
         if not address or address == FORGOTTEN:
             raise Skip("no contact address")
         link = self._link(message) if message.kind in notices.WITH_LINK else None
@@ -94,21 +96,21 @@ class MailConsumer:
         """(the sign-in URL, when it expires): the message's sealed secret, or for a new
         invite a fresh one, kept sealed in the row before the mail is sent."""
         if message.secret is None:
-            hours = self.ledger.settings.http_invite_hours
-            credential, secret = self.ledger.access.issue(
+            hours = self.mailroom.settings.http_invite_hours
+            credential, secret = self.mailroom.access.issue(
                 "invite", "partner", partner_id=message.recipient, label="approval e-mail", lifetime=timedelta(hours=hours))
-            sealed = self.ledger.vault.seal(subject("partner", message.recipient), _with_expiry(secret, credential.expires_at))
-            self.ledger.outbox.keep_secret(message, sealed)
+            sealed = self.mailroom.vault.seal(subject("partner", message.recipient), _with_expiry(secret, credential.expires_at))
+            self.mailroom.outbox.keep_secret(message, sealed)
         else:
             sealed = message.secret
-        opened = self.ledger.vault.unseal(sealed)
+        opened = self.mailroom.vault.unseal(sealed)
         if opened is None or opened == FORGOTTEN:
             raise Skip("the sign-in link's key was destroyed")
         found = json.loads(opened)
-        return f"{base_url(self.ledger.settings)}/invite/{url_id(found['secret'])}", found["expires"]
+        return f"{base_url(self.mailroom.settings)}/invite/{url_id(found['secret'])}", found["expires"]
 
     def compose(self, message: Stored, partner: Partner, address: str, link: tuple[str, str] | None) -> EmailMessage:
-        base = base_url(self.ledger.settings)
+        base = base_url(self.mailroom.settings)
         dashboard = f"{base}/partners/{url_id(partner.partner_id)}"
         data = dict(message.data)
         body = TEMPLATES.get_template(f"{message.kind}.txt").render(
@@ -119,7 +121,7 @@ class MailConsumer:
         if message.kind in notices.NOTICES:
             body += f"\n--\nYou get this notice as partner {partner.partner_id}. Turn notices off on your dashboard: {dashboard}#notices\n"
         mail = EmailMessage()
-        mail["From"] = self.ledger.settings.mail_from
+        mail["From"] = self.mailroom.settings.mail_from
         mail["To"] = address
         mail["Subject"] = SUBJECTS[message.kind].format(**data)
         mail["Date"] = formatdate(localtime=False, usegmt=True)
@@ -136,49 +138,49 @@ def _with_expiry(secret: str, expires_at: datetime | None) -> str:
 # -- "e-mail me a sign-in link" ---------------------------------------------------------
 
 
-def request_signin_link(ledger: Ledger, email: str) -> int:
+def request_signin_link(mailroom: Mailroom, email: str) -> int:
     """Put a sign-in link mail in the outbox for each approved partner whose contact address
     this is, unless it had ``LEDGER_SIGNIN_LINKS_PER_HOUR`` already; returns how many (the
     page never says: it answers the same for any address). The link is a one-time invite
     that expires after ``LEDGER_SIGNIN_LINK_MINUTES``."""
-    settings, queued = ledger.settings, 0
+    settings, queued = mailroom.settings, 0
     now = datetime.now(UTC)
-    for partner_id in ledger.queries.partners_reached_at(email):
-        partner = ledger.store.load(Partner, partner_id)
+    for partner_id in mailroom.queries.partners_reached_at(email):
+        partner = mailroom.partner(partner_id)
         if partner is None or partner.approved_at is None or partner.forgotten:
             continue
-        if ledger.outbox.sent_recently(CONSUMER, notices.SIGNIN_LINK, partner_id, now - timedelta(hours=1)) \
+        if mailroom.outbox.sent_recently(CONSUMER, notices.SIGNIN_LINK, partner_id, now - timedelta(hours=1)) \
                 >= settings.signin_links_per_hour:
             log.info("signin_link_rate_limited", partner_id=partner_id)
             continue
-        enqueue_signin_link(ledger, partner_id, timedelta(minutes=settings.signin_link_minutes), "e-mailed sign-in link", now)
+        enqueue_signin_link(mailroom, partner_id, timedelta(minutes=settings.signin_link_minutes), "e-mailed sign-in link", now)
         queued += 1
     return queued
 
 
-def enqueue_signin_link(ledger: Ledger, partner_id: str, lifetime: timedelta, label: str,
+def enqueue_signin_link(mailroom: Mailroom, partner_id: str, lifetime: timedelta, label: str,
                         now: datetime | None = None) -> tuple[str, datetime | None]:
     """A one-time sign-in link for the partner, put in the outbox as a mail to its contact
     address (its secret sealed in the row until sent); the invite's id and expiry."""
-    credential, secret = ledger.access.issue("invite", "partner", partner_id=partner_id, label=label, lifetime=lifetime)
-    sealed = ledger.vault.seal(subject("partner", partner_id), _with_expiry(secret, credential.expires_at))
+    credential, secret = mailroom.access.issue("invite", "partner", partner_id=partner_id, label=label, lifetime=lifetime)
+    sealed = mailroom.vault.seal(subject("partner", partner_id), _with_expiry(secret, credential.expires_at))
     message = Message(notices.SIGNIN_LINK, partner_id)
-    ledger.outbox.enqueue(CONSUMER, f"signin:{credential.credential_id}", message, secret=sealed, now=now or datetime.now(UTC))
+    mailroom.outbox.enqueue(CONSUMER, f"signin:{credential.credential_id}", message, secret=sealed, now=now or datetime.now(UTC))
     return credential.credential_id, credential.expires_at
 
 
 # -- running the worker ----------------------------------------------------------------------
 
 
-def mail_worker(ledger: Ledger) -> OutboxWorker:
-    return OutboxWorker(ledger, MailConsumer(ledger))
+def mail_worker(mailroom: Mailroom) -> OutboxWorker:
+    return OutboxWorker(mailroom.outbox, MailConsumer(mailroom))
 
 
-def run_mail(ledger: Ledger, *, once: bool, interval: float = 1.0) -> int:
+def run_mail(mailroom: Mailroom, *, once: bool, interval: float = 1.0) -> int:
     """``ledger mail [--once]``: send what the outbox holds (``--once``: what is due now,
     then exit); prints where mails go and the outbox's counts."""
-    consumer = MailConsumer(ledger)
-    worker = OutboxWorker(ledger, consumer)
+    consumer = MailConsumer(mailroom)
+    worker = OutboxWorker(mailroom.outbox, consumer)
     where = consumer.mailer.describe()
     log.info("mail_starting", once=once, to=where)
     started = time.monotonic()
@@ -190,7 +192,7 @@ def run_mail(ledger: Ledger, *, once: bool, interval: float = 1.0) -> int:
         with stop_on_signals(threading.Event()) as stop:
             worker.follow(stop, interval)
         summary = {"to": where}
-    summary["outbox"] = ledger.outbox.summary(CONSUMER)
+    summary["outbox"] = mailroom.outbox.summary(CONSUMER)
     log.info("mail_stopped", seconds=round(time.monotonic() - started, 3), **summary)
     print(json.dumps(summary))
     return 0
@@ -203,7 +205,7 @@ def start_beside_server(settings: Settings, stop: threading.Event) -> threading.
     def work() -> None:
         ledger = bootstrap(settings)
         try:
-            mail_worker(ledger).follow(stop)
+            mail_worker(ledger.mailroom).follow(stop)
         finally:
             ledger.close()
 

@@ -13,13 +13,15 @@ import random
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import structlog
 
-from entrypoints.bootstrap import Ledger
 from ledger.aggregate import Envelope
 from ledger.outbox import Message, RetryLater, Skip, Stored, Undeliverable
+
+if TYPE_CHECKING:
+    from adapters.outbox import Outbox
 
 log = structlog.get_logger(__name__)
 
@@ -66,9 +68,9 @@ class Round:
 
 
 class OutboxWorker:
-    def __init__(self, ledger: Ledger, consumer: Consumer, *, backoff: Backoff | None = None,
+    def __init__(self, outbox: Outbox, consumer: Consumer, *, backoff: Backoff | None = None,
                  lease: timedelta = timedelta(minutes=2), batch: int = 50) -> None:
-        self.outbox, self.consumer = ledger.outbox, consumer
+        self.outbox, self.consumer = outbox, consumer
         self.backoff = backoff or Backoff()
         self.lease, self.batch = lease, batch
 

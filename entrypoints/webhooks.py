@@ -35,7 +35,8 @@ from ledger.outbox import Message, RetryLater, Skip, Stored
 from ledger.webhooks import CONSUMER
 
 if TYPE_CHECKING:
-    from adapters.webhooks import Endpoint
+    from adapters.outbox import Outbox
+    from adapters.webhooks import Endpoint, WebhookEndpoints
 
 log = structlog.get_logger(__name__)
 
@@ -51,8 +52,8 @@ class WebhookConsumer:
 
     name = CONSUMER
 
-    def __init__(self, ledger: Ledger, client: httpx.Client | None = None) -> None:
-        self.ledger = ledger
+    def __init__(self, endpoints: WebhookEndpoints, client: httpx.Client | None = None) -> None:
+        self.endpoints = endpoints
         self.client = client or httpx.Client(timeout=TIMEOUT_S, follow_redirects=False)
         self._endpoints: list[tuple[str, tuple[str, ...], datetime]] = []
         self._loaded_at = 0.0
@@ -69,15 +70,15 @@ class WebhookConsumer:
 
     def _active(self) -> list[tuple[str, tuple[str, ...], datetime]]:
         if time.monotonic() - self._loaded_at > 1.0:  # an endpoint added a moment ago is seen within a second
-            self._endpoints = [(e.endpoint_id, e.event_types, e.created_at) for e in self.ledger.webhooks.all() if e.active]
+            self._endpoints = [(e.endpoint_id, e.event_types, e.created_at) for e in self.endpoints.all() if e.active]
             self._loaded_at = time.monotonic()
         return self._endpoints
 
     def deliver(self, message: Stored) -> None:
-        endpoint = self.ledger.webhooks.get(message.recipient)
+        endpoint = self.endpoints.get(message.recipient)
         if endpoint is None or not endpoint.active:
             raise Skip("the endpoint was removed")
-        key = self.ledger.webhooks.signing_key(endpoint.endpoint_id)
+        key = self.endpoints.signing_key(endpoint.endpoint_id)
         if key is None:
             raise Skip("the endpoint has no signing secret")
         body = str(message.data["body"])
@@ -92,8 +93,9 @@ class WebhookConsumer:
 
 
 def worker(ledger: Ledger, client: httpx.Client | None = None) -> OutboxWorker:
+    """The process's worker: the outbox and the endpoints, from its own ``Ledger``."""
     ledger.outbox.register(CONSUMER, from_head=True)  # a first endpoint does not replay history
-    return OutboxWorker(ledger, WebhookConsumer(ledger, client), backoff=BACKOFF)
+    return OutboxWorker(ledger.outbox, WebhookConsumer(ledger.webhooks, client), backoff=BACKOFF)
 
 
 def start_beside_server(settings: Settings, stop: threading.Event) -> threading.Thread:
@@ -115,7 +117,8 @@ def start_beside_server(settings: Settings, stop: threading.Event) -> threading.
 # -- what admins do (the CLI and the admin console) ------------------------------------
 
 
-def add_endpoint(ledger: Ledger, url: str, event_types: list[str], description: str | None = None) -> tuple[Endpoint, str]:
+def add_endpoint(endpoints: WebhookEndpoints, outbox: Outbox, url: str, event_types: list[str],
+                 description: str | None = None) -> tuple[Endpoint, str]:
     """A new endpoint and its secret (shown once), or ``CommandRejected`` naming every
     bad field."""
     problems = []
@@ -130,21 +133,21 @@ def add_endpoint(ledger: Ledger, url: str, event_types: list[str], description: 
         problems.append(Problem("invalid", f"unknown event types {unknown}: choose from {sorted(EVENT_TYPES)}", "event_types"))
     if problems:
         raise CommandRejected.of(problems)
-    ledger.outbox.register(CONSUMER, from_head=True)
-    endpoint, secret = ledger.webhooks.add(url.strip(), types, description)
+    outbox.register(CONSUMER, from_head=True)
+    endpoint, secret = endpoints.add(url.strip(), types, description)
     log.info("webhook_endpoint_added", endpoint_id=endpoint.endpoint_id, event_types=types)
     return endpoint, secret
 
 
-def send_again(ledger: Ledger, endpoint_id: str, key: str) -> bool:
+def send_again(endpoints: WebhookEndpoints, outbox: Outbox, endpoint_id: str, key: str) -> bool:
     """The same delivery (same body, same ``webhook-id``) queued once more, as a new row
     of the endpoint's log; False if there is no such delivery."""
-    data = ledger.webhooks.delivery(endpoint_id, key)
+    data = endpoints.delivery(endpoint_id, key)
     if data is None:
         return False
     again = {**data, "webhook_id": data.get("webhook_id", key)}
-    ledger.outbox.enqueue(CONSUMER, f"{key}:again:{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}",
-                          Message(webhooks.KIND, endpoint_id, again))
+    outbox.enqueue(CONSUMER, f"{key}:again:{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}",
+                   Message(webhooks.KIND, endpoint_id, again))
     log.info("webhook_sent_again", endpoint_id=endpoint_id, key=key)
     return True
 
@@ -181,7 +184,7 @@ def add_parsers(sub: Any) -> dict[str, Command]:
 def cmd_webhooks(ledger: Ledger, args: argparse.Namespace) -> int:
     if args.action == "add":
         try:
-            endpoint, secret = add_endpoint(ledger, args.url, args.events.split(","), args.description)
+            endpoint, secret = add_endpoint(ledger.webhooks, ledger.outbox, args.url, args.events.split(","), args.description)
         except CommandRejected as refused:
             print(json.dumps({"ok": False, "error": refused.as_dict(), "errors": [p.as_dict() for p in refused.problems]}))
             return 2
@@ -203,7 +206,7 @@ def cmd_webhooks(ledger: Ledger, args: argparse.Namespace) -> int:
             print_table(DELIVERY_COLUMNS, [[r[c] for c in DELIVERY_COLUMNS] for r in rows], title=f"Deliveries to {args.endpoint_id}")
         return 0
     if args.action == "send-again":
-        queued = send_again(ledger, args.endpoint_id, args.key)
+        queued = send_again(ledger.webhooks, ledger.outbox, args.endpoint_id, args.key)
         _show({"endpoint_id": args.endpoint_id, "key": args.key, "queued": queued}, args)
         return 0 if queued else 1
     return _deliver(ledger, args)

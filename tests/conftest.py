@@ -234,7 +234,7 @@ class Live:
         from entrypoints.http.access import Role
         from entrypoints.http.auth import invite_link
 
-        return invite_link(self.driver.app, self.base, Role(role), partner_id)["url"]
+        return invite_link(self.driver.app.credentials, self.base, Role(role), partner_id)["url"]
 
     def token(self, role: str, partner_id: str | None = None) -> str:
         _, secret = self.driver.app.access.issue("token", role, partner_id=partner_id, label=f"browser {role}")

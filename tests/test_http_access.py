@@ -64,7 +64,7 @@ def test_no_credentials_or_a_made_up_token_is_401(http):
 
 
 def _invite(http, role=Role.PARTNER, partner_id="p1"):
-    link = invite_link(http.driver.app, "http://testserver", role, partner_id)
+    link = invite_link(http.driver.app.credentials, "http://testserver", role, partner_id)
     return link["url"].removeprefix("http://testserver")
 
 

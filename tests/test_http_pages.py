@@ -7,7 +7,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 
 from entrypoints.http.access import READ_ALL
-from entrypoints.http.auth import CurrentPrincipal, LedgerDep, require
+from entrypoints.http.auth import CurrentPrincipal, require
+from entrypoints.http.deps import BusDep
 from entrypoints.http.pages.common import back_to, outcome, send
 from entrypoints.http.templating import render
 from projections.queries import NotFound
@@ -27,8 +28,8 @@ def _test_pages(http):
         raise NotFound("partner 'nobody' does not exist")
 
     @router.post("/test/meeting")
-    async def meeting(principal: CurrentPrincipal, ledger: LedgerDep):
-        results = await send(ledger, principal, [{"type": "record_meeting", "partner_id": "p1"}])
+    async def meeting(principal: CurrentPrincipal, bus: BusDep):
+        results = await send(bus, principal, [{"type": "record_meeting", "partner_id": "p1"}])
         return back_to("/", *outcome(results, "Meeting recorded."))
 
     http.app.include_router(router)

@@ -63,7 +63,7 @@ def web(http, smtp):
 
 
 def send_all(ledger, now: datetime | None = None):
-    return mail_worker(ledger.app).run_once(now)
+    return mail_worker(ledger.app.mailroom).run_once(now)
 
 
 def outbox_states(ledger) -> Counter[str]:
@@ -140,7 +140,7 @@ def test_a_partner_that_turned_notices_off_gets_none_but_still_its_sign_in_mails
         close("2025-01", "2025-02-01T01:00:00Z"),
     ]
     ledger.ok(*notices_world_after_approval)
-    assert request_signin_link(ledger.app, P1) == 1
+    assert request_signin_link(ledger.app.mailroom, P1) == 1
     done = send_all(ledger)
     assert sorted(m["Subject"] for m in inbox.to(P1)) == ["Your partner application is approved: sign in", "Your sign-in link"]
     assert done.skipped == 2  # the statement and its paperwork notice
@@ -152,9 +152,9 @@ def test_a_partner_that_turned_notices_off_gets_none_but_still_its_sign_in_mails
 
 def test_a_sign_in_link_goes_only_to_a_known_address_works_once_and_expires_soon(ledger, inbox):
     ledger.ok(b.program(terms=TERMS), *b.partner("p1"), b.application("p9", email="new@p9.example"))
-    assert request_signin_link(ledger.app, "nobody@nowhere.example") == 0
-    assert request_signin_link(ledger.app, "new@p9.example") == 0, "an applicant not approved has no dashboard"
-    assert request_signin_link(ledger.app, "  Owner@P1.example ") == 1, "case and spaces ignored"
+    assert request_signin_link(ledger.app.mailroom, "nobody@nowhere.example") == 0
+    assert request_signin_link(ledger.app.mailroom, "new@p9.example") == 0, "an applicant not approved has no dashboard"
+    assert request_signin_link(ledger.app.mailroom, "  Owner@P1.example ") == 1, "case and spaces ignored"
     send_all(ledger)
     link = link_in(inbox.one(P1, "sign-in link"))
     secret = link.rsplit("/", 1)[1]
@@ -170,8 +170,8 @@ def test_a_sign_in_link_goes_only_to_a_known_address_works_once_and_expires_soon
 def test_a_sign_in_link_follows_the_partners_new_address(ledger, inbox):
     ledger.ok(b.program(terms=TERMS), *b.partner("p1"),
               b.cmd("update_profile", partner_id="p1", contact_email="billing@p1.example"))
-    assert request_signin_link(ledger.app, P1) == 0, "the old address reaches nobody"
-    assert request_signin_link(ledger.app, "billing@p1.example") == 1
+    assert request_signin_link(ledger.app.mailroom, P1) == 0, "the old address reaches nobody"
+    assert request_signin_link(ledger.app.mailroom, "billing@p1.example") == 1
     send_all(ledger)
     assert link_in(inbox.one("billing@p1.example", "sign-in link"))
 
@@ -179,7 +179,7 @@ def test_a_sign_in_link_follows_the_partners_new_address(ledger, inbox):
 def test_sign_in_links_are_rate_limited_per_partner(ledger, inbox):
     ledger.ok(b.program(terms=TERMS), *b.partner("p1"))
     per_hour = ledger.app.settings.signin_links_per_hour
-    asked = [request_signin_link(ledger.app, P1) for _ in range(per_hour + 3)]
+    asked = [request_signin_link(ledger.app.mailroom, P1) for _ in range(per_hour + 3)]
     assert asked == [1] * per_hour + [0, 0, 0]
     send_all(ledger)
     assert len([m for m in inbox.to(P1) if "sign-in link" in m["Subject"]]) == per_hour
@@ -289,7 +289,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_repeats_only_the_mail_in
         restarted = bootstrap(database_url=ledger_url)
         try:
             restarted.settings = restarted.settings.model_copy(update={"smtp_url": SecretStr(url)})
-            done = mail_worker(restarted).run_once(datetime.now(UTC) + timedelta(minutes=5))
+            done = mail_worker(restarted.mailroom).run_once(datetime.now(UTC) + timedelta(minutes=5))
             assert done.failed == 0
             assert Counter(m["state"] for m in restarted.outbox.messages(CONSUMER)) == Counter({"sent": 6})
         finally:

@@ -52,15 +52,15 @@ def states(ledger, consumer: str = "greetings") -> dict[str, str]:
 def test_each_event_derives_its_messages_once_across_restarts(ledger):
     approved(ledger, "p1", "p2")
     greeter = Greeter()
-    first = OutboxWorker(ledger.app, greeter).run_once(NOW)
+    first = OutboxWorker(ledger.app.outbox, greeter).run_once(NOW)
     assert (first.derived, first.sent) == (2, 2)
     assert sorted(greeter.delivered) == ["p1", "p2"]
     again = bootstrap(database_url=ledger.url)  # a restart: a new process on the same database
     try:
-        assert OutboxWorker(again, greeter).run_once(NOW).derived == 0
+        assert OutboxWorker(again.outbox, greeter).run_once(NOW).derived == 0
         approved_later = ledger.ok(*b.partner("p3"))
         assert approved_later
-        assert OutboxWorker(again, greeter).run_once(NOW).sent == 1
+        assert OutboxWorker(again.outbox, greeter).run_once(NOW).sent == 1
     finally:
         again.close()
     assert sorted(greeter.delivered) == ["p1", "p2", "p3"]
@@ -86,7 +86,7 @@ def test_two_workers_deriving_at_once_store_each_message_once(ledger):
 def test_a_failed_delivery_is_retried_with_backoff_then_given_up(ledger):
     approved(ledger, "p1")
     greeter = Greeter(failures={"p1": [RetryLater("server away"), RetryLater("server away")]})
-    worker = OutboxWorker(ledger.app, greeter, backoff=Backoff(first=timedelta(minutes=1), attempts=3))
+    worker = OutboxWorker(ledger.app.outbox, greeter, backoff=Backoff(first=timedelta(minutes=1), attempts=3))
     assert worker.run_once(NOW).retried == 1
     [message] = ledger.app.outbox.messages("greetings")
     assert (message["attempts"], message["last_error"]) == (1, "server away")
@@ -108,7 +108,7 @@ def test_a_failed_delivery_is_retried_with_backoff_then_given_up(ledger):
 def test_undeliverable_fails_at_once_and_skip_is_kept_with_its_reason(ledger):
     approved(ledger, "p1", "p2")
     greeter = Greeter(failures={"p1": [Undeliverable("550 no such user")], "p2": [Skip("notices turned off")]})
-    done = OutboxWorker(ledger.app, greeter).run_once(NOW)
+    done = OutboxWorker(ledger.app.outbox, greeter).run_once(NOW)
     assert (done.failed, done.skipped, done.sent) == (1, 1, 0)
     errors = {m["recipient"]: (m["state"], m["last_error"]) for m in ledger.app.outbox.messages("greetings")}
     assert errors == {"p1": ("failed", "550 no such user"), "p2": ("skipped", "notices turned off")}
@@ -121,7 +121,7 @@ def test_a_worker_that_dies_mid_delivery_lets_the_message_go_when_its_lease_ends
     outbox.derive("greetings", greeter.derive, greeter.topics, now=NOW)
     [held] = outbox.claim("greetings", limit=10, lease=timedelta(minutes=2), now=NOW)  # then the worker dies
     assert outbox.claim("greetings", limit=10, lease=timedelta(minutes=2), now=NOW + timedelta(minutes=1)) == []
-    done = OutboxWorker(ledger.app, greeter).run_once(NOW + timedelta(minutes=3))
+    done = OutboxWorker(ledger.app.outbox, greeter).run_once(NOW + timedelta(minutes=3))
     assert done.sent == 1 and greeter.delivered == ["p1"]
     [message] = outbox.messages("greetings")
     assert message["attempts"] == 2 and held.attempts == 1
@@ -145,5 +145,5 @@ def test_a_secret_is_kept_until_the_message_is_sent(ledger):
 def test_a_consumer_starts_from_the_head_or_from_the_first_event(ledger, from_head):
     approved(ledger, "p1")
     ledger.app.outbox.register("greetings", from_head=from_head)
-    done = OutboxWorker(ledger.app, Greeter()).run_once(NOW)
+    done = OutboxWorker(ledger.app.outbox, Greeter()).run_once(NOW)
     assert done.derived == (0 if from_head else 1)

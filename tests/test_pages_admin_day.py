@@ -186,7 +186,7 @@ def test_an_admin_e_mails_a_partner_a_new_sign_in_link_through_the_outbox(http):
         csrf = http.sign_in("admin")
         sent = post(http, "/admin/partners/p1/invite", csrf, deliver="email")
         assert notice(http, sent) == "A new sign-in link for p1 is on its way to the application's contact address."
-        mail_worker(http.driver.app).run_once()
+        mail_worker(http.driver.app.mailroom).run_once()
         link = link_in(inbox.one("owner@p1.example", "sign-in link"))
     secret = link.rsplit("/", 1)[1]
     credential = http.driver.app.access.authenticate(secret, "invite")

@@ -92,7 +92,7 @@ def test_the_public_page_may_send_nothing_but_an_application_to_its_program(http
     http.driver.ok(b.program(), b.program("other"), *b.partner("p1"))
     before = http.driver.event_count()
     with pytest.raises(ApiError) as refused:
-        apply.send_as_public(http.driver.app, "prog", message)
+        apply.send_as_public(http.driver.app.bus, "prog", message)
     assert refused.value.rejection.code == "forbidden" and http.driver.event_count() == before
 
 

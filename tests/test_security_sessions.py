@@ -43,7 +43,7 @@ def test_a_forged_or_another_browsers_signin_token_opens_no_session(http):
 
 @pytest.mark.parametrize("headers", CROSS_SITE)
 def test_a_cross_site_post_of_an_invite_opens_no_session_and_leaves_the_invite_unused(http, headers):
-    path = invite_link(http.driver.app, "http://testserver", Role.ADMIN)["url"].removeprefix("http://testserver")
+    path = invite_link(http.driver.app.credentials, "http://testserver", Role.ADMIN)["url"].removeprefix("http://testserver")
     _refused_without_a_session(http, http.post(path, headers=headers))
     assert http.post(path, data={"csrf_token": http.signin_csrf(path)}).status_code == 303, "the invite still works"
 

@@ -95,7 +95,7 @@ def later(hours: float) -> datetime:
 
 
 def test_deliveries_are_signed_as_the_standard_says_and_carry_only_public_fields(sqlite_ledger: Driver, receiver: Receiver) -> None:
-    endpoint, secret = add_endpoint(sqlite_ledger.app, receiver.url, ["payment.recorded", "statement.issued", "customer.signed_up"])
+    endpoint, secret = add_endpoint(sqlite_ledger.app.webhooks, sqlite_ledger.app.outbox, receiver.url, ["payment.recorded", "statement.issued", "customer.signed_up"])
     assert secret.startswith("whsec_")
     world(sqlite_ledger)
     done = worker(sqlite_ledger.app).run_once()
@@ -120,7 +120,7 @@ def test_deliveries_are_signed_as_the_standard_says_and_carry_only_public_fields
 
 
 def test_a_receiver_killed_midway_gets_the_rest_after_its_downtime(ledger: Driver, receiver: Receiver) -> None:
-    endpoint, secret = add_endpoint(ledger.app, receiver.url, ["*"])
+    endpoint, secret = add_endpoint(ledger.app.webhooks, ledger.app.outbox, receiver.url, ["*"])
     world(ledger)
     receiver.die_after = 2
     first = worker(ledger.app).run_once()
@@ -141,7 +141,7 @@ def test_a_receiver_killed_midway_gets_the_rest_after_its_downtime(ledger: Drive
 def test_retries_go_on_for_more_than_a_day_then_give_up(sqlite_ledger: Driver, receiver: Receiver) -> None:
     waits = [min(BACKOFF.longest, BACKOFF.first * 2 ** (n - 1)) for n in range(1, BACKOFF.attempts)]
     assert sum(waits, timedelta()) >= timedelta(days=1)
-    endpoint, _ = add_endpoint(sqlite_ledger.app, receiver.url, ["payment.recorded"])
+    endpoint, _ = add_endpoint(sqlite_ledger.app.webhooks, sqlite_ledger.app.outbox, receiver.url, ["payment.recorded"])
     receiver.stop()
     sqlite_ledger.ok(b.program(terms=TERMS), *b.partner("p1"), *b.customer("c1", "p1"), b.payment("pay1", "c1"))
     runner, at = worker(sqlite_ledger.app), datetime.now(UTC)
@@ -154,12 +154,12 @@ def test_retries_go_on_for_more_than_a_day_then_give_up(sqlite_ledger: Driver, r
 
 
 def test_send_again_delivers_the_same_body_with_the_same_webhook_id(sqlite_ledger: Driver, receiver: Receiver) -> None:
-    endpoint, secret = add_endpoint(sqlite_ledger.app, receiver.url, ["payment.recorded"])
+    endpoint, secret = add_endpoint(sqlite_ledger.app.webhooks, sqlite_ledger.app.outbox, receiver.url, ["payment.recorded"])
     sqlite_ledger.ok(b.program(terms=TERMS), *b.partner("p1"), *b.customer("c1", "p1"), b.payment("pay1", "c1"))
     worker(sqlite_ledger.app).run_once()
     [delivery] = sqlite_ledger.app.webhooks.deliveries(endpoint.endpoint_id)
-    assert send_again(sqlite_ledger.app, endpoint.endpoint_id, delivery["key"])
-    assert not send_again(sqlite_ledger.app, endpoint.endpoint_id, "no-such-key")
+    assert send_again(sqlite_ledger.app.webhooks, sqlite_ledger.app.outbox, endpoint.endpoint_id, delivery["key"])
+    assert not send_again(sqlite_ledger.app.webhooks, sqlite_ledger.app.outbox, endpoint.endpoint_id, "no-such-key")
     assert worker(sqlite_ledger.app).run_once().sent == 1
     first, again = receiver.requests
     assert first[1] == again[1] and first[0]["webhook-id"] == again[0]["webhook-id"]
@@ -168,7 +168,7 @@ def test_send_again_delivers_the_same_body_with_the_same_webhook_id(sqlite_ledge
 
 
 def test_a_removed_endpoint_gets_nothing_more_and_bad_registrations_are_refused(sqlite_ledger: Driver, receiver: Receiver) -> None:
-    endpoint, _ = add_endpoint(sqlite_ledger.app, receiver.url, ["payment.recorded"])
+    endpoint, _ = add_endpoint(sqlite_ledger.app.webhooks, sqlite_ledger.app.outbox, receiver.url, ["payment.recorded"])
     sqlite_ledger.ok(b.program(terms=TERMS), *b.partner("p1"), *b.customer("c1", "p1"), b.payment("pay1", "c1"))
     receiver.stop()
     assert worker(sqlite_ledger.app).run_once().retried == 1
@@ -179,7 +179,7 @@ def test_a_removed_endpoint_gets_nothing_more_and_bad_registrations_are_refused(
     sqlite_ledger.ok(b.payment("pay2", "c1", at="2025-02-06T00:00:00Z"))
     assert worker(sqlite_ledger.app).run_once(now=later(1)).derived == 0  # nothing new for it either
     with pytest.raises(CommandRejected) as refused:
-        add_endpoint(sqlite_ledger.app, "ftp://example.com", ["payment.nope"])
+        add_endpoint(sqlite_ledger.app.webhooks, sqlite_ledger.app.outbox, "ftp://example.com", ["payment.nope"])
     assert [p.field for p in refused.value.problems] == ["url", "event_types"]
 
 
@@ -230,7 +230,7 @@ def test_an_admin_registers_an_endpoint_reads_its_log_and_sends_one_again(http: 
 def test_ledger_serve_delivers_webhooks_beside_the_http_server(sqlite_ledger: Driver, receiver: Receiver) -> None:
     from entrypoints.http.server import serving
 
-    _, secret = add_endpoint(sqlite_ledger.app, receiver.url, ["payment.recorded"])
+    _, secret = add_endpoint(sqlite_ledger.app.webhooks, sqlite_ledger.app.outbox, receiver.url, ["payment.recorded"])
     with serving(sqlite_ledger.url):
         sqlite_ledger.ok(b.program(terms=TERMS), *b.partner("p1"), *b.customer("c1", "p1"), b.payment("pay1", "c1"))
         deadline = datetime.now(UTC) + timedelta(seconds=60)

@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 
 from fastapi import Depends, Request, Response
 
-from entrypoints.bootstrap import Credentials, Ledger
+from entrypoints.bootstrap import Credentials
 from entrypoints.http.access import READ_ALL, Principal, Role
-from entrypoints.http.deps import CredentialsDep, ledger_of
+from entrypoints.http.deps import CredentialsDep, credentials_of
 from entrypoints.http.problems import ApiError
 from projections.queries import NotFound
 
@@ -31,16 +31,6 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Before a session exists, the forms that open one (sign-in, invite) bind their CSRF token
 # to this random browser id instead: another site can neither read it nor send it.
 SIGNIN_COOKIE = "ledger_signin"
-
-
-async def get_ledger(request: Request) -> Ledger:
-    return ledger_of(request)
-
-
-# The whole ``Ledger``, for the pages that still take it: those that hand it to helpers
-# assembling a dashboard from many of its parts. The API's routes and the other pages take
-# only the parts they use (``entrypoints/http/deps.py``).
-LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 
 
 async def optional_principal(request: Request, credentials: CredentialsDep) -> Principal | None:
@@ -106,7 +96,7 @@ def signed_in(request: Request) -> Principal | None:
         found: Principal | None = request.state.principal
         return found
     try:
-        return _credentials(request, ledger_of(request).credentials)
+        return _credentials(request, credentials_of(request))
     except ApiError:
         return None
 
@@ -223,13 +213,10 @@ def close_session(credentials: Credentials, response: Response, principal: Princ
 
 
 def invite_link(
-    credentials: Credentials | Ledger, base_url: str, role: Role, partner_id: str | None = None, label: str | None = None,
+    credentials: Credentials, base_url: str, role: Role, partner_id: str | None = None, label: str | None = None,
 ) -> dict[str, str]:
     """A one-time sign-in link (expires after ``LEDGER_HTTP_INVITE_HOURS``): how a newly
-    approved partner, or the first admin, gets in. Only its hash is kept. (``ledger
-    token invite`` and tests hold the whole ``Ledger``: its credentials are used.)"""
-    if isinstance(credentials, Ledger):
-        credentials = credentials.credentials
+    approved partner, or the first admin, gets in. Only its hash is kept."""
     credential, secret = credentials.access.issue(
         "invite", role.value, partner_id=partner_id, label=label,
         lifetime=timedelta(hours=credentials.invite_hours),

@@ -13,7 +13,8 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from entrypoints.http.access import Principal
-from entrypoints.http.auth import csrf_token, ledger_of
+from entrypoints.http.auth import csrf_token
+from entrypoints.http.deps import credentials_of
 from entrypoints.http.formatting import money, percent
 from entrypoints.http.navigation import links_for
 from entrypoints.http.urls import checked_url, url_id
@@ -37,7 +38,7 @@ def render(
     notice = read_flash(request)
     values = {
         "principal": principal, "nav": links_for(principal) if principal else [], "flash": notice,
-        "csrf_token": csrf_token(ledger_of(request).credentials, principal), **(context or {}),
+        "csrf_token": csrf_token(credentials_of(request), principal), **(context or {}),
     }
     response = TEMPLATES.TemplateResponse(request, template, values, status_code=status, headers=headers)
     if notice is not None:

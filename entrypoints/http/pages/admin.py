@@ -20,10 +20,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
-from entrypoints.bootstrap import Ledger
+from entrypoints.bootstrap import Credentials
 from entrypoints.http.access import INVITE, Principal, Role
-from entrypoints.http.auth import LedgerDep, Staff, invite_link
-from entrypoints.http.deps import BusDep, ListingsDep, ReportsDep
+from entrypoints.http.auth import Staff, invite_link
+from entrypoints.http.deps import BusDep, CredentialsDep, ListingsDep, QueriesDep, ReportsDep
 from entrypoints.http.pages.common import (
     back_to,
     form_text,
@@ -39,6 +39,8 @@ from entrypoints.http.params import After, PartnerId, PathId, ProgramId
 from entrypoints.http.templating import render
 from entrypoints.http.urls import Url, url
 from ledger.errors import CommandRejected
+from projections.queries import Queries
+from projections.reports import Reports
 
 router = APIRouter(include_in_schema=False)
 log = structlog.get_logger(__name__)
@@ -56,53 +58,55 @@ TAX_FORMS = ("W-9", "W-8BEN", "W-8BEN-E")
 
 @router.get("/admin/applications", response_class=HTMLResponse)
 def applications(
-    request: Request, principal: Staff, ledger: LedgerDep,
+    request: Request, principal: Staff, queries: QueriesDep, listings: ListingsDep, reports: ReportsDep,
     state: Literal["pending", "approved", "rejected", "terminated"] = "pending",
     program: Text = "", after: After = None,
 ) -> Response:
-    page = ledger.listings.applications(state=state, program=program or None, limit=PAGE_SIZE, after=after)
+    page = listings.applications(state=state, program=program or None, limit=PAGE_SIZE, after=after)
     return render(request, "admin/applications.html", {
-        "state": state, "program": program, "program_ids": ledger.reports.program_ids(),
-        "applications": [_application(ledger, item) for item in page.items],
+        "state": state, "program": program, "program_ids": reports.program_ids(),
+        "applications": [_application(queries, item) for item in page.items],
         # Each program once: its levels and promo slots left, shown beside every approve form.
-        "programs": {program_id: ledger.reports.program(program_id) for program_id in {i["program_id"] for i in page.items}},
+        "programs": {program_id: reports.program(program_id) for program_id in {i["program_id"] for i in page.items}},
         "pager": pager(APPLICATIONS_PAGE, page.next, after, state=state, program=program),
         "may_decide": principal.may_send("approve_application"),
     }, principal=principal)
 
 
-def _application(ledger: Ledger, item: dict[str, Any]) -> dict[str, Any]:
+def _application(queries: Queries, item: dict[str, Any]) -> dict[str, Any]:
     """A queue item with the applicant's full record (the listing carries only part of the profile)."""
-    return {**ledger.queries.partner(item["partner_id"]), "applied_at": item["applied_at"], "queue_state": item["state"]}
+    return {**queries.partner(item["partner_id"]), "applied_at": item["applied_at"], "queue_state": item["state"]}
 
 
 @router.post("/admin/applications/{partner_id}/approve", dependencies=sends("approve_application"), response_class=HTMLResponse)
-async def approve(request: Request, principal: Staff, ledger: LedgerDep, partner_id: PartnerId) -> Response:
+async def approve(request: Request, principal: Staff, bus: BusDep, queries: QueriesDep, reports: ReportsDep,
+                  credentials: CredentialsDep, partner_id: PartnerId) -> Response:
     form = await request.form()
     command: dict[str, Any] = {"type": "approve_application", "partner_id": partner_id, "level": form_text(form, "level")}
     rate = rate_field(form)
     if rate is not None:
         command["rate"] = rate
     try:
-        [result] = await send(ledger.bus, principal, [command])
+        [result] = await send(bus, principal, [command])
     except CommandRejected as refusal:
         return back_to(APPLICATIONS_PAGE, refusal_text(refusal), "error")
     if not result["ok"]:
         return back_to(APPLICATIONS_PAGE, *outcome([result], ""))
     log.info("application_approved", partner_id=partner_id)  # never the invite link: it signs the partner in
-    return await run_in_threadpool(_approved_page, request, principal, ledger, partner_id)
+    return await run_in_threadpool(_approved_page, request, principal, queries, reports, credentials, partner_id)
 
 
-def _approved_page(request: Request, principal: Principal, ledger: Ledger, partner_id: str) -> Response:
+def _approved_page(request: Request, principal: Principal, queries: Queries, reports: Reports, credentials: Credentials,
+                   partner_id: str) -> Response:
     """The answer to an approval: the new partner's one-time invite link, shown once on this
     page (not in a URL, a cookie or a log line) and never cached."""
-    invite = invite_link(ledger.credentials, str(request.base_url), Role.PARTNER, partner_id, "approval") if principal.can(INVITE) else None
-    record = ledger.queries.partner(partner_id)
+    invite = invite_link(credentials, str(request.base_url), Role.PARTNER, partner_id, "approval") if principal.can(INVITE) else None
+    record = queries.partner(partner_id)
     # The admin sends the link: this page (never cached) shows where to, unmasked.
-    contact = ledger.queries.contact_email(partner_id) if invite else None
+    contact = queries.contact_email(partner_id) if invite else None
     return render(request, "admin/approved.html", {
         "partner": record, "invite": invite, "contact": contact,
-        "program": ledger.reports.program(record["program_id"]),
+        "program": reports.program(record["program_id"]),
     }, principal=principal, headers={"Cache-Control": "no-store"})
 
 
@@ -118,31 +122,31 @@ async def reject(request: Request, principal: Staff, bus: BusDep, partner_id: Pa
 
 @router.get("/admin/partners", response_class=HTMLResponse)
 def partners(
-    request: Request, principal: Staff, ledger: LedgerDep,
+    request: Request, principal: Staff, queries: QueriesDep, listings: ListingsDep, reports: ReportsDep,
     q: Text = "", status: Literal["", "active", "at_risk", "locked"] = "",
     level: Text = "", state: Literal["", "applied", "approved", "rejected", "terminated"] = "",
     program: Text = "", after: After = None,
 ) -> Response:
-    page = ledger.listings.partners(q=q.strip() or None, status=status or None, level=level or None, state=state or None,
-                                    program=program or None, limit=PAGE_SIZE, after=after)
-    program_ids = ledger.reports.program_ids()
+    page = listings.partners(q=q.strip() or None, status=status or None, level=level or None, state=state or None,
+                             program=program or None, limit=PAGE_SIZE, after=after)
+    program_ids = reports.program_ids()
     return render(request, "admin/partners.html", {
         "partners": page.items, "q": q, "status": status, "level": level, "state": state, "program": program,
-        "program_ids": program_ids, "levels": _levels_of(ledger, program_ids),
+        "program_ids": program_ids, "levels": _levels_of(queries, program_ids),
         "pager": pager(url("/admin/partners"), page.next, after, q=q, status=status, level=level, state=state, program=program),
     }, principal=principal)
 
 
 @router.get("/admin/partners/{partner_id}", response_class=HTMLResponse)
-def partner(request: Request, principal: Staff, ledger: LedgerDep, partner_id: PartnerId) -> Response:
-    record = ledger.queries.partner(partner_id)
+def partner(request: Request, principal: Staff, queries: QueriesDep, listings: ListingsDep, partner_id: PartnerId) -> Response:
+    record = queries.partner(partner_id)
     approved = record["state"] == "approved"
     may_edit = principal.may_send("change_level")
     return render(request, "admin/partner.html", {
         "partner": record,
-        "status": ledger.queries.status(partner_id) if approved else None,
-        "terms": ledger.queries.terms(record["program_id"]),
-        "holds": ledger.listings.holds(partner=partner_id, limit=1).items,
+        "status": queries.status(partner_id) if approved else None,
+        "terms": queries.terms(record["program_id"]),
+        "holds": listings.holds(partner=partner_id, limit=1).items,
         # Paperwork (tax form, training, meetings) may come in while the application waits;
         # levels, rates, the status lock and termination need an approved partner.
         "may_onboard": may_edit and record["state"] in ("applied", "approved"),
@@ -150,14 +154,14 @@ def partner(request: Request, principal: Staff, ledger: LedgerDep, partner_id: P
         "tax_forms": TAX_FORMS, "today": datetime.now(UTC).date().isoformat(),
         "may_invite": principal.can(INVITE) and approved,
         "may_adjust": principal.may_send("adjust_commission") and approved,
-        "currencies": _currencies(ledger, record),
+        "currencies": _currencies(queries, record),
         "adjustment_id": f"adj-{secrets.token_hex(8)}",  # drawn with the page: sending the form twice adjusts once
     }, principal=principal)
 
 
-def _currencies(ledger: Ledger, record: dict[str, Any]) -> list[str]:
+def _currencies(queries: Queries, record: dict[str, Any]) -> list[str]:
     """The currencies the partner's program pays commission in (its own first)."""
-    terms = ledger.queries.terms(record["program_id"])
+    terms = queries.terms(record["program_id"])
     return [terms["currency"], *(c for c in terms.get("currencies", []) if c != terms["currency"])]
 
 
@@ -285,9 +289,9 @@ def _back_to_holds(form: FormData) -> Url:
     return url("/admin/holds", program=form_text(form, "program"), partner=form_text(form, "partner"))
 
 
-def _levels_of(ledger: Ledger, program_ids: list[str]) -> list[str]:
+def _levels_of(queries: Queries, program_ids: list[str]) -> list[str]:
     """Every level name of the programs' terms in force (the partner list's level filter)."""
-    names = {name for program_id in program_ids for name in ledger.queries.terms(program_id)["levels"]}
+    names = {name for program_id in program_ids for name in queries.terms(program_id)["levels"]}
     return sorted(names)
 
 

@@ -15,11 +15,12 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
+from commands.bus import MessageBus
 from commands.parsing import parse
-from entrypoints.bootstrap import Credentials, Ledger
+from entrypoints.bootstrap import Credentials, Mailroom
 from entrypoints.http.access import Principal, Role
-from entrypoints.http.auth import LedgerDep, Staff, invite_link
-from entrypoints.http.deps import BusDep
+from entrypoints.http.auth import Staff, invite_link
+from entrypoints.http.deps import BusDep, CredentialsDep, MailroomDep, QueriesDep
 from entrypoints.http.pages.common import back_to, form_text, result_text, send, sends, submit
 from entrypoints.http.params import PartnerId, ProgramId
 from entrypoints.http.routes.commands import authorize
@@ -28,6 +29,7 @@ from entrypoints.http.urls import url
 from entrypoints.mail import enqueue_signin_link
 from events.program import ProgramTermsChanged
 from ledger.errors import CommandRejected
+from projections.queries import Queries
 
 router = APIRouter(include_in_schema=False)
 log = structlog.get_logger(__name__)
@@ -40,38 +42,40 @@ MAIL_LABEL = "e-mailed from the partner's page"
 
 
 @router.post("/admin/partners/{partner_id}/invite", response_class=HTMLResponse, dependencies=sends("issue_sign_in_link"))
-async def reissue_invite(request: Request, principal: Staff, ledger: LedgerDep, partner_id: PartnerId) -> Response:
+async def reissue_invite(request: Request, principal: Staff, bus: BusDep, credentials: CredentialsDep, mailroom: MailroomDep,
+                         partner_id: PartnerId) -> Response:
     """A fresh one-time sign-in link for an approved partner, on a never-cached page (the
     only place it is ever shown); the partner's unused links stop working, and the
     audit trail records that a link was issued, by whom, and its id."""
     by_mail = form_text(await request.form(), "deliver") == "email"
-    return await run_in_threadpool(_reissue, request, principal, ledger, partner_id, by_mail)
+    return await run_in_threadpool(_reissue, request, principal, bus, credentials, mailroom, partner_id, by_mail)
 
 
-def _reissue(request: Request, principal: Principal, ledger: Ledger, partner_id: str, by_mail: bool) -> Response:
-    record = ledger.queries.partner(partner_id)  # 404 for a partner the ledger does not know
+def _reissue(request: Request, principal: Principal, bus: MessageBus, credentials: Credentials, mailroom: Mailroom,
+             partner_id: str, by_mail: bool) -> Response:
+    record = mailroom.queries.partner(partner_id)  # 404 for a partner the ledger does not know
     if by_mail:
-        lifetime = timedelta(hours=ledger.settings.http_invite_hours)
-        invite_id, expires_at = enqueue_signin_link(ledger, partner_id, lifetime, MAIL_LABEL)
+        lifetime = timedelta(hours=credentials.invite_hours)
+        invite_id, expires_at = enqueue_signin_link(mailroom, partner_id, lifetime, MAIL_LABEL)
         assert expires_at is not None  # an invite is made with a lifetime
         invite = {"invite_id": invite_id, "expires_at": expires_at.isoformat()}
     else:
-        invite = invite_link(ledger.credentials, str(request.base_url), Role.PARTNER, partner_id, INVITE_LABEL)
+        invite = invite_link(credentials, str(request.base_url), Role.PARTNER, partner_id, INVITE_LABEL)
     command = parse({"type": "issue_sign_in_link", "partner_id": partner_id, "invite_id": invite["invite_id"],
                      "expires_at": invite["expires_at"]})
     authorize([command], principal)
-    result = ledger.bus.handle(command, source="api", actor=principal.actor, caller=principal.caller)
+    result = bus.handle(command, source="api", actor=principal.actor, caller=principal.caller)
     if not result["ok"]:
-        ledger.credentials.access.revoke(invite["invite_id"])  # a mail already queued then carries a dead link
+        credentials.access.revoke(invite["invite_id"])  # a mail already queued then carries a dead link
         return back_to(url("/admin/partners/{}", partner_id), f"No link made for partner {partner_id}: {result_text(result)}",
                        "error")
-    replaced = _revoke_older_invites(ledger.credentials, partner_id, keep=invite["invite_id"])
+    replaced = _revoke_older_invites(credentials, partner_id, keep=invite["invite_id"])
     log.info("sign_in_link_reissued", partner_id=partner_id, invite_id=invite["invite_id"], replaced=replaced, by_mail=by_mail)
     if by_mail:
         return back_to(url("/admin/partners/{}", partner_id),
                        f"A new sign-in link for {partner_id} is on its way to the application's contact address.")
     return render(request, "admin/invite.html", {
-        "partner": record, "invite": invite, "replaced": replaced, "contact": ledger.queries.contact_email(partner_id),
+        "partner": record, "invite": invite, "replaced": replaced, "contact": mailroom.queries.contact_email(partner_id),
     }, principal=principal, headers={"Cache-Control": "no-store"})
 
 
@@ -103,20 +107,20 @@ async def adjust(request: Request, principal: Staff, bus: BusDep, partner_id: Pa
 
 
 @router.get("/admin/programs/{program_id}/terms", response_class=HTMLResponse, dependencies=sends("change_program_terms"))
-def terms_editor(request: Request, principal: Staff, ledger: LedgerDep, program_id: ProgramId) -> Response:
-    return _editor(request, principal, ledger, program_id, patch_text="{\n}", effective="", preview=None)
+def terms_editor(request: Request, principal: Staff, queries: QueriesDep, program_id: ProgramId) -> Response:
+    return _editor(request, principal, queries, program_id, patch_text="{\n}", effective="", preview=None)
 
 
 @router.post("/admin/programs/{program_id}/terms/preview", response_class=HTMLResponse,
              dependencies=sends("change_program_terms"))
-async def preview_terms(request: Request, principal: Staff, ledger: LedgerDep, program_id: ProgramId) -> Response:
+async def preview_terms(request: Request, principal: Staff, bus: BusDep, queries: QueriesDep, program_id: ProgramId) -> Response:
     """The patch and the terms it would give, decided as the ledger decides
     ``change_program_terms`` (``bus.preview``) and thrown away, or why it would refuse."""
     form = await request.form()
     patch_text, effective = form_text(form, "patch") or "", form_text(form, "effective") or ""
-    preview = await run_in_threadpool(_preview, ledger, principal, program_id, patch_text, effective)
+    preview = await run_in_threadpool(_preview, bus, queries, principal, program_id, patch_text, effective)
     status = 200 if preview["ok"] else 422
-    return _editor(request, principal, ledger, program_id, patch_text, effective, preview, status)
+    return _editor(request, principal, queries, program_id, patch_text, effective, preview, status)
 
 
 @router.post("/admin/programs/{program_id}/terms", dependencies=sends("change_program_terms"))
@@ -153,7 +157,7 @@ def _terms_command(program_id: str, patch_text: str, effective: str) -> dict[str
     return command
 
 
-def _preview(ledger: Ledger, principal: Principal, program_id: str, patch_text: str, effective: str) -> dict[str, Any]:
+def _preview(bus: MessageBus, queries: Queries, principal: Principal, program_id: str, patch_text: str, effective: str) -> dict[str, Any]:
     command = _terms_command(program_id, patch_text, effective)
     if "error" in command:
         return {"ok": False, "refusal": command["error"]}
@@ -162,12 +166,12 @@ def _preview(ledger: Ledger, principal: Principal, program_id: str, patch_text: 
     except CommandRejected as refusal:
         return {"ok": False, "refusal": "; ".join(p.message for p in refusal.problems)}
     authorize([parsed], principal)
-    result, events = ledger.bus.preview(parsed, source="api", actor=principal.actor, caller=principal.caller)
+    result, events = bus.preview(parsed, source="api", actor=principal.actor, caller=principal.caller)
     if not result["ok"]:
         return {"ok": False, "refusal": result_text(result)}
     [changed] = [e.payload for e in events if isinstance(e.payload, ProgramTermsChanged)]
     after = changed.terms.model_dump(mode="json")
-    before = ledger.queries.terms(program_id, on=parsed.at)
+    before = queries.terms(program_id, on=parsed.at)
     return {"ok": True, "patch": json.dumps(command["terms_patch"], indent=2, sort_keys=True),
             "terms": json.dumps(after, indent=2, sort_keys=True), "changes": list(_changes(before, after))}
 
@@ -181,9 +185,10 @@ def _changes(before: Any, after: Any, path: str = "") -> Any:
         yield {"where": path, "before": json.dumps(before) if before != "-" else "-", "after": json.dumps(after) if after != "-" else "-"}
 
 
-def _editor(request: Request, principal: Principal, ledger: Ledger, program_id: str, patch_text: str, effective: str,
+def _editor(request: Request, principal: Principal, queries: Queries, program_id: str, patch_text: str, effective: str,
             preview: dict[str, Any] | None, status: int = 200) -> Response:
-    current = ledger.queries.terms(program_id)
+    current = queries.terms(program_id)
+
     return render(request, "admin/terms.html", {
         "program_id": program_id, "current": json.dumps(current, indent=2, sort_keys=True),
         "patch": patch_text, "effective": effective, "preview": preview,

@@ -22,10 +22,9 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from commands import models as m
+from commands.bus import MessageBus
 from commands.parsing import parse
-from entrypoints.bootstrap import Ledger
-from entrypoints.http.auth import LedgerDep
-from entrypoints.http.deps import ReportsDep
+from entrypoints.http.deps import BusDep, ReportsDep
 from entrypoints.http.pages.common import back_to, form_text, percent
 from entrypoints.http.params import ProgramId
 from entrypoints.http.problems import ApiError, result_problems
@@ -60,14 +59,14 @@ def apply_page(request: Request, reports: ReportsDep, program_id: ProgramId) -> 
 
 
 @router.post("/apply/{program_id}", response_class=HTMLResponse)
-async def submit(request: Request, ledger: LedgerDep, program_id: ProgramId) -> Response:
-    program = await run_in_threadpool(ledger.reports.program, program_id)  # 404 for a program the ledger does not know
+async def submit(request: Request, bus: BusDep, reports: ReportsDep, program_id: ProgramId) -> Response:
+    program = await run_in_threadpool(reports.program, program_id)  # 404 for a program the ledger does not know
     form = await request.form()
     values = _entered(form)
     partner_id = new_partner_id(values.get("company") or "")
     message = {"type": "submit_application", "partner_id": partner_id, "program_id": program_id, "profile": values}
     try:
-        result = await run_in_threadpool(send_as_public, ledger, program_id, message)
+        result = await run_in_threadpool(send_as_public, bus, program_id, message)
     except CommandRejected as refusal:
         return _form(request, program, values, _by_field(refusal.problems), status=422)
     if not result["ok"]:
@@ -82,13 +81,13 @@ def received(request: Request, reports: ReportsDep, program_id: ProgramId) -> Re
     return render(request, "apply/received.html", {"program": reports.program(program_id)})
 
 
-def send_as_public(ledger: Ledger, program_id: str, message: dict[str, Any]) -> dict[str, Any]:
+def send_as_public(bus: MessageBus, program_id: str, message: dict[str, Any]) -> dict[str, Any]:
     """The public page's one right: ``submit_application`` to ``program_id``, as ``public:apply``.
     Anything else is refused before it reaches the bus (403), whatever the form held."""
     command = parse(message)
     if not isinstance(command, m.SubmitApplication) or command.program_id != program_id:
         raise ApiError("forbidden", f"the apply page may only submit an application to {program_id!r}")
-    [result] = ledger.bus.handle_many([command], source="api", actor=ACTOR)
+    [result] = bus.handle_many([command], source="api", actor=ACTOR)
     return result
 
 

@@ -16,15 +16,15 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
-from entrypoints.bootstrap import Ledger
+from entrypoints.bootstrap import Credentials
 from entrypoints.http.access import SNAPSHOT_TAKE, VERIFY
-from entrypoints.http.auth import CurrentPrincipal, LedgerDep, Reader, require
-from entrypoints.http.deps import ChainCheck, SnapshotsDep, TakeSnapshot
+from entrypoints.http.auth import CurrentPrincipal, Reader, require
+from entrypoints.http.deps import ChainCheck, CredentialsDep, QueriesDep, SnapshotsDep, TakeSnapshot
 from entrypoints.http.pages.common import back_to, form_text, pager
 from entrypoints.http.params import AsOf, KnownAt
 from entrypoints.http.templating import render
 from entrypoints.http.urls import url
-from projections.queries import AuditEntry, NotFound
+from projections.queries import AuditEntry, NotFound, Queries
 
 log = structlog.get_logger(__name__)
 
@@ -43,7 +43,8 @@ TRAIL_PAGE = 200
 
 
 @router.get("/audit", response_class=HTMLResponse, dependencies=[Reader])
-def trail(request: Request, principal: CurrentPrincipal, ledger: LedgerDep, as_of: AsOf, known_at: KnownAt,
+def trail(request: Request, principal: CurrentPrincipal, queries: QueriesDep, credentials: CredentialsDep,
+          as_of: AsOf, known_at: KnownAt,
           partner: Id = None, customer: Id = None, after: After = None) -> Response:
     context: dict[str, Any] = {
         "partner": partner, "customer": customer, "entries": None, "error": None,
@@ -54,34 +55,34 @@ def trail(request: Request, principal: CurrentPrincipal, ledger: LedgerDep, as_o
         context["error"], status = "Look up a partner or a customer, not both at once.", 422
     elif partner or customer:
         try:
-            entries = _trail_of(ledger, partner, customer, as_of, known_at)
+            entries = _trail_of(queries, partner, customer, as_of, known_at)
         except NotFound as missing:
             context["error"], status = f"{missing}.", 404
         else:
             context.update(_one_page(request, entries, after))
-            context["entries"] = _in_words(ledger, context["entries"])
+            context["entries"] = _in_words(queries, credentials, context["entries"])
     return render(request, "audit/trail.html", context, principal=principal, status=status)
 
 
-def _in_words(ledger: Ledger, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _in_words(queries: Queries, credentials: Credentials, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each line with who sent it by name (the token's label, the partner's company) and a
     link to what it changed."""
-    credentials = {c.credential_id: c for c in ledger.credentials.access.credentials(include_sessions=True)}
+    issued = {c.credential_id: c for c in credentials.access.credentials(include_sessions=True)}
     names: dict[str, str] = {}
     for entry in entries:
         actor = entry["actor"]
         if actor not in names:
-            names[actor] = _actor_name(ledger, credentials, actor)
+            names[actor] = _actor_name(queries, issued, actor)
     return [{**e, "actor_name": names[e["actor"]], "target": changed(e)} for e in entries]
 
 
-def _actor_name(ledger: Ledger, credentials: dict[str, Any], actor: str) -> str:
+def _actor_name(queries: Queries, credentials: dict[str, Any], actor: str) -> str:
     """``finance:9592742990f5`` -> ``finance · Month-end token`` (the label of the token or
     invite a session came from); ``partner:p1`` -> ``partner p1 · Northwind``."""
     kind, _, key = actor.partition(":")
     if kind == "partner":
         try:
-            company = ledger.queries.partner(key)["profile"].get("company")
+            company = queries.partner(key)["profile"].get("company")
         except NotFound:
             company = None
         return f"partner {key}" + (f" · {company}" if company else "")
@@ -124,14 +125,14 @@ def _one_page(request: Request, entries: list[AuditEntry], after: int | None) ->
     }
 
 
-def _trail_of(ledger: Ledger, partner: str | None, customer: str | None,
+def _trail_of(queries: Queries, partner: str | None, customer: str | None,
               as_of: datetime | None, known_at: datetime | None) -> list[AuditEntry]:
     """The API's trail (``/v1/partners/{id}/audit``, ``/v1/customers/{id}/audit``): a
     partner the ledger does not know, or a customer with no event, is not found."""
     if partner:
-        ledger.queries.known_partner(partner, known_at)
-        return ledger.queries.audit(partner_id=partner, as_of=as_of, known_at=known_at)
-    entries = ledger.queries.audit(customer_id=customer, as_of=as_of, known_at=known_at)
+        queries.known_partner(partner, known_at)
+        return queries.audit(partner_id=partner, as_of=as_of, known_at=known_at)
+    entries = queries.audit(customer_id=customer, as_of=as_of, known_at=known_at)
     if not entries:
         raise NotFound(f"no event about customer {customer!r} is recorded")
     return entries

@@ -20,7 +20,6 @@ from starlette.datastructures import FormData
 
 from commands.bus import MessageBus
 from commands.parsing import parse
-from entrypoints.bootstrap import Ledger
 from entrypoints.http.access import Principal
 from entrypoints.http.auth import require, signed_in
 from entrypoints.http.formatting import money as money  # re-exported: pages format with these
@@ -83,13 +82,10 @@ def back_to(page: Url, message: str, kind: str = "ok") -> Response:
     return flash(RedirectResponse(page, status_code=303), message, kind)
 
 
-async def send(bus: MessageBus | Ledger, principal: Principal, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+async def send(bus: MessageBus, principal: Principal, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A form's commands, exactly as ``POST /v1/commands`` takes them: validated whole,
     checked against the caller's role (403/404 as for the API), then through the bus
-    with the caller as the actor. Returns the bus's results, in order. (A caller holding
-    the whole ``Ledger``, as tests' pages do, may hand it: its bus is used.)"""
-    if isinstance(bus, Ledger):
-        bus = bus.bus
+    with the caller as the actor. Returns the bus's results, in order."""
     commands = [parse(message) for message in messages]
     authorize(commands, principal)
     return await run_in_threadpool(lambda: list(bus.handle_many(

@@ -9,7 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
-from entrypoints.http.auth import CurrentPrincipal, LedgerDep, partner_visible
+from entrypoints.http.auth import CurrentPrincipal, partner_visible
+from entrypoints.http.deps import QueriesDep
 from entrypoints.http.pages.partner import resells
 from entrypoints.http.params import MONTH_PATTERN, PartnerId
 from entrypoints.http.templating import render
@@ -22,12 +23,12 @@ Period = Annotated[str, Path(pattern=MONTH_PATTERN, description="YYYY-MM")]
 
 @router.get("/partners/{partner_id}/statements/{period}", response_class=HTMLResponse)
 def statement_lines(request: Request, partner_id: PartnerId, period: Period, principal: CurrentPrincipal,
-                    ledger: LedgerDep) -> Response:
+                    queries: QueriesDep) -> Response:
     partner_visible(principal, partner_id)
-    record = ledger.queries.partner(partner_id)
-    statements = ledger.queries.statements(partner_id, period)
+    record = queries.partner(partner_id)
+    statements = queries.statements(partner_id, period)
     if not statements:
         raise NotFound(f"no statement for {partner_id} in {period}")
     context = {"record": record, "period": period, "statements": statements, "tab": "dashboard",
-               "resells": resells(ledger, record)}
+               "resells": resells(queries, record)}
     return render(request, "partner/statement.html", context, principal=principal)

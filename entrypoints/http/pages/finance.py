@@ -14,11 +14,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
+from commands.bus import MessageBus
 from commands.parsing import parse
-from entrypoints.bootstrap import Ledger
 from entrypoints.http.access import Principal
-from entrypoints.http.auth import CurrentPrincipal, LedgerDep, Reader
-from entrypoints.http.deps import BusDep, QueriesDep, ReportsDep
+from entrypoints.http.auth import CurrentPrincipal, Reader
+from entrypoints.http.deps import BusDep, ListingsDep, QueriesDep, ReportsDep
 from entrypoints.http.pages.common import back_to, form_text, pager, result_text, sends, submit
 from entrypoints.http.params import MONTH_PATTERN, After, Program
 from entrypoints.http.routes.commands import authorize
@@ -26,6 +26,8 @@ from entrypoints.http.templating import render
 from entrypoints.http.urls import url
 from events.statement import StatementIssued
 from projections.listings import DEFAULT_LIMIT
+from projections.queries import Queries
+from projections.reports import Reports
 
 log = structlog.get_logger(__name__)
 
@@ -91,26 +93,28 @@ def _issue_totals(statements: list[StatementIssued]) -> dict[str, dict[str, Any]
 
 
 @router.post("/finance/close-through", response_class=HTMLResponse, dependencies=sends("close_period"))
-async def close_through(request: Request, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
+async def close_through(request: Request, principal: CurrentPrincipal, bus: BusDep, queries: QueriesDep,
+                        reports: ReportsDep) -> Response:
     """Closes every program's ended months up to and including ``period``, in order (each
     program's oldest first), one ``close_period`` after another; the page lists each close
     as it went and stops a program at its first refusal (the later months wait for it)."""
     period = form_text(await request.form(), "period")
     if period is None or not MONTH.fullmatch(period):
         return back_to(MONTHS_PAGE, "Choose the last month to close (YYYY-MM).", "error")
-    steps = await run_in_threadpool(_close_in_order, ledger, principal, period)
+    steps = await run_in_threadpool(_close_in_order, bus, queries, reports, principal, period)
     return render(request, "finance/closed.html", {"period": period, "steps": steps}, principal=principal)
 
 
-def _close_in_order(ledger: Ledger, principal: Principal, through: str) -> list[dict[str, Any]]:
+def _close_in_order(bus: MessageBus, queries: Queries, reports: Reports, principal: Principal,
+                    through: str) -> list[dict[str, Any]]:
     steps: list[dict[str, Any]] = []
-    for program_id in ledger.reports.program_ids():
-        for month in ledger.queries.periods(program_id)["ready_to_close"]:
+    for program_id in reports.program_ids():
+        for month in queries.periods(program_id)["ready_to_close"]:
             if month > through:
                 break
             command = parse({"type": "close_period", "program_id": program_id, "period": month})
             authorize([command], principal)
-            result = ledger.bus.handle(command, source="api", actor=principal.actor, caller=principal.caller)
+            result = bus.handle(command, source="api", actor=principal.actor, caller=principal.caller)
             steps.append({"program_id": program_id, "period": month, "ok": result["ok"],
                           "text": f"{result['statements']} statements issued" if result["ok"] else result_text(result)})
             log.info("month_closed_from_console", program_id=program_id, period=month, ok=result["ok"])
@@ -138,26 +142,26 @@ async def close_month(request: Request, principal: CurrentPrincipal, bus: BusDep
 
 
 @router.get("/finance/statements", response_class=HTMLResponse, dependencies=[Reader])
-def statements(request: Request, principal: CurrentPrincipal, ledger: LedgerDep,
-               period: Period = None, program: Program = None, after: After = None) -> Response:
-    program_ids = ledger.reports.program_ids()
-    closed = _closed_months(ledger, program_ids)
+def statements(request: Request, principal: CurrentPrincipal, queries: QueriesDep, listings: ListingsDep,
+               reports: ReportsDep, period: Period = None, program: Program = None, after: After = None) -> Response:
+    program_ids = reports.program_ids()
+    closed = _closed_months(queries, program_ids)
     period = period or (closed[0] if closed else None)
     context: dict[str, Any] = {
         "period": period, "program": program, "program_ids": program_ids, "closed_months": closed,
         "totals": {}, "items": [], "pager": {}, "csv_url": None,
     }
     if period is not None:
-        page = ledger.listings.statements(period=period, program=program, limit=DEFAULT_LIMIT, after=after)
+        page = listings.statements(period=period, program=program, limit=DEFAULT_LIMIT, after=after)
         context.update(
-            totals=ledger.listings.statement_totals(period=period, program=program),
+            totals=listings.statement_totals(period=period, program=program),
             items=page.items, pager=pager(url("/finance/statements"), page.next, after, period=period, program=program),
             csv_url=url("/v1/statements.csv", period=period, program=program),
         )
     return render(request, "finance/statements.html", context, principal=principal)
 
 
-def _closed_months(ledger: Ledger, program_ids: list[str]) -> list[str]:
+def _closed_months(queries: Queries, program_ids: list[str]) -> list[str]:
     """Every month some program has closed, newest first."""
-    closed = {c["period"] for program_id in program_ids for c in ledger.queries.periods(program_id)["closed"]}
+    closed = {c["period"] for program_id in program_ids for c in queries.periods(program_id)["closed"]}
     return sorted(closed, reverse=True)

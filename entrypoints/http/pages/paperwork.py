@@ -18,8 +18,8 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import UploadFile
 
 from commands.models import MAX_SIGNED_FORM_BYTES
-from entrypoints.http.auth import CurrentPrincipal, LedgerDep, partner_visible
-from entrypoints.http.deps import BusDep
+from entrypoints.http.auth import CurrentPrincipal, partner_visible
+from entrypoints.http.deps import BusDep, QueriesDep
 from entrypoints.http.pages.common import back_to, form_text, sends, submit
 from entrypoints.http.pages.partner import resells
 from entrypoints.http.params import PartnerId
@@ -38,12 +38,12 @@ def partner_url(partner_id: str, page: str = "") -> Url:
 
 
 @router.get("/partners/{partner_id}/paperwork", response_class=HTMLResponse)
-def paperwork(request: Request, partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
+def paperwork(request: Request, partner_id: PartnerId, principal: CurrentPrincipal, queries: QueriesDep) -> Response:
     partner_visible(principal, partner_id)
-    record = ledger.queries.partner(partner_id)
-    terms = ledger.queries.terms(record["program_id"])
+    record = queries.partner(partner_id)
+    terms = queries.terms(record["program_id"])
     context = {
-        "record": record, "payout_terms": terms["payout"], "tab": "paperwork", "resells": resells(ledger, record),
+        "record": record, "payout_terms": terms["payout"], "tab": "paperwork", "resells": resells(queries, record),
         "tax_forms": TAX_FORMS, "max_kib": MAX_SIGNED_FORM_BYTES // 1024,
         "may": {kind: principal.may_send(kind) for kind in ("submit_tax_form", "set_payout_details", "update_profile")},
         "forms_url": partner_url(partner_id),

@@ -18,13 +18,12 @@ import structlog
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from entrypoints.bootstrap import Ledger
 from entrypoints.http import charts
 from entrypoints.http.access import Principal
-from entrypoints.http.auth import CurrentPrincipal, LedgerDep, partner_visible
-from entrypoints.http.deps import BusDep
-from entrypoints.http.pages import referrals
+from entrypoints.http.auth import CurrentPrincipal, partner_visible
+from entrypoints.http.deps import BusDep, ListingsDep, QueriesDep, ReferralsDep, ReportsDep, SettingsDep
 from entrypoints.http.pages.common import back_to, form_text, money, outcome, pager, refusal_text, send, submit
+from entrypoints.http.pages.referrals import dashboard_sections
 from entrypoints.http.params import MONTH_PATTERN, After, PartnerId
 from entrypoints.http.problems import ApiError
 from entrypoints.http.templating import render
@@ -32,8 +31,9 @@ from entrypoints.http.urls import Url, url
 from ledger.calendar import add_months, month_end, next_period, period_of
 from ledger.errors import CommandRejected
 from ledger.money import zero
-from projections.listings import MAX_LIMIT, every
-from projections.reports import MAX_MONTHS, Revenue, StatementSummary
+from projections.listings import MAX_LIMIT, Listings, every
+from projections.queries import Queries
+from projections.reports import MAX_MONTHS, Reports, Revenue, StatementSummary
 
 log = structlog.get_logger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -110,51 +110,54 @@ def month_range(first: str | None, last: str | None, today: datetime) -> MonthRa
 
 
 @router.get("/partners/{partner_id}", response_class=HTMLResponse)
-def dashboard(request: Request, partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep,
+def dashboard(request: Request, partner_id: PartnerId, principal: CurrentPrincipal, queries: QueriesDep,
+              listings: ListingsDep, reports: ReportsDep, referrals: ReferralsDep, settings: SettingsDep,
               first: FromMonth = None, last: ToMonth = None, after: After = None) -> Response:
     partner_visible(principal, partner_id)
-    record = ledger.queries.partner(partner_id)  # 404 for a partner the ledger does not know
+    record = queries.partner(partner_id)  # 404 for a partner the ledger does not know
     today = datetime.now(UTC)
     try:
         window, range_error = month_range(first, last, today), None
     except BadRange as bad:
         window, range_error = last_twelve_months(today), str(bad)
-    statements = ledger.reports.partner_statements(partner_id)  # newest first
+    statements = reports.partner_statements(partner_id)  # newest first
     context = {
         "record": record, "window": window, "range_error": range_error,
         "range_asked": {"from": first or "", "to": last or ""},
-        **_money(ledger, partner_id, principal, statements),
-        **_standing(ledger, record, today),
-        "commission_in_range": _commission_in_range(ledger, partner_id, window),
+        **_money(queries, listings, partner_id, principal, statements),
+        **_standing(queries, record, today),
+        "commission_in_range": _commission_in_range(reports, partner_id, window),
         "statements": [s for s in statements if window.holds(s["period"])],
-        "payouts": ledger.queries.payouts(partner_id, PAYOUTS_SHOWN), "payouts_shown": PAYOUTS_SHOWN,
-        **_customers(ledger, partner_id, window, after), "chart_size": CHART_SIZE,
-        "tab": "dashboard", "resells": resells(ledger, record),
-        **referrals.dashboard_sections(request, ledger, record, principal, window.months, window.last),
+        "payouts": queries.payouts(partner_id, PAYOUTS_SHOWN), "payouts_shown": PAYOUTS_SHOWN,
+        **_customers(listings, partner_id, window, after), "chart_size": CHART_SIZE,
+        "tab": "dashboard", "resells": resells(queries, record),
+        **dashboard_sections(request, queries, referrals, settings.http_public_url, record, principal,
+                             window.months, window.last),
     }
     return render(request, "partner/dashboard.html", context, principal=principal, status=422 if range_error else 200)
 
 
-def _customers(ledger: Ledger, partner_id: str, window: MonthRange, after: str | None) -> dict[str, Any]:
+def _customers(listings: Listings, partner_id: str, window: MonthRange, after: str | None) -> dict[str, Any]:
     """A page of the partner's customers, with links to the first and next page that keep
     the chosen range (the template adds ``#customers``)."""
-    customers = ledger.listings.customers(partner=partner_id, limit=CUSTOMERS_PER_PAGE, after=after)
+    customers = listings.customers(partner=partner_id, limit=CUSTOMERS_PER_PAGE, after=after)
     kept = {"from": window.first, "to": window.last} if window.chosen else {}
     return {"customers": customers, "after": after,
             "customers_pager": pager(url("/partners/{}", partner_id), customers.next, after, **kept)}
 
 
-def _money(ledger: Ledger, partner_id: str, principal: Principal, statements: list[StatementSummary]) -> dict[str, Any]:
+def _money(queries: Queries, listings: Listings, partner_id: str, principal: Principal,
+           statements: list[StatementSummary]) -> dict[str, Any]:
     """Per currency: balance and lifetime commission, and the balance split into on
     hold, not yet payable (and why), payable now and paid; with the open payout requests."""
-    balance = ledger.queries.balance(partner_id)["currencies"]
+    balance = queries.balance(partner_id)["currencies"]
     latest: dict[str, StatementSummary] = {}
     for statement in statements:
         latest.setdefault(statement["currency"], statement)
     # All of the partner's held commission, oldest first: the "on hold" figure sums
     # every one, even where the page lists only the oldest (holds are rare: one page).
-    holds = list(every(lambda after: ledger.listings.holds(partner=partner_id, limit=MAX_LIMIT, after=after)))
-    requests = ledger.listings.payout_requests(partner=partner_id).items
+    holds = list(every(lambda after: listings.holds(partner=partner_id, limit=MAX_LIMIT, after=after)))
+    requests = listings.payout_requests(partner=partner_id).items
     held: dict[str, Decimal] = {}
     for hold in holds:
         held[hold["currency"]] = held.get(hold["currency"], zero(hold["currency"])) + Decimal(hold["amount"])
@@ -190,39 +193,39 @@ def _why_not_yet_payable(latest: StatementSummary | None) -> str:
     return f"earned after the {latest['period']} statement: it becomes payable when finance closes the month"
 
 
-def _standing(ledger: Ledger, record: dict[str, Any], today: datetime) -> dict[str, Any]:
+def _standing(queries: Queries, record: dict[str, Any], today: datetime) -> dict[str, Any]:
     """Status with the figure behind it, and the duties the program's terms set."""
-    terms = ledger.queries.terms(record["program_id"], today)
-    status = ledger.queries.status(record["partner_id"], today) if record["state"] == "approved" else None
+    terms = queries.terms(record["program_id"], today)
+    status = queries.status(record["partner_id"], today) if record["state"] == "approved" else None
     lock = None
     if status and status["locked_until"]:
         lock = max((lk for lk in status["locks"] if lk["in_force"]), key=lambda lk: lk["until"])
     return {"status": status, "lock": lock, "status_terms": terms["status"], "payout_terms": terms["payout"]}
 
 
-def _commission_in_range(ledger: Ledger, partner_id: str, window: MonthRange) -> dict[str, str]:
+def _commission_in_range(reports: Reports, partner_id: str, window: MonthRange) -> dict[str, str]:
     """What the range added to lifetime commission, per currency (the chart's bars summed)."""
-    series = _revenue(ledger, partner_id, window)["currencies"]
+    series = _revenue(reports, partner_id, window)["currencies"]
     return {c: str(sum((Decimal(m["commission"]) for m in months), zero(c))) for c, months in series.items()}
 
 
-def _revenue(ledger: Ledger, partner_id: str, window: MonthRange) -> Revenue:
-    return ledger.reports.revenue(partner_id, window.months, as_of=month_end(window.last))
+def _revenue(reports: Reports, partner_id: str, window: MonthRange) -> Revenue:
+    return reports.revenue(partner_id, window.months, as_of=month_end(window.last))
 
 
 # -- the chart ------------------------------------------------------------------------
 
 
 @router.get("/partners/{partner_id}/chart.svg", response_class=Response)
-def chart(partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep,
+def chart(partner_id: PartnerId, principal: CurrentPrincipal, queries: QueriesDep, reports: ReportsDep,
           first: FromMonth = None, last: ToMonth = None) -> Response:
     partner_visible(principal, partner_id)
-    ledger.queries.known_partner(partner_id)
+    queries.known_partner(partner_id)
     try:
         window = month_range(first, last, datetime.now(UTC))
     except BadRange as bad:
         raise ApiError("invalid", str(bad), bad.field) from None
-    revenue = _revenue(ledger, partner_id, window)
+    revenue = _revenue(reports, partner_id, window)
     months = _periods(window)
     series = {c: [Decimal(m["commission"]) for m in rows] for c, rows in revenue["currencies"].items()}
     svg = charts.monthly_bars("Commission per month", months, series, width=CHART_SIZE[0], height=CHART_SIZE[1])
@@ -270,18 +273,18 @@ async def set_notices(request: Request, partner_id: PartnerId, principal: Curren
 # -- the Reseller tab -----------------------------------------------------------------
 
 
-def resells(ledger: Ledger, record: dict[str, Any]) -> bool:
+def resells(queries: Queries, record: dict[str, Any]) -> bool:
     """Whether the partner's program resells (some level has a resale discount): only then
     do its pages show the Resale tab (a referral-only program has nothing to show there)."""
-    levels = ledger.queries.terms(record["program_id"])["levels"].values()
+    levels = queries.terms(record["program_id"])["levels"].values()
     return any(Decimal(level.get("discount") or 0) > 0 for level in levels)
 
 
 @router.get("/partners/{partner_id}/resale", response_class=HTMLResponse)
-def resale(request: Request, partner_id: PartnerId, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
+def resale(request: Request, partner_id: PartnerId, principal: CurrentPrincipal, queries: QueriesDep) -> Response:
     partner_visible(principal, partner_id)
-    record = ledger.queries.partner(partner_id)
-    months = ledger.queries.resale(partner_id)["months"]
+    record = queries.partner(partner_id)
+    months = queries.resale(partner_id)["months"]
     totals: dict[str, dict[str, Decimal]] = {}
     for month in months:
         for currency, figures in month["currencies"].items():
@@ -291,6 +294,6 @@ def resale(request: Request, partner_id: PartnerId, principal: CurrentPrincipal,
     context = {
         "record": record, "months": list(reversed(months)), "totals": totals,
         "not_reported": sum(1 for m in months if m["state"] == "not_reported"),
-        "tab": "resale", "resells": resells(ledger, record),
+        "tab": "resale", "resells": resells(queries, record),
     }
     return render(request, "partner/resale.html", context, principal=principal)

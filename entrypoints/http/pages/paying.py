@@ -20,11 +20,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
-from entrypoints.bootstrap import Ledger
+from commands.bus import MessageBus
 from entrypoints.http.access import Principal
 from entrypoints.http.accounts import REVEAL, reveal_accounts
-from entrypoints.http.auth import CurrentPrincipal, LedgerDep, Reader
-from entrypoints.http.deps import BusDep, ListingsDep
+from entrypoints.http.auth import CurrentPrincipal, Reader
+from entrypoints.http.deps import BusDep, ListingsDep, QueriesDep, ReportsDep, SettingsDep
 from entrypoints.http.pages.common import back_to, form_text, money, pager, refusal_text, result_text, send, sends
 from entrypoints.http.params import After, Program
 from entrypoints.http.templating import render
@@ -41,7 +41,9 @@ from entrypoints.payment_files import (
     sepa_credit_transfer,
 )
 from ledger.errors import CommandRejected
-from projections.listings import DEFAULT_LIMIT
+from projections.listings import DEFAULT_LIMIT, Listings
+from projections.queries import Queries
+from projections.reports import Reports
 
 log = structlog.get_logger(__name__)
 
@@ -69,34 +71,35 @@ class Row:
 
 
 @router.get("/finance/payouts", response_class=HTMLResponse, dependencies=[Reader])
-def payouts(request: Request, principal: CurrentPrincipal, ledger: LedgerDep,
+def payouts(request: Request, principal: CurrentPrincipal, listings: ListingsDep, reports: ReportsDep,
             program: Program = None, after: After = None) -> Response:
-    return _payouts_page(request, principal, ledger, program, after, accounts=None)
+    return _payouts_page(request, principal, listings, reports, program, after, accounts=None)
 
 
 @router.post("/finance/payouts/accounts", response_class=HTMLResponse, dependencies=sends(REVEAL))
-async def show_accounts(request: Request, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
+async def show_accounts(request: Request, principal: CurrentPrincipal, bus: BusDep, listings: ListingsDep,
+                        reports: ReportsDep) -> Response:
     """The same page with the full accounts of its rows, each reveal recorded first."""
     form = await request.form()
     program, after = form_text(form, "program"), form_text(form, "after")
-    due = ledger.listings.payouts_due(program=program, limit=DEFAULT_LIMIT, after=after)
+    due = listings.payouts_due(program=program, limit=DEFAULT_LIMIT, after=after)
     partner_ids = [item["partner_id"] for item in due.items]
-    accounts = await run_in_threadpool(reveal_accounts, ledger.listings, ledger.bus, principal, partner_ids, "payouts page")
-    return _payouts_page(request, principal, ledger, program, after, accounts=accounts)
+    accounts = await run_in_threadpool(reveal_accounts, listings, bus, principal, partner_ids, "payouts page")
+    return _payouts_page(request, principal, listings, reports, program, after, accounts=accounts)
 
 
-def _payouts_page(request: Request, principal: Principal, ledger: Ledger, program: str | None, after: str | None,
-                  accounts: dict[str, str] | None) -> Response:
-    due = ledger.listings.payouts_due(program=program, limit=DEFAULT_LIMIT, after=after)
-    requests = ledger.listings.payout_requests(program=program, limit=DEFAULT_LIMIT)
+def _payouts_page(request: Request, principal: Principal, listings: Listings, reports: Reports, program: str | None,
+                  after: str | None, accounts: dict[str, str] | None) -> Response:
+    due = listings.payouts_due(program=program, limit=DEFAULT_LIMIT, after=after)
+    requests = listings.payout_requests(program=program, limit=DEFAULT_LIMIT)
     requested = {(r["partner_id"], r["currency"]): r for r in requests.items}
-    payees = ledger.listings.payees([item["partner_id"] for item in due.items])
+    payees = listings.payees([item["partner_id"] for item in due.items])
     rows = [{**item, "request": requested.get((item["partner_id"], item["currency"])), "paid_to": payees[item["partner_id"]],
              "full_account": (accounts or {}).get(item["partner_id"])} for item in due.items]
     return render(request, "finance/payouts.html", {
-        "rows": rows, "totals": ledger.listings.payouts_due_totals(program=program),
+        "rows": rows, "totals": listings.payouts_due_totals(program=program),
         "requests_waiting": len(requests.items), "more_requests": requests.next is not None,
-        "program": program, "after": after, "program_ids": ledger.reports.program_ids(),
+        "program": program, "after": after, "program_ids": reports.program_ids(),
         "may_pay": principal.may_send("record_payout"), "may_reveal": principal.may_send(REVEAL),
         "revealed": accounts is not None,
         "pager": pager(PAYOUTS_PAGE, due.next, after, program=program),
@@ -109,24 +112,24 @@ def _payouts_page(request: Request, principal: Principal, ledger: Ledger, progra
 
 
 @router.get("/finance/payouts/requests", response_class=HTMLResponse, dependencies=[Reader])
-def payout_requests(request: Request, principal: CurrentPrincipal, ledger: LedgerDep,
-                    program: Program = None, after: After = None) -> Response:
+def payout_requests(request: Request, principal: CurrentPrincipal, queries: QueriesDep, listings: ListingsDep,
+                    reports: ReportsDep, program: Program = None, after: After = None) -> Response:
     """Partners' open payout requests, oldest first, each with what is due now and (for
     finance) a Pay action: the request's amount, or all that is due."""
-    page = ledger.listings.payout_requests(program=program, limit=DEFAULT_LIMIT, after=after)
-    payees = ledger.listings.payees([r["partner_id"] for r in page.items])
-    rows = [{**r, "paid_to": payees[r["partner_id"]], "due": _due_now(ledger, r["partner_id"], r["currency"])}
+    page = listings.payout_requests(program=program, limit=DEFAULT_LIMIT, after=after)
+    payees = listings.payees([r["partner_id"] for r in page.items])
+    rows = [{**r, "paid_to": payees[r["partner_id"]], "due": _due_now(queries, r["partner_id"], r["currency"])}
             for r in page.items]
     return render(request, "finance/requests.html", {
-        "rows": rows, "program": program, "program_ids": ledger.reports.program_ids(),
+        "rows": rows, "program": program, "program_ids": reports.program_ids(),
         "may_pay": principal.may_send("record_payout"), "pager": pager(REQUESTS_PAGE, page.next, after, program=program),
         "default_reference": f"payout-{datetime.now(UTC).strftime('%Y-%m-%d')}",
     }, principal=principal)
 
 
-def _due_now(ledger: Ledger, partner_id: str, currency: str) -> str:
+def _due_now(queries: Queries, partner_id: str, currency: str) -> str:
     """What may be paid to the partner in ``currency`` now."""
-    figures = ledger.queries.balance(partner_id)["currencies"].get(currency)
+    figures = queries.balance(partner_id)["currencies"].get(currency)
     return figures["due"] if figures else "0"
 
 
@@ -207,7 +210,7 @@ def _totals(rows: Any) -> dict[str, Decimal]:
 
 
 @router.post("/finance/payouts/files", response_class=HTMLResponse, dependencies=sends("record_payout"))
-async def payment_files(request: Request, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
+async def payment_files(request: Request, principal: CurrentPrincipal, listings: ListingsDep, settings: SettingsDep) -> Response:
     """The ticked rows as payment files: each gets its payout id; the page says which
     file pays it (SEPA for EUR bank accounts, PayPal) or why none can, offers the files
     and, once they are paid, "Mark these paid". Nothing is recorded here."""
@@ -218,22 +221,22 @@ async def payment_files(request: Request, principal: CurrentPrincipal, ledger: L
     today = datetime.now(UTC).date()
     batch = batch_id((row.key() for row in rows), today)
     numbered = [Row(*row.key(), payout_id=payout_id(batch, n)) for n, row in enumerate(rows, start=1)]
-    placed = _place(ledger, numbered)
+    placed = _place(listings, numbered)
     in_files = [p for p in placed if p["file"]]
     return render(request, "finance/files.html", {
         "batch": batch, "placed": placed, "in_files": in_files,
         "sepa": _file_summary(p for p in placed if p["file"] == SEPA),
         "paypal": _file_summary(p for p in placed if p["file"] == PAYPAL),
-        "payer_ready": bool(ledger.settings.payer_iban and ledger.settings.payer_name),
+        "payer_ready": bool(settings.payer_iban and settings.payer_name),
         "execution_date": _next_business_day(today).isoformat(),
     }, principal=principal)
 
 
-def _place(ledger: Ledger, rows: list[Row]) -> list[dict[str, Any]]:
+def _place(listings: Listings, rows: list[Row]) -> list[dict[str, Any]]:
     """Each row with the file that pays it (``sepa``, ``paypal``) or why none does. The
     accounts are read to decide, not shown."""
     partner_ids = [row.partner_id for row in rows]
-    payees, accounts = ledger.listings.payees(partner_ids), ledger.listings.payout_accounts(partner_ids)
+    payees, accounts = listings.payees(partner_ids), listings.payout_accounts(partner_ids)
     placed = []
     for row in rows:
         payee = payees.get(row.partner_id)
@@ -261,15 +264,14 @@ def _next_business_day(day: date) -> date:
 
 
 @router.post("/finance/payouts/files/sepa", dependencies=sends("record_payout"))
-async def sepa_file(request: Request, principal: CurrentPrincipal, ledger: LedgerDep,
+async def sepa_file(request: Request, principal: CurrentPrincipal, bus: BusDep, listings: ListingsDep, settings: SettingsDep,
                     execution_date: Annotated[date, Form()]) -> Response:
     """The pain.001 credit transfer of the form's EUR bank payouts, validated against the
     XSD; each account in it is revealed (recorded) first."""
-    settings = ledger.settings
     if not (settings.payer_iban and settings.payer_name):
         return back_to(PAYOUTS_PAGE, "Set LEDGER_PAYER_NAME and LEDGER_PAYER_IBAN (the account paid from) to make a SEPA file.",
                        "error")
-    payments = await run_in_threadpool(_payments, ledger, principal, await request.form(), SEPA, None)
+    payments = await run_in_threadpool(_payments, bus, listings, principal, await request.form(), SEPA, None)
     if not payments:
         return back_to(PAYOUTS_PAGE, "No payout of this file can be paid by SEPA transfer any more.", "error")
     xml = sepa_credit_transfer(Payer(settings.payer_name, settings.payer_iban, settings.payer_bic), payments, execution_date)
@@ -280,11 +282,11 @@ async def sepa_file(request: Request, principal: CurrentPrincipal, ledger: Ledge
 
 
 @router.post("/finance/payouts/files/paypal", dependencies=sends("record_payout"))
-async def paypal_file(request: Request, principal: CurrentPrincipal, ledger: LedgerDep,
+async def paypal_file(request: Request, principal: CurrentPrincipal, bus: BusDep, listings: ListingsDep,
                       currency: Annotated[str, Form(pattern="^[A-Z]{3}$")]) -> Response:
     """The PayPal Payouts CSV of the form's PayPal payouts in one currency (PayPal takes
     one currency per file); each account in it is revealed (recorded) first."""
-    payments = await run_in_threadpool(_payments, ledger, principal, await request.form(), PAYPAL, currency)
+    payments = await run_in_threadpool(_payments, bus, listings, principal, await request.form(), PAYPAL, currency)
     if not payments:
         return back_to(PAYOUTS_PAGE, f"No payout of this file can be paid by PayPal in {currency} any more.", "error")
     batch = payments[0].payout_id.rsplit("-", 1)[0]
@@ -293,13 +295,14 @@ async def paypal_file(request: Request, principal: CurrentPrincipal, ledger: Led
                     headers={"Content-Disposition": f'attachment; filename="{batch}-paypal-{currency}.csv"'})
 
 
-def _payments(ledger: Ledger, principal: Principal, form: FormData, kind: str, currency: str | None) -> list[Payment]:
+def _payments(bus: MessageBus, listings: Listings, principal: Principal, form: FormData, kind: str,
+              currency: str | None) -> list[Payment]:
     """The form's payouts that ``kind`` of file pays (in ``currency``), as placed now,
     their accounts revealed through the bus."""
-    placed = [p for p in _place(ledger, [row for row in _ticked_rows(form) if row.payout_id])
+    placed = [p for p in _place(listings, [row for row in _ticked_rows(form) if row.payout_id])
               if p["file"] == kind and (currency is None or p["row"].currency == currency)]
     shown_in = "SEPA file" if kind == SEPA else "PayPal file"
-    accounts = reveal_accounts(ledger.listings, ledger.bus, principal, [p["row"].partner_id for p in placed], shown_in)
+    accounts = reveal_accounts(listings, bus, principal, [p["row"].partner_id for p in placed], shown_in)
     return [
         Payment(payout_id=p["row"].payout_id, partner_id=p["row"].partner_id, currency=p["row"].currency,
                 amount=amount, statement_id=p["row"].statement_id, method=p["payee"]["method"],

@@ -25,10 +25,9 @@ from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from entrypoints.bootstrap import Ledger
 from entrypoints.http.access import Principal, Role
-from entrypoints.http.auth import CurrentPrincipal, LedgerDep, partner_visible
-from entrypoints.http.deps import BusDep, ReferralsDep
+from entrypoints.http.auth import CurrentPrincipal, partner_visible
+from entrypoints.http.deps import BusDep, ClicksDep, ReferralsDep
 from entrypoints.http.pages.common import form_text, sends, submit
 from entrypoints.http.params import PartnerId, takes_any_query
 from entrypoints.http.problems import ApiError
@@ -37,8 +36,8 @@ from entrypoints.http.templating import render
 from entrypoints.http.urls import Url, url
 from ledger.calendar import month_end
 from ledger.referral import LEAD_TRAINING
-from projections.queries import NotFound
-from projections.referrals import LEAD_STATES, FunnelMonth
+from projections.queries import NotFound, Queries
+from projections.referrals import LEAD_STATES, FunnelMonth, Referrals
 
 log = structlog.get_logger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -50,13 +49,13 @@ Link = Annotated[str, Path(min_length=1, max_length=64, description="a partner's
 
 @router.get("/r/{link}")
 @takes_any_query
-async def follow_link(request: Request, link: Link, ledger: LedgerDep) -> Response:
+async def follow_link(request: Request, link: Link, referrals: ReferralsDep, clicks: ClicksDep) -> Response:
     """Public: a click counted for the link and the day, then a redirect (302) to the landing page."""
     now = datetime.now(UTC)
-    landing = await run_in_threadpool(ledger.referrals.landing, link, now, list(request.query_params.multi_items()))
+    landing = await run_in_threadpool(referrals.landing, link, now, list(request.query_params.multi_items()))
     if landing is None:
         raise NotFound("there is no such referral link")
-    await run_in_threadpool(ledger.clicks.count, link.lower(), now.date())
+    await run_in_threadpool(clicks.count, link.lower(), now.date())
     log.info("referral_link_followed")  # never the link: it would tie a visitor's address to a partner
     return RedirectResponse(landing, status_code=302)
 
@@ -64,25 +63,26 @@ async def follow_link(request: Request, link: Link, ledger: LedgerDep) -> Respon
 # -- the partner's own sections of its dashboard ---------------------------------------
 
 
-def dashboard_sections(request: Request, ledger: Ledger, record: dict[str, Any], principal: Principal,
-                       months: int, last_month: str) -> dict[str, Any]:
+def dashboard_sections(request: Request, queries: Queries, referrals: Referrals, public_url: str, record: dict[str, Any],
+                       principal: Principal, months: int, last_month: str) -> dict[str, Any]:
     """What the dashboard's referral, lead and resale sections show: the public link (with
     its full URL to copy), the private code to the partner itself and admins only, the
-    funnel over the dashboard's months, the partner's leads, and which forms the caller may send."""
+    funnel over the dashboard's months, the partner's leads, and which forms the caller may send.
+    ``public_url``: ``LEDGER_HTTP_PUBLIC_URL`` (the request's own base when unset)."""
     partner_id = record["partner_id"]
     private = principal.may_see_code(partner_id)
-    base = (ledger.settings.http_public_url or str(request.base_url)).rstrip("/")
+    base = (public_url or str(request.base_url)).rstrip("/")
     link = record.get("referral_link")
-    terms = ledger.queries.terms(record["program_id"])
-    funnel = ledger.referrals.funnel(partner_id, months, month_end(last_month))
+    terms = queries.terms(record["program_id"])
+    funnel = referrals.funnel(partner_id, months, month_end(last_month))
     return {"referral": {
         "link": link, "link_url": base + url("/r/{}", link) if link else None,
         "lands": terms.get("landing_url") is not None,
-        "code": ledger.queries.partner(partner_id, with_code=True)["partner_code"] if private else None,
+        "code": queries.partner(partner_id, with_code=True)["partner_code"] if private else None,
         "may_rotate": private and principal.may_send("rotate_partner_code") and record["state"] == "approved",
         "funnel": [month for month in reversed(funnel["months"]) if _active(month)],
         "quiet_months": sum(1 for month in funnel["months"] if not _active(month)),
-        "leads": ledger.referrals.leads(partner_id=partner_id, limit=LEADS_SHOWN) if private else None,
+        "leads": referrals.leads(partner_id=partner_id, limit=LEADS_SHOWN) if private else None,
         "leads_shown": LEADS_SHOWN,
         "may_submit_lead": principal.may_send("submit_lead") and record["state"] == "approved",
         "training_first": terms["training_required_for_leads"] and not record["training_completed"],

@@ -12,8 +12,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from entrypoints.bootstrap import Credentials
 from entrypoints.http.access import Principal
-from entrypoints.http.auth import LedgerDep, OptionalPrincipal, check_signin_csrf, close_session, open_session, signin_form
-from entrypoints.http.deps import CredentialsDep
+from entrypoints.http.auth import OptionalPrincipal, check_signin_csrf, close_session, open_session, signin_form
+from entrypoints.http.deps import CredentialsDep, MailroomDep
 from entrypoints.http.templating import render
 from entrypoints.mail import request_signin_link
 
@@ -38,12 +38,13 @@ def signin(request: Request, credentials: CredentialsDep, token: Annotated[str, 
 
 
 @router.post("/signin/email", response_class=HTMLResponse, dependencies=[FromOwnForm])
-def email_signin_link(request: Request, ledger: LedgerDep, email: Annotated[str, Form(max_length=320)]) -> Response:
+def email_signin_link(request: Request, mailroom: MailroomDep, credentials: CredentialsDep,
+                      email: Annotated[str, Form(max_length=320)]) -> Response:
     """"E-mail me a sign-in link": the same answer whether or not the address is a
     partner's (nobody learns who is one); the mail goes out from the outbox."""
-    request_signin_link(ledger, email.strip())
-    minutes = f"{ledger.settings.signin_link_minutes:g}"
-    return _signin_form(request, ledger.credentials, "signin.html", {"sent": True, "minutes": minutes})
+    request_signin_link(mailroom, email.strip())
+    minutes = f"{mailroom.settings.signin_link_minutes:g}"
+    return _signin_form(request, credentials, "signin.html", {"sent": True, "minutes": minutes})
 
 
 @router.get("/invite/{code}", response_class=HTMLResponse)

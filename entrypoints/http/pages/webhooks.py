@@ -4,14 +4,15 @@ removing an endpoint. Admins only."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from entrypoints.http.access import WEBHOOKS
-from entrypoints.http.auth import CurrentPrincipal, LedgerDep, require
+from entrypoints.http.auth import CurrentPrincipal, require
+from entrypoints.http.deps import OutboxDep, WebhooksDep
 from entrypoints.http.pages.common import back_to, form_text
 from entrypoints.http.params import PathId
 from entrypoints.http.problems import ApiError
@@ -19,6 +20,9 @@ from entrypoints.http.templating import render
 from entrypoints.http.urls import Url, url
 from entrypoints.webhooks import EVENT_TYPES, add_endpoint, send_again
 from ledger.errors import CommandRejected
+
+if TYPE_CHECKING:
+    from adapters.webhooks import WebhookEndpoints
 
 router = APIRouter(include_in_schema=False)
 log = structlog.get_logger(__name__)
@@ -33,13 +37,13 @@ def endpoint_url(endpoint_id: str) -> Url:
 
 
 @router.get("/admin/webhooks", response_class=HTMLResponse, dependencies=Admin)
-def endpoints(request: Request, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
-    return _list_page(request, principal, ledger, {})
+def endpoints(request: Request, principal: CurrentPrincipal, webhooks: WebhooksDep) -> Response:
+    return _list_page(request, principal, webhooks, {})
 
 
-def _list_page(request: Request, principal: Any, ledger: Any, extra: dict[str, Any], status: int = 200,
+def _list_page(request: Request, principal: Any, webhooks: WebhookEndpoints, extra: dict[str, Any], status: int = 200,
                headers: dict[str, str] | None = None) -> Response:
-    rows = [{**e.as_dict(), "url_path": endpoint_url(e.endpoint_id)} for e in ledger.webhooks.all()]
+    rows = [{**e.as_dict(), "url_path": endpoint_url(e.endpoint_id)} for e in webhooks.all()]
     return render(request, "admin/webhooks.html", {
         "endpoints": rows, "event_types": sorted(EVENT_TYPES), "suggested": SUGGESTED, "created": None,
         "problems": [], "form": {}, **extra,
@@ -47,26 +51,26 @@ def _list_page(request: Request, principal: Any, ledger: Any, extra: dict[str, A
 
 
 @router.post("/admin/webhooks", response_class=HTMLResponse, dependencies=Admin)
-async def register(request: Request, principal: CurrentPrincipal, ledger: LedgerDep) -> Response:
+async def register(request: Request, principal: CurrentPrincipal, webhooks: WebhooksDep, outbox: OutboxDep) -> Response:
     form = await request.form()
     chosen = [str(value) for value in form.getlist("event_types")]
     url, description = form_text(form, "url") or "", form_text(form, "description")
     try:
-        endpoint, secret = add_endpoint(ledger, url, chosen, description)
+        endpoint, secret = add_endpoint(webhooks, outbox, url, chosen, description)
     except CommandRejected as refused:
-        return _list_page(request, principal, ledger, {
+        return _list_page(request, principal, webhooks, {
             "problems": refused.problems, "form": {"url": url, "description": description, "event_types": chosen}}, status=422)
     # The secret is on this answer only: never in a URL, a cookie, a log line or a cache.
-    return _list_page(request, principal, ledger, {"created": {**endpoint.as_dict(), "secret": secret}},
+    return _list_page(request, principal, webhooks, {"created": {**endpoint.as_dict(), "secret": secret}},
                       headers={"Cache-Control": "no-store"})
 
 
 @router.get("/admin/webhooks/{endpoint_id}", response_class=HTMLResponse, dependencies=Admin)
-def endpoint(request: Request, principal: CurrentPrincipal, ledger: LedgerDep, endpoint_id: EndpointId) -> Response:
-    found = ledger.webhooks.get(endpoint_id)
+def endpoint(request: Request, principal: CurrentPrincipal, webhooks: WebhooksDep, endpoint_id: EndpointId) -> Response:
+    found = webhooks.get(endpoint_id)
     if found is None:
         raise ApiError("not_found", f"webhook endpoint {endpoint_id!r} does not exist", "endpoint_id")
-    deliveries = ledger.webhooks.deliveries(endpoint_id)
+    deliveries = webhooks.deliveries(endpoint_id)
     return render(request, "admin/webhook.html", {
         "endpoint": found.as_dict(), "deliveries": deliveries,
         "remove_url": url("/admin/webhooks/{}/remove", endpoint_id), "again_url": url("/admin/webhooks/{}/send-again", endpoint_id),
@@ -75,16 +79,16 @@ def endpoint(request: Request, principal: CurrentPrincipal, ledger: LedgerDep, e
 
 
 @router.post("/admin/webhooks/{endpoint_id}/send-again", dependencies=Admin)
-async def again(request: Request, ledger: LedgerDep, endpoint_id: EndpointId) -> Response:
+async def again(request: Request, webhooks: WebhooksDep, outbox: OutboxDep, endpoint_id: EndpointId) -> Response:
     key = form_text(await request.form(), "key") or ""
-    if not send_again(ledger, endpoint_id, key):
+    if not send_again(webhooks, outbox, endpoint_id, key):
         return back_to(endpoint_url(endpoint_id), f"No delivery {key!r} to send again.", "error")
     return back_to(endpoint_url(endpoint_id), "Queued to be sent again, with the same webhook-id.")
 
 
 @router.post("/admin/webhooks/{endpoint_id}/remove", dependencies=Admin)
-async def remove(ledger: LedgerDep, endpoint_id: EndpointId) -> Response:
-    if not ledger.webhooks.disable(endpoint_id):
+async def remove(webhooks: WebhooksDep, endpoint_id: EndpointId) -> Response:
+    if not webhooks.disable(endpoint_id):
         return back_to(LIST_PAGE, f"No active endpoint {endpoint_id!r}.", "error")
     log.info("webhook_endpoint_removed", endpoint_id=endpoint_id)
     return back_to(LIST_PAGE, f"Endpoint {endpoint_id} removed: nothing more is delivered to it.")

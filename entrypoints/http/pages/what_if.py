@@ -9,21 +9,21 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from entrypoints.bootstrap import Ledger
 from entrypoints.http import charts
 from entrypoints.http.access import WHAT_IF
-from entrypoints.http.auth import CurrentPrincipal, LedgerDep, require
+from entrypoints.http.auth import CurrentPrincipal, require
+from entrypoints.http.deps import LogHead, ReportsDep, WhatIfDep, WhatIfRun
 from entrypoints.http.params import MONTH_PATTERN
 from entrypoints.http.problems import ApiError
 from entrypoints.http.templating import render
 from entrypoints.http.urls import url
-from entrypoints.what_if import run_what_if
 from ledger.calendar import next_period
 from ledger.errors import CommandRejected, Problem
 from projections.queries import NotFound
@@ -41,16 +41,16 @@ CHART_SIZE = (720, 280)
 
 
 @router.get("/what-if", response_class=HTMLResponse, dependencies=MayAsk)
-def what_if_page(request: Request, principal: CurrentPrincipal, ledger: LedgerDep, program: ProgramParam = None,
-                 patch: PatchParam = None, start: Month = None, end: ToMonth = None) -> Response:
+def what_if_page(request: Request, principal: CurrentPrincipal, reports: ReportsDep, run: WhatIfDep, log_head: LogHead,
+                 program: ProgramParam = None, patch: PatchParam = None, start: Month = None, end: ToMonth = None) -> Response:
     context: dict[str, Any] = {
-        "program_ids": ledger.reports.program_ids(), "program": program, "patch": patch or "",
+        "program_ids": reports.program_ids(), "program": program, "patch": patch or "",
         "start": start or "", "end": end or "", "example": EXAMPLE_PATCH, "report": None, "problems": [],
         "month_pattern": MONTH_PATTERN,
     }
     if program and patch:
         try:
-            report = _report(ledger, program, patch, start or None, end or None)
+            report = _report(request, run, log_head, program, patch, start or None, end or None)
         except CommandRejected as refused:
             return render(request, "finance/what_if.html", {**context, "problems": refused.problems},
                           principal=principal, status=422)
@@ -63,12 +63,12 @@ def what_if_page(request: Request, principal: CurrentPrincipal, ledger: LedgerDe
 
 
 @router.get("/what-if/chart.svg", response_class=Response, dependencies=MayAsk)
-def what_if_chart(ledger: LedgerDep, program: Annotated[str, Query(min_length=1, max_length=200)],
+def what_if_chart(request: Request, run: WhatIfDep, log_head: LogHead, program: Annotated[str, Query(min_length=1, max_length=200)],
                   patch: Annotated[str, Query(min_length=1, max_length=20_000)], start: Month = None,
                   end: ToMonth = None) -> Response:
     """The monthly difference (proposed - issued), one series per currency."""
     try:
-        report = _report(ledger, program, patch, start or None, end or None)
+        report = _report(request, run, log_head, program, patch, start or None, end or None)
     except CommandRejected as refused:
         raise ApiError(refused.code, refused.message, refused.field) from None
     months = _every_month(sorted({period for period, _ in report.months}))
@@ -100,17 +100,20 @@ _RECENT_MAX = 8
 _LOCK = threading.Lock()
 
 
-def _report(ledger: Ledger, program: str, patch_text: str, start: str | None, end: str | None) -> WhatIfReport:
+def _report(request: Request, run: WhatIfRun, log_head: Callable[[], int], program: str, patch_text: str,
+            start: str | None, end: str | None) -> WhatIfReport:
+    """The what-if, computed once for the page and its chart: the cache is keyed by the
+    app (its ledger), the log's head and the question."""
     try:
         patch = json.loads(patch_text)
     except ValueError as error:
         raise CommandRejected("invalid", f"the terms patch is not JSON: {error}", "terms_patch") from None
-    key = (id(ledger), ledger.log_head(), program, json.dumps(patch, sort_keys=True), start, end)
+    key = (id(request.app), log_head(), program, json.dumps(patch, sort_keys=True), start, end)
     with _LOCK:
         if key in _RECENT:
             _RECENT.move_to_end(key)
             return _RECENT[key]
-    report = run_what_if(ledger, program, patch, start=start, end=end)
+    report = run(program, patch, start, end)
     with _LOCK:
         _RECENT[key] = report
         while len(_RECENT) > _RECENT_MAX:
