@@ -26,13 +26,8 @@ Receipt = tuple[str, dict[str, Any]]  # (fingerprint of the command's content, i
 
 # Aggregates kept between batches, at most (memory stays bounded on huge imports).
 MAX_CACHED = 100_000
-# Events kept for the books between two month closes, at most (beyond, they are read
-# back from the log at the next close).
-MAX_RECENT = 100_000
 BOOK_PAGE = 5_000  # book events read from the log per query
 _BOOK_TOPICS = frozenset(BOOK_TOPICS)
-# A book event this unit of work committed: (effective time, topic, payload's stored bytes).
-BookEvent = tuple[datetime, str, bytes]
 
 
 class UnitOfWork:
@@ -54,12 +49,9 @@ class UnitOfWork:
         # One recorded time per command: its events share their metadata object.
         self._recorded_for: tuple[EventMeta | None, datetime] = (None, datetime.now(UTC))
         # The books (what month closes state), folded from the log up to ``_books_at``;
-        # the book events this unit of work committed since, and the position up to
-        # which the log holds nothing else (another writer's events mean a read).
-        self._books = Books()
+        # None until a close first asks for them.
+        self._books: Books | None = None
         self._books_at = 0
-        self._recent: dict[int, BookEvent] = {}  # by position
-        self._known_to = 0
 
     def get(self, cls: type[A], key: str) -> A | None:
         """The aggregate (None if it does not exist); the batch is decided on it, so
@@ -177,50 +169,44 @@ class UnitOfWork:
             return []
         positions = self.store.append(pending, read_versions=read_versions, forget_subjects=forget, receipts=receipts)
         committed = list(zip(positions, pending, strict=True))
-        self._keep_for_books(committed)
+        self._fold_into_books(committed)
         return committed
 
     def books(self) -> Books:
-        """The books as of the log's head: the events this unit of work committed are
-        folded from the payload bytes it wrote; any other writer's are read from the
-        log, as plain payloads (``EventStore.payloads``: no model validated per event)."""
+        """The books as of the log's head. The first call reads the log's book events
+        (``EventStore.payloads``: plain payloads, no model validated per event); later
+        ones read only what another writer appended since, for the events this unit of
+        work commits are folded as it commits them."""
+        if self._books is None:
+            self._books = Books()
         head = self.store.max_position()
-        if head > self._books_at:
-            if self._known_to >= head:
-                for position, (effective_at, topic, payload_json) in sorted(self._recent.items()):
-                    self._books.observe(position, effective_at, topic, orjson.loads(payload_json))
-            else:
-                self._read_books(head)
-            self._books_at = self._known_to = head
-            self._recent = {}
-        return self._books
-
-    def _read_books(self, head: int) -> None:
-        """Fold the log's book events after the books, up to ``head``, a page at a time."""
         after = self._books_at
-        while page := self.store.payloads(after, BOOK_PAGE, head, BOOK_TOPICS):
+        while after < head:
+            page = self.store.payloads(after, BOOK_PAGE, head, BOOK_TOPICS)
             for position, effective_at, topic, payload in page:
                 self._books.observe(position, effective_at, topic, payload)
+            if len(page) < BOOK_PAGE:
+                break  # the last page
             after = page[-1][0]
+        self._books_at = max(head, self._books_at)
+        return self._books
 
-    def _keep_for_books(self, committed: list[tuple[int, Envelope]]) -> None:
-        if not committed:
+    def _fold_into_books(self, committed: list[tuple[int, Envelope]]) -> None:
+        """Once the books are read, a batch that follows them in the log (no other
+        writer's events in between) is folded as it commits, from the payload bytes it
+        wrote: nothing is kept for the next close but the books themselves. After a
+        gap, the next close reads the log from the books' position instead (this
+        batch's events too, in the log's order)."""
+        if self._books is None or not committed:
             return
         first, last = committed[0][0], committed[-1][0]
-        if first == self._known_to + 1 and last - first == len(committed) - 1:
-            self._known_to = last  # nothing of another writer's in between
-        elif not self._books_at:
-            # The first close will read the log from its start anyway (a process that
-            # does not close months, such as the Kafka consumer, keeps nothing).
-            self._recent, self._known_to = {}, -1
+        if first != self._books_at + 1 or last - first != len(committed) - 1:
             return
-        # Only the effective time, the topic and the payload's bytes (made once, for the
-        # store): no model, envelope or metadata is kept alive.
-        self._recent.update(
-            (p, (e.effective_at, e.payload.TOPIC, e.payload_json)) for p, e in committed if e.payload.TOPIC in _BOOK_TOPICS
-        )
-        if len(self._recent) > MAX_RECENT:
-            self._recent, self._known_to = {}, -1  # read back from the log at the next close
+        for position, envelope in committed:
+            topic = envelope.payload.TOPIC
+            if topic in _BOOK_TOPICS:
+                self._books.observe(position, envelope.effective_at, topic, orjson.loads(envelope.payload_json))
+        self._books_at = last
 
     def pending(self) -> list[Envelope]:
         """The events recorded since the last commit, in order (a preview reads them)."""

@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from commands import unit_of_work
 from demo.generate import generate
 from ledger.account import BOOK_TOPICS, Books, StatementDraft
 from ledger.partner import Partner
@@ -88,6 +89,41 @@ def test_the_books_read_what_another_writer_recorded(ledger_url: str) -> None:
         other.close()
 
 
+
+def test_once_read_the_books_follow_their_own_commits_and_read_only_another_writers(ledger_url: str) -> None:
+    """Memory stays the books' own: a unit of work keeps no event for the next close.
+    What it commits right after its books is folded as it commits (no read); after
+    another writer's events, the next close reads the log from the books' position
+    only, in the log's order."""
+    one, other = Driver(ledger_url), Driver(ledger_url)
+    reads: list[tuple[int, int | None]] = []
+    payloads = one.app.store.payloads
+
+    def counted(after: int, limit: int, stop: int | None = None, topics: Any = ()) -> Any:
+        reads.append((after, stop))
+        return payloads(after, limit, stop, topics)
+
+    one.app.store.payloads = counted  # type: ignore[method-assign]
+    try:
+        one.ok(b.program(), *b.partner("p1"), *b.customer("c1", "p1", at="2025-01-05T00:00:00Z"))
+        one.ok(b.payment("in_1", "c1", {"platform_fee": "1000.00"}, at="2025-01-10T00:00:00Z"))
+        assert_same_drafts(one, "prog", "2025-03")
+        assert reads == [(0, one.event_count())]  # the first close reads the log
+        one.ok(b.payment("in_2", "c1", {"platform_fee": "500.00"}, at="2025-01-11T00:00:00Z"))
+        one.ok(b.close("2025-01", at="2025-02-01T00:00:00Z"))
+        assert len(reads) == 1 and one.app.bus.uow._books_at == one.event_count()  # folded as committed
+        read_to = one.event_count()
+        other.ok(b.payment("in_3", "c1", {"platform_fee": "200.00"}, at="2025-02-12T00:00:00Z"))
+        one.ok(b.payment("in_4", "c1", {"platform_fee": "100.00"}, at="2025-02-13T00:00:00Z"))
+        assert one.app.bus.uow._books_at == read_to  # a gap: nothing folded out of order
+        [draft] = books_drafts(one, "prog", "2025-03")
+        assert reads[1:] == [(read_to, one.event_count())]
+        assert [line.source_id for line in draft.lines] == ["in_3", "in_4"]
+        assert_same_drafts(one, "prog", "2025-03")
+    finally:
+        one.close()
+        other.close()
+
 def test_a_log_written_before_issue_19_drafts_the_same_from_its_books(tmp_path: Any) -> None:
     path = tmp_path / "before.db"
     shutil.copy(BEFORE, path)
@@ -120,7 +156,7 @@ def assert_same_books(driver: Driver, program_ids: list[str], periods: list[str]
     decoded events: the same lines (amounts with their exponents, times and their
     offsets), the same accounts stated before, the same drafts in stored bytes."""
     uow = driver.app.bus.uow
-    uow._books, uow._books_at, uow._recent, uow._known_to = Books(), 0, {}, 0  # a fresh process's first read
+    uow._books, uow._books_at = None, 0  # a fresh process's first read
     raw, decoded = uow.books(), books_from_models(driver)
     assert raw.unstated == decoded.unstated
     assert [[_exact(line) for line in lines.values()] for lines in raw.unstated.values()] == \
@@ -140,7 +176,8 @@ def _exact(line: Any) -> tuple[Any, ...]:
     return (line.position, line.seq, str(line.amount), *(None if t is None else (t.isoformat(), t.utcoffset()) for t in times))
 
 
-def test_the_books_from_the_logs_rows_are_the_books_of_its_decoded_events(ledger_url: str) -> None:
+def test_the_books_from_the_logs_rows_are_the_books_of_its_decoded_events(ledger_url: str, monkeypatch: Any) -> None:
+    monkeypatch.setattr(unit_of_work, "BOOK_PAGE", 97)  # many pages
     driver = Driver(ledger_url)
     try:
         commands = list(islice(generate(11, "S"), 4_000))
