@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-from ledger.account import StatementDraft
 from ledger.aggregate import Aggregate, Envelope
 from ledger.referral import Contacts
 
@@ -76,9 +75,6 @@ class ReadModels(Protocol):
         """Bring every read model up to date with the log; returns events applied.
         ``recent``: events just written, with their positions, which need not be read
         back from the log when the read models are right behind them."""
-
-    def statement_drafts(self, program_id: str, period: str) -> list[StatementDraft]:
-        """What a month close states, per partner and currency (read models current)."""
 
     def contacts(self, email_hash: str, domain_hash: str | None) -> Contacts:
         """Customers whose e-mail or domain matches, and the leads for that e-mail (read models current)."""

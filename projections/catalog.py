@@ -7,7 +7,6 @@ from contextlib import contextmanager
 
 from adapters.database import Database
 from adapters.event_store import EventStore
-from ledger.account import StatementDraft
 from ledger.referral import Contacts
 from projections.addresses_view import AddressesView
 from projections.audit_view import AuditView
@@ -21,7 +20,6 @@ from projections.listings_view import ListingsView
 from projections.partners_view import PartnersView
 from projections.program_terms_view import ProgramTermsView
 from projections.runner import ProjectionRunner, View
-from projections.statement_drafts import statement_drafts
 from projections.statements_view import StatementsView
 
 # Primary keys, for streaming comparisons of two copies of a view's tables.
@@ -83,11 +81,6 @@ class LiveReadModels(ProjectionRunner):
         if not self._current_in_batch:
             self.catch_up()
             self._current_in_batch = self._in_batch
-
-    def statement_drafts(self, program_id: str, period: str) -> list[StatementDraft]:
-        """Month close reads the journal, so it must be current: catch up first."""
-        self._bring_up_to_date()
-        return statement_drafts(self.db, self.t, program_id, period)
 
     def contacts(self, email_hash: str, domain_hash: str | None) -> Contacts:
         """Customers whose e-mail or domain matches, and leads for that e-mail: current,

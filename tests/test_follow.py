@@ -9,7 +9,6 @@ from contextlib import AbstractContextManager, nullcontext
 
 from commands.bus import MessageBus
 from commands.unit_of_work import UnitOfWork
-from ledger.account import StatementDraft
 from projections.catalog import LiveReadModels
 from tests import builders as b
 from tests.conftest import Driver
@@ -29,9 +28,6 @@ class NotCatchingUp:
 
     def prefetch_contacts(self, email_hashes: set[str], domain_hashes: set[str]) -> None:
         pass
-
-    def statement_drafts(self, program_id: str, period: str) -> list[StatementDraft]:
-        return self.live.statement_drafts(program_id, period)
 
 
 def test_follower_process_projects_what_another_process_writes(pg_url):

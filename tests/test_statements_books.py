@@ -20,6 +20,7 @@ from ledger.account import BOOK_TOPICS, Books, StatementDraft
 from ledger.partner import Partner
 from tests import builders as b
 from tests.conftest import Driver
+from tests.journal_drafts import journal_drafts
 
 BEFORE = Path(__file__).parent / "fixtures" / "ledger-before-issue-19.db"
 
@@ -40,7 +41,7 @@ def as_bytes(drafts: list[StatementDraft]) -> list[tuple[str, str, list[bytes]]]
 
 
 def assert_same_drafts(driver: Driver, program_id: str, period: str) -> list[StatementDraft]:
-    journal = driver.app.read_models.statement_drafts(program_id, period)
+    journal = journal_drafts(driver.app.read_models, program_id, period)
     books = books_drafts(driver, program_id, period)
     assert books == journal, (program_id, period)
     assert as_bytes(books) == as_bytes(journal), (program_id, period)

@@ -1,28 +1,30 @@
-"""What the journal says a month close would state: for each partner of the program and
-currency, every money line effective (and payable) by the period's end that no statement
-holds yet.
+"""What the journal (the ``proj_lines`` read model) says a month close would state: for
+each partner of the program and currency, every money line effective (and payable) by
+the period's end that no statement holds yet.
 
 A month close does not read this: it states from the books (``ledger.account.Books``,
 folded from the log), so a read model's bug cannot become a ``StatementIssued``. This
 is the journal's independent answer, which tests/test_statements_books.py holds the
-books to, close after close."""
+books to, close after close: a test's helper, not the ledger's."""
 
 from __future__ import annotations
 
 from itertools import groupby
 from typing import Any
 
-from adapters.database import Database
 from events.statement import StatementLine
 from ledger.account import StatementDraft
 from ledger.calendar import month_end
+from projections.catalog import LiveReadModels
 from projections.columns import from_minor, from_ts, ts
 from projections.lines_view import PAYABLE
 from projections.money import CLAWED_BACK, COMMISSION_SIGN, EARNED, STATEMENT_BUCKETS
-from projections.runner import Tables
 
 
-def statement_drafts(db: Database, t: Tables, program_id: str, period: str) -> list[StatementDraft]:
+def journal_drafts(read_models: LiveReadModels, program_id: str, period: str) -> list[StatementDraft]:
+    """The journal's drafts for closing ``period`` of the program (caught up first)."""
+    read_models.catch_up()
+    db, t = read_models.db, read_models.t
     end = ts(month_end(period))
     buckets = ", ".join(f"'{bucket}'" for bucket in STATEMENT_BUCKETS)
     with db.connect() as conn, db.transaction(conn) as cursor:
