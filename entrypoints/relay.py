@@ -16,7 +16,6 @@ program id), so one partner's events land on one partition, in log order.
 from __future__ import annotations
 
 import gc
-import hashlib
 import json
 import threading
 import time
@@ -40,7 +39,7 @@ from events.base import event_class_for_topic
 from events.customer import CustomerClaimed
 from events.schema_export import UNPUBLISHED_TYPES, schema_id
 from events.wire import ENVELOPE_VERSION, public_json, public_payload
-from ledger.aggregate import Envelope
+from ledger.aggregate import Envelope, event_id_text
 from projections.relay_tracking import RelayTracking
 
 if TYPE_CHECKING:
@@ -119,13 +118,8 @@ class WireSource:
 
     @property
     def event_id_text(self) -> str:
-        """``str(Envelope.event_id)``: RFC 4122's name-based SHA-1 id, by hand, as
-        ``Envelope.event_id_text`` makes it (a third of ``uuid5``'s cost)."""
-        digest = bytearray(hashlib.sha1(self.originator_id.bytes + str(self.originator_version).encode()).digest()[:16])
-        digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-        digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
-        text = digest.hex()
-        return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+        """``str(Envelope.event_id)``."""
+        return event_id_text(self.originator_id, self.originator_version)
 
     @classmethod
     def from_envelope(cls, envelope: Envelope, position: int) -> WireSource:

@@ -9,7 +9,6 @@ the writer already made. Times are kept as the columns' fixed-width UTC text
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -20,7 +19,7 @@ import orjson
 
 from adapters.event_store import Row, as_uuid, decode_row
 from events.base import event_class_for_topic
-from ledger.aggregate import Envelope
+from ledger.aggregate import Envelope, event_id_text
 from projections.columns import ts
 
 
@@ -55,18 +54,8 @@ class Record:
 
     @property
     def event_id_text(self) -> str:
-        """The event's id (``Envelope.event_id``: RFC 4122's name-based SHA-1 id) as text."""
+        """The event's id (``Envelope.event_id``) as text."""
         return event_id_text(self.originator_id, self.version)
-
-
-def event_id_text(originator_id: UUID | str, version: int) -> str:
-    """(``originator_id``: a UUID, or its hex text as SQLite stores it.)"""
-    identity = bytes.fromhex(originator_id) if isinstance(originator_id, str) else originator_id.bytes
-    digest = bytearray(hashlib.sha1(identity + str(version).encode()).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-    digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
-    text = digest.hex()
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def from_envelope(position: int, envelope: Envelope) -> Record:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
-from uuid import uuid4
+from uuid import uuid4, uuid5
 
 import orjson
 from hypothesis import given
@@ -20,7 +20,7 @@ from adapters.event_store import encode_state
 from events.base import EventMeta
 from events.partner import PayoutDetailsSet
 from events.revenue import Earning, PaymentRecorded, RevenueLine
-from ledger.aggregate import Envelope
+from ledger.aggregate import Envelope, event_id_text
 from projections.catalog import live_views
 from projections.columns import ts
 from projections.money import money_lines, record_lines
@@ -72,6 +72,12 @@ def test_an_event_stored_at_an_older_schema_version_is_upcast():
     assert record.payload == {**payload, "bic": None}  # v1 -> v2 adds the BIC
     assert orjson.loads(record.payload_json) == record.payload
     assert (record.effective_at, record.recorded_at) == ("2024-05-01T10:00:00.000000+00:00", "2024-05-01T10:00:01.000002+00:00")
+
+
+@given(st.uuids(), st.integers(min_value=0, max_value=2**63))
+def test_an_event_id_is_the_uuid5_of_its_version_in_its_aggregates_id(originator_id, version):
+    expected = str(uuid5(originator_id, str(version)))
+    assert event_id_text(originator_id, version) == event_id_text(originator_id.hex, version) == expected
 
 
 _MOMENTS = st.datetimes(
