@@ -75,6 +75,53 @@ def encode(envelope: Envelope) -> StoredEvent:
     return StoredEvent(envelope.originator_id, envelope.originator_version, envelope.payload.TOPIC, encode_state(envelope))
 
 
+# A stored event read as its model's own JSON, with no model (``current_document``):
+# (schema version, recorded time as stored, ``EventMeta``'s fields as stored, payload,
+# the payload's bytes as stored). A plain tuple: a named one costs ~0.2 us more to make,
+# once per event read.
+CurrentDocument = tuple[int, str, dict[str, Any], dict[str, Any], bytes]
+
+
+_PAYLOAD_KEY = b',"payload":'
+_HEAD_KEYS = frozenset({"schema_version", "recorded_at", "meta"})
+_META_KEYS = frozenset(EventMeta.model_fields)
+
+
+def current_document(topic: str, state: bytes) -> CurrentDocument | None:
+    """The stored document of an event of ``topic``, decoded with orjson alone, when it
+    is what ``encode_state`` writes for that event's model now: the payload last, the
+    current schema version, the metadata's fields and exactly the payload's fields the
+    model has. For anything else (an older schema version, a field the model gained
+    since with its default, a key it no longer has, a hand-edited row) ``None``:
+    ``decode_row`` reads those, upcasters and validation included. The one check every
+    fast reader of the log (the read models' records, the relay) trusts stored bytes by."""
+    try:
+        # The payload is the document's last member. The first ',"payload":' is where it
+        # starts if both halves parse: a raw quote cannot be inside a JSON string, a
+        # nested key would leave the head's braces open, and an earlier top-level one
+        # the tail with more after it.
+        split = state.index(_PAYLOAD_KEY)
+        head, payload_json = orjson.loads(state[:split] + b"}"), state[split + len(_PAYLOAD_KEY) : -1]
+        payload, meta = orjson.loads(payload_json), head["meta"]
+        current = (
+            head.keys() == _HEAD_KEYS and meta.keys() == _META_KEYS
+            and head["schema_version"] == _schema_version(topic) and payload.keys() == _field_names(topic)
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):  # not JSON, or not objects where objects belong
+        return None
+    return (head["schema_version"], head["recorded_at"], meta, payload, payload_json) if current else None
+
+
+@cache
+def _schema_version(topic: str) -> int:
+    return event_class_for_topic(topic).SCHEMA_VERSION
+
+
+@cache
+def _field_names(topic: str) -> frozenset[str]:
+    return frozenset(event_class_for_topic(topic).model_fields)
+
+
 @cache
 def _stored_model(payload_class: type[Event]) -> type[BaseModel]:
     """A model of the whole stored document of one event type at its current schema

@@ -35,11 +35,11 @@ from kafka.errors import KafkaError
 
 from entrypoints.bootstrap import Ledger
 from entrypoints.signals import stop_on_signals
-from events.base import event_class_for_topic
 from events.customer import CustomerClaimed
 from events.schema_export import UNPUBLISHED_TYPES, schema_id
 from events.wire import ENVELOPE_VERSION, public_json, public_payload
 from ledger.aggregate import Envelope, event_id_text
+from projections.record import current_document  # the store's check (the relay does not import adapters)
 from projections.relay_tracking import RelayTracking
 
 if TYPE_CHECKING:
@@ -133,32 +133,26 @@ class WireSource:
     @classmethod
     def from_row(cls, row: Sequence[Any], decode: Callable[[Notification], Envelope]) -> WireSource:
         """From a row of the log (position, originator id, version, topic, stored
-        bytes), without validating the bytes into the event's model again: they are
-        that model's own JSON when stored under its current schema version with every
-        field it has now. Anything else (an older schema version, a field added since
-        with its default, a hand-edited row) is decoded the long way, upcasters
-        included."""
+        bytes), without validating the bytes into the event's model again when they are
+        that model's own JSON now (``current_document``, the read models' check too).
+        Anything else (an older schema version, a field added since with its default,
+        a hand-edited row) is decoded the long way, upcasters included."""
         position, originator_id, version, topic, state = row
         state = bytes(state)
-        try:
-            # The payload is the document's last member (adapters.event_store.encode_state).
-            # The first ',"payload":' is where it starts if both halves parse: a raw
-            # quote cannot be inside a JSON string, a nested key would leave the head's
-            # braces open, and an earlier top-level one the tail with more after it.
-            split = state.index(b',"payload":')
-            head, payload = orjson.loads(state[:split] + b"}"), state[split + 11 : -1]
-            fields, meta = orjson.loads(payload), head["meta"]
-            if head["schema_version"] == _schema_version(topic) and fields.keys() == _field_names(topic):
+        document = current_document(topic, state)
+        if document is not None:
+            schema_version, recorded_at, meta, fields, payload = document
+            try:
                 return cls(
-                    position, topic, head["schema_version"],
+                    position, topic, schema_version,
                     originator_id if isinstance(originator_id, UUID) else UUID(originator_id), version,
                     datetime.fromisoformat(meta["effective_at"]).isoformat(),
-                    datetime.fromisoformat(head["recorded_at"]).isoformat(),
+                    datetime.fromisoformat(recorded_at).isoformat(),
                     meta["source"], meta["correlation_id"], fields,
                     stored_payload=payload if public_json(payload) is payload else None,
                 )
-        except (KeyError, TypeError, ValueError, AttributeError):
-            pass  # not the current shape: the long way below says what is wrong, if anything
+            except (TypeError, ValueError):
+                pass  # a time that is not one: the long way below says what is wrong
         notification = Notification(originator_id, version, topic, state, position)
         return cls.from_envelope(decode(notification), position)
 
@@ -214,16 +208,6 @@ _ENVELOPE = (
     b'"schema_version":%d,"source":%s,"type":%s}'
 )
 _json = orjson.dumps
-
-
-@cache
-def _schema_version(topic: str) -> int:
-    return event_class_for_topic(topic).SCHEMA_VERSION
-
-
-@cache
-def _field_names(topic: str) -> frozenset[str]:
-    return frozenset(event_class_for_topic(topic).model_fields)
 
 
 @cache

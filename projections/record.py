@@ -17,8 +17,7 @@ from uuid import UUID
 
 import orjson
 
-from adapters.event_store import Row, as_uuid, decode_row
-from events.base import event_class_for_topic
+from adapters.event_store import Row, as_uuid, current_document, decode_row
 from ledger.aggregate import Envelope, event_id_text
 from projections.columns import ts
 
@@ -69,25 +68,21 @@ def from_envelope(position: int, envelope: Envelope) -> Record:
     )
 
 
-_PAYLOAD_KEY = b',"payload":'
-
-
 def from_stored(row: Row) -> Record:
-    """A record of a stored event (a row of the log, ``EventStore.rows``). One stored at an
-    older schema version is upcast and validated by its catalogue model, as
-    ``adapters.event_store.decode`` does."""
+    """A record of a stored event (a row of the log, ``EventStore.rows``), read as stored
+    when it is its model's own JSON now (``current_document``); any other (an older
+    schema version, a field added since, a hand-edited row) is upcast and validated by
+    its catalogue model, as ``adapters.event_store.decode`` does."""
     position, originator_id, version, topic, state = row
     if not isinstance(state, bytes):
         state = bytes(state)
-    document = orjson.loads(state)
-    at = state.find(_PAYLOAD_KEY)
-    current = document.get("schema_version") == event_class_for_topic(topic).SCHEMA_VERSION
-    if not current or at < 0 or not state.endswith(b"}}"):
+    document = current_document(topic, state)
+    if document is None:
         return from_envelope(position, decode_row(as_uuid(originator_id), version, topic, state))
-    meta = document["meta"]
+    _, recorded_at, meta, payload, payload_json = document
     return Record(
-        position, topic, originator_id, version, ts_text(meta["effective_at"]), ts_text(document["recorded_at"]), meta,
-        document["payload"], state[at + len(_PAYLOAD_KEY) : -1],  # the payload is the document's last member
+        position, topic, originator_id, version, ts_text(meta["effective_at"]), ts_text(recorded_at), meta,
+        payload, payload_json,
     )
 
 

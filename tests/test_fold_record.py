@@ -12,12 +12,14 @@ from typing import Any
 from uuid import uuid4, uuid5
 
 import orjson
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
-from adapters.event_store import encode_state
-from events.base import EventMeta
+import projections.record
+from adapters.event_store import current_document, encode_state
+from events.base import EventMeta, event_class_for_topic
 from events.partner import PayoutDetailsSet
 from events.revenue import Earning, PaymentRecorded, RevenueLine
 from ledger.aggregate import Envelope, event_id_text
@@ -72,6 +74,85 @@ def test_an_event_stored_at_an_older_schema_version_is_upcast():
     assert record.payload == {**payload, "bic": None}  # v1 -> v2 adds the BIC
     assert orjson.loads(record.payload_json) == record.payload
     assert (record.effective_at, record.recorded_at) == ("2024-05-01T10:00:00.000000+00:00", "2024-05-01T10:00:01.000002+00:00")
+
+
+def _rows_reshaped(ledger: Any, reshape: Any) -> list[tuple[int, Any, int, str, bytes]]:
+    """The log's rows whose payload ``reshape`` changed (it returns False to leave one)."""
+    rows = []
+    for position, originator_id, version, topic, state in ledger.app.store.page(0, 100_000):
+        document = orjson.loads(state)
+        if reshape(topic, document["payload"]) is not False:
+            rows.append((position, originator_id, version, topic, orjson.dumps(document)))
+    return rows
+
+
+def _decoded_the_long_way(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The topics ``from_stored`` hands to ``decode_row`` from now on."""
+    topics: list[str] = []
+    decode_row = projections.record.decode_row
+
+    def spy(originator_id: Any, version: int, topic: str, state: bytes) -> Envelope:
+        topics.append(topic)
+        return decode_row(originator_id, version, topic, state)
+
+    monkeypatch.setattr(projections.record, "decode_row", spy)
+    return topics
+
+
+def test_a_payload_stored_without_a_field_the_model_has_now_gets_its_default(sqlite_ledger, monkeypatch):
+    history(sqlite_ledger)
+
+    def drop_a_defaulted_field(topic: str, payload: dict[str, Any]) -> bool:
+        fields = event_class_for_topic(topic).model_fields
+        defaulted = [name for name, field in fields.items() if not field.is_required() and name in payload]
+        if not defaulted:
+            return False
+        del payload[defaulted[0]]
+        return True
+
+    rows = _rows_reshaped(sqlite_ledger, drop_a_defaulted_field)
+    decoded = _decoded_the_long_way(monkeypatch)
+    for row in rows:
+        record = from_stored(row)
+        assert record.payload.keys() == event_class_for_topic(row[3]).model_fields.keys(), row[3]
+        assert orjson.loads(record.payload_json) == record.payload
+    assert len(rows) > 5 and decoded == [row[3] for row in rows]
+
+
+def test_a_payload_stored_with_a_key_the_model_does_not_have_is_refused_not_folded(sqlite_ledger, monkeypatch):
+    history(sqlite_ledger)
+    rows = _rows_reshaped(sqlite_ledger, lambda topic, payload: payload.update(unknown="kept?"))
+    decoded = _decoded_the_long_way(monkeypatch)
+    for row in rows:
+        with pytest.raises(ValidationError, match="unknown"):
+            from_stored(row)
+    assert len(rows) > 20 and decoded == [row[3] for row in rows]
+
+
+def _reshaped(state: bytes, change: Any) -> bytes:
+    document = orjson.loads(state)
+    change(document)
+    return orjson.dumps(document)
+
+
+@pytest.mark.parametrize("change", [
+    lambda d: d["payload"].update(unknown=1),
+    lambda d: d["payload"].pop("tax"),
+    lambda d: d["meta"].update(unknown="x"),
+    lambda d: d["meta"].pop("actor"),
+    lambda d: d.update(unknown=1),
+    lambda d: d.update(schema_version=0),
+    lambda d: d.update(payload=d.pop("payload"), recorded_at=d.pop("recorded_at")),  # the payload not last
+    lambda d: d.update(payload=[d.pop("payload")]),
+])
+def test_only_a_current_models_own_json_is_read_as_stored(change):
+    state = encode_state(_payment())
+    assert current_document(PaymentRecorded.TOPIC, state) == (
+        1, orjson.loads(state)["recorded_at"], orjson.loads(state)["meta"], orjson.loads(state)["payload"],
+        _payment().payload_json,
+    )
+    assert current_document(PaymentRecorded.TOPIC, _reshaped(state, change)) is None
+    assert current_document(PaymentRecorded.TOPIC, state.replace(b',"payload":', b', "payload":')) is None
 
 
 @given(st.uuids(), st.integers(min_value=0, max_value=2**63))

@@ -14,6 +14,7 @@ from uuid import uuid4
 import orjson
 import pytest
 from eventsourcing.persistence import Notification
+from pydantic import ValidationError
 
 from adapters.kafka import KafkaConfig
 from entrypoints.relay import OutboundRecord, WireSource, records_for
@@ -127,6 +128,26 @@ def test_a_payload_stored_without_a_field_the_model_has_now_is_decoded(sqlite_le
         assert published(source.records(CONFIG)) == published(records_for(store.decode(older), older.id, CONFIG))
         dropped += 1
     assert dropped > 5
+
+
+def test_a_payload_stored_with_a_key_the_model_does_not_have_is_decoded_and_refused(sqlite_ledger: Driver) -> None:
+    """Never published as stored: the long way refuses it (the read models' records
+    read the same check, ``current_document``)."""
+    history(sqlite_ledger)
+    store, decoded, compared = sqlite_ledger.app.store, [], 0
+
+    def spy(notification: Notification) -> Any:
+        decoded.append(notification.topic)
+        return store.decode(notification)
+
+    for position, originator_id, version, topic, state in store.page(0, 100_000):
+        document = orjson.loads(state)
+        document["payload"]["unknown"] = "kept?"
+        with pytest.raises(ValidationError, match="unknown"):
+            WireSource.from_row((position, originator_id, version, topic, orjson.dumps(document)), spy)
+        assert decoded.pop() == topic
+        compared += 1
+    assert compared > 30
 
 
 @pytest.mark.parametrize("version", [2, 7])
