@@ -70,11 +70,6 @@ def encode_state(envelope: Envelope) -> bytes:
     )
 
 
-def encode(envelope: Envelope) -> StoredEvent:
-    """One envelope as stored: its payload's topic and ``encode_state``."""
-    return StoredEvent(envelope.originator_id, envelope.originator_version, envelope.payload.TOPIC, encode_state(envelope))
-
-
 # A stored event read as its model's own JSON, with no model (``current_document``):
 # (schema version, recorded time as stored, ``EventMeta``'s fields as stored, payload,
 # the payload's bytes as stored). A plain tuple: a named one costs ~0.2 us more to make,
