@@ -1,8 +1,9 @@
-"""Aggregates on the eventsourcing library, carrying catalogue events in an envelope.
+"""Aggregates, folded from catalogue events carried in an envelope.
 
 The catalogue (``events/``) knows nothing of storage. Here each event is wrapped in an
-``Envelope`` that gives it what the library needs (originator id and version, recorded
-time) and what an auditor needs (effective time, actor, source, correlation id).
+``Envelope`` that gives it what the log keys it by (originator id and version, recorded
+time: ``adapters.event_store`` writes and reads them) and what an auditor needs
+(effective time, actor, source, correlation id).
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ class Envelope:
         return self.meta.effective_at
 
     def mutate(self, aggregate: Aggregate | None) -> Aggregate:
-        """Called by the library's repository to rebuild an aggregate."""
+        """Fold this event into its aggregate (a new one for the first event): how the
+        store (``EventStore.get``/``load``) and the unit of work's prefetch rebuild one."""
         if aggregate is None:
             aggregate = aggregate_class_for(self.payload)(self.originator_id)
         aggregate.apply(self)
