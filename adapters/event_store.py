@@ -162,14 +162,17 @@ StoredPayload = tuple[int, datetime, str, dict[str, Any]]
 
 
 def stored_payload(row: Row) -> StoredPayload:
-    """A row of the log as plain values, decoded with orjson alone (no model validated):
-    the payload as the catalogue's model would dump it. One stored at an older schema
-    version is upcast and validated as ``decode`` does, and dumped again."""
+    """A row of the log as plain values, decoded with orjson alone (no model validated)
+    when it is its model's own JSON now (``current_document``): the payload as the
+    catalogue's model would dump it. Any other (an older schema version, a field added
+    since, a hand-edited row) is upcast and validated as ``decode`` does, and dumped again."""
     position, originator_id, version, topic, state = row
-    document = orjson.loads(state)
-    if document.get("schema_version") == event_class_for_topic(topic).SCHEMA_VERSION:
-        return position, datetime.fromisoformat(document["meta"]["effective_at"]), topic, document["payload"]
-    envelope = decode_row(as_uuid(originator_id), version, topic, bytes(state))
+    if not isinstance(state, bytes):
+        state = bytes(state)
+    document = current_document(topic, state)
+    if document is not None:
+        return position, datetime.fromisoformat(document[2]["effective_at"]), topic, document[3]
+    envelope = decode_row(as_uuid(originator_id), version, topic, state)
     return position, envelope.effective_at, topic, orjson.loads(envelope.payload_json)
 
 

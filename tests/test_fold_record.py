@@ -17,8 +17,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
+import adapters.event_store
 import projections.record
-from adapters.event_store import current_document, encode_state
+from adapters.event_store import current_document, encode_state, stored_payload
 from events.base import EventMeta, event_class_for_topic
 from events.partner import PayoutDetailsSet
 from events.revenue import Earning, PaymentRecorded, RevenueLine
@@ -86,20 +87,29 @@ def _rows_reshaped(ledger: Any, reshape: Any) -> list[tuple[int, Any, int, str, 
     return rows
 
 
-def _decoded_the_long_way(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The topics ``from_stored`` hands to ``decode_row`` from now on."""
+def _decoded_the_long_way(monkeypatch: pytest.MonkeyPatch, module: Any) -> list[str]:
+    """The topics the reader in ``module`` hands to ``decode_row`` from now on."""
     topics: list[str] = []
-    decode_row = projections.record.decode_row
+    decode_row = module.decode_row
 
     def spy(originator_id: Any, version: int, topic: str, state: bytes) -> Envelope:
         topics.append(topic)
         return decode_row(originator_id, version, topic, state)
 
-    monkeypatch.setattr(projections.record, "decode_row", spy)
+    monkeypatch.setattr(module, "decode_row", spy)
     return topics
 
 
-def test_a_payload_stored_without_a_field_the_model_has_now_gets_its_default(sqlite_ledger, monkeypatch):
+# The fast readers of stored rows but the relay's (tests/test_relay_wire.py): each with
+# the module whose ``decode_row`` it falls back to, and what it makes of the payload.
+READERS = {
+    "records": (projections.record, lambda row: from_stored(row).payload),
+    "books": (adapters.event_store, lambda row: stored_payload(row)[3]),
+}
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_a_payload_stored_without_a_field_the_model_has_now_gets_its_default(sqlite_ledger, monkeypatch, reader):
     history(sqlite_ledger)
 
     def drop_a_defaulted_field(topic: str, payload: dict[str, Any]) -> bool:
@@ -111,21 +121,23 @@ def test_a_payload_stored_without_a_field_the_model_has_now_gets_its_default(sql
         return True
 
     rows = _rows_reshaped(sqlite_ledger, drop_a_defaulted_field)
-    decoded = _decoded_the_long_way(monkeypatch)
+    module, read = READERS[reader]
+    decoded = _decoded_the_long_way(monkeypatch, module)
     for row in rows:
-        record = from_stored(row)
-        assert record.payload.keys() == event_class_for_topic(row[3]).model_fields.keys(), row[3]
-        assert orjson.loads(record.payload_json) == record.payload
+        assert read(row).keys() == event_class_for_topic(row[3]).model_fields.keys(), row[3]
     assert len(rows) > 5 and decoded == [row[3] for row in rows]
+    assert all(orjson.loads(from_stored(row).payload_json) == from_stored(row).payload for row in rows)
 
 
-def test_a_payload_stored_with_a_key_the_model_does_not_have_is_refused_not_folded(sqlite_ledger, monkeypatch):
+@pytest.mark.parametrize("reader", READERS)
+def test_a_payload_stored_with_a_key_the_model_does_not_have_is_refused_not_folded(sqlite_ledger, monkeypatch, reader):
     history(sqlite_ledger)
     rows = _rows_reshaped(sqlite_ledger, lambda topic, payload: payload.update(unknown="kept?"))
-    decoded = _decoded_the_long_way(monkeypatch)
+    module, read = READERS[reader]
+    decoded = _decoded_the_long_way(monkeypatch, module)
     for row in rows:
         with pytest.raises(ValidationError, match="unknown"):
-            from_stored(row)
+            read(row)
     assert len(rows) > 20 and decoded == [row[3] for row in rows]
 
 
