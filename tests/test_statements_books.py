@@ -8,14 +8,17 @@ drafts."""
 from __future__ import annotations
 
 import shutil
+from decimal import Decimal
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from adapters import event_store
 from commands import unit_of_work
 from demo.generate import generate
+from events.revenue import PaymentRecorded
 from ledger.account import BOOK_TOPICS, Books, StatementDraft
 from ledger.partner import Partner
 from tests import builders as b
@@ -198,3 +201,34 @@ def test_the_books_of_a_log_written_before_issue_19_are_those_of_its_decoded_eve
         assert_same_books(before, ["refer-resell", "referral-tiers", "sales-partner"], ["2024-06", "2025-01", "2025-03", "2026-01"])
     finally:
         before.close()
+
+
+def test_a_book_event_stored_under_an_older_schema_version_is_upcast_before_the_books_read_it(
+    ledger_url: str, monkeypatch: Any,
+) -> None:
+    """Raw rows are read as they are only at their topic's current schema version; an
+    older one goes through the store's upcasters and the model, as ``decode`` does."""
+    driver = Driver(ledger_url)
+    try:
+        driver.ok(b.program(), *b.partner("p1"), *b.customer("c1", "p1", at="2025-01-05T00:00:00Z"))
+        driver.ok(b.payment("in_1", "c1", {"platform_fee": "1000.00"}, at="2025-01-10T00:00:00Z"))
+        store = driver.app.store
+        [current] = store.payloads(0, 10, topics=[PaymentRecorded.TOPIC])
+        # A version 2 of payment.recorded whose upcaster doubles the commission (the stored row is v1).
+        monkeypatch.setattr(PaymentRecorded, "SCHEMA_VERSION", 2)
+        monkeypatch.setattr(PaymentRecorded, "upcast_v1_v2", staticmethod(_double_commission), raising=False)
+        event_store._stored_model.cache_clear()  # its model of the stored document, made for version 1
+        [upcast] = store.payloads(0, 10, topics=[PaymentRecorded.TOPIC])
+        assert upcast[:3] == current[:3]
+        earning = current[3]["earning"]
+        assert upcast[3] == {**current[3], "earning": {**earning, "amount": str(Decimal(earning["amount"]) * 2)}}
+    finally:
+        driver.close()
+        monkeypatch.undo()
+        event_store._stored_model.cache_clear()  # it may have been made for the pretended version
+
+
+def _double_commission(state: dict[str, Any]) -> dict[str, Any]:
+    """An upcaster the test can see at work (v1 -> v2 of payment.recorded)."""
+    earning = state["earning"]
+    return {**state, "earning": {**earning, "amount": str(Decimal(earning["amount"]) * 2)}}
