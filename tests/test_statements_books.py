@@ -217,7 +217,7 @@ def test_a_book_event_stored_under_an_older_schema_version_is_upcast_before_the_
         # A version 2 of payment.recorded whose upcaster doubles the commission (the stored row is v1).
         monkeypatch.setattr(PaymentRecorded, "SCHEMA_VERSION", 2)
         monkeypatch.setattr(PaymentRecorded, "upcast_v1_v2", staticmethod(_double_commission), raising=False)
-        event_store._stored_model.cache_clear()  # its model of the stored document, made for version 1
+        _forget_what_the_store_knows_of_versions()
         [upcast] = store.payloads(0, 10, topics=[PaymentRecorded.TOPIC])
         assert upcast[:3] == current[:3]
         earning = current[3]["earning"]
@@ -225,7 +225,13 @@ def test_a_book_event_stored_under_an_older_schema_version_is_upcast_before_the_
     finally:
         driver.close()
         monkeypatch.undo()
-        event_store._stored_model.cache_clear()  # it may have been made for the pretended version
+        _forget_what_the_store_knows_of_versions()  # nothing made for the pretended version outlives the test
+
+
+def _forget_what_the_store_knows_of_versions() -> None:
+    """The store caches each topic's schema version and model of the stored document."""
+    event_store._schema_version.cache_clear()
+    event_store._stored_model.cache_clear()
 
 
 def _double_commission(state: dict[str, Any]) -> dict[str, Any]:
