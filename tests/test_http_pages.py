@@ -4,8 +4,14 @@ lists the caller's consoles; a form's commands go through the bus as the caller.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from collections.abc import Iterator
+from typing import Any, get_args
 
+from fastapi import APIRouter, Depends, Request
+from fastapi.dependencies.utils import get_typed_signature
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from entrypoints.bootstrap import Ledger
 from entrypoints.http.access import READ_ALL
 from entrypoints.http.auth import CurrentPrincipal, require
 from entrypoints.http.deps import BusDep
@@ -101,3 +107,23 @@ def test_every_link_of_every_roles_top_bar_opens(http):
             if status != 200:
                 broken.append(f"{role.value}: {link['href']} -> {status}")
     assert broken == []
+
+
+def _typed_parameters(dependant: Any) -> Iterator[tuple[str, Any]]:
+    """(where, annotation) of every parameter of a route's endpoint and of each dependency
+    it resolves, as FastAPI reads them."""
+    if dependant.call is not None:
+        for parameter in get_typed_signature(dependant.call).parameters.values():
+            yield f"{dependant.call.__module__}.{dependant.call.__qualname__}({parameter.name})", parameter.annotation
+    for sub in dependant.dependencies:
+        yield from _typed_parameters(sub)
+
+
+def test_no_route_and_no_dependency_takes_the_whole_ledger(http):
+    """Issue 19 item 7: routes and pages name the parts they use (``entrypoints/http/deps.py``),
+    never the ``Ledger``; only deps.py takes it apart, from ``app.state``."""
+    routes = [c.original_route for c in iter_route_contexts(http.app.routes) if isinstance(c.original_route, APIRoute)]
+    assert len(routes) > 90, "every page and API route is walked (included routers flattened)"
+    takers = sorted({where for route in routes for where, annotation in _typed_parameters(route.dependant)
+                     if annotation is Ledger or Ledger in get_args(annotation)})
+    assert takers == []
