@@ -88,8 +88,10 @@ def _email(value: str) -> str:
 
 
 # The common form of an ISO 8601 time; any other (a date alone, a comma, a leap second...)
-# steps aside, and pydantic reads it.
-_MOMENT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})?")
+# steps aside, and pydantic reads it. Hours and minutes are spelled out, the offset's too:
+# ``fromisoformat`` would turn an offset of ``+00:60`` into one hour, which pydantic refuses.
+_MOMENT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?"
+                     r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?")
 
 
 def _moment(value: str) -> datetime:
