@@ -5,7 +5,8 @@ unit of work, commits, and brings the read models up to date. ``bus.handle_many`
 does the same for a stream of commands, committed a batch at a time (``ledger apply``,
 the Kafka consumer, HTTP batches).
 
-A batch goes through small steps, each one method: parse (``_parse``, once), decide
+A batch goes through small steps, each one method: parse (``_parse``, once per message,
+as ``handle_many`` cuts the stream, so a month close is known by its parsed type), decide
 (``_decide``: prefetch what the batch reads, then per command ``_answer_from_receipts``
 for idempotency and ``_handle`` for the handler), append (``UnitOfWork.commit``), fold
 (``read_models.catch_up``). Deciding and appending are retried together, in one place
@@ -106,13 +107,15 @@ class MessageBus:
         everything before it. ``caller`` scopes the commands' own ``command_id`` keys
         (default: the entry point, the CLI's being unscoped)."""
         origin = _origin(source, actor, caller)
-        batch: list[Message] = []
+        batch: list[m.Command | Result] = []
         for message in messages:
-            barrier = _is_barrier(message)
+            parsed = _parse(message)  # once per message, whatever the retries
+            # Decided on the parsed command, not on how its text spells the type.
+            barrier = isinstance(parsed, m.ClosePeriod)
             if barrier and batch:
                 yield from self._apply_batch(batch, origin)
                 batch = []
-            batch.append(message)
+            batch.append(parsed)
             if barrier or len(batch) >= batch_size:
                 yield from self._apply_batch(batch, origin)
                 batch = []
@@ -147,11 +150,10 @@ class MessageBus:
 
     # -- one batch ------------------------------------------------------------------------
 
-    def _apply_batch(self, batch: list[Message], origin: Origin) -> list[Result]:
-        """The steps of a batch: parse (once, whatever the retries), then decide and
-        append (retried together), then fold what was appended into the read models."""
+    def _apply_batch(self, parsed: list[m.Command | Result], origin: Origin) -> list[Result]:
+        """The steps of a parsed batch: decide and append (retried together), then fold
+        what was appended into the read models."""
         with self._lock:
-            parsed = [_parse(message) for message in batch]
             committed: list[tuple[int, Envelope]] = []
             results = self._decide_and_append(parsed, origin, committed)
             self.read_models.catch_up(recent=committed)
@@ -353,19 +355,3 @@ def _sealed_subjects(commands: list[m.Command]) -> Iterator[str]:
             yield subject("customer", command.customer_id)
         elif isinstance(command, m.SubmitLead):
             yield subject("lead", command.lead_id)
-
-
-_CLOSE_PERIOD = re.compile(r'"type"\s*:\s*"close_period"')
-
-
-def _is_barrier(message: Message) -> bool:
-    """Commands that read the journal (a month close) run alone, after a commit. Text is
-    searched only when it names the command at all (one scan at C speed)."""
-    body = message.body if isinstance(message, Sourced) else message
-    if isinstance(body, m.Command):
-        return isinstance(body, m.ClosePeriod)
-    if isinstance(body, dict):
-        return body.get("type") == "close_period"
-    if isinstance(body, bytes):
-        return b"close_period" in body and _CLOSE_PERIOD.search(body.decode(errors="replace")) is not None
-    return "close_period" in body and _CLOSE_PERIOD.search(body) is not None
