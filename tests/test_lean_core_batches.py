@@ -1,8 +1,8 @@
 """How a stream is cut into transactions changes nothing: the property test's generated
-scenarios (``tests/test_properties.py``), applied in one batch, one command per batch and
-in batches of a few commands, record the same events, read models, idempotency receipts
-and results, row for row, and each log replays to exactly its read models
-(``ledger replay --verify``).
+scenarios (``tests/test_properties.py``), with or without month closes between them,
+applied in one batch, one command per batch and in batches of a few commands, record the
+same events, read models, idempotency receipts and results, row for row, and each log
+replays to exactly its read models (``ledger replay --verify``).
 
 Compared as the golden test compares (``tests/fixtures/golden.py``): every ledger gets
 the same vault pepper, and what is drawn at random (referral links, partner codes) or
@@ -12,6 +12,7 @@ read from the clock (recorded times) is named or left out.
 from __future__ import annotations
 
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +40,30 @@ def applied(url: str, commands: list[dict[str, Any]], batch_size: int) -> dict[s
         driver.close()
 
 
-def check(urls: tuple[str, str, str], scenario: Scenario, cut: int) -> None:
+def with_closes(commands: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``commands`` with program ``prog``'s month closes: each month, once it has ended,
+    closed at the time of the first command after it (the books' statements, in a batch
+    or on their own)."""
+    closed: list[dict[str, Any]] = []
+    next_month: int | None = None
+    for command in commands:
+        at = datetime.fromisoformat(command["at"].replace("Z", "+00:00"))
+        month = at.year * 12 + at.month - 1
+        next_month = month if next_month is None else next_month
+        while next_month < month:
+            period = f"{next_month // 12:04d}-{next_month % 12 + 1:02d}"
+            closed.append({"type": "close_period", "program_id": "prog", "period": period, "at": command["at"]})
+            next_month += 1
+        closed.append(command)
+    return closed
+
+
+def check(urls: tuple[str, str, str], scenario: Scenario, cut: int, closes: bool = False) -> None:
     """One batch, one command per batch and batches of ``cut``: the same ledger."""
-    together = applied(urls[0], scenario.commands, batch_size=len(scenario.commands))
+    commands = with_closes(scenario.commands) if closes else scenario.commands
+    together = applied(urls[0], commands, batch_size=len(commands))
     for url, batch_size in ((urls[1], 1), (urls[2], cut)):
-        other = applied(url, scenario.commands, batch_size=batch_size)
+        other = applied(url, commands, batch_size=batch_size)
         problems = [
             *golden.differences_in_list("events", together["events"], other["events"]),
             *golden.differences_in_tables(together["tables"], other["tables"]),
@@ -54,10 +74,11 @@ def check(urls: tuple[str, str, str], scenario: Scenario, cut: int) -> None:
 
 
 @settings(SETTINGS, max_examples=12)
-@given(scenario=scenarios(max_steps=30), cut=st.integers(2, 7))
-def test_one_batch_and_one_command_per_batch_record_the_same_ledger_sqlite(scenario: Scenario, cut: int) -> None:
+@given(scenario=scenarios(max_steps=30), cut=st.integers(2, 7), closes=st.booleans())
+def test_one_batch_and_one_command_per_batch_record_the_same_ledger_sqlite(scenario: Scenario, cut: int, closes: bool) -> None:
     with tempfile.TemporaryDirectory(prefix="ledger-batches-") as tmp:
-        check(tuple(f"sqlite:///{Path(tmp) / name}.db" for name in ("together", "alone", "cut")), scenario, cut)  # type: ignore[arg-type]
+        urls = tuple(f"sqlite:///{Path(tmp) / name}.db" for name in ("together", "alone", "cut"))
+        check(urls, scenario, cut, closes)  # type: ignore[arg-type]
 
 
 def test_one_batch_and_one_command_per_batch_record_the_same_ledger_postgres(pg_available: bool) -> None:
@@ -65,9 +86,9 @@ def test_one_batch_and_one_command_per_batch_record_the_same_ledger_postgres(pg_
         pytest.skip("PostgreSQL is not reachable")
 
     @settings(SETTINGS, max_examples=3)
-    @given(scenario=scenarios(max_steps=20), cut=st.integers(2, 7))
-    def on_postgres(scenario: Scenario, cut: int) -> None:
+    @given(scenario=scenarios(max_steps=20), cut=st.integers(2, 7), closes=st.booleans())
+    def on_postgres(scenario: Scenario, cut: int, closes: bool) -> None:
         with pg_schema() as together, pg_schema() as alone, pg_schema() as in_cuts:
-            check((together, alone, in_cuts), scenario, cut)
+            check((together, alone, in_cuts), scenario, cut, closes)
 
     on_postgres()
