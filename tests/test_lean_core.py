@@ -110,14 +110,19 @@ def test_the_audit_trail_reads_the_payload_the_store_wrote(sqlite_ledger: Driver
         assert details == public_payload(stored[position]), position  # what was stored, private fields left out
 
 
-# A ledger written by the code before issue 19 (``python -m demo --size tiny`` at
-# 8a45b2a): its log, seals and live read models, as that code left them.
+# Ledgers written by the code before issue 19, their logs, seals and live read models as
+# that code left them: ``python -m demo --size tiny`` at 8a45b2a; and the golden stream
+# cut after its 2024-03 closes (``make_golden.py --last-period 2024-03`` at 8782f41^, then
+# VACUUM), which adds what the tiny demo lacks: payouts and a payout request, leads
+# submitted, refused and converted, a forgotten customer and partner, a rotated code.
 BEFORE = Path(__file__).parent / "fixtures" / "ledger-before-issue-19.db"
+BEFORE_GOLDEN = Path(__file__).parent / "fixtures" / "ledger-before-issue-19-golden.db"
 
 
-def test_a_log_written_before_the_lean_core_verifies_and_replays_to_its_own_read_models(tmp_path: Any) -> None:
+@pytest.mark.parametrize("before_path", [BEFORE, BEFORE_GOLDEN], ids=["tiny-demo", "golden-2024-03"])
+def test_a_log_written_before_the_lean_core_verifies_and_replays_to_its_own_read_models(tmp_path: Any, before_path: Path) -> None:
     path = tmp_path / "before.db"
-    shutil.copy(BEFORE, path)
+    shutil.copy(before_path, path)
     before = Driver(f"sqlite:///{path}")
     try:
         assert before.cli_json("verify", "--json")["ok"]
