@@ -1,5 +1,6 @@
 """The fast path of ``parsing.parse``: a command decoded by msgspec straight into a typed
-struct derived from its pydantic model, checked by the model's own rules, then built as
+struct derived from its pydantic model, checked by the model's own rules where it has them
+(and by narrower checks of ours where pydantic's are in Rust: times), then built as
 that model without validating it a second time (``model_construct``).
 
 It accepts or steps aside, never refuses: whatever it is not sure of (a field type it
