@@ -24,7 +24,7 @@ from projections.record import Record, from_envelope, from_stored
 log = structlog.get_logger(__name__)
 
 BATCH_SIZE = 2000
-REBUILD_BATCH = 5_000
+REBUILD_BATCH = 20_000
 Item = tuple[int, str, Envelope | Row]  # (position, topic, the event decoded or as stored)
 
 
