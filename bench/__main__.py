@@ -33,17 +33,21 @@ log = structlog.get_logger("bench")
 BASELINE = json.loads((Path(__file__).parent / "baseline.json").read_text())
 
 # Issue 19's starting point: `make bench-quick` (S: 58k commands, 72k facts) on a quiet
-# machine, 2026-12-02, at f03e446 (lean core step 1 landed, nothing of session 3); the
-# query figures are at M. SQLite's ingest was "similar" and is not listed.
+# machine, 2026-12-02, at f03e446 (lean core step 1 landed, nothing of session 3), every
+# figure from that one run, queries at S as --quick measures them.
 BEFORE_ISSUE_19: dict[str, float] = {
-    "ingest.postgres.S.cpu_us_per_fact": 230.0,
-    "ingest.postgres.S.server_cpu_us_per_fact": 90.0,
+    "ingest.postgres.S.cpu_us_per_fact": 229.8,
+    "ingest.postgres.S.server_cpu_us_per_fact": 90.4,
     "ingest.postgres.S.ratio_vs_copy": 0.0275,
-    "replay.S.cpu_us_per_event": 232.0,
-    "replay.S.ratio_vs_scan": 0.09,
-    "relay.ratio_vs_raw": 0.64,
-    "query.status_p99_ms": 7.0,
-    "query.balance_p99_ms": 1.0,
+    "ingest.sqlite.S.cpu_us_per_fact": 236.7,
+    "ingest.sqlite.S.ratio_vs_copy": 0.0204,
+    "replay.S.cpu_us_per_event": 77.4,
+    "replay.S.ratio_vs_scan": 0.105,
+    "replay.S.peak_rss_mb": 109.4,
+    "relay.ratio_vs_raw": 0.632,
+    "query.status_p99_ms": 1.576,
+    "query.balance_p99_ms": 0.843,
+    "consume.once_drained_s": 0.616,
 }
 
 # Figure name pattern (``*`` is a size) -> (operator, limit).
