@@ -32,18 +32,24 @@ class Receiver:
         self.die_after: int | None = None
         self.port = 0
         self.server: ThreadingHTTPServer | None = None
+        self.dead = False  # killed: answers nothing, even while the server is shutting down
 
     def start(self) -> None:
         receiver = self
+        self.dead = False
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
+                if receiver.dead:  # a request accepted in the shutdown's last poll gets no answer
+                    self.close_connection = True
+                    return
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
                 receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
                 self.send_response(204)
                 self.end_headers()
                 if receiver.die_after is not None and len(receiver.requests) >= receiver.die_after:
                     receiver.die_after = None
+                    receiver.dead = True
                     threading.Thread(target=receiver.stop).start()
 
             def log_message(self, *args: Any) -> None:
