@@ -82,8 +82,11 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="ledger-bench-"))
     figures: dict[str, dict[str, Any]] = {}
     counts = {}
+    replay_startup = measure.replay_startup_cpu_s()  # the same for every size: measured once
+    log.info("replay_startup", cpu_s=round(replay_startup, 2))
     for size in sizes:
-        counts[size] = run_size(size, args.seed, workdir, figures, naive_commands=args.naive_commands, last=size == sizes[-1])
+        counts[size] = run_size(size, args.seed, workdir, figures, naive_commands=args.naive_commands,
+                                replay_startup=replay_startup, last=size == sizes[-1])
     rss_s, rss_m = (figures.get(f"replay.{size}.peak_rss_mb", {}).get("value") for size in ("S", "M"))
     if rss_s and rss_m:
         add(figures, "replay.rss_m_over_s", round(rss_m / rss_s, 3))
@@ -125,7 +128,8 @@ def _target(name: str) -> tuple[str, float] | None:
 
 
 def run_size(
-    size: str, seed: int, workdir: Path, figures: dict[str, dict[str, Any]], *, naive_commands: int, last: bool
+    size: str, seed: int, workdir: Path, figures: dict[str, dict[str, Any]], *, naive_commands: int,
+    replay_startup: float, last: bool,
 ) -> dict[str, int]:
     path = workdir / f"{size}.jsonl"
     started = time.perf_counter()
@@ -141,7 +145,7 @@ def run_size(
         add(figures, f"ingest.postgres.{size}.ratio_vs_copy", round(pg["facts_per_s"] / copy_rate, 4))
         add(figures, f"ingest.postgres.{size}.cpu_us_per_fact", pg["cpu_us_per_fact"])
         add(figures, f"ingest.postgres.{size}.server_cpu_us_per_fact", pg.get("server_cpu_us_per_fact"))
-        replay = measure.replay_in_child(url)
+        replay = measure.replay_in_child(url, replay_startup)
         log.info("replay", size=size, **replay)
         scan_rate = measure.raw_scan_rows_per_s(schema)
         add(figures, f"replay.{size}.events_per_s", replay["events_per_s"], reference=scan_rate)

@@ -19,7 +19,7 @@ from pathlib import Path
 from statistics import quantiles
 from typing import Any
 
-from bench.pg import connect
+from bench.pg import connect, scratch_schema
 from entrypoints.bootstrap import bootstrap
 from entrypoints.cli import main as ledger_main
 
@@ -205,26 +205,37 @@ def _timed_replay(url: str) -> tuple[int, float, float, int]:
     The child is started by GNU time, a small process: a child forked from this big
     benchmark process would report this process's memory as its own peak."""
     rss_file = Path(tempfile.mkstemp(suffix=".rss")[1])
-    started = time.perf_counter()
-    done = subprocess.run(
-        ["/usr/bin/time", "-f", "%U %S %M", "-o", str(rss_file), sys.executable, "-m", "entrypoints.cli", "--db", url, "replay", "--json"],
-        capture_output=True, check=True,
-    )
-    seconds = time.perf_counter() - started
-    user, system, peak_kb = rss_file.read_text().split()[-3:]
+    try:
+        started = time.perf_counter()
+        done = subprocess.run(
+            ["/usr/bin/time", "-f", "%U %S %M", "-o", str(rss_file),
+             sys.executable, "-m", "entrypoints.cli", "--db", url, "replay", "--json"],
+            capture_output=True, check=True,
+        )
+        seconds = time.perf_counter() - started
+        user, system, peak_kb = rss_file.read_text().split()[-3:]
+    finally:
+        rss_file.unlink(missing_ok=True)
     return int(json.loads(done.stdout)["events"]), seconds, float(user) + float(system), int(peak_kb)
 
 
-def replay_in_child(url: str) -> dict[str, float]:
+def replay_startup_cpu_s() -> float:
+    """The CPU of a ``ledger replay`` process's start alone (the interpreter, the imports,
+    opening the ledger): the least of 3 replays of an empty scratch schema on the bench's
+    PostgreSQL server, the store the measured replays read. It does not depend on the
+    log's size, so a bench run measures it once."""
+    with scratch_schema("empty") as (empty, _):
+        _timed_replay(empty)  # makes its tables: the start measured next opens a ledger that has them
+        return min(_timed_replay(empty)[2] for _ in range(3))
+
+
+def replay_in_child(url: str, startup: float) -> dict[str, float]:
     """A full ``ledger replay`` in its own process: throughput, CPU per event and peak
     memory. The CPU includes the process's start (the interpreter, the imports, opening
-    the ledger), as it did before issue 19; ``startup_cpu_s`` is that start alone (a
-    replay of an empty SQLite ledger) and ``cpu_us_per_event_after_start`` the CPU per
-    event without it."""
+    the ledger), as it did before issue 19; ``startup_cpu_s`` is that start alone
+    (``startup``, from :func:`replay_startup_cpu_s` on the same store) and
+    ``cpu_us_per_event_after_start`` the CPU per event without it."""
     events, seconds, cpu, peak_kb = _timed_replay(url)
-    empty = f"sqlite:///{Path(tempfile.mkdtemp(prefix='ledger-bench-empty-')) / 'empty.db'}"
-    _timed_replay(empty)  # makes its tables: the start measured next opens a ledger that has them
-    startup = min(_timed_replay(empty)[2] for _ in range(3))
     return {"events": events, "events_per_s": round(events / seconds, 1), "peak_rss_mb": round(peak_kb / 1024, 1),
             "cpu_us_per_event": round(cpu / max(events, 1) * 1e6, 1), "startup_cpu_s": round(startup, 2),
             "cpu_us_per_event_after_start": round(max(cpu - startup, 0.0) / max(events, 1) * 1e6, 1)}
