@@ -4,7 +4,7 @@ baseline and target, write bench-results.json (the same figures under the same n
 Columns: the figure measured now; ``reference``, what it is measured against in the
 same run (COPY into a plain table, a raw scan, a raw producer); ``before #11``, the figure
 before issue #11 (bench/baseline.json); ``before #19``, the figure before issue 19's
-lean core (``BEFORE_ISSUE_19``); the target, and whether it is met. A last table repeats
+lean core (bench/baseline-issue-19.json); the target, and whether it is met. A last table repeats
 the figures that have a target: now, before #19 and the target side by side.
 """
 
@@ -32,23 +32,8 @@ log = structlog.get_logger("bench")
 
 BASELINE = json.loads((Path(__file__).parent / "baseline.json").read_text())
 
-# Issue 19's starting point: `make bench-quick` (S: 58k commands, 72k facts) on a quiet
-# machine, 2026-12-02, at f03e446 (lean core step 1 landed, nothing of session 3), every
-# figure from that one run, queries at S as --quick measures them.
-BEFORE_ISSUE_19: dict[str, float] = {
-    "ingest.postgres.S.cpu_us_per_fact": 229.8,
-    "ingest.postgres.S.server_cpu_us_per_fact": 90.4,
-    "ingest.postgres.S.ratio_vs_copy": 0.0275,
-    "ingest.sqlite.S.cpu_us_per_fact": 236.7,
-    "ingest.sqlite.S.ratio_vs_copy": 0.0204,
-    "replay.S.cpu_us_per_event": 77.4,
-    "replay.S.ratio_vs_scan": 0.105,
-    "replay.S.peak_rss_mb": 109.4,
-    "relay.ratio_vs_raw": 0.632,
-    "query.status_p99_ms": 1.576,
-    "query.balance_p99_ms": 0.843,
-    "consume.once_drained_s": 0.616,
-}
+# Issue 19's starting point: every figure of one `make bench-quick` run at f03e446 (its "about" says how).
+BEFORE_ISSUE_19 = json.loads((Path(__file__).parent / "baseline-issue-19.json").read_text())
 
 # Figure name pattern (``*`` is a size) -> (operator, limit).
 TARGETS = {
