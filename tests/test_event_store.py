@@ -67,6 +67,5 @@ def test_a_log_written_before_the_store_owned_its_table_reads_the_same(tmp_path:
     ledger = Driver(f"sqlite:///{path}")
     try:
         _same_reads(ledger.app.store)
-        assert ledger.cli("verify")[0] == 0
     finally:
         ledger.close()
