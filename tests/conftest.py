@@ -6,6 +6,7 @@ import io
 import json
 import os
 import re
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stdout
@@ -20,6 +21,7 @@ from entrypoints.cli import main as cli_main
 from entrypoints.logging import configure_logging
 
 ROOT = Path(__file__).resolve().parent.parent  # the repository
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PG_DSN = os.environ.get("LEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 configure_logging("WARNING")
@@ -137,6 +139,26 @@ def ledger(ledger_url: str) -> Iterator[Driver]:
 @pytest.fixture
 def sqlite_ledger(sqlite_url: str) -> Iterator[Driver]:
     driver = Driver(sqlite_url)
+    yield driver
+    driver.close()
+
+
+# Ledgers written by the code before issue 19 (tests/fixtures), their logs, seals and live
+# read models as that code left them: ``python -m demo --size tiny`` at 8a45b2a; and the
+# golden stream cut after its 2024-03 closes (``make_golden.py --last-period 2024-03`` at
+# 8782f41^, then VACUUM), which adds what the tiny demo lacks: payouts and a payout request,
+# leads submitted, refused and converted, a forgotten customer and partner, a rotated code.
+BEFORE_ISSUE_19 = "ledger-before-issue-19.db"
+BEFORE_ISSUE_19_GOLDEN = "ledger-before-issue-19-golden.db"
+
+
+@pytest.fixture
+def before_ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Driver]:
+    """A copy of a log written before issue 19, opened: the tiny demo's, or the file in
+    tests/fixtures a test names with ``parametrize("before_ledger", [...], indirect=True)``."""
+    path = tmp_path / "before.db"
+    shutil.copy(FIXTURES / getattr(request, "param", BEFORE_ISSUE_19), path)
+    driver = Driver(f"sqlite:///{path}")
     yield driver
     driver.close()
 

@@ -4,8 +4,6 @@ written before the store owned its table reads the same way."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
 from uuid import UUID
 
 from adapters.event_store import EventStore, as_uuid, decode, decode_row
@@ -14,7 +12,6 @@ from ledger.partner import Partner
 from tests import builders as b
 from tests.conftest import Driver
 
-BEFORE = Path(__file__).parent / "fixtures" / "ledger-before-issue-19.db"
 WORLD = [b.program(), *b.partner("p1"), *b.customer("c1", "p1"), b.payment("pay-1", "c1"), b.payment("pay-2", "c1")]
 
 
@@ -61,11 +58,5 @@ def test_aggregates_load_one_at_a_time_or_many_at_once(ledger: Driver) -> None:
     assert store.load(Customer, "c1", known_at=first).version == sum(e.recorded_at <= first for e in many[customer])
 
 
-def test_a_log_written_before_the_store_owned_its_table_reads_the_same(tmp_path: Path) -> None:
-    path = tmp_path / "before.db"
-    shutil.copy(BEFORE, path)
-    ledger = Driver(f"sqlite:///{path}")
-    try:
-        _same_reads(ledger.app.store)
-    finally:
-        ledger.close()
+def test_a_log_written_before_the_store_owned_its_table_reads_the_same(before_ledger: Driver) -> None:
+    _same_reads(before_ledger.app.store)

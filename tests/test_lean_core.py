@@ -7,8 +7,6 @@ events, read models, receipts and results the code before issue 19 gave."""
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -21,7 +19,7 @@ from events.wire import public_payload
 from ledger.aggregate import Envelope
 from ledger.errors import CommandRejected
 from tests import builders as b
-from tests.conftest import Driver
+from tests.conftest import BEFORE_ISSUE_19, BEFORE_ISSUE_19_GOLDEN, Driver
 from tests.fixtures import golden
 
 
@@ -110,32 +108,18 @@ def test_the_audit_trail_reads_the_payload_the_store_wrote(sqlite_ledger: Driver
         assert details == public_payload(stored[position]), position  # what was stored, private fields left out
 
 
-# Ledgers written by the code before issue 19, their logs, seals and live read models as
-# that code left them: ``python -m demo --size tiny`` at 8a45b2a; and the golden stream
-# cut after its 2024-03 closes (``make_golden.py --last-period 2024-03`` at 8782f41^, then
-# VACUUM), which adds what the tiny demo lacks: payouts and a payout request, leads
-# submitted, refused and converted, a forgotten customer and partner, a rotated code.
-BEFORE = Path(__file__).parent / "fixtures" / "ledger-before-issue-19.db"
-BEFORE_GOLDEN = Path(__file__).parent / "fixtures" / "ledger-before-issue-19-golden.db"
-
-
-@pytest.mark.parametrize("before_path", [BEFORE, BEFORE_GOLDEN], ids=["tiny-demo", "golden-2024-03"])
-def test_a_log_written_before_the_lean_core_verifies_and_replays_to_its_own_read_models(tmp_path: Any, before_path: Path) -> None:
-    path = tmp_path / "before.db"
-    shutil.copy(before_path, path)
-    before = Driver(f"sqlite:///{path}")
-    try:
-        assert before.cli_json("verify", "--json")["ok"]
-        report = before.cli_json("replay", "--verify", "--json")
-        assert report["ok"] and report["events"] == before.event_count() > 400, report
-        # Written on by today's code, the log stays one chain and its read models one story.
-        before.ok(b.signup("c-new", email="cto@new.example", at="2025-03-01T00:00:00Z"),
-                  b.cmd("claim_customer", customer_id="c-new", partner_id="sp-00001", channel="link",
-                        at="2025-03-01T00:00:00Z"))
-        assert before.cli_json("verify", "--json")["ok"]
-        assert before.cli_json("replay", "--verify", "--json")["ok"]
-    finally:
-        before.close()
+@pytest.mark.parametrize("before_ledger", [BEFORE_ISSUE_19, BEFORE_ISSUE_19_GOLDEN], ids=["tiny-demo", "golden-2024-03"],
+                         indirect=True)
+def test_a_log_written_before_the_lean_core_verifies_and_replays_to_its_own_read_models(before_ledger: Driver) -> None:
+    assert before_ledger.cli_json("verify", "--json")["ok"]
+    report = before_ledger.cli_json("replay", "--verify", "--json")
+    assert report["ok"] and report["events"] == before_ledger.event_count() > 400, report
+    # Written on by today's code, the log stays one chain and its read models one story.
+    before_ledger.ok(b.signup("c-new", email="cto@new.example", at="2025-03-01T00:00:00Z"),
+                     b.cmd("claim_customer", customer_id="c-new", partner_id="sp-00001", channel="link",
+                           at="2025-03-01T00:00:00Z"))
+    assert before_ledger.cli_json("verify", "--json")["ok"]
+    assert before_ledger.cli_json("replay", "--verify", "--json")["ok"]
 
 
 # Issue 19's promise, checked against a recording: on the same command stream, today's code

@@ -6,8 +6,6 @@ envelope document."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -25,7 +23,6 @@ from tests import builders as b
 from tests.conftest import Driver
 
 CONFIG: KafkaConfig = load_settings({"LEDGER_KAFKA_TOPIC_PREFIX": "x."}).kafka
-BEFORE = Path(__file__).parent / "fixtures" / "ledger-before-issue-19.db"
 
 
 def published(records: list[OutboundRecord]) -> list[tuple[str, bytes, list[tuple[str, bytes]], Any]]:
@@ -94,15 +91,9 @@ def test_a_current_event_is_not_decoded_again(sqlite_ledger: Driver) -> None:
             WireSource.from_row(stored, refuse_to_decode)
 
 
-def test_a_log_written_before_the_lean_core_publishes_as_the_long_way(tmp_path: Any) -> None:
-    path = tmp_path / "before.db"
-    shutil.copy(BEFORE, path)
-    before = Driver(f"sqlite:///{path}")
-    try:
-        compared, private = assert_published_as_the_long_way(before)
-        assert compared > 400 and private > 0, (compared, private)
-    finally:
-        before.close()
+def test_a_log_written_before_the_lean_core_publishes_as_the_long_way(before_ledger: Driver) -> None:
+    compared, private = assert_published_as_the_long_way(before_ledger)
+    assert compared > 400 and private > 0, (compared, private)
 
 
 def test_a_payload_stored_without_a_field_the_model_has_now_is_decoded(sqlite_ledger: Driver) -> None:
