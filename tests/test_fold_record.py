@@ -20,6 +20,7 @@ from pydantic import TypeAdapter, ValidationError
 import adapters.event_store
 import projections.record
 from adapters.event_store import current_document, encode_state, stored_payload
+from entrypoints.relay import WireSource
 from events.base import EventMeta, event_class_for_topic
 from events.partner import PayoutDetailsSet
 from events.revenue import Earning, PaymentRecorded, RevenueLine
@@ -100,26 +101,28 @@ def _decoded_the_long_way(monkeypatch: pytest.MonkeyPatch, module: Any) -> list[
     return topics
 
 
-# The fast readers of stored rows but the relay's (tests/test_relay_wire.py): each with
-# the module whose ``decode_row`` it falls back to, and what it makes of the payload.
+# The fast readers of stored rows: each with the module whose ``decode_row`` it falls
+# back to (the relay's ``decode`` calls it there), and what it makes of the payload.
 READERS = {
     "records": (projections.record, lambda row: from_stored(row).payload),
     "books": (adapters.event_store, lambda row: stored_payload(row)[3]),
+    "relay": (adapters.event_store, lambda row: WireSource.from_row(row, adapters.event_store.decode).fields),
 }
+
+
+def drop_a_defaulted_field(topic: str, payload: dict[str, Any]) -> bool:
+    """Reshapes a payload as stored before its model gained a field with a default."""
+    fields = event_class_for_topic(topic).model_fields
+    defaulted = [name for name, field in fields.items() if not field.is_required() and name in payload]
+    if not defaulted:
+        return False
+    del payload[defaulted[0]]
+    return True
 
 
 @pytest.mark.parametrize("reader", READERS)
 def test_a_payload_stored_without_a_field_the_model_has_now_gets_its_default(sqlite_ledger, monkeypatch, reader):
     history(sqlite_ledger)
-
-    def drop_a_defaulted_field(topic: str, payload: dict[str, Any]) -> bool:
-        fields = event_class_for_topic(topic).model_fields
-        defaulted = [name for name, field in fields.items() if not field.is_required() and name in payload]
-        if not defaulted:
-            return False
-        del payload[defaulted[0]]
-        return True
-
     rows = _rows_reshaped(sqlite_ledger, drop_a_defaulted_field)
     module, read = READERS[reader]
     decoded = _decoded_the_long_way(monkeypatch, module)
