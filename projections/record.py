@@ -97,7 +97,9 @@ def ts_text(text: str) -> str:
 
 @lru_cache(maxsize=4096)
 def _ts_text(text: str) -> str:
-    return ts(datetime.fromisoformat(text))
+    # ``ts`` unwrapped: this cache already holds the text, and an entry in ``ts``'s own
+    # (keyed by the parsed time, never hit this way) would only push out the ingest path's.
+    return ts.__wrapped__(datetime.fromisoformat(text))
 
 
 def iso_text(text: str) -> str:
