@@ -179,29 +179,6 @@ def stored_payload(row: Row) -> StoredPayload:
 # -- writing -----------------------------------------------------------------------------
 
 
-def _check_reads(cursor: Any, table: str, read_versions: dict[UUID, int], hex_ids: bool) -> None:
-    """Optimistic read validation, under the log's write lock: if an aggregate a batch
-    decided on (without writing to it) has moved on since it was read, the batch
-    decided on stale facts; refuse it like a version conflict, and it is replayed."""
-    ids = list(read_versions)
-    for chunk in _chunks(ids, 1000):
-        if hex_ids:
-            cursor.execute(
-                f"SELECT originator_id, MAX(originator_version) FROM {table} WHERE originator_id IN "
-                f"({', '.join('%s' for _ in chunk)}) GROUP BY originator_id",
-                [i.hex for i in chunk],
-            )
-        else:  # one array parameter: a statement the server plans once
-            cursor.execute(
-                f"SELECT originator_id, MAX(originator_version) FROM {table} WHERE originator_id = ANY(%s) GROUP BY originator_id",
-                (list(chunk),),
-            )
-        for originator_id, version in cursor.fetchall():
-            aggregate_id = originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
-            if version > read_versions[aggregate_id]:
-                raise IntegrityError(f"aggregate {aggregate_id} changed after it was read (version {version})")
-
-
 def _shred(cursor: Any, subjects: Sequence[str]) -> None:
     """Crypto-shredding, in the transaction that records the forget event."""
     for subject in subjects:
@@ -241,6 +218,11 @@ def as_uuid(originator_id: Any) -> UUID:
     return originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
 
 
+def _notification(row: Row) -> Notification:
+    position, originator_id, version, topic, state = row
+    return Notification(as_uuid(originator_id), version, topic, bytes(state), position)
+
+
 class EventStore:
     """The ledger's log: its table, the reads the ledger needs, and the batch writer
     (``append``)."""
@@ -275,8 +257,7 @@ class EventStore:
     ) -> list[Notification]:
         """Up to ``limit`` events after position ``after`` (up to ``stop``; only those
         ``topics`` when given), in order."""
-        return [Notification(r[1] if isinstance(r[1], UUID) else UUID(r[1]), r[2], r[3], bytes(r[4]), r[0])
-                for r in self.page(after, limit, stop, topics)]
+        return [_notification(row) for row in self.page(after, limit, stop, topics)]
 
     def page(self, after: int, limit: int, stop: int | None = None, topics: Sequence[str] = ()) -> list[Row]:
         """``notifications`` as raw rows (``Row``)."""
@@ -299,8 +280,8 @@ class EventStore:
     def scan(self, after: int = 0, stop: int | None = None, chunk: int = SCAN_CHUNK) -> Iterator[Notification]:
         """The log after ``after`` (up to ``stop``) in order, read in large chunks
         (a server-side cursor on PostgreSQL): memory stays flat however long it is."""
-        for r in self.rows(after, stop, chunk):
-            yield Notification(r[1] if isinstance(r[1], UUID) else UUID(r[1]), r[2], r[3], bytes(r[4]), r[0])
+        for row in self.rows(after, stop, chunk):
+            yield _notification(row)
 
     def rows(self, after: int = 0, stop: int | None = None, chunk: int = SCAN_CHUNK) -> Iterator[Row]:
         """``scan`` as raw rows (``Row``), with no object made per event: replay's way in."""
@@ -319,11 +300,20 @@ class EventStore:
     def max_position(self) -> int:
         return int(self._select(f"SELECT COALESCE(MAX({self._position}), 0) FROM {self.table}")[0][0])
 
+    def _key(self, aggregate_id: UUID) -> UUID | str:
+        """An aggregate id as the log's column holds it (a UUID, or hex text on SQLite)."""
+        return aggregate_id if self.db.is_postgres else aggregate_id.hex
+
+    def _ids_in(self, ids: Sequence[UUID]) -> tuple[str, list[Any]]:
+        """A condition on ``originator_id`` matching any of ``ids``, and its parameters."""
+        if self.db.is_postgres:  # one array parameter: a statement the server plans once
+            return "= ANY(%s)", [list(ids)]
+        return f"IN ({', '.join('%s' for _ in ids)})", [self._key(i) for i in ids]
+
     def _events_of(self, aggregate_id: UUID) -> list[Envelope]:
-        key = aggregate_id if self.db.is_postgres else aggregate_id.hex
         rows = self._select(
             f"SELECT originator_version, topic, state FROM {self.table} WHERE originator_id = %s"
-            " ORDER BY originator_version", (key,),
+            " ORDER BY originator_version", (self._key(aggregate_id),),
         )
         return [decode_row(aggregate_id, version, topic, state) for version, topic, state in rows]
 
@@ -331,15 +321,10 @@ class EventStore:
         """Decoded events of many aggregates at once, one query per 500 (absent ones are
         left out)."""
         found: dict[UUID, list[Envelope]] = {}
-        order = " ORDER BY originator_id, originator_version"
         for chunk in _chunks(aggregate_ids):
-            if self.db.is_postgres:  # one array parameter: a statement the server plans once
-                rows = self._select(f"SELECT originator_id, originator_version, topic, state FROM {self.table}"
-                                    f" WHERE originator_id = ANY(%s){order}", (list(chunk),))
-            else:
-                rows = self._select(f"SELECT originator_id, originator_version, topic, state FROM {self.table}"
-                                    f" WHERE originator_id IN ({', '.join('%s' for _ in chunk)}){order}",
-                                    [i.hex for i in chunk])
+            ids_in, params = self._ids_in(chunk)
+            rows = self._select(f"SELECT originator_id, originator_version, topic, state FROM {self.table}"
+                                f" WHERE originator_id {ids_in} ORDER BY originator_id, originator_version", params)
             for originator_id, version, topic, state in rows:
                 envelope = decode_row(as_uuid(originator_id), version, topic, state)
                 found.setdefault(envelope.originator_id, []).append(envelope)
@@ -403,7 +388,7 @@ class EventStore:
             cursor.execute(f"LOCK TABLE {self.table} IN EXCLUSIVE MODE")
         # (SQLite: ``BEGIN IMMEDIATE`` already holds the database's write lock.)
         if read_versions:
-            _check_reads(cursor, self.table, read_versions, hex_ids=not self.db.is_postgres)
+            self._check_reads(cursor, read_versions)
         if not events:
             return []
         positions = self._positions(cursor, len(events))
@@ -420,6 +405,21 @@ class EventStore:
             )
         seal(cursor, CHAIN_TABLE, rows)
         return positions
+
+    def _check_reads(self, cursor: Any, read_versions: dict[UUID, int]) -> None:
+        """Optimistic read validation, under the log's write lock: if an aggregate a batch
+        decided on (without writing to it) has moved on since it was read, the batch
+        decided on stale facts; refuse it like a version conflict, and it is replayed."""
+        for chunk in _chunks(list(read_versions), 1000):
+            ids_in, params = self._ids_in(chunk)
+            cursor.execute(
+                f"SELECT originator_id, MAX(originator_version) FROM {self.table} WHERE originator_id {ids_in}"
+                " GROUP BY originator_id", params,
+            )
+            for originator_id, version in cursor.fetchall():
+                aggregate_id = as_uuid(originator_id)
+                if version > read_versions[aggregate_id]:
+                    raise IntegrityError(f"aggregate {aggregate_id} changed after it was read (version {version})")
 
     def _positions(self, cursor: Any, count: int) -> list[int]:
         if self.db.is_postgres:
