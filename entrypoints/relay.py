@@ -149,7 +149,7 @@ class WireSource:
                     datetime.fromisoformat(meta["effective_at"]).isoformat(),
                     datetime.fromisoformat(recorded_at).isoformat(),
                     meta["source"], meta["correlation_id"], fields,
-                    stored_payload=payload if public_json(payload) is payload else None,
+                    stored_payload=payload if public_json(payload, topic) is payload else None,
                 )
             except (TypeError, ValueError):
                 pass  # a time that is not one: the long way below says what is wrong

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 from uuid import UUID
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
+from events.base import registered_events
 from events.customer import CustomerSignedUp
 from events.partner import PartnerCodeIssued, Profile, TaxFormSubmitted
 from events.referral import LeadSubmitted
@@ -40,9 +41,13 @@ def public_payload(value: Any) -> Any:
     return _without_private(value)
 
 
-def public_json(document: bytes) -> bytes:
+def public_json(document: bytes, topic: str | None = None) -> bytes:
     """A payload already serialised as JSON, without private fields: the very bytes
-    when there is nothing to drop (most events), else re-encoded without them."""
+    when there is nothing to drop (most events), else re-encoded without them. Given
+    the event's ``topic``, a payload whose type cannot hold a private field is only
+    looked at for sealed text (a fifth of the full search's cost)."""
+    if topic is not None and not may_hold_private(topic) and _SEALED not in document:
+        return document
     if not _PRIVATE_MARK.search(document):
         return document
     return orjson.dumps(_without_private(orjson.loads(document)), option=orjson.OPT_SORT_KEYS)
@@ -52,6 +57,50 @@ def public_json(document: bytes) -> bytes:
 _PRIVATE_MARK = re.compile(
     b'"(?:' + b"|".join(re.escape(name.encode()) for name in sorted(PRIVATE_FIELDS)) + b')":|"' + re.escape(SEALED_PREFIX.encode())
 )
+
+
+_SEALED = f'"{SEALED_PREFIX}'.encode()
+# Per topic: whether its payload's type can hold a private field at any depth. Filled on
+# first use, not at import: the catalogue registers its types as their modules import.
+_MAY_HOLD_PRIVATE: dict[str, bool] = {}
+
+
+def may_hold_private(topic: str) -> bool:
+    """Whether a payload of ``topic`` can hold a private field at any depth (a topic
+    not in the catalogue, or a type with a free-form dict, can)."""
+    known = _MAY_HOLD_PRIVATE.get(topic)
+    if known is None:
+        event_class = registered_events().get(topic)
+        if event_class is None:
+            return True  # not (yet) registered: not remembered either
+        names = _field_names(event_class, set())
+        known = _MAY_HOLD_PRIVATE[topic] = names is None or bool(names & PRIVATE_FIELDS)
+    return known
+
+
+def _field_names(annotation: Any, seen: set[Any]) -> set[str] | None:
+    """Every field name a value of this type can hold, at any depth (None: any name,
+    e.g. a free-form dict)."""
+    if annotation in seen:
+        return set()
+    seen.add(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        names = set(annotation.model_fields)
+        for info in annotation.model_fields.values():
+            inner = _field_names(info.annotation, seen)
+            if inner is None:
+                return None
+            names |= inner
+        return names
+    if annotation is Any or annotation is dict or get_origin(annotation) is dict:
+        return None
+    names = set()
+    for argument in get_args(annotation):
+        inner = _field_names(argument, seen)
+        if inner is None:
+            return None
+        names |= inner
+    return names
 
 
 def _without_private(value: Any) -> Any:

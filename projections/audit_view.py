@@ -2,61 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, get_args, get_origin
+from typing import Any
 
 import orjson
-from pydantic import BaseModel
 
-from events.base import registered_events
 from events.customer import ClaimRejected, CustomerClaimed
 from events.receipt import CommandAccepted
-from events.wire import PRIVATE_FIELDS, SEALED_PREFIX, public_json
+from events.wire import public_json
 from projections.money import record_lines
 from projections.record import Record
 from projections.runner import Tables, View
 
 _CLAIMED, _REJECTED = CustomerClaimed.TOPIC, ClaimRejected.TOPIC
-_SEALED = f'"{SEALED_PREFIX}'.encode()
-
-
-def _field_names(annotation: Any, seen: set[Any]) -> set[str] | None:
-    """Every field name a value of this type can hold, at any depth (None: any name,
-    e.g. a free-form dict)."""
-    if annotation in seen:
-        return set()
-    seen.add(annotation)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        names = set(annotation.model_fields)
-        for info in annotation.model_fields.values():
-            inner = _field_names(info.annotation, seen)
-            if inner is None:
-                return None
-            names |= inner
-        return names
-    if annotation is Any or annotation is dict or get_origin(annotation) is dict:
-        return None
-    names = set()
-    for argument in get_args(annotation):
-        inner = _field_names(argument, seen)
-        if inner is None:
-            return None
-        names |= inner
-    return names
-
-
-def _public_topics() -> frozenset[str]:
-    """Topics whose payloads cannot hold a private field at any depth: their stored
-    bytes need no filtering unless they carry sealed text (which the filter drops
-    under any name)."""
-    topics = set()
-    for topic, event_class in registered_events().items():
-        names = _field_names(event_class, set())
-        if names is not None and not names & PRIVATE_FIELDS:
-            topics.add(topic)
-    return frozenset(topics)
-
-
-_PUBLIC_TOPICS = _public_topics()
 
 
 class AuditView(View):
@@ -99,9 +56,7 @@ class AuditView(View):
         ]).decode() if lines else "[]"
         # The bytes the store wrote, as they are (readers parse them), without private
         # fields by the same rule as Kafka's.
-        details = record.payload_json
-        if record.topic not in _PUBLIC_TOPICS or _SEALED in details:
-            details = public_json(details)
+        details = public_json(record.payload_json, record.topic)
         if record.topic == _REJECTED:
             details = orjson.dumps({**orjson.loads(details), "rejected": True}, option=orjson.OPT_SORT_KEYS)
         row = [

@@ -17,6 +17,7 @@ from adapters.kafka import KafkaConfig
 from entrypoints.relay import OutboundRecord, WireSource, records_for
 from entrypoints.settings import load_settings
 from events.schema_export import UNPUBLISHED_TYPES
+from events.wire import may_hold_private, public_json
 from tests import builders as b
 from tests.conftest import Driver
 from tests.test_fold_record import _rows_reshaped, drop_a_defaulted_field
@@ -126,3 +127,17 @@ def test_a_payload_stored_with_private_data_is_published_without_it(sqlite_ledge
     [record] = source.records(CONFIG)
     assert b"sealed:" not in record.value and b'"account"' not in record.value
     assert orjson.loads(record.value)["payload"]["account_masked"].endswith("3000")
+
+
+def test_only_topics_that_cannot_hold_a_private_field_skip_the_search_for_one() -> None:
+    """``public_json`` given a topic skips the private-field search for a type that
+    cannot hold one, but still drops sealed text under any name; a topic the catalogue
+    does not know is searched in full."""
+    assert not may_hold_private("payment.recorded")
+    assert may_hold_private("partner.payout_details_set") and may_hold_private("customer.signed_up")
+    assert may_hold_private("no.such.topic")
+    plain = b'{"payment_id":"pay1","note":"x"}'
+    assert public_json(plain, "payment.recorded") is plain
+    assert orjson.loads(public_json(b'{"payment_id":"pay1","note":"sealed:x"}', "payment.recorded")) == {"payment_id": "pay1"}
+    private = b'{"partner_id":"p1","account":"DE89"}'
+    assert orjson.loads(public_json(private, "no.such.topic")) == {"partner_id": "p1"}
