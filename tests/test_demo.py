@@ -126,6 +126,11 @@ def test_tiny_history_applies_through_python_m_demo(tmp_path: Path, capsys: pyte
     assert rejected, output  # duplicate / late claims are always in the history
     assert {code for code, _ in rejected} <= EXPECTED_REJECTIONS, rejected
     assert {kind for code, kind in rejected if code == "claim_rejected"} == {"claim_customer"}
+    # Finance pays every payout it records: no payout id used twice, none refused, nor a request.
+    payout_ids = Counter(c["payout_id"] for c in applied if c["type"] == "record_payout")
+    assert payout_ids and max(payout_ids.values()) == 1, payout_ids.most_common(3)
+    assert any(c["type"] == "request_payout" for c in applied)
+    assert not {kind for _, kind in rejected} & {"record_payout", "request_payout"}, rejected
 
     # The figures printed are the ones the read side gives.
     events = int(re.search(r"Events stored: ([\d,]+)", output)[1].replace(",", ""))  # type: ignore[index]

@@ -9,14 +9,9 @@ due that finance had paid, and the partner's next request waiting for ever.
 from __future__ import annotations
 
 import random
-from collections import Counter
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
-from demo.__main__ import EXPECTED_REJECTIONS
-from demo.generate import generate
-from demo.live import _after_close, apply_history
+from demo.live import _after_close, payout_id
 from tests import builders as b
 from tests.conftest import Driver
 
@@ -49,24 +44,5 @@ def test_a_partner_paid_in_two_currencies_over_two_months_gets_four_payouts(sqli
     assert sqlite_ledger.app.listings.payouts_due(limit=10).items == []  # everything due was paid
 
 
-def test_the_demo_history_pays_every_payout_it_records(tmp_path: Path) -> None:
-    """The tiny history with its payouts and requests: no payout id used twice, and no
-    refusal but those the generator means to provoke (a real program has them too)."""
-    driver = Driver(f"sqlite:///{tmp_path / 'demo.db'}")
-    applied: list[dict[str, Any]] = []
-    try:
-        rejected = apply_history(driver.app, generate(7, "tiny", until=(2026, 12)), 7, "2026-11",
-                                 record=applied.append, advance=lambda _: None)
-    finally:
-        driver.close()
-    payout_ids = Counter(c["payout_id"] for c in applied if c["type"] == "record_payout")
-    assert payout_ids and max(payout_ids.values()) == 1, payout_ids.most_common(3)
-    assert any(c["type"] == "request_payout" for c in applied)
-    assert {code for _, code in rejected} <= EXPECTED_REJECTIONS, rejected
-    assert not {kind for kind, _ in rejected} & {"record_payout", "request_payout"}, rejected
-
-
 def test_the_payout_id_is_the_finance_form_s() -> None:
-    from demo.live import payout_id
-
     assert payout_id(datetime(2024, 2, 9, 10, tzinfo=UTC), "rr-00001", "EUR") == "payout-2024-02-09:rr-00001:EUR"
