@@ -167,11 +167,7 @@ def test_today_s_code_records_what_the_code_before_the_lean_core_did(ledger_url:
         replayed = driver.cli_json("replay", "--verify", "--json")
     finally:
         driver.close()
-    problems = [
-        *golden.differences_in_events(recorded_golden["events"], got["events"]),
-        *golden.differences_in_tables(recorded_golden["tables"], got["tables"]),
-        *golden.differences_in_list("results", recorded_golden["results"], got["results"]),
-    ]
-    assert not problems, f"{len(problems)} differences from the recording (first {golden.MOST}):\n" + "\n".join(problems[:golden.MOST])
+    problems = golden.problems(recorded_golden, got)
+    assert not problems, f"{len(problems)} differences from the recording (first {golden.MOST}):\n" + golden.shown(problems)
     assert verified["ok"], verified
     assert replayed["ok"] and replayed["events"] == len(got["events"]), replayed

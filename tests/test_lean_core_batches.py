@@ -64,13 +64,8 @@ def check(urls: tuple[str, str, str], scenario: Scenario, cut: int, closes: bool
     together = applied(urls[0], commands, batch_size=len(commands))
     for url, batch_size in ((urls[1], 1), (urls[2], cut)):
         other = applied(url, commands, batch_size=batch_size)
-        problems = [
-            *golden.differences_in_list("events", together["events"], other["events"]),
-            *golden.differences_in_tables(together["tables"], other["tables"]),
-            *golden.differences_in_list("results", together["results"], other["results"]),
-        ]
-        assert not problems, (f"one batch (expected) against batches of {batch_size} (got):\n"
-                              + "\n".join(problems[:golden.MOST]))
+        problems = golden.problems(together, other, upcast=False)
+        assert not problems, f"one batch (expected) against batches of {batch_size} (got):\n" + golden.shown(problems)
 
 
 @settings(SETTINGS, max_examples=12)
