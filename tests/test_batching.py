@@ -9,7 +9,7 @@ import contextlib
 import io
 import json
 import tempfile
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,9 @@ from hypothesis import strategies as st
 from entrypoints.bootstrap import Ledger, bootstrap
 from entrypoints.cli import main as cli_main
 from events.wire import PRIVATE_FIELDS
+from ledger.calendar import next_period, parse_moment, period_of
 from projections.catalog import live_views
+from tests import builders as b
 from tests.conftest import pg_schema
 from tests.robustness import without_links
 from tests.test_properties import SETTINGS, Scenario, scenarios
@@ -30,20 +32,27 @@ from tests.test_properties import SETTINGS, Scenario, scenarios
 RECORDED_COLUMNS = {"recorded_at", "submitted_known", "applied_known", "signed_up_known", "attributed_known", "onboarded_known"}
 
 
+def ended_months(commands: list[dict[str, Any]]) -> list[tuple[int, str]]:
+    """Each month, from the first command's, that ends before a later command (``YYYY-MM``),
+    with the index of the first command after its end: the months of the commands to close."""
+    ended: list[tuple[int, str]] = []
+    month: str | None = None
+    for index, command in enumerate(commands):
+        period = period_of(parse_moment(command["at"]))
+        month = month or period
+        while month < period:
+            ended.append((index, month))
+            month = next_period(month)
+    return ended
+
+
 def with_month_closes(scenario: Scenario) -> list[dict[str, Any]]:
     """The scenario's commands, then closes of every month it covered (statements)."""
     commands = [dict(c) for c in scenario.commands]
-    last = max(datetime.fromisoformat(c["at"]) for c in commands)
-    first = datetime.fromisoformat(commands[0]["at"])
-    month, closes = first.replace(day=1, hour=0, minute=0, second=0, microsecond=0), []
-    while month < last.replace(day=1, hour=0, minute=0, second=0, microsecond=0):
-        closes.append(month.strftime("%Y-%m"))
-        month = (month + timedelta(days=32)).replace(day=1)
-    at = last + timedelta(days=1)
-    for index, period in enumerate(closes):
+    at = max(parse_moment(c["at"]) for c in commands) + timedelta(days=1)
+    for index, (_, period) in enumerate(ended_months(commands)):
         moment = (at + timedelta(minutes=index)).isoformat().replace("+00:00", "Z")
-        commands.append({"type": "close_period", "program_id": "prog", "period": period, "at": moment,
-                         "command_id": f"close-{period}"})
+        commands.append({**b.close(period, moment), "command_id": f"close-{period}"})
     return commands
 
 

@@ -12,7 +12,6 @@ read from the clock (recorded times) is named or left out.
 from __future__ import annotations
 
 import tempfile
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +20,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from entrypoints.bootstrap import bootstrap
+from tests import builders as b
 from tests.conftest import Driver, pg_schema
 from tests.fixtures import golden
+from tests.test_batching import ended_months
 from tests.test_properties import SETTINGS, Scenario, scenarios
 
 
@@ -44,18 +45,10 @@ def with_closes(commands: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``commands`` with program ``prog``'s month closes: each month, once it has ended,
     closed at the time of the first command after it (the books' statements, in a batch
     or on their own)."""
-    closed: list[dict[str, Any]] = []
-    next_month: int | None = None
-    for command in commands:
-        at = datetime.fromisoformat(command["at"].replace("Z", "+00:00"))
-        month = at.year * 12 + at.month - 1
-        next_month = month if next_month is None else next_month
-        while next_month < month:
-            period = f"{next_month // 12:04d}-{next_month % 12 + 1:02d}"
-            closed.append({"type": "close_period", "program_id": "prog", "period": period, "at": command["at"]})
-            next_month += 1
-        closed.append(command)
-    return closed
+    closes: dict[int, list[dict[str, Any]]] = {}
+    for index, period in ended_months(commands):
+        closes.setdefault(index, []).append(b.close(period, commands[index]["at"]))
+    return [made for index, command in enumerate(commands) for made in (*closes.get(index, []), command)]
 
 
 def check(urls: tuple[str, str, str], scenario: Scenario, cut: int, closes: bool = False) -> None:
