@@ -264,11 +264,12 @@ class GapDemo(Event):
         return state
 
 
-def _hand_stored(topic: str, payload: dict[str, Any], schema_version: int) -> StoredEvent:
+def _hand_stored(topic: str, payload: dict[str, Any], schema_version: int, *, recorded: datetime = T,
+                 effective: datetime = T) -> StoredEvent:
     state = {
         "schema_version": schema_version,
-        "recorded_at": T.isoformat(),
-        "meta": _meta().model_dump(mode="json"),
+        "recorded_at": recorded.isoformat(),
+        "meta": _meta(effective).model_dump(mode="json"),
         "payload": payload,
     }
     return StoredEvent(originator_id=uuid4(), originator_version=1, topic=topic, state=json.dumps(state).encode())

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
-from uuid import uuid4, uuid5
+from uuid import uuid5
 
 import orjson
 import pytest
@@ -21,15 +21,17 @@ import adapters.event_store
 import projections.record
 from adapters.event_store import current_document, encode_state, stored_payload
 from entrypoints.relay import WireSource
-from events.base import EventMeta, event_class_for_topic
+from events.base import event_class_for_topic
 from events.partner import PayoutDetailsSet
-from events.revenue import Earning, PaymentRecorded, RevenueLine
+from events.revenue import PaymentRecorded
 from ledger.aggregate import Envelope, event_id_text
 from projections.catalog import live_views
 from projections.columns import ts
 from projections.money import money_lines, record_lines
 from projections.record import Record, from_envelope, from_stored, iso_text, ts_text
 from projections.runner import ProjectionRunner, Tables
+from tests.test_events import _envelope, _hand_stored
+from tests.test_events import _payment as events_payment
 from tests.test_properties import table_rows
 from tests.test_replay_audit import history
 
@@ -38,15 +40,12 @@ _FIELDS = ("position", "topic", "version", "effective_at", "recorded_at", "actor
 
 
 def _payment() -> Envelope:
-    event = PaymentRecorded(
-        payment_id="inv-1", customer_id="cus-1", currency="EUR",
-        lines=[RevenueLine(kind="platform_fee", amount=Decimal("150.00"))], tax=Decimal("13.13"),
-        paid_amount=Decimal("163.13"),
-        earning=Earning(kind="commission", partner_id="p1", rate=Decimal("0.20"), base=Decimal("150.00"),
-                        amount=Decimal("30.00"), payable_at=datetime(2025, 3, 1, tzinfo=UTC)),
-    )
-    meta = EventMeta(effective_at=datetime(2025, 2, 5, 9, 30, tzinfo=UTC), actor="cli", source="cli", correlation_id="c-1")
-    return Envelope(uuid4(), 3, datetime(2026, 12, 2, 13, 46, 45, 139059, tzinfo=UTC), meta, event)
+    """test_events' payment, earning what the assertions read, as the bus records it:
+    a recorded time with microseconds, an effective time in whole seconds."""
+    earning = events_payment().earning.model_copy(update={"amount": Decimal("30.00"),
+                                                          "payable_at": datetime(2025, 3, 1, tzinfo=UTC)})
+    return _envelope(events_payment(earning=earning), version=3, recorded=datetime(2026, 12, 2, 13, 46, 45, 139059, tzinfo=UTC),
+                     effective=datetime(2025, 2, 5, 9, 30, tzinfo=UTC))
 
 
 def _fields(record: Record) -> tuple[object, ...]:
@@ -68,11 +67,10 @@ def test_a_stored_event_reads_as_the_committed_one_on_either_database():
 
 
 def test_an_event_stored_at_an_older_schema_version_is_upcast():
-    meta = {"effective_at": "2024-05-01T10:00:00Z", "actor": "cli", "source": "cli", "correlation_id": "c-2"}
     payload = {"partner_id": "p1", "method": "sepa", "account": "sealed:partner:p1:x", "account_masked": "****1234"}
-    state = orjson.dumps({"schema_version": 1, "recorded_at": "2024-05-01T10:00:01.000002+00:00", "meta": meta,
-                          "payload": payload})
-    record = from_stored((7, uuid4().hex, 2, PayoutDetailsSet.TOPIC, state))
+    stored = _hand_stored(PayoutDetailsSet.TOPIC, payload, schema_version=1,
+                          recorded=datetime(2024, 5, 1, 10, 0, 1, 2, tzinfo=UTC), effective=datetime(2024, 5, 1, 10, tzinfo=UTC))
+    record = from_stored((7, stored.originator_id.hex, 2, PayoutDetailsSet.TOPIC, stored.state))
     assert record.payload == {**payload, "bic": None}  # v1 -> v2 adds the BIC
     assert orjson.loads(record.payload_json) == record.payload
     assert (record.effective_at, record.recorded_at) == ("2024-05-01T10:00:00.000000+00:00", "2024-05-01T10:00:01.000002+00:00")
