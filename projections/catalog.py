@@ -50,7 +50,8 @@ def live_views() -> list[View]:
 
 class LiveReadModels(ProjectionRunner):
     """The live read models (``proj_*`` tables): what the bus keeps current after every
-    commit and what a month close reads its statement lines from."""
+    commit. (A month close reads none of them: it states from the books, folded from
+    the log.)"""
 
     def __init__(self, db: Database, store: EventStore) -> None:
         super().__init__(db, store, live_views())
@@ -83,8 +84,8 @@ class LiveReadModels(ProjectionRunner):
             self._current_in_batch = self._in_batch
 
     def contacts(self, email_hash: str, domain_hash: str | None) -> Contacts:
-        """Customers whose e-mail or domain matches, and leads for that e-mail: current,
-        like a month close's reading (another process may have written since)."""
+        """Customers whose e-mail or domain matches, and leads for that e-mail: current
+        (another process may have written since)."""
         if self._known is not None and self._known.knows(email_hash, domain_hash):
             return self._known.contacts(email_hash, domain_hash)
         self._bring_up_to_date()
