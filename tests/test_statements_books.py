@@ -17,10 +17,10 @@ import orjson
 
 from adapters import event_store
 from commands import unit_of_work
+from commands.handlers.statements import program_drafts
 from demo.generate import generate
 from events.revenue import PaymentRecorded
 from ledger.account import BOOK_TOPICS, Books, StatementDraft
-from ledger.partner import Partner
 from tests import builders as b
 from tests.conftest import Driver
 from tests.journal_drafts import journal_drafts
@@ -29,11 +29,9 @@ BEFORE = Path(__file__).parent / "fixtures" / "ledger-before-issue-19.db"
 
 
 def books_drafts(driver: Driver, program_id: str, period: str) -> list[StatementDraft]:
+    """What the month close's own code (``program_drafts``) would state."""
     uow = driver.app.bus.uow
-    books = uow.books()
-    members = [p for p in books.partners()
-               if (partner := uow.peek(Partner, p)) is not None and partner.program_id == program_id]
-    drafts = books.drafts(program_id, period, members)
+    drafts = program_drafts(uow, program_id, period)
     uow.discard()
     return drafts
 

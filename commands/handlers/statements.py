@@ -9,9 +9,10 @@ from decimal import Decimal
 
 from commands import models as m
 from commands.handlers.base import Context, Result, handles
+from commands.unit_of_work import UnitOfWork
 from events.program import PayoutTerms
 from events.statement import PeriodClosed, StatementIssued, StatementReleased
-from ledger.account import BELOW_MINIMUM, NO_TAX_FORM, NOT_POSITIVE, NOT_TRAINED, Account
+from ledger.account import BELOW_MINIMUM, NO_TAX_FORM, NOT_POSITIVE, NOT_TRAINED, Account, StatementDraft
 from ledger.calendar import month_end
 from ledger.errors import reject
 from ledger.money import ZERO, round_money, zero
@@ -30,11 +31,7 @@ def close_period(ctx: Context, c: m.ClosePeriod) -> Result:
         raise reject("too_early", f"{c.period} has not ended yet (it ends {end.date().isoformat()})", "period")
     terms = program.terms_on(end)
     issued = []
-    books = ctx.uow.books()
-    ctx.uow.prefetch((Partner, partner_id) for partner_id in books.partners())
-    members = [partner_id for partner_id in books.partners()
-               if (partner := ctx.uow.peek(Partner, partner_id)) is not None and partner.program_id == c.program_id]
-    drafts = books.drafts(c.program_id, c.period, members)
+    drafts = program_drafts(ctx.uow, c.program_id, c.period)
     ctx.uow.prefetch((Account, Account.key(d.partner_id, d.currency)) for d in drafts)
     for draft in drafts:
         account = ctx.uow.get_or_new(Account, Account.key(draft.partner_id, draft.currency))
@@ -53,6 +50,16 @@ def close_period(ctx: Context, c: m.ClosePeriod) -> Result:
         issued.append(statement_id)
     ctx.record(program, PeriodClosed(program_id=c.program_id, period=c.period, statement_ids=issued))
     return {"program_id": c.program_id, "period": c.period, "statements": len(issued)}
+
+
+def program_drafts(uow: UnitOfWork, program_id: str, period: str) -> list[StatementDraft]:
+    """What closing ``period`` states for the program, from the books: the drafts of
+    the partners now in the program (``Books.drafts``)."""
+    books = uow.books()
+    uow.prefetch((Partner, partner_id) for partner_id in books.partners())
+    members = [partner_id for partner_id in books.partners()
+               if (partner := uow.peek(Partner, partner_id)) is not None and partner.program_id == program_id]
+    return books.drafts(program_id, period, members)
 
 
 def not_payable(partner: Partner, payout: PayoutTerms, closing: Decimal, end: datetime) -> list[str]:
