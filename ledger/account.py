@@ -17,7 +17,8 @@ from events.statement import PayoutRecorded, PayoutRequested, StatementIssued, S
 from ledger.aggregate import Aggregate, Envelope
 from ledger.calendar import month_end
 from ledger.errors import Problem
-from ledger.money import ZERO, minor_unit
+from ledger.money import ZERO, from_minor, to_minor
+from ledger.money_lines import CLAWED_BACK, COMMISSION_SIGN, EARNED, ON_HOLD, PAYABLE, STATEMENT_BUCKETS, VOID, lines_of
 
 
 @dataclass(frozen=True)
@@ -116,11 +117,8 @@ class StatementDraft:
 # A month close states, per partner and currency, every commission line effective (and
 # payable) by the period's end that no statement holds yet. The books are that, folded
 # here from the events themselves, never from a read model: a projection bug cannot
-# become a permanent ``StatementIssued``. The rules are the journal's
-# (``projections/lines_view.py``), so the statements are exactly the same.
-
-EARNED, CLAWED_BACK, DEDUCTED, ADJUSTED = "earned", "clawed_back", "deducted", "adjusted"
-PAYABLE, ON_HOLD, VOID = 0, 1, 2
+# become a permanent ``StatementIssued``. The lines are the journal's, made by the same
+# rules (``ledger.money_lines``), so the statements are exactly the same.
 
 # The events the books read (the rest move no commission a statement states), by topic.
 PAID, REVERSED, REVIEWED, COST, ADJUSTMENT, STATED = (
@@ -152,7 +150,7 @@ class BookLine:
     held: int
 
     def statement_line(self) -> StatementLine:
-        return StatementLine(kind=self.kind, amount=_minor(self.amount, self.currency, self.bucket),
+        return StatementLine(kind=self.kind, amount=_signed_minor(self.amount, self.currency, self.bucket),
                              effective_at=_utc(self.effective_at), source_id=self.source_id,
                              line_key=f"{self.position}:{self.seq}")
 
@@ -176,13 +174,14 @@ class Books:
         if topic == STATED:
             self._state(payload)
             return
-        for seq, line in enumerate(_lines(topic, payload)):
-            partner_id, currency, bucket, kind, amount, source_id, payment_id, payable_at, held = line
-            book_line = BookLine(position, seq, partner_id, currency, bucket, kind, amount,
-                                 effective_at, source_id, payment_id, payable_at, ON_HOLD if held else PAYABLE)
-            self.unstated.setdefault((partner_id, currency), {})[(position, seq)] = book_line
-            if payment_id is not None:
-                self._by_payment.setdefault(payment_id, []).append(book_line)
+        stated = [line for line in lines_of(topic, payload, datetime.fromisoformat) if line.bucket in STATEMENT_BUCKETS]
+        for seq, line in enumerate(stated):
+            book_line = BookLine(position, seq, line.partner_id, line.currency, line.bucket, line.kind, line.amount,
+                                 effective_at, line.source_id, line.payment_id, line.payable_at,
+                                 ON_HOLD if line.held else PAYABLE)
+            self.unstated.setdefault((line.partner_id, line.currency), {})[(position, seq)] = book_line
+            if line.payment_id is not None:
+                self._by_payment.setdefault(line.payment_id, []).append(book_line)
         if topic == REVIEWED:
             self._review(payload, effective_at)
 
@@ -248,54 +247,9 @@ class Books:
             self.unstated[(line.partner_id, line.currency)].pop((line.position, line.seq), None)
 
 
-_Line = tuple[str, str, str, str, Decimal, str, str | None, datetime | None, bool]
-
-
-def _lines(topic: str, p: dict[str, Any]) -> list[_Line]:
-    """An event's commission lines: (partner, currency, bucket, kind, magnitude,
-    source id, payment id, payable at, held). Discounts and payouts are no
-    commission a statement states. (Optional fields read with the catalogue's
-    defaults.)"""
-    if topic == PAID:
-        earning = p["earning"]
-        partner_id = earning.get("partner_id")
-        if partner_id is None or earning["kind"] != "commission" or not (amount := _amount(earning.get("amount"))):
-            return []
-        return [(partner_id, p["currency"], EARNED, "commission", amount, p["payment_id"], p["payment_id"],
-                 _time(earning.get("payable_at")), earning.get("hold_reason") is not None)]
-    if topic == REVERSED:
-        if not p["partner_id"] or p["earning_kind"] == "discount" or not (clawback := _amount(p["clawback"])):
-            return []
-        return [(p["partner_id"], p["currency"], CLAWED_BACK, p["reason"], clawback, p["reversal_id"], p["payment_id"],
-                 None, p.get("on_hold", False))]
-    if topic == REVIEWED and p["partner_id"] and (voided := _amount(p["voided"])):
-        return [(p["partner_id"], p["currency"], CLAWED_BACK, "void", voided, p["payment_id"], p["payment_id"], None, False)]
-    if topic == COST and p["partner_id"] and (deduction := _amount(p["deduction"])):
-        return [(p["partner_id"], p["currency"], DEDUCTED, "cost_deduction", deduction, p["cost_id"], None, None, False)]
-    if topic == ADJUSTMENT:
-        return [(p["partner_id"], p["currency"], ADJUSTED, "adjustment", _amount(p["amount"]), p["adjustment_id"], None,
-                 None, False)]
-    return []
-
-
-def _amount(text: str | None) -> Decimal:
-    """A stored amount: its decimal text, exactly as the catalogue's model reads it
-    (never through a float); an absent one is the model's default, zero."""
-    return ZERO if text is None else Decimal(text)
-
-
-def _time(text: str | None) -> datetime | None:
-    """A stored time, the instant the catalogue's model reads (ISO 8601, ``Z`` or an offset)."""
-    return None if text is None else datetime.fromisoformat(text)
-
-
-_SIGN = {EARNED: 1, CLAWED_BACK: -1, DEDUCTED: -1, ADJUSTED: 1}
-
-
-def _minor(amount: Decimal, currency: str, bucket: str) -> Decimal:
+def _signed_minor(amount: Decimal, currency: str, bucket: str) -> Decimal:
     """The signed amount as the journal keeps it: whole minor units of the currency."""
-    unit = minor_unit(currency)
-    return Decimal(int(amount / unit)) * unit * _SIGN[bucket]
+    return from_minor(to_minor(amount, currency), currency) * COMMISSION_SIGN[bucket]
 
 
 def _utc(moment: datetime) -> datetime:

@@ -47,6 +47,15 @@ def minor_unit(currency: str) -> Decimal:
     return Decimal(1).scaleb(-_MINOR_UNITS.get(currency, 2))
 
 
+def to_minor(amount: Decimal, currency: str) -> int:
+    """An amount in whole minor units of its currency (cut toward zero, as read models store it)."""
+    return int(amount / minor_unit(currency))
+
+
+def from_minor(units: int, currency: str) -> Decimal:
+    return Decimal(int(units)) * minor_unit(currency)
+
+
 def round_money(amount: Decimal, currency: str) -> Decimal:
     """Round once, half-up, to the currency's minor unit (0.005 USD -> 0.01)."""
     return amount.quantize(minor_unit(currency), rounding=ROUND_HALF_UP)

@@ -7,10 +7,11 @@ in the currency's minor unit (so SQL sums are exact on both databases).
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from functools import lru_cache
 
-from ledger.money import minor_unit
+from ledger.money import from_minor, to_minor
+
+__all__ = ["FAR_FUTURE", "from_minor", "from_ts", "to_minor", "ts"]
 
 _UTC_OFFSET = timedelta(0)
 
@@ -26,14 +27,6 @@ def ts(moment: datetime) -> str:
 
 def from_ts(text: str) -> datetime:
     return datetime.fromisoformat(text)
-
-
-def to_minor(amount: Decimal, currency: str) -> int:
-    return int(amount / minor_unit(currency))
-
-
-def from_minor(units: int, currency: str) -> Decimal:
-    return Decimal(int(units)) * minor_unit(currency)
 
 
 FAR_FUTURE = "9999-12-31T23:59:59.999999+00:00"

@@ -11,12 +11,12 @@ from typing import Any
 
 from events.revenue import CommissionReviewed
 from events.statement import StatementIssued
+from ledger.money_lines import ON_HOLD, PAYABLE, VOID
 from projections.columns import to_minor
 from projections.money import MONEY_TOPICS, record_lines
 from projections.record import Record
 from projections.runner import Tables, View
 
-PAYABLE, ON_HOLD, VOID = 0, 1, 2
 _PAYABLE_AT, _HELD, _STATEMENT = 11, 12, 13  # columns a review or a statement changes
 _REVIEWED, _ISSUED = CommissionReviewed.TOPIC, StatementIssued.TOPIC
 
