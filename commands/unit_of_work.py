@@ -27,7 +27,6 @@ Receipt = tuple[str, dict[str, Any]]  # (fingerprint of the command's content, i
 # Aggregates kept between batches, at most (memory stays bounded on huge imports).
 MAX_CACHED = 100_000
 BOOK_PAGE = 5_000  # book events read from the log per query
-_BOOK_TOPICS = frozenset(BOOK_TOPICS)
 
 
 class UnitOfWork:
@@ -182,7 +181,7 @@ class UnitOfWork:
         head = self.store.max_position()
         after = self._books_at
         while after < head:
-            page = self.store.payloads(after, BOOK_PAGE, head, BOOK_TOPICS)
+            page = self.store.payloads(after, BOOK_PAGE, head, tuple(BOOK_TOPICS))
             for position, effective_at, topic, payload in page:
                 self._books.observe(position, effective_at, topic, payload)
             if len(page) < BOOK_PAGE:
@@ -204,7 +203,7 @@ class UnitOfWork:
             return
         for position, envelope in committed:
             topic = envelope.payload.TOPIC
-            if topic in _BOOK_TOPICS:
+            if topic in BOOK_TOPICS:
                 self._books.observe(position, envelope.effective_at, topic, orjson.loads(envelope.payload_json))
         self._books_at = last
 

@@ -18,7 +18,7 @@ from ledger.aggregate import Aggregate, Envelope
 from ledger.calendar import month_end
 from ledger.errors import Problem
 from ledger.money import ZERO, from_minor, to_minor
-from ledger.money_lines import CLAWED_BACK, COMMISSION_SIGN, EARNED, ON_HOLD, PAYABLE, STATEMENT_BUCKETS, VOID, lines_of
+from ledger.money_lines import CLAWED_BACK, COMMISSION_SIGN, EARNED, ON_HOLD, PAYABLE, STATEMENT_BUCKETS, lines_of
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ PAID, REVERSED, REVIEWED, COST, ADJUSTMENT, STATED = (
     PaymentRecorded.TOPIC, PaymentReversed.TOPIC, CommissionReviewed.TOPIC, CostRecorded.TOPIC,
     CommissionAdjusted.TOPIC, StatementIssued.TOPIC,
 )
-BOOK_TOPICS = (PAID, REVERSED, REVIEWED, COST, ADJUSTMENT, STATED)
+BOOK_TOPICS = frozenset((PAID, REVERSED, REVIEWED, COST, ADJUSTMENT, STATED))
 _UTC_OFFSET = timedelta(0)
 
 
@@ -243,8 +243,11 @@ class Books:
                     line.held, line.payable_at = PAYABLE, effective_at
             return
         for line in self._by_payment.pop(review["payment_id"], ()):
-            line.held = VOID
-            self.unstated[(line.partner_id, line.currency)].pop((line.position, line.seq), None)
+            account = (line.partner_id, line.currency)
+            lines = self.unstated[account]
+            lines.pop((line.position, line.seq), None)
+            if not lines:
+                del self.unstated[account]  # as ``_state`` does: no account is left with nothing to state
 
 
 def _signed_minor(amount: Decimal, currency: str, bucket: str) -> Decimal:

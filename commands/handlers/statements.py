@@ -56,8 +56,9 @@ def program_drafts(uow: UnitOfWork, program_id: str, period: str) -> list[Statem
     """What closing ``period`` states for the program, from the books: the drafts of
     the partners now in the program (``Books.drafts``)."""
     books = uow.books()
-    uow.prefetch((Partner, partner_id) for partner_id in books.partners())
-    members = [partner_id for partner_id in books.partners()
+    partner_ids = books.partners()
+    uow.prefetch((Partner, partner_id) for partner_id in partner_ids)
+    members = [partner_id for partner_id in partner_ids
                if (partner := uow.peek(Partner, partner_id)) is not None and partner.program_id == program_id]
     return books.drafts(program_id, period, members)
 
