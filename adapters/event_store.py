@@ -157,23 +157,40 @@ def decode_row(originator_id: UUID, version: int, topic: str, state: bytes) -> E
     )
 
 
+def read_document(row: Row, *, long_way: bool = False) -> CurrentDocument:
+    """A row of the log as its stored document: as stored, decoded with orjson alone
+    (no model validated), when it is its model's own JSON now (``current_document``);
+    any other (an older schema version, a field added since, a hand-edited row) is
+    upcast and validated as ``decode`` does, and given as the current model writes it.
+    ``long_way``: that second way whatever the bytes. The one reader every fast reader
+    of stored rows shares (the read models' records, the books, the relay); each then
+    makes its own shape of it."""
+    _, originator_id, version, topic, state = row
+    if not isinstance(state, bytes):
+        state = bytes(state)
+    if not long_way:
+        document = current_document(topic, state)
+        if document is not None:
+            return document
+    envelope = decode_row(as_uuid(originator_id), version, topic, state)
+    meta = envelope.meta
+    return (
+        envelope.payload.SCHEMA_VERSION, envelope.timestamp.isoformat(),
+        # the time as ``isoformat`` writes it: ``fromisoformat`` gives back the very time
+        {**meta.model_dump(mode="json"), "effective_at": meta.effective_at.isoformat()},
+        orjson.loads(envelope.payload_json), envelope.payload_json,
+    )
+
+
 # A stored event as plain values: (position, effective time, topic, payload as a JSON object).
 StoredPayload = tuple[int, datetime, str, dict[str, Any]]
 
 
 def stored_payload(row: Row) -> StoredPayload:
-    """A row of the log as plain values, decoded with orjson alone (no model validated)
-    when it is its model's own JSON now (``current_document``): the payload as the
-    catalogue's model would dump it. Any other (an older schema version, a field added
-    since, a hand-edited row) is upcast and validated as ``decode`` does, and dumped again."""
-    position, originator_id, version, topic, state = row
-    if not isinstance(state, bytes):
-        state = bytes(state)
-    document = current_document(topic, state)
-    if document is not None:
-        return position, datetime.fromisoformat(document[2]["effective_at"]), topic, document[3]
-    envelope = decode_row(as_uuid(originator_id), version, topic, state)
-    return position, envelope.effective_at, topic, orjson.loads(envelope.payload_json)
+    """A row of the log as plain values (``read_document``): the payload as the
+    catalogue's model would dump it."""
+    document = read_document(row)
+    return row[0], datetime.fromisoformat(document[2]["effective_at"]), row[3], document[3]
 
 
 # -- writing -----------------------------------------------------------------------------
@@ -243,6 +260,8 @@ class EventStore:
                     self._sequence = cursor.fetchone()[0]
 
     decode = staticmethod(decode)
+    read_document = staticmethod(read_document)
+    as_uuid = staticmethod(as_uuid)
 
     # -- reading ------------------------------------------------------------------------
 

@@ -30,7 +30,6 @@ from uuid import UUID
 
 import orjson
 import structlog
-from eventsourcing.persistence import Notification
 from kafka.errors import KafkaError
 
 from entrypoints.bootstrap import Ledger
@@ -39,10 +38,10 @@ from events.customer import CustomerClaimed
 from events.schema_export import UNPUBLISHED_TYPES, schema_id
 from events.wire import ENVELOPE_VERSION, public_json, public_payload
 from ledger.aggregate import Envelope, event_id_text
-from projections.record import current_document  # the store's check (the relay does not import adapters)
 from projections.relay_tracking import RelayTracking
 
 if TYPE_CHECKING:
+    from adapters.event_store import CurrentDocument, EventStore, Row
     from adapters.kafka import KafkaConfig
 
 log = structlog.get_logger(__name__)
@@ -131,30 +130,28 @@ class WireSource:
         )
 
     @classmethod
-    def from_row(cls, row: Sequence[Any], decode: Callable[[Notification], Envelope]) -> WireSource:
+    def from_row(cls, row: Row, store: EventStore) -> WireSource:
         """From a row of the log (position, originator id, version, topic, stored
-        bytes), without validating the bytes into the event's model again when they are
-        that model's own JSON now (``current_document``, the read models' check too).
-        Anything else (an older schema version, a field added since with its default,
-        a hand-edited row) is decoded the long way, upcasters included."""
-        position, originator_id, version, topic, state = row
-        state = bytes(state)
-        document = current_document(topic, state)
-        if document is not None:
-            schema_version, recorded_at, meta, fields, payload = document
-            try:
-                return cls(
-                    position, topic, schema_version,
-                    originator_id if isinstance(originator_id, UUID) else UUID(originator_id), version,
-                    datetime.fromisoformat(meta["effective_at"]).isoformat(),
-                    datetime.fromisoformat(recorded_at).isoformat(),
-                    meta["source"], meta["correlation_id"], fields,
-                    stored_payload=payload if public_json(payload, topic) is payload else None,
-                )
-            except (TypeError, ValueError):
-                pass  # a time that is not one: the long way below says what is wrong
-        notification = Notification(originator_id, version, topic, state, position)
-        return cls.from_envelope(decode(notification), position)
+        bytes), read by the store's one reader of stored rows (``read_document``): as
+        stored, without validating the bytes into the event's model again, when they are
+        that model's own JSON now; anything else (an older schema version, a field added
+        since with its default, a hand-edited row) the long way, upcasters included."""
+        document = store.read_document(row)
+        try:
+            return cls._from_document(row, store, document)
+        except (TypeError, ValueError):  # a time that is not one: the long way says what is wrong
+            return cls._from_document(row, store, store.read_document(row, long_way=True))
+
+    @classmethod
+    def _from_document(cls, row: Row, store: EventStore, document: CurrentDocument) -> WireSource:
+        position, originator_id, version, topic, _ = row
+        schema_version, recorded_at, meta, fields, payload = document
+        return cls(
+            position, topic, schema_version, store.as_uuid(originator_id), version,
+            datetime.fromisoformat(meta["effective_at"]).isoformat(), datetime.fromisoformat(recorded_at).isoformat(),
+            meta["source"], meta["correlation_id"], fields,
+            stored_payload=payload if public_json(payload, topic) is payload else None,
+        )
 
     def document(self, attributed_to: str | None = None) -> dict[str, Any]:
         """The published envelope (see events/wire.py and events/schemas/)."""
@@ -288,8 +285,8 @@ class KafkaRelay:
         if not rows:
             return None
         # Bookkeeping events are never published: skip them before reading their bytes.
-        decode = self.store.decode
-        sources = [WireSource.from_row(row, decode) for row in rows if row[3] not in UNPUBLISHED_TYPES]
+        store = self.store
+        sources = [WireSource.from_row(row, store) for row in rows if row[3] not in UNPUBLISHED_TYPES]
         attributed = self.tracking.attributions({
             customer_id for source in sources if isinstance(customer_id := source.fields.get("customer_id"), str)
         })

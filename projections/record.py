@@ -17,7 +17,7 @@ from uuid import UUID
 
 import orjson
 
-from adapters.event_store import Row, as_uuid, current_document, decode_row
+from adapters.event_store import Row, read_document
 from ledger.aggregate import Envelope, event_id_text
 from projections.columns import ts
 
@@ -70,16 +70,10 @@ def from_envelope(position: int, envelope: Envelope) -> Record:
 
 def from_stored(row: Row) -> Record:
     """A record of a stored event (a row of the log, ``EventStore.rows``), read as stored
-    when it is its model's own JSON now (``current_document``); any other (an older
-    schema version, a field added since, a hand-edited row) is upcast and validated by
-    its catalogue model, as ``adapters.event_store.decode`` does."""
-    position, originator_id, version, topic, state = row
-    if not isinstance(state, bytes):
-        state = bytes(state)
-    document = current_document(topic, state)
-    if document is None:
-        return from_envelope(position, decode_row(as_uuid(originator_id), version, topic, state))
-    _, recorded_at, meta, payload, payload_json = document
+    when it is its model's own JSON now, else upcast and validated by its catalogue
+    model (``adapters.event_store.read_document``)."""
+    position, originator_id, version, topic, _ = row
+    _, recorded_at, meta, payload, payload_json = read_document(row)
     return Record(
         position, topic, originator_id, version, ts_text(meta["effective_at"]), ts_text(recorded_at), meta,
         payload, payload_json,

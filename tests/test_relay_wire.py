@@ -13,6 +13,7 @@ import orjson
 import pytest
 from eventsourcing.persistence import Notification
 
+import adapters.event_store
 from adapters.kafka import KafkaConfig
 from entrypoints.relay import OutboundRecord, WireSource, records_for
 from entrypoints.settings import load_settings
@@ -31,8 +32,12 @@ def published(records: list[OutboundRecord]) -> list[tuple[str, bytes, list[tupl
     return [(r.topic, r.key, r.headers, orjson.loads(r.value)) for r in records]
 
 
-def refuse_to_decode(notification: Notification) -> Any:
-    raise AssertionError(f"decoded {notification.topic}")
+def refuse_to_decode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From now on the store's reader of rows fails on any row it decodes the long way."""
+    def refuse(originator_id: Any, version: int, topic: str, state: bytes) -> Any:
+        raise AssertionError(f"decoded {topic}")
+
+    monkeypatch.setattr(adapters.event_store, "decode_row", refuse)
 
 
 def history(ledger: Driver) -> None:
@@ -61,7 +66,7 @@ def assert_published_as_the_long_way(ledger: Driver) -> tuple[int, int]:
     for stored, notification in zip(store.page(0, 100_000), store.notifications(0, 100_000), strict=True):
         if notification.topic in UNPUBLISHED_TYPES:
             continue
-        source = WireSource.from_row(stored, store.decode)  # the row as the relay reads it
+        source = WireSource.from_row(stored, store)  # the row as the relay reads it
         assert source.event_id_text == str(store.decode(notification).event_id)  # by hand, as the envelope's
         for attributed_to in (None, "p-earlier"):
             long_way = records_for(store.decode(notification), notification.id, CONFIG, attributed_to)
@@ -79,12 +84,13 @@ def test_records_from_the_stored_bytes_are_the_long_ways(ledger: Driver) -> None
     assert compared > 30 and private >= 5, (compared, private)
 
 
-def test_a_current_event_is_not_decoded_again(sqlite_ledger: Driver) -> None:
+def test_a_current_event_is_not_decoded_again(sqlite_ledger: Driver, monkeypatch: pytest.MonkeyPatch) -> None:
     history(sqlite_ledger)
-
-    for stored in sqlite_ledger.app.store.page(0, 100_000):
+    refuse_to_decode(monkeypatch)
+    store = sqlite_ledger.app.store
+    for stored in store.page(0, 100_000):
         if stored[3] not in UNPUBLISHED_TYPES:
-            WireSource.from_row(stored, refuse_to_decode)
+            WireSource.from_row(stored, store)
 
 
 def test_a_log_written_before_the_lean_core_publishes_as_the_long_way(before_ledger: Driver) -> None:
@@ -101,7 +107,7 @@ def test_a_payload_stored_without_a_field_the_model_has_now_is_published_as_the_
     rows = [r for r in _rows_reshaped(sqlite_ledger, drop_a_defaulted_field) if r[3] not in UNPUBLISHED_TYPES]
     for position, originator_id, version, topic, state in rows:
         older = store.decode(Notification(originator_id, version, topic, state, position))
-        source = WireSource.from_row((position, originator_id, version, topic, state), store.decode)
+        source = WireSource.from_row((position, originator_id, version, topic, state), store)
         assert published(source.records(CONFIG)) == published(records_for(older, position, CONFIG)), topic
     assert len(rows) > 5
 
@@ -118,11 +124,15 @@ def test_the_envelope_written_by_hand_escapes_every_text(text: str) -> None:
         assert record.key == text.encode()
 
 
-def test_a_payload_stored_with_private_data_is_published_without_it(sqlite_ledger: Driver) -> None:
+def test_a_payload_stored_with_private_data_is_published_without_it(
+    sqlite_ledger: Driver, monkeypatch: pytest.MonkeyPatch,
+) -> None:
     history(sqlite_ledger)
-    [stored] = [r for r in sqlite_ledger.app.store.page(0, 100_000) if r[3] == "partner.payout_details_set"]
+    store = sqlite_ledger.app.store
+    [stored] = [r for r in store.page(0, 100_000) if r[3] == "partner.payout_details_set"]
     assert b"sealed:" in stored[4]
-    source = WireSource.from_row(stored, refuse_to_decode)
+    refuse_to_decode(monkeypatch)
+    source = WireSource.from_row(stored, store)
     assert source.stored_payload is None  # not published as it was stored
     [record] = source.records(CONFIG)
     assert b"sealed:" not in record.value and b'"account"' not in record.value
