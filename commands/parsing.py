@@ -70,8 +70,11 @@ def parse(raw: Raw | Sourced | m.Command) -> m.Command:
         raw = decode_json(text)
     if not isinstance(raw, dict):
         raise reject("invalid_json", "a command must be a JSON object")
-    if not plain and _plain_object(raw) and (command := decoding.from_object(raw)) is not None:
-        return command
+    if not plain:
+        # One walk: an object found plain holds nothing ``_unsafe_text`` would report.
+        plain = _plain_object(raw)
+        if plain and (command := decoding.from_object(raw)) is not None:
+            return command
     unsafe = [] if plain else list(_unsafe_text(raw))
     if "type" not in raw:
         raise CommandRejected.of([*unsafe, Problem("invalid", "every command needs a type", "type")])
