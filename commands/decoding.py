@@ -34,7 +34,7 @@ from typing import Any, Literal, Union
 
 import msgspec
 from annotated_types import MinLen
-from pydantic import BaseModel
+from pydantic import BaseModel, StringConstraints
 from pydantic._internal._model_construction import init_private_attributes
 from pydantic.fields import FieldInfo
 
@@ -55,35 +55,44 @@ class Unsupported(Exception):
 # -- the rules of each alias, as the model states them ----------------------------------
 
 
-def _text(longest: int) -> Check:
-    """``strip_whitespace``, ``min_length=1``, ``max_length=longest`` (and printable,
-    checked on the whole command before): text with surrounding whitespace steps aside
-    rather than being stripped here."""
+def _string_rules(alias: Any) -> StringConstraints:
+    """The ``StringConstraints`` a ``commands.models`` alias states: the fast path's
+    text checks read their limits there, so a narrowed model narrows them too."""
+    (rules,) = [arg for arg in typing.get_args(alias)[1:] if isinstance(arg, StringConstraints)]
+    if rules.to_upper or rules.to_lower:
+        raise Unsupported(f"{alias}: a rule that changes the text")
+    return rules
+
+
+def _text(alias: Any) -> Check:
+    """The alias's ``min_length``, ``max_length`` and ``pattern`` (``PRINTABLE`` is
+    checked on the whole command before); it strips whitespace, and text with
+    surrounding whitespace steps aside rather than being stripped here."""
+    rules = _string_rules(alias)
+    least, longest = rules.min_length or 0, rules.max_length
+    assert longest is not None, f"{alias}: text without a longest length"
+    # ``search``, as pydantic does; the patterns anchor themselves with ``^...$``. A
+    # trailing newline, which ``$`` would let by, is a control character: refused before.
+    pattern = None if rules.pattern in (None, m.PRINTABLE) else re.compile(rules.pattern).search
+
     def check(value: str) -> str:
-        if not 1 <= len(value) <= longest or value[0].isspace() or value[-1].isspace():
+        if not least <= len(value) <= longest or (value and (value[0].isspace() or value[-1].isspace())) \
+                or (pattern is not None and pattern(value) is None):
             raise Unsure
         return value
     return check
 
 
-_name = _text(m.MAX_ID)
+_name = _text(m.Name)
+_id_text = _text(m.Id)
 
 
 def _id(value: str) -> str:
-    return m._id_grammar(_name(value))
+    return m._id_grammar(_id_text(value))
 
 
 def _currency(value: str) -> str:
     if value not in CURRENCIES:
-        raise Unsure
-    return value
-
-
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
-
-
-def _email(value: str) -> str:
-    if len(value) > 320 or _EMAIL.fullmatch(value) is None or value[0].isspace() or value[-1].isspace():
         raise Unsure
     return value
 
@@ -122,10 +131,10 @@ def _amount(*, signed: bool, positive: bool) -> Check:
 _CHECKS: list[tuple[Any, Check]] = [
     (m.Id, _id),
     (m.Name, _name),  # KnownId too
-    (m.Text, _text(m.MAX_TEXT)),
-    (m.PartnerCode, _text(40)),
+    (m.Text, _text(m.Text)),
+    (m.PartnerCode, _text(m.PartnerCode)),
     (m.Currency, _currency),
-    (m.Email, _email),
+    (m.Email, _text(m.Email)),
     (m.Moment, _moment),
     (m.Period, m._period),
     (m.Amount, _amount(signed=True, positive=False)),

@@ -24,7 +24,7 @@ from typing import Any, Literal
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, StringConstraints, TypeAdapter, ValidationError
 
 from commands import decoding, parsing
 from commands import models as m
@@ -157,6 +157,37 @@ def test_a_time_whose_offset_pydantic_refuses_is_refused(offset: str) -> None:
     refused = outcome(json.dumps(body))
     assert refused[0] == "refused" and [problem["field"] for problem in refused[1]] == ["at"]
     assert outcome(body) == refused == outcome(body, fast_path=False)
+
+
+@pytest.mark.parametrize("alias", [m.Id, m.Name, m.Text, m.PartnerCode, m.Email],
+                         ids=["Id", "Name", "Text", "PartnerCode", "Email"])
+def test_a_text_check_takes_its_longest_length_from_the_model(alias: Any) -> None:
+    """At the alias's own ``max_length`` both accept; one more, both refuse (the fast
+    path by stepping aside): the limit is written once, in the model."""
+    check = next(rule for known, rule in decoding._CHECKS if known is alias)
+    longest = decoding._string_rules(alias).max_length
+    assert longest is not None
+    for length, accepted in [(longest, True), (longest + 1, False)]:
+        value = "a@" + "b" * (length - 2)
+        assert takes(TypeAdapter(alias).validate_python, value, ValidationError) is accepted
+        assert takes(check, value, decoding.Unsure) is accepted
+
+
+def takes(check: Callable[[str], Any], value: str, refusal: type[Exception]) -> bool:
+    try:
+        return bool(check(value) == value)
+    except refusal:
+        return False
+
+
+def test_a_narrower_alias_makes_a_narrower_text_check() -> None:
+    narrow = typing.Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=30,
+                                                     pattern=r"^[a-z]+$")]
+    check = decoding._text(narrow)
+    assert check("a" * 30) == "a" * 30
+    for value in ["a" * 31, "a", "aB", " ab", "ab "]:
+        with pytest.raises(decoding.Unsure):
+            check(value)
 
 
 # Times of the form the fast path reads and their neighbours: hours, minutes and seconds
