@@ -29,23 +29,18 @@ FREE_MAIL_DOMAINS = frozenset(
 
 def effective_rate(partner: Partner, program: Program, on: datetime) -> Decimal | None:
     """Admin override, else the promo rate of a slot holder, else the level's rate."""
+    return _rate(partner, program.terms_on(on), partner.level_on(on), on)
+
+
+def _rate(partner: Partner, terms: Terms, level: str | None, on: datetime) -> Decimal | None:
+    """``effective_rate`` with the terms and level in force already known: the one
+    place of the order override, promo, level."""
     override = partner.rate_override_on(on)
     if override is not None:
         return override
     if partner.promo_rate is not None:
         return partner.promo_rate
-    level = partner.level_on(on)
-    if level is None:
-        return None
-    return _level_rate(program.terms_on(on), level)
-
-
-def _rate(partner: Partner, terms: Terms, level: str, on: datetime) -> Decimal | None:
-    """``effective_rate`` with the terms and level in force already known."""
-    override = partner.rate_override_on(on)
-    if override is not None:
-        return override
-    return partner.promo_rate if partner.promo_rate is not None else _level_rate(terms, level)
+    return None if level is None else _level_rate(terms, level)
 
 
 def _level_rate(terms: Terms, level: str) -> Decimal | None:
