@@ -175,13 +175,22 @@ class Command(BaseModel):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+    @property
+    def has_own_keys(self) -> bool:
+        """Whether the command carries idempotency keys of its own (a business id, a
+        ``command_id``): ``idempotency_keys`` has none without them, and ``keyed_by``
+        asks this rather than building the key strings."""
+        return self.KEY_FIELD is not None or self.command_id is not None
+
     def idempotency_keys(self, caller: str | None = None) -> list[str]:
         """The keys that make a second delivery a no-op. The business id (``KEY_FIELD``)
         is global: one payment is one payment, whoever sends it. ``command_id`` is the
         caller's own, scoped by ``caller`` (``Principal.caller``, ``kafka``): the same
         command id from two callers is two commands. The CLI's (None) keep their
         original form, so files applied before keys were scoped stay applied."""
-        keys = []
+        keys: list[str] = []
+        if not self.has_own_keys:
+            return keys
         if self.KEY_FIELD is not None:
             keys.append(f"{self.KEY_FIELD.removesuffix('_id')}:{getattr(self, self.KEY_FIELD)}")
         if self.command_id is not None:
@@ -194,7 +203,7 @@ class Command(BaseModel):
         outcome is kept even when it is a refusal: delivering it again replays that
         outcome instead of deciding anew on a ledger that has moved on, so applying a
         file again (after an interruption, or twice at once) ends as one run would."""
-        if self.KEY_FIELD is not None or self.command_id is not None:  # it has keys of its own
+        if self.has_own_keys:
             return self
         keyed = self.model_copy(update={"command_id": origin_key})
         keyed._keyed_by_origin = True
