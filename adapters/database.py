@@ -147,6 +147,18 @@ class Database:
             row = cursor.fetchone()
         return row is not None and row[0] == fingerprint
 
+    def apply_schema(self, part: str, statements: Sequence[str], table: str) -> None:
+        """Run ``part``'s DDL unless it already ran with these very statements (their
+        ``schema_fingerprint``) and ``table``, one they make, is there: in one
+        ``schema_change``, recorded with ``record_schema``."""
+        fingerprint = schema_fingerprint(statements)
+        if self.schema_is_current(part, fingerprint, table):
+            return
+        with self.schema_change() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+            self.record_schema(cursor, part, fingerprint)
+
     def record_schema(self, cursor: Any, part: str, fingerprint: str | None) -> None:
         """Inside ``schema_change``: ``part``'s DDL ran with this fingerprint (None: its
         tables were dropped, so the next start runs it again)."""

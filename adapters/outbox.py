@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from adapters.database import Database, schema_fingerprint
+from adapters.database import Database
 from adapters.event_store import EventStore, decode
 from ledger.outbox import Derive, Message, Stored
 
@@ -57,12 +57,7 @@ class Outbox:
     def __init__(self, db: Database, store: EventStore) -> None:
         self.db, self.store = db, store
         self._registered: set[str] = set()
-        fingerprint = schema_fingerprint(_DDL)
-        if not db.schema_is_current("outbox", fingerprint, OUTBOX_TABLE):
-            with db.schema_change() as cursor:
-                for statement in _DDL:
-                    cursor.execute(statement)
-                db.record_schema(cursor, "outbox", fingerprint)
+        db.apply_schema("outbox", _DDL, OUTBOX_TABLE)
 
     # -- the tracked position -----------------------------------------------------------
 

@@ -9,7 +9,7 @@ REPLACE; its ``INSERT ... ON CONFLICT DO UPDATE`` fires the UPDATE trigger.)"""
 
 from __future__ import annotations
 
-from adapters.database import Database, schema_fingerprint
+from adapters.database import Database
 from adapters.hash_chain import CHAIN_TABLE
 
 _REFUSE = "the ledger event log is append-only"
@@ -22,14 +22,7 @@ KEY_TAKEN = f"{_REFUSE}: a row with that key is already there"
 def create_log_tables(db: Database) -> None:
     """The events table and its chain, once (``CREATE INDEX IF NOT EXISTS`` would lock the
     log on PostgreSQL at every start, so it runs only when its fingerprint is new)."""
-    statements = _log_statements(db)
-    fingerprint = schema_fingerprint(statements)
-    if db.schema_is_current("log tables", fingerprint, db.events_table()):
-        return
-    with db.schema_change() as cursor:
-        for statement in statements:
-            cursor.execute(statement)
-        db.record_schema(cursor, "log tables", fingerprint)
+    db.apply_schema("log tables", _log_statements(db), db.events_table())
 
 
 def _log_statements(db: Database) -> list[str]:
@@ -53,14 +46,7 @@ def _log_statements(db: Database) -> list[str]:
 def create_log_guards(db: Database) -> None:
     """Once the events table exists: triggers refusing any change to the log (replacing
     a trigger locks the log's table, so it runs only when they are not in place yet)."""
-    statements = _guard_statements(db)
-    fingerprint = schema_fingerprint(statements)
-    if db.schema_is_current("log guards", fingerprint, db.events_table()):
-        return
-    with db.schema_change() as cursor:
-        for statement in statements:
-            cursor.execute(statement)
-        db.record_schema(cursor, "log guards", fingerprint)
+    db.apply_schema("log guards", _guard_statements(db), db.events_table())
 
 
 def _guard_statements(db: Database) -> list[str]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.database import Database, schema_fingerprint
+from adapters.database import Database
 from adapters.outbox import OUTBOX_TABLE, moment
 from adapters.vault import Vault
 from ledger.webhooks import CONSUMER
@@ -52,12 +52,7 @@ class Endpoint:
 class WebhookEndpoints:
     def __init__(self, db: Database, vault: Vault) -> None:
         self.db, self.vault = db, vault
-        fingerprint = schema_fingerprint(_DDL)
-        if not db.schema_is_current("webhooks", fingerprint, ENDPOINTS_TABLE):
-            with db.schema_change() as cursor:
-                for statement in _DDL:
-                    cursor.execute(statement)
-                db.record_schema(cursor, "webhooks", fingerprint)
+        db.apply_schema("webhooks", _DDL, ENDPOINTS_TABLE)
 
     def add(self, url: str, event_types: list[str], description: str | None = None,
             now: datetime | None = None) -> tuple[Endpoint, str]:
