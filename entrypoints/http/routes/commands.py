@@ -83,8 +83,9 @@ async def post_commands(
     messages = [_stamp(message, index, single, idempotency_key, principal) for index, message in enumerate(messages)]
     commands = _validated(messages, single)
     authorize(commands, principal)
-    results = await run_in_threadpool(lambda: list(bus.handle_many(commands, source="api", caller=principal.caller)))
-    position = await run_in_threadpool(log_head)
+    # One hop to the thread pool for both; the head is read after the write, as it answers it.
+    results, position = await run_in_threadpool(
+        lambda: (list(bus.handle_many(commands, source="api", caller=principal.caller)), log_head()))
     base_url = str(request.base_url)
     results = [_with_invite(credentials, result, principal, base_url) for result in results]
     if single:
