@@ -14,8 +14,7 @@ from entrypoints.http.auth import CurrentPrincipal, Reader, require
 from entrypoints.http.deps import ChainCheck, QueriesDep, SnapshotsDep, TakeSnapshot
 from entrypoints.http.params import AsOf, Fresh, KnownAt, PathId
 from entrypoints.http.problems import ApiError
-from entrypoints.http.routes.partners import AuditEntry
-from projections.queries import NotFound
+from projections.queries import AuditEntry, NotFound
 
 router = APIRouter(prefix="/v1", dependencies=[Fresh])
 
