@@ -98,8 +98,10 @@ class Ledger:
             still_at=lambda: min(self.read_models.positions().values()) == position,
         )
 
-    @cached_property
+    @property
     def credentials(self) -> Credentials:
+        # Made on each use, as ``mailroom`` is: settings replaced on a live Ledger (tests do)
+        # reach invite links and origins too. One small frozen dataclass, about 1 µs.
         s = self.settings
         return Credentials(self.access, self.vault.keyed_hash, s.http_session_hours, s.http_invite_hours, s.http_public_url)
 
