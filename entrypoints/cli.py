@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from importlib import metadata
 from typing import IO, Any
@@ -323,7 +323,7 @@ def cmd_balance(queries: Queries, args: argparse.Namespace) -> int:
         print_json(balance)
         return 0
     currencies = balance["currencies"]
-    columns: list[dict[str, object]] = [dict(figures) for figures in currencies.values()]
+    columns: list[Mapping[str, object]] = list(currencies.values())  # indexed by a figure's name, not copied
     names = list(columns[0]) if columns else []
     print_table(["figure", *currencies], [[name, *(column[name] for column in columns)] for name in names],
                 title=f"Balance of {args.partner}", numeric=tuple(currencies),
