@@ -42,18 +42,19 @@ MAIL_LABEL = "e-mailed from the partner's page"
 
 
 @router.post("/admin/partners/{partner_id}/invite", response_class=HTMLResponse, dependencies=sends("issue_sign_in_link"))
-async def reissue_invite(request: Request, principal: Staff, bus: BusDep, credentials: CredentialsDep, mailroom: MailroomDep,
-                         partner_id: PartnerId) -> Response:
+async def reissue_invite(request: Request, principal: Staff, bus: BusDep, queries: QueriesDep, credentials: CredentialsDep,
+                         mailroom: MailroomDep, partner_id: PartnerId) -> Response:
     """A fresh one-time sign-in link for an approved partner, on a never-cached page (the
     only place it is ever shown); the partner's unused links stop working, and the
     audit trail records that a link was issued, by whom, and its id."""
     by_mail = form_text(await request.form(), "deliver") == "email"
-    return await run_in_threadpool(_reissue, request, principal, bus, credentials, mailroom, partner_id, by_mail)
+    return await run_in_threadpool(_reissue, request, principal, bus, queries, credentials, mailroom, partner_id, by_mail)
 
 
-def _reissue(request: Request, principal: Principal, bus: MessageBus, credentials: Credentials, mailroom: Mailroom,
-             partner_id: str, by_mail: bool) -> Response:
-    record = mailroom.queries.partner(partner_id)  # 404 for a partner the ledger does not know
+def _reissue(request: Request, principal: Principal, bus: MessageBus, queries: Queries, credentials: Credentials,
+             mailroom: Mailroom, partner_id: str, by_mail: bool) -> Response:
+    # The page reads through the queries; the mailroom only queues the mail.
+    record = queries.partner(partner_id)  # 404 for a partner the ledger does not know
     if by_mail:
         lifetime = timedelta(hours=credentials.invite_hours)
         invite_id, expires_at = enqueue_signin_link(mailroom, partner_id, lifetime, MAIL_LABEL)
@@ -75,7 +76,7 @@ def _reissue(request: Request, principal: Principal, bus: MessageBus, credential
         return back_to(url("/admin/partners/{}", partner_id),
                        f"A new sign-in link for {partner_id} is on its way to the application's contact address.")
     return render(request, "admin/invite.html", {
-        "partner": record, "invite": invite, "replaced": replaced, "contact": mailroom.queries.contact_email(partner_id),
+        "partner": record, "invite": invite, "replaced": replaced, "contact": queries.contact_email(partner_id),
     }, principal=principal, headers={"Cache-Control": "no-store"})
 
 
