@@ -20,6 +20,7 @@ from typing import Any
 
 from adapters.clicks import CLICKS_TABLE
 from entrypoints.bootstrap import Ledger
+from entrypoints.payment_files import default_reference, reference_payout_id
 from ledger.partner import Partner
 from projections.listings import every
 
@@ -99,7 +100,7 @@ def payout_id(paid: datetime, partner_id: str, currency: str) -> str:
     its default reference, the day's (``payout-2024-02-09``): one id per partner, currency
     and payment run, as a bank transfer's reference would be. (An id made of the partner and
     its oldest statement's month named a partner's payouts in two currencies alike.)"""
-    return f"payout-{paid:%Y-%m-%d}:{partner_id}:{currency}"
+    return reference_payout_id(default_reference(paid), partner_id, currency)
 
 
 def click_rows(ledger: Ledger, seed: int, until: date) -> list[tuple[str, str, int]]:

@@ -64,6 +64,18 @@ def payout_id(batch: str, number: int) -> str:
     return f"{batch}-{number:03d}"
 
 
+def default_reference(day: date) -> str:
+    """A payment run's reference when finance gives none: the day's, ``payout-2024-02-09``."""
+    return f"payout-{day:%Y-%m-%d}"
+
+
+def reference_payout_id(reference: str, partner_id: str, currency: str) -> str:
+    """The id of a payout recorded under a payment run's reference rather than from a
+    payment file: ``REFERENCE:partner:currency`` (one per partner, currency and run, as a
+    bank transfer's reference would be; it follows the id grammar)."""
+    return f"{reference}:{partner_id}:{currency}"
+
+
 def file_for(method: str, currency: str, account: str) -> tuple[str | None, str | None]:
     """Which file pays a payout (``sepa``, ``paypal``) or why none can."""
     if method in BANK_METHODS:

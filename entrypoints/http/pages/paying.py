@@ -35,9 +35,11 @@ from entrypoints.payment_files import (
     Payer,
     Payment,
     batch_id,
+    default_reference,
     file_for,
     payout_id,
     paypal_payouts_csv,
+    reference_payout_id,
     sepa_credit_transfer,
 )
 from ledger.errors import CommandRejected
@@ -104,7 +106,7 @@ def _payouts_page(request: Request, principal: Principal, listings: Listings, re
         "revealed": accounts is not None,
         "pager": pager(PAYOUTS_PAGE, due.next, after, program=program),
         "csv_url": url("/v1/payouts/due.csv", program=program),
-        "default_reference": f"payout-{datetime.now(UTC).strftime('%Y-%m-%d')}",
+        "default_reference": default_reference(datetime.now(UTC)),
     }, principal=principal)
 
 
@@ -123,7 +125,7 @@ def payout_requests(request: Request, principal: CurrentPrincipal, queries: Quer
     return render(request, "finance/requests.html", {
         "rows": rows, "program": program, "program_ids": reports.program_ids(),
         "may_pay": principal.may_send("record_payout"), "pager": pager(REQUESTS_PAGE, page.next, after, program=program),
-        "default_reference": f"payout-{datetime.now(UTC).strftime('%Y-%m-%d')}",
+        "default_reference": default_reference(datetime.now(UTC)),
     }, principal=principal)
 
 
@@ -156,7 +158,10 @@ async def record_payouts(request: Request, principal: CurrentPrincipal, bus: Bus
     for row in rows:
         payee = payees.get(row.partner_id)
         blocked = "unknown partner" if payee is None else payee["blocked"]
-        named = row.payout_id or f"{reference}:{row.partner_id}:{row.currency}"
+        named = row.payout_id
+        if named is None:
+            assert reference is not None  # refused above: a row not from a payment file needs the reference
+            named = reference_payout_id(reference, row.partner_id, row.currency)
         if blocked:
             outcomes.append({"row": row, "payout_id": named, "ok": False, "why": f"cannot be paid: {blocked}"})
         else:
