@@ -5,9 +5,9 @@ queries and read models (the way to read it), and what replay, snapshots and the
 entry points need. Every entry point (CLI, Kafka consumer and relay, HTTP) starts here,
 and takes from it only the parts it uses: the HTTP app's routes and pages get them one by
 one as FastAPI dependencies (``entrypoints/http/deps.py``), never the whole ``Ledger``;
-signing in gets ``Credentials``, mail its ``Mailroom``; the log's head, a partner as the
-log knows it and the chain's check are methods here, so no entry point reaches into the
-store or the database for them.
+signing in gets ``Credentials``, read-your-writes and /healthz ``Freshness``, mail its
+``Mailroom``; the log's head, a partner as the log knows it and the chain's check are
+methods here, so no entry point reaches into the store or the database for them.
 """
 
 from __future__ import annotations
@@ -50,6 +50,17 @@ class Credentials:
     session_hours: float
     invite_hours: float
     public_url: str
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How current the read models are, and nothing more: the log's head, each read
+    model's position (both read when called), and how long a read given a position
+    (read-your-writes) waits for them (``LEDGER_HTTP_READ_WAIT_S``)."""
+
+    log_head: Callable[[], int]
+    positions: Callable[[], dict[str, int]]
+    wait_s: float
 
 
 @dataclass(frozen=True)
@@ -104,6 +115,10 @@ class Ledger:
         # reach invite links and origins too. One small frozen dataclass, about 1 µs.
         s = self.settings
         return Credentials(self.access, self.vault.keyed_hash, s.http_session_hours, s.http_invite_hours, s.http_public_url)
+
+    @property
+    def freshness(self) -> Freshness:
+        return Freshness(self.log_head, self.read_models.positions, self.settings.http_read_wait_s)
 
     @property
     def mailroom(self) -> Mailroom:

@@ -1,6 +1,6 @@
 """What a route may use, each as a FastAPI dependency of its own: the bus (to change the
 ledger), the queries, listings, reports and referrals (to read it), the credentials (to
-sign in), the log's head, the read models' positions, the snapshots, the chain's check,
+sign in), the log's head, the read models' freshness, the snapshots, the chain's check,
 the settings, mail's ``Mailroom``, the webhook endpoints and the outbox, the referral
 links' click counter and the what-if. A route names the few it uses; none gets the whole
 ``Ledger``.
@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from commands.bus import MessageBus
-from entrypoints.bootstrap import ClickCounter, Credentials, Ledger, Mailroom, Outbox, WebhookEndpoints
+from entrypoints.bootstrap import ClickCounter, Credentials, Freshness, Ledger, Mailroom, Outbox, WebhookEndpoints
 from entrypoints.settings import Settings
 from entrypoints.what_if import run_what_if
 from projections.listings import Listings
@@ -76,8 +76,8 @@ async def _log_head(request: Request) -> Callable[[], int]:
     return ledger_of(request).log_head
 
 
-async def _positions(request: Request) -> Callable[[], dict[str, int]]:
-    return ledger_of(request).read_models.positions
+async def _freshness(request: Request) -> Freshness:
+    return ledger_of(request).freshness
 
 
 async def _snapshots(request: Request) -> SnapshotStore:
@@ -122,7 +122,7 @@ CredentialsDep = Annotated[Credentials, Depends(_credentials)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 # Called when the route needs the figure (after its write, say), not when it starts.
 LogHead = Annotated[Callable[[], int], Depends(_log_head)]
-ReadModelPositions = Annotated[Callable[[], dict[str, int]], Depends(_positions)]
+FreshnessDep = Annotated[Freshness, Depends(_freshness)]
 SnapshotsDep = Annotated[SnapshotStore, Depends(_snapshots)]
 TakeSnapshot = Annotated[Callable[[str | None], Snapshot | None], Depends(_take_snapshot)]
 ChainCheck = Annotated[Callable[[tuple[int, str] | None], ChainReport], Depends(_chain_check)]

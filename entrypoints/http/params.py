@@ -12,7 +12,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Path, Query, Request
 from pydantic import AfterValidator
 
-from entrypoints.http.deps import LogHead, ReadModelPositions, SettingsDep
+from entrypoints.http.deps import FreshnessDep
 from entrypoints.http.problems import ApiError
 from entrypoints.http.urls import from_path
 from ledger.calendar import parse_moment
@@ -69,18 +69,18 @@ On = Annotated[datetime | None, Depends(on_param)]
 
 
 async def read_models_at(
-    log_head: LogHead, positions: ReadModelPositions, settings: SettingsDep,
+    freshness: FreshnessDep,
     min_position: Annotated[int | None, Query(ge=0, le=2**62, description="wait briefly until the read models reach this position")] = None,
 ) -> None:
     """Read-your-writes: a read given the position a write answered waits until the read
     models have reached it (another process may be catching them up), else 503."""
     if min_position is None:
         return
-    if min_position > log_head():
+    if min_position > freshness.log_head():
         # Waiting cannot help: no write answered this position.
         raise ApiError("conflict", f"min_position: the log has no position {min_position}", "min_position")
-    deadline = time.monotonic() + settings.http_read_wait_s
-    while min(positions().values()) < min_position:
+    deadline = time.monotonic() + freshness.wait_s
+    while min(freshness.positions().values()) < min_position:
         if time.monotonic() >= deadline:
             raise ApiError("not_caught_up", f"the read models have not reached position {min_position} yet: retry",
                            "min_position", headers={"Retry-After": "1"})

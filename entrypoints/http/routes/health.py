@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from entrypoints.http.deps import LogHead, ReadModelPositions
+from entrypoints.http.deps import FreshnessDep
 from entrypoints.http.problems import ApiError
 
 router = APIRouter(tags=["operations"])
@@ -20,10 +20,10 @@ class Health(BaseModel):
 
 
 @router.get("/healthz", response_model=Health, summary="Database reachable and read model positions (no sign-in)")
-def healthz(log_head: LogHead, positions_now: ReadModelPositions) -> Health:
+def healthz(freshness: FreshnessDep) -> Health:
     try:
-        head = log_head()
-        positions = positions_now()
+        head = freshness.log_head()
+        positions = freshness.positions()
     except Exception as exc:  # any database failure is "unhealthy", and says which
         raise ApiError("unavailable", f"the database is unreachable: {type(exc).__name__}", status=503) from exc
     behind = head - min(positions.values(), default=head)
