@@ -266,17 +266,26 @@ class _Translating:
     def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> Any:
         return self._cursor.executemany(self._db.sql(sql), params)
 
-    def execute_values(
-        self, sql: str, rows: Sequence[Sequence[Any]], page: int = 500, params_before: Sequence[Any] = ()
-    ) -> None:
+    def execute_values(self, sql: str, rows: Sequence[Sequence[Any]], page: int = 500) -> None:
         """One statement per page of rows: ``sql`` holds ``VALUES ...`` where the rows go
-        (a multi-row VALUES list, understood by both databases); ``params_before`` fill
-        any placeholders before it."""
+        (a multi-row VALUES list, understood by both databases)."""
         for start in range(0, len(rows), page):
             chunk = rows[start : start + page]
-            row = "(" + ", ".join("%s" for _ in chunk[0]) + ")"
-            values = "VALUES " + ", ".join(row for _ in chunk)
-            self.execute(sql.replace("VALUES ...", values), [*params_before, *(value for r in chunk for value in r)])
+            values = [value for row in chunk for value in row]
+            if self._db.is_postgres:
+                from psycopg import RawCursor
+
+                # Numbered placeholders, sent as written: psycopg would parse a page's
+                # thousands of %s with a regex on every call (about 2.5 µs each, more
+                # than writing the row costs).
+                width = len(chunk[0])
+                rows_sql = ", ".join(
+                    "(" + ", ".join(f"${i * width + j}" for j in range(1, width + 1)) + ")" for i in range(len(chunk))
+                )
+                RawCursor(self._cursor.connection).execute(sql.replace("VALUES ...", "VALUES " + rows_sql), values)
+            else:
+                row_sql = "(" + ", ".join("?" for _ in chunk[0]) + ")"
+                self._cursor.execute(sql.replace("VALUES ...", "VALUES " + ", ".join(row_sql for _ in chunk)), values)
 
     def insert_many(self, table: str, rows: Sequence[Sequence[Any]], types: Sequence[str] = ()) -> None:
         """Append rows (all columns, in order): COPY on PostgreSQL, one executemany on SQLite.

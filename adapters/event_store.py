@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import cache, lru_cache
 from typing import Any, Literal
@@ -312,9 +313,15 @@ class EventStore:
         bound = "" if stop is None else " AND notification_id <= %s"
         sql = f"SELECT {self._columns} FROM {self.table} WHERE notification_id > %s{bound} ORDER BY notification_id"
         with self.db.connect() as conn, conn.transaction(), conn.cursor(name="ledger_scan") as cursor:
-            cursor.itersize = chunk
             cursor.execute(sql, (after,) if stop is None else (after, stop))
-            yield from cursor
+            # One chunk read ahead on a thread while the caller works through the last:
+            # the server's scan and the network overlap replay's folding (the wait
+            # releases the GIL). Only that thread touches the cursor.
+            with ThreadPoolExecutor(1, thread_name_prefix="ledger-scan") as reader:
+                ahead = reader.submit(cursor.fetchmany, chunk)
+                while batch := ahead.result():
+                    ahead = reader.submit(cursor.fetchmany, chunk)
+                    yield from batch
 
     def max_position(self) -> int:
         return int(self._select(f"SELECT COALESCE(MAX({self._position}), 0) FROM {self.table}")[0][0])
