@@ -21,7 +21,7 @@ cure it.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import cache, lru_cache
@@ -303,8 +303,9 @@ class EventStore:
         for row in self.rows(after, stop, chunk):
             yield _notification(row)
 
-    def rows(self, after: int = 0, stop: int | None = None, chunk: int = SCAN_CHUNK) -> Iterator[Row]:
-        """``scan`` as raw rows (``Row``), with no object made per event: replay's way in."""
+    def rows(self, after: int = 0, stop: int | None = None, chunk: int = SCAN_CHUNK) -> Generator[Row, None, None]:
+        """``scan`` as raw rows (``Row``), with no object made per event: replay's way in.
+        A caller may stop early: closing the generator lets its reader and connection go."""
         if not self.db.is_postgres:  # SQLite reads in process: a page at a time by rowid costs nothing more
             while batch := self.page(after, chunk, stop):
                 yield from batch
