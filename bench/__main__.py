@@ -143,8 +143,9 @@ def run_size(
             query = measure.query_latencies(url)
             log.info("queries", size=size, **query)
             for name in ("balance", "status", "statement", "audit"):
-                for cut in ("p50", "p99"):
-                    add(figures, f"query.{name}_{cut}_ms", query.get(f"{name}_{cut}_ms"))
+                for kind in ("", "_first_pass"):
+                    for cut in ("p50", "p99"):
+                        add(figures, f"query.{name}{kind}_{cut}_ms", query.get(f"{name}{kind}_{cut}_ms"))
             for name, value in relay_figures(url).items():
                 add(figures, name, value)
     sqlite_path = workdir / f"{size}.db"
