@@ -282,7 +282,8 @@ class _Translating:
                 rows_sql = ", ".join(
                     "(" + ", ".join(f"${i * width + j}" for j in range(1, width + 1)) + ")" for i in range(len(chunk))
                 )
-                RawCursor(self._cursor.connection).execute(sql.replace("VALUES ...", "VALUES " + rows_sql), values)
+                with RawCursor(self._cursor.connection) as raw:
+                    raw.execute(sql.replace("VALUES ...", "VALUES " + rows_sql), values)
             else:
                 row_sql = "(" + ", ".join("?" for _ in chunk[0]) + ")"
                 self._cursor.execute(sql.replace("VALUES ...", "VALUES " + ", ".join(row_sql for _ in chunk)), values)
