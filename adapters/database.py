@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -212,7 +213,7 @@ class Database:
     def transaction(self, conn: Any) -> Iterator[Any]:
         """One transaction on ``conn``: commit on success, roll back on error."""
         if self.is_postgres:
-            with conn.transaction(), conn.cursor() as cursor:
+            with conn.transaction(), _raw_cursor(conn) as cursor:
                 yield _Translating(cursor, self)
             return
         cursor = conn.cursor()
@@ -229,7 +230,7 @@ class Database:
         statement already sees one snapshot: it runs on the autocommit connection, one
         round trip instead of three (BEGIN, the query, COMMIT)."""
         if self.is_postgres:
-            with self.connect() as conn, conn.cursor() as cursor:
+            with self.connect() as conn, _raw_cursor(conn) as cursor:
                 _Translating(cursor, self).execute(sql, params)
                 return cursor.fetchall()
         with self.connect() as conn, self.reading(conn) as cursor:
@@ -242,7 +243,7 @@ class Database:
         does not take the write lock (``transaction`` does, up front), so in WAL mode
         readers run side by side and beside a writer instead of queueing."""
         if self.is_postgres:
-            with conn.transaction(), conn.cursor() as cursor:
+            with conn.transaction(), _raw_cursor(conn) as cursor:
                 yield _Translating(cursor, self)
             return
         cursor = conn.cursor()
@@ -253,38 +254,60 @@ class Database:
             conn.execute("COMMIT")
 
 
+def _raw_cursor(conn: Any) -> Any:
+    """A psycopg cursor that sends its SQL as written, with PostgreSQL's own ``$n``
+    placeholders (``_Translating`` numbers them): psycopg's default cursor parses every
+    statement's ``%s`` with a regex, and caches the result only for statements of at most
+    50 parameters, so each ``IN (...)`` list of a batch (hundreds of ids) and each page of
+    ``execute_values`` was parsed again on every call, at about 2.5 µs a placeholder."""
+    from psycopg import RawCursor
+
+    return RawCursor(conn)
+
+
+@lru_cache(maxsize=1024)
+def _numbered(sql: str) -> str:
+    """``sql`` with its ``%s`` placeholders numbered ``$1, $2, …`` and ``%%`` read as
+    ``%``, as psycopg reads them: worked out once per statement text."""
+    count = 0
+
+    def mark(match: re.Match[str]) -> str:
+        nonlocal count
+        if match.group() == "%%":
+            return "%"
+        count += 1
+        return f"${count}"
+
+    return _PLACEHOLDER.sub(mark, sql)
+
+
+_PLACEHOLDER = re.compile("%[%s]")
+
+
 class _Translating:
-    """A cursor that accepts ``%s`` placeholders on either database."""
+    """A cursor that accepts ``%s`` placeholders on either database: ``?`` on SQLite,
+    ``$n`` on PostgreSQL (its cursors are ``_raw_cursor``s)."""
 
     def __init__(self, cursor: Any, db: Database) -> None:
         self._cursor, self._db = cursor, db
+        self._sql = _numbered if db.is_postgres else db.sql
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        if not params:  # psycopg would read a literal % as a placeholder
+        if not params:  # sent as written: a literal % is no placeholder
             return self._cursor.execute(self._db.sql(sql))
-        return self._cursor.execute(self._db.sql(sql), params)
+        return self._cursor.execute(self._sql(sql), params)
 
     def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> Any:
-        return self._cursor.executemany(self._db.sql(sql), params)
+        return self._cursor.executemany(self._sql(sql), params)
 
     def execute_values(self, sql: str, rows: Sequence[Sequence[Any]], page: int = 500) -> None:
         """One statement per page of rows: ``sql`` holds ``VALUES ...`` where the rows go
-        (a multi-row VALUES list, understood by both databases). On PostgreSQL the
-        placeholders are numbered and the page goes through a ``RawCursor``, sent as
-        written: psycopg would parse a page's thousands of ``%s`` with a regex on every
-        call (about 2.5 µs each, more than writing the row costs)."""
-        postgres = self._db.is_postgres
-        if postgres:
-            from psycopg import RawCursor
+        (a multi-row VALUES list, understood by both databases), and no other placeholder."""
+        numbered = self._db.is_postgres
         for start in range(0, len(rows), page):
             chunk = rows[start : start + page]
-            statement = sql.replace("VALUES ...", _values_list(len(chunk[0]), len(chunk), postgres))
-            values = [value for row in chunk for value in row]
-            if postgres:
-                with RawCursor(self._cursor.connection) as raw:
-                    raw.execute(statement, values)
-            else:
-                self._cursor.execute(statement, values)
+            statement = sql.replace("VALUES ...", _values_list(len(chunk[0]), len(chunk), numbered))
+            self._cursor.execute(statement, [value for row in chunk for value in row])
 
     def insert_many(self, table: str, rows: Sequence[Sequence[Any]], types: Sequence[str] = ()) -> None:
         """Append rows (all columns, in order): COPY on PostgreSQL, one executemany on SQLite.

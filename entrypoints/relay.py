@@ -23,7 +23,6 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from uuid import UUID
@@ -38,6 +37,7 @@ from events.customer import CustomerClaimed
 from events.schema_export import UNPUBLISHED_TYPES, schema_id
 from events.wire import ENVELOPE_VERSION, public_json, public_payload
 from ledger.aggregate import Envelope, event_id_text
+from projections.record import iso_text
 from projections.relay_tracking import RelayTracking
 
 if TYPE_CHECKING:
@@ -148,7 +148,7 @@ class WireSource:
         schema_version, recorded_at, meta, fields, payload = document
         return cls(
             position, topic, schema_version, store.as_uuid(originator_id), version,
-            datetime.fromisoformat(meta["effective_at"]).isoformat(), datetime.fromisoformat(recorded_at).isoformat(),
+            iso_text(meta["effective_at"]), iso_text(recorded_at),
             meta["source"], meta["correlation_id"], fields,
             stored_payload=payload if public_json(payload, topic) is payload else None,
         )

@@ -97,8 +97,16 @@ def _ts_text(text: str) -> str:
 
 
 def iso_text(text: str) -> str:
-    """A stored time as ``datetime.isoformat`` writes the parsed time (statements only:
-    not worth a cache, whose memory would grow with the log up to its bound)."""
+    """A stored time as ``datetime.isoformat`` writes the parsed time (the statements
+    view, and the relay for every event it publishes: not worth a cache, whose memory
+    would grow with the log up to its bound). The two shapes the store writes in UTC are
+    turned without parsing, as ``ts_text`` turns them."""
+    if len(text) == 20 and text[19] == "Z" and text[10] == "T":  # whole seconds in UTC
+        return f"{text[:19]}+00:00"
+    if text.endswith("+00:00") and text[10] == "T" and (
+        len(text) == 25 or (len(text) == 32 and text[19] == "." and text[20:26] != "000000")
+    ):  # already so (isoformat leaves out a zero fraction)
+        return text
     return datetime.fromisoformat(text).isoformat()
 
 
