@@ -7,6 +7,7 @@ The URL (setting ``LEDGER_DATABASE_URL`` or ``--db``) chooses: ``sqlite:///path`
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import re
 import sqlite3
@@ -78,7 +79,9 @@ class Database:
         return "ledger_events" if self.is_postgres else "stored_events"
 
     def sql(self, statement: str) -> str:
-        return statement if self.is_postgres else statement.replace("%s", "?")
+        """A statement with ``%s`` placeholders for this database's own connections
+        (psycopg reads them itself)."""
+        return statement if self.is_postgres else _placeholders(statement, False)
 
     @contextmanager
     def connect(self) -> Iterator[Any]:
@@ -266,17 +269,16 @@ def _raw_cursor(conn: Any) -> Any:
 
 
 @lru_cache(maxsize=1024)
-def _numbered(sql: str) -> str:
-    """``sql`` with its ``%s`` placeholders numbered ``$1, $2, …`` and ``%%`` read as
-    ``%``, as psycopg reads them: worked out once per statement text."""
-    count = 0
+def _placeholders(sql: str, numbered: bool) -> str:
+    """``sql``'s ``%s`` placeholders as PostgreSQL's ``$1, $2, …`` (``numbered``) or
+    SQLite's ``?``, and ``%%`` as a literal ``%``, as psycopg reads a statement with
+    parameters: worked out once per statement text."""
+    marks = itertools.count(1)
 
     def mark(match: re.Match[str]) -> str:
-        nonlocal count
         if match.group() == "%%":
             return "%"
-        count += 1
-        return f"${count}"
+        return f"${next(marks)}" if numbered else "?"
 
     return _PLACEHOLDER.sub(mark, sql)
 
@@ -285,20 +287,21 @@ _PLACEHOLDER = re.compile("%[%s]")
 
 
 class _Translating:
-    """A cursor that accepts ``%s`` placeholders on either database: ``?`` on SQLite,
-    ``$n`` on PostgreSQL (its cursors are ``_raw_cursor``s)."""
+    """A cursor that accepts ``%s`` placeholders (and ``%%`` for a literal ``%``) on
+    either database: ``?`` on SQLite, ``$n`` on PostgreSQL (its cursors are
+    ``_raw_cursor``s)."""
 
     def __init__(self, cursor: Any, db: Database) -> None:
         self._cursor, self._db = cursor, db
-        self._sql = _numbered if db.is_postgres else db.sql
+        self._numbered = db.is_postgres
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        if not params:  # sent as written: a literal % is no placeholder
-            return self._cursor.execute(self._db.sql(sql))
-        return self._cursor.execute(self._sql(sql), params)
+        if not params:  # sent as written: a % is no placeholder
+            return self._cursor.execute(sql)
+        return self._cursor.execute(_placeholders(sql, self._numbered), params)
 
     def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> Any:
-        return self._cursor.executemany(self._sql(sql), params)
+        return self._cursor.executemany(_placeholders(sql, self._numbered), params)
 
     def execute_values(self, sql: str, rows: Sequence[Sequence[Any]], page: int = 500) -> None:
         """One statement per page of rows: ``sql`` holds ``VALUES ...`` where the rows go

@@ -1,6 +1,7 @@
 """The read models' bulk writes (adapters/database.py): a multi-row VALUES upsert gives
 the same rows on both databases, page by page, whatever the values hold (PostgreSQL
-gets numbered placeholders, so text that looks like one must stay data)."""
+gets numbered placeholders, so text that looks like one must stay data), and so does
+any statement with parameters."""
 
 from __future__ import annotations
 
@@ -23,3 +24,23 @@ def test_multi_row_values_upsert_pages_and_keeps_every_value(ledger: Driver) -> 
         cursor.execute("SELECT k, label, n FROM bulk_values ORDER BY k")
         stored = [(k, label, int(n)) for k, label, n in cursor.fetchall()]
     assert stored == [(k, label, n * 2 if i < 7 else n) for i, (k, label, n) in enumerate(rows)]
+
+
+def test_statements_with_many_placeholders_and_literal_percents_read_the_same_on_both_databases(ledger: Driver) -> None:
+    """Every statement with parameters is sent with numbered placeholders on PostgreSQL
+    (``_numbered``): an IN list longer than psycopg would cache, ``%%`` as a literal
+    percent beside parameters, and a statement without parameters keep their meaning."""
+    db = ledger.app.db
+    rows = [(f"k{i:04d}", AWKWARD[i % len(AWKWARD)], i) for i in range(300)]
+    with db.connect() as conn, db.transaction(conn) as cursor:
+        cursor.execute("CREATE TABLE many_marks (k TEXT PRIMARY KEY, label TEXT, n BIGINT)")
+        cursor.executemany("INSERT INTO many_marks (k, label, n) VALUES (%s, %s, %s)", rows)
+    wanted = [k for k, _, n in rows if n % 3 == 0]  # 100 ids: above psycopg's 50
+    in_list = f"SELECT k FROM many_marks WHERE n >= %s AND k IN ({', '.join('%s' for _ in wanted)}) ORDER BY k"
+    assert [row[0] for row in db.fetch_all(in_list, [0, *wanted])] == wanted
+    with db.connect() as conn, db.reading(conn) as cursor:
+        cursor.execute("SELECT k FROM many_marks WHERE label LIKE %s AND label = '100%% %%s' ORDER BY k", ["100%"])
+        percent = [row[0] for row in cursor.fetchall()]
+        cursor.execute("SELECT count(*) FROM many_marks WHERE label LIKE '100%'")  # no parameters: sent as written
+        [(count,)] = cursor.fetchall()
+    assert percent == [k for k, label, _ in rows if label == "100% %s"] and int(count) == len(percent) == 50
