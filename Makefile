@@ -33,6 +33,10 @@ demo: install
 # sign-in links: an admin's, and one per other console to try them all (open each in its
 # own private window: a browser holds one session).
 DEMO_PARTNER ?= rt-00001
+# The account the demo pays from, so finance's console makes the SEPA file (your own
+# LEDGER_PAYER_NAME / LEDGER_PAYER_IBAN, when set, win).
+serve: export LEDGER_PAYER_NAME ?= Demo SaaS GmbH
+serve: export LEDGER_PAYER_IBAN ?= DE89370400440532013000
 serve: install
 	@test -f $(DEMO_DB) || $(MAKE) --no-print-directory demo
 	@echo "Dashboard: http://$(HOST):$(PORT)/   API reference: http://$(HOST):$(PORT)/docs"

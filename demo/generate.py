@@ -31,6 +31,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from schwifty import IBAN
+
 Command = dict[str, Any]
 
 MINUTE = 60
@@ -113,6 +115,13 @@ _PLACES = (
     ("Paris", "FR"), ("Lyon", "FR"), ("Amsterdam", "NL"), ("Madrid", "ES"), ("Milan", "IT"),
     ("London", "GB"), ("Manchester", "GB"), ("Dublin", "IE"), ("Sydney", "AU"), ("Sao Paulo", "BR"),
 )
+# A bank per country with IBANs (bank code, account digits): a partner there paid by
+# bank transfer gets a valid IBAN (its BIC told by schwifty), so its EUR payouts land
+# in finance's SEPA file.
+_IBAN_BANKS = {
+    "DE": ("37040044", 10), "FR": ("3000600001", 11), "NL": ("ABNA", 10), "ES": ("21000418", 10),
+    "IT": ("0542811101", 12), "IE": ("AIBK931152", 8), "GB": ("NWBK601613", 8),
+}
 _HOME_CURRENCY = {"DE": "EUR", "FR": "EUR", "NL": "EUR", "ES": "EUR", "IT": "EUR", "IE": "EUR", "GB": "GBP"}
 _WORDS_A = ("North", "Blue", "Bright", "Swift", "Silver", "Cedar", "Summit", "Harbor", "Pixel", "Lumen",
             "Vertex", "Atlas", "Nimbus", "Copper", "Granite", "Maple", "Orbit", "Prism", "Quartz", "Tidal")
@@ -398,8 +407,7 @@ class _Simulation:
     def _payout_details(self, t: int, p: _Partner) -> None:
         r = self.r
         if r.random() < 0.8:
-            account = f"{p.country}{r.randint(10, 99)}{r.randint(10**15, 10**16 - 1)}"
-            method = "bank_transfer"
+            method, account = _bank_account(p.country, r.randint(10, 99), r.randint(10**15, 10**16 - 1))
         else:
             account = f"payouts@{p.domain}"
             method = "paypal"
@@ -673,3 +681,13 @@ def write_jsonl(path: str | Path, commands: Iterable[Command]) -> int:
             out.write(to_jsonl(command))
             count += 1
     return count
+
+
+def _bank_account(country: str, branch: int, number: int) -> tuple[str, str]:
+    """(method, account) of a partner paid by bank transfer: an IBAN where its country
+    has them, else a local account number, which no payment file pays (SEPA pays EUR
+    only): finance pays those by other means."""
+    if country not in _IBAN_BANKS:
+        return "bank_transfer", f"{country}-{branch}-{number}"
+    bank, digits = _IBAN_BANKS[country]
+    return "iban", IBAN.generate(country, bank_code=bank, account_code=str(number)[-digits:]).compact

@@ -18,6 +18,7 @@ from demo.__main__ import EXPECTED_REJECTIONS
 from demo.__main__ import main as demo_main
 from demo.generate import generate, to_jsonl, write_jsonl
 from entrypoints.bootstrap import bootstrap
+from entrypoints.payment_files import SEPA, file_for
 
 
 def digest(seed: int, size: str) -> str:
@@ -53,6 +54,20 @@ def test_every_tiny_command_validates(tiny: list[dict[str, Any]]) -> None:
     for command in tiny:
         parse(command)  # raises CommandRejected on any invalid field
         parse(to_jsonl(command))  # and as the JSON line ``ledger apply`` reads
+
+
+def test_partners_paid_by_bank_in_the_euro_area_have_ibans_a_sepa_file_pays(tiny: list[dict[str, Any]]) -> None:
+    """Their payouts land in finance's SEPA file, not under "in no file"; elsewhere a
+    local account number, which finance pays by other means."""
+    country = {c["partner_id"]: c["profile"]["country"] for c in tiny if c["type"] == "submit_application"}
+    by_bank = [c for c in tiny if c["type"] == "set_payout_details" and c["method"] != "paypal"]
+    euro = [c for c in by_bank if country[c["partner_id"]] in EURO_AREA]
+    assert euro and all(file_for(c["method"], "EUR", c["account"]) == (SEPA, None) for c in euro)
+    elsewhere = [c for c in by_bank if country[c["partner_id"]] in ("US", "CA", "AU", "BR")]
+    assert elsewhere and {c["method"] for c in elsewhere} == {"bank_transfer"}
+
+
+EURO_AREA = ("DE", "FR", "NL", "ES", "IT", "IE")
 
 
 def test_commands_come_in_effective_time_order(tiny: list[dict[str, Any]]) -> None:
