@@ -95,7 +95,6 @@ def event_id_text(originator_id: UUID | str, version: int) -> str:
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
-
 @lru_cache(maxsize=262_144)
 def _aggregate_id(kind: str, key: str) -> UUID:
     """``uuid5(LEDGER_NAMESPACE, "<kind>:<key>")``."""

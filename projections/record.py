@@ -103,8 +103,8 @@ def iso_text(text: str) -> str:
     turned without parsing, as ``ts_text`` turns them."""
     if len(text) == 20 and text[19] == "Z" and text[10] == "T":  # whole seconds in UTC
         return f"{text[:19]}+00:00"
-    if text.endswith("+00:00") and text[10] == "T" and (
-        len(text) == 25 or (len(text) == 32 and text[19] == "." and text[20:26] != "000000")
+    if (len(text) == 25 or (len(text) == 32 and text[19] == "." and text[20:26] != "000000")) and (
+        text[10] == "T" and text.endswith("+00:00")
     ):  # already so (isoformat leaves out a zero fraction)
         return text
     return datetime.fromisoformat(text).isoformat()

@@ -6,6 +6,7 @@ end gives the live read models' rows and indexes."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -190,6 +191,13 @@ def test_stored_times_become_the_columns_text_of_the_parsed_time(moment, whole_s
         parsed = adapter.validate_json(f'"{text}"')
         assert ts_text(text) == ts(parsed)
         assert iso_text(text) == parsed.isoformat()
+
+
+@given(st.text(max_size=40) | st.text(max_size=30).map(lambda t: t + "+00:00") | st.text(max_size=22).map(lambda t: t + "Z"))
+def test_a_text_that_is_no_time_is_refused_as_a_value_error(text):
+    """What the relay's long way catches (``WireSource.from_row``), whatever the text."""
+    with contextlib.suppress(ValueError):
+        iso_text(text)
 
 
 def _indexes(runtime: Any, prefix: str) -> set[str]:
