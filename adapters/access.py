@@ -59,8 +59,6 @@ class AccessStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         with db.schema_change() as cursor:
-            if db.is_postgres:
-                cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {db.schema}")
             cursor.execute(
                 f"CREATE TABLE IF NOT EXISTS {ACCESS_TABLE} (credential_id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL UNIQUE,"
                 " kind TEXT NOT NULL, role TEXT NOT NULL, partner_id TEXT, label TEXT, created_at TEXT NOT NULL,"

@@ -18,8 +18,6 @@ class ClickCounter:
     def __init__(self, db: Database) -> None:
         self.db = db
         with db.schema_change() as cursor:
-            if db.is_postgres:
-                cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {db.schema}")
             cursor.execute(
                 f"CREATE TABLE IF NOT EXISTS {CLICKS_TABLE} (link TEXT NOT NULL, day TEXT NOT NULL,"
                 " clicks BIGINT NOT NULL, PRIMARY KEY (link, day))"

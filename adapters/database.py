@@ -135,8 +135,11 @@ class Database:
     @contextmanager
     def schema_change(self) -> Iterator[Any]:
         """A transaction for DDL (``CREATE ... IF NOT EXISTS``, triggers, one-off
-        migrations), under ``schema_lock``."""
+        migrations), under ``schema_lock``, in this database's schema (made first on
+        PostgreSQL when missing: every part of the ledger may be the first to start)."""
         with self.schema_lock(), self.connect() as conn, self.transaction(conn) as cursor:
+            if self.is_postgres:
+                cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
             yield cursor
 
     def schema_is_current(self, part: str, fingerprint: str, table: str) -> bool:

@@ -34,7 +34,6 @@ def _log_statements(db: Database) -> list[str]:
             f"CREATE TABLE IF NOT EXISTS {CHAIN_TABLE} (position BIGINT PRIMARY KEY, hash BLOB NOT NULL)",
         ]
     return [
-        f"CREATE SCHEMA IF NOT EXISTS {db.schema}",
         f"CREATE TABLE IF NOT EXISTS {table} (originator_id uuid NOT NULL, originator_version bigint NOT NULL,"
         " topic text, state bytea, notification_id bigserial, PRIMARY KEY (originator_id, originator_version))",
         # Positions: the log is read in their order (scans, catch-up, the relay).

@@ -5,6 +5,11 @@ any statement with parameters."""
 
 from __future__ import annotations
 
+import pytest
+
+from adapters.access import ACCESS_TABLE, AccessStore
+from adapters.clicks import CLICKS_TABLE, ClickCounter
+from adapters.database import Database
 from tests.conftest import Driver
 
 AWKWARD = ["plain", "100% %s", "$1 and $2", "it's \"quoted\"", "", "ünïcode €"]
@@ -44,3 +49,15 @@ def test_statements_with_many_placeholders_and_literal_percents_read_the_same_on
         cursor.execute("SELECT count(*) FROM many_marks WHERE label LIKE '100%'")  # no parameters: sent as written
         [(count,)] = cursor.fetchall()
     assert percent == [k for k, label, _ in rows if label == "100% %s"] and int(count) == len(percent) == 50
+
+
+@pytest.mark.parametrize(("part", "table"), [(AccessStore, ACCESS_TABLE), (ClickCounter, CLICKS_TABLE)])
+def test_any_part_of_the_ledger_may_be_the_first_to_start_in_a_new_schema(ledger_url: str, part: type, table: str) -> None:
+    """``schema_change`` makes the schema itself (PostgreSQL): no part has to."""
+    db = Database.from_url(ledger_url)
+    try:
+        part(db)
+        with db.connect() as conn, db.reading(conn) as cursor:
+            assert db.table_exists(cursor, table)
+    finally:
+        db.close()
