@@ -79,11 +79,9 @@ class ProposedWorld:
             self._partner(envelope, payload)
         return None
 
-    def wants(self, aggregate_id: object, topic: str) -> bool:
+    def wants(self, aggregate_id: UUID, topic: str) -> bool:
         """Whether an event needs decoding at all: a partner's or payment's event is
         this program's only when its aggregate is known (their first event says so)."""
-        if isinstance(aggregate_id, str):  # a store may hand the id over as text
-            aggregate_id = UUID(aggregate_id)
         if topic in _PARTNER_TOPICS:
             return topic == ApplicationSubmitted.TOPIC or aggregate_id in self._partner_ids
         if topic in _PAYMENT_FOLLOW_UPS:

@@ -102,8 +102,8 @@ def what_if(
     report = WhatIfReport(program_id, patch, start, end, status_on)
     world = ProposedWorld(program_id, proposal)
     stop = store.max_position()
-    # Raw rows: most events of a log are other programs' or need no decoding, and are
-    # skipped before any object is made of them.
+    # Raw rows: an event the world does not want (another program's partner or payment,
+    # bookkeeping) is skipped before any object is made of it.
     for _, originator_id, version, topic, state in store.rows(stop=stop):
         report.events += 1
         if progress and report.events % 10_000 == 0:
