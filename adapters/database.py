@@ -347,11 +347,8 @@ def _values_list(width: int, count: int, numbered: bool) -> str:
     """``VALUES (?, ?), (?, ?)`` for ``count`` rows of ``width`` values; ``numbered``:
     PostgreSQL's ``$1, $2, …`` instead of ``?``. Made once per shape: the pages of a
     read model's upserts mostly share one."""
-    def mark(n: int) -> str:
-        return f"${n}" if numbered else "?"
-
-    rows = ("(" + ", ".join(mark(i * width + j) for j in range(1, width + 1)) + ")" for i in range(count))
-    return "VALUES " + ", ".join(rows)
+    row = "(" + ", ".join(["%s"] * width) + ")"
+    return _placeholders.__wrapped__("VALUES " + ", ".join([row] * count), numbered)  # its cache holds statements
 
 
 def schema_fingerprint(statements: Sequence[str]) -> str:

@@ -70,35 +70,32 @@ class Envelope:
 
 
 _NAMESPACE_BYTES = LEDGER_NAMESPACE.bytes
-_NOT_VERSION_BITS = ~((0xF000 << 64) | (0xC000 << 48))
-_VERSION_5 = (0x5000 << 64) | (0x8000 << 48)  # version 5, the RFC 4122 variant
 
 
-def _uuid5_int(namespace: bytes, name: bytes) -> int:
-    """``uuid5(namespace, name).int``: RFC 4122's name-based SHA-1 id, as one integer
-    (``uuid5`` builds it through bytes and a UUID: two to three times the cost, paid
-    for a new id per payment and an event id per event the audit trail or relay writes)."""
-    return int.from_bytes(hashlib.sha1(namespace + name).digest()[:16]) & _NOT_VERSION_BITS | _VERSION_5
+def _uuid5_bytes(namespace: bytes, name: bytes) -> bytearray:
+    """``uuid5(namespace, name).bytes``: RFC 4122's name-based SHA-1 id, its version and
+    variant bits set on the digest's bytes (``uuid5`` builds a UUID through an integer:
+    paid for a new id per payment and an event id per event a replay, the audit trail or
+    the relay writes; 2.1 µs an event id this way, 3.4 through an integer)."""
+    digest = bytearray(hashlib.sha1(namespace + name).digest()[:16])
+    digest[6] = digest[6] & 0x0F | 0x50  # version 5
+    digest[8] = digest[8] & 0x3F | 0x80  # the RFC 4122 variant
+    return digest
 
 
 def event_id_text(originator_id: UUID | str, version: int) -> str:
     """``str(uuid5(originator_id, str(version)))``, an event's id (``Envelope.event_id``),
     as text without building a UUID. ``originator_id`` is a UUID, or its 32 hex digits
-    as SQLite stores them. Computed for every event a replay, the audit trail or the relay
-    writes: the version and variant bits are set on the digest's bytes, which costs two
-    thirds of going through one integer (2.1 against 3.4 µs)."""
+    as SQLite stores them."""
     identity = originator_id.bytes if isinstance(originator_id, UUID) else bytes.fromhex(originator_id)
-    digest = bytearray(hashlib.sha1(identity + b"%d" % version).digest()[:16])
-    digest[6] = digest[6] & 0x0F | 0x50  # version 5
-    digest[8] = digest[8] & 0x3F | 0x80  # the RFC 4122 variant
-    text = digest.hex()
+    text = _uuid5_bytes(identity, b"%d" % version).hex()
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 @lru_cache(maxsize=262_144)
 def _aggregate_id(kind: str, key: str) -> UUID:
     """``uuid5(LEDGER_NAMESPACE, "<kind>:<key>")``."""
-    return UUID(int=_uuid5_int(_NAMESPACE_BYTES, f"{kind}:{key}".encode()))
+    return UUID(bytes=bytes(_uuid5_bytes(_NAMESPACE_BYTES, f"{kind}:{key}".encode())))
 
 
 _AGGREGATE_FOR_EVENT: dict[type[Event], type[Aggregate]] = {}
