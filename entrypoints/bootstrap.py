@@ -12,9 +12,11 @@ methods here, so no entry point reaches into the store or the database for them.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from adapters.access import AccessStore
 from adapters.clicks import ClickCounter
@@ -25,8 +27,6 @@ from adapters.mailer import Mailer, mailer_for
 from adapters.outbox import Outbox
 from adapters.vault import Vault
 from adapters.webhooks import WebhookEndpoints
-from commands.bus import MessageBus
-from commands.unit_of_work import UnitOfWork
 from entrypoints.settings import Settings, load_settings
 from ledger import notices
 from ledger.partner import Partner
@@ -37,6 +37,11 @@ from projections.referrals import Referrals
 from projections.reports import Reports
 from replay.integrity import ChainReport, verify_chain
 from replay.snapshots import Snapshot, SnapshotStore
+
+if TYPE_CHECKING:
+    from commands.bus import MessageBus
+
+_MAKING_BUS = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,6 @@ class Ledger:
     db: Database
     store: EventStore
     vault: Vault
-    bus: MessageBus
     read_models: LiveReadModels
     queries: Queries
     access: AccessStore  # the HTTP server's tokens, invites and sessions (hashes only)
@@ -95,6 +99,22 @@ class Ledger:
     referrals: Referrals  # referral links, leads, the partner's funnel
     outbox: Outbox  # messages derived from the log (mail, webhooks), delivered by a worker
     clicks: ClickCounter  # clicks on referral links, per link and day (not events)
+
+    _bus: MessageBus | None = field(default=None, init=False, repr=False)
+
+    @property
+    def bus(self) -> MessageBus:
+        """The message bus, made on first use: importing the commands' models, rules and
+        handlers costs about 0.2 s of CPU, which the entry points that only read (queries,
+        replay, verify, the relay) need not pay at every start. Made under a lock: the
+        HTTP server's threads share one bus, whose own lock orders their writes."""
+        with _MAKING_BUS:
+            if self._bus is None:
+                from commands.bus import MessageBus
+                from commands.unit_of_work import UnitOfWork
+
+                self._bus = MessageBus(UnitOfWork(self.store), self.vault, self.read_models)
+            return self._bus
 
     def snapshots(self) -> SnapshotStore:
         return self.snapshot_store
@@ -175,8 +195,7 @@ def bootstrap(settings: Settings | None = None, *, database_url: str | None = No
         outbox.register(notices.CONSUMER, from_head=True)
         clicks = ClickCounter(db)
     reports = Reports(db, store)
-    bus = MessageBus(UnitOfWork(store), vault, read_models)
     return Ledger(
-        settings, db, store, vault, bus, read_models, Queries(db, store, vault), access, Listings(db, store, vault),
+        settings, db, store, vault, read_models, Queries(db, store, vault), access, Listings(db, store, vault),
         reports, snapshots, Referrals(db, store, vault, clicks, reports), outbox, clicks,
     )

@@ -16,11 +16,8 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from importlib import metadata
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from commands import reference
-from commands.bus import MessageBus
-from commands.parsing import Sourced
 from entrypoints import referrals_cli
 from entrypoints import webhooks as webhooks_cli
 from entrypoints import what_if as what_if_cli
@@ -51,6 +48,10 @@ from projections.reports import Reports
 from replay.integrity import ChainReport
 from replay.snapshots import Snapshot, SnapshotStore
 from replay.verify import replay
+
+if TYPE_CHECKING:  # the commands' side is imported where a command needs it (``Ledger.bus``)
+    from commands.bus import MessageBus
+    from commands.parsing import Sourced
 
 
 def _moment(text: str) -> datetime:
@@ -262,6 +263,8 @@ class _CommandFile:
         self.numbers: deque[int] = deque()  # line numbers handed out and not yet answered
 
     def messages(self) -> Iterator[Sourced]:
+        from commands.parsing import Sourced
+
         self._stream.seek(0)
         with self._stream:
             for number, line in enumerate(self._stream, 1):
@@ -291,6 +294,8 @@ def cmd_apply(bus: MessageBus, args: argparse.Namespace) -> int:
 
 
 def cmd_commands(args: argparse.Namespace) -> int:
+    from commands import reference
+
     if args.type is None:
         catalogue = reference.catalogue()
         if args.json:

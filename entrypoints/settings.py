@@ -12,8 +12,6 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
-from schwifty import IBAN
-from schwifty.exceptions import SchwiftyException
 
 from adapters.kafka import SASL_MECHANISMS, SECURITY_PROTOCOLS, KafkaConfig
 
@@ -106,6 +104,10 @@ class Settings(BaseSettings):
     @classmethod
     def _iban(cls, value: str) -> str:
         if value.strip():
+            # Imported when a payer account is set: schwifty's bank registry is not every start's.
+            from schwifty import IBAN
+            from schwifty.exceptions import SchwiftyException
+
             try:
                 return IBAN(value).compact
             except SchwiftyException as invalid:

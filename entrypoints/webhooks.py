@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
 import structlog
 
 from entrypoints.bootstrap import Ledger, bootstrap
@@ -34,7 +33,9 @@ from ledger.errors import CommandRejected, Problem
 from ledger.outbox import Message, RetryLater, Skip, Stored
 from ledger.webhooks import CONSUMER
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # httpx is imported by the worker that sends, not by every ``ledger`` command
+    import httpx
+
     from adapters.outbox import Outbox
     from adapters.webhooks import Endpoint, WebhookEndpoints
 
@@ -53,8 +54,11 @@ class WebhookConsumer:
     name = CONSUMER
 
     def __init__(self, endpoints: WebhookEndpoints, client: httpx.Client | None = None) -> None:
+        import httpx
+
         self.endpoints = endpoints
         self.client = client or httpx.Client(timeout=TIMEOUT_S, follow_redirects=False)
+        self._unanswered = httpx.HTTPError
         self._endpoints: list[tuple[str, tuple[str, ...], datetime]] = []
         self._loaded_at = 0.0
 
@@ -86,7 +90,7 @@ class WebhookConsumer:
         headers = webhooks.signed_headers(key, webhook_id, datetime.now(UTC), body)
         try:
             response = self.client.post(endpoint.url, content=body.encode(), headers=headers)
-        except httpx.HTTPError as error:
+        except self._unanswered as error:
             raise RetryLater(f"{type(error).__name__}: the endpoint did not answer") from None
         if not 200 <= response.status_code < 300:
             raise RetryLater(f"the endpoint answered HTTP {response.status_code}")

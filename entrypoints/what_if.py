@@ -13,7 +13,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from commands.handlers.programs import patched_terms
 from entrypoints.bootstrap import Ledger
 from entrypoints.output import print_json, print_table
 from entrypoints.progress import progress
@@ -35,6 +34,8 @@ def run_what_if(
 ) -> WhatIfReport:
     """The what-if, or ``CommandRejected`` naming every bad field (the patch checked the
     way ``change_program_terms`` checks it, against the terms in force now)."""
+    from commands.handlers.programs import patched_terms  # the commands' side, only when asked
+
     problems = _window_problems(start, end)
     if not isinstance(patch, dict):
         problems.append(Problem("invalid", "a terms patch is a JSON object (RFC 7396 merge patch)", "terms_patch"))

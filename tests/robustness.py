@@ -61,7 +61,9 @@ def ledger_process(
     """``ledger --db URL ARGS`` in its own process (output piped unless told). ``barrier``
     (a folder): the process imports everything, writes a ready file there and waits for
     ``start(barrier, processes)``, so several processes really start at once."""
-    wait = f"{_AWAIT_START}await_start({str(barrier)!r})\n" if barrier else ""
+    # The commands' side is imported on first use (``Ledger.bus``): imported before the
+    # barrier too, so the processes race on the ledger, not on their imports.
+    wait = f"import commands.bus\n{_AWAIT_START}await_start({str(barrier)!r})\n" if barrier else ""
     code = f"import sys\nfrom entrypoints.cli import main\n{wait}sys.exit(main(sys.argv[1:]))"
     return subprocess.Popen(
         [sys.executable, "-c", code, "--db", url, *args], stdout=stdout, stderr=stderr, cwd=ROOT,

@@ -9,12 +9,13 @@ import os
 import pty
 import select
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from tests import builders as b
-from tests.robustness import jsonl
+from tests.robustness import ROOT, cli_env, jsonl
 from tests.robustness import ledger_process as robustness_process
 
 TERMINAL = {"COLUMNS": "160", "TERM": "xterm"}
@@ -146,3 +147,32 @@ def test_progress_bar_with_rate_and_time_left_on_a_terminal(sqlite_url, tmp_path
     assert code == 0 and "replaying" in shown and "events/s" in shown
     code, shown = read_terminal(sqlite_url, "replay", "--quiet")
     assert code == 0 and shown == ""
+
+
+# What each kind of ``ledger`` command may import: a command that only reads (queries,
+# replay, verify) starts without the commands' models, rules and handlers, which are
+# made on first use (``Ledger.bus``); a command that writes still gets them.
+_IMPORTED = """
+import sys
+from entrypoints.cli import main
+code = main(sys.argv[1:])
+print(sorted(name for name in ("commands.bus", "commands.models", "commands.handlers") if name in sys.modules))
+sys.exit(code)
+"""
+
+
+def _imported(url: str, *args: str) -> list[str]:
+    done = subprocess.run([sys.executable, "-c", _IMPORTED, "--db", url, *args], capture_output=True, cwd=ROOT,
+                          env=cli_env(LEDGER_LOG_LEVEL="WARNING"), timeout=120, check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    return json.loads(done.stdout.decode().splitlines()[-1].replace("'", '"'))
+
+
+def test_reading_commands_start_without_the_commands_side(sqlite_ledger, tmp_path):
+    sqlite_ledger.ok(b.program(terms=b.terms()), *b.partner("p1"))
+    url = sqlite_ledger.url
+    for args in (("verify", "--json"), ("replay", "--json"), ("balance", "p1", "--json"), ("list", "partners", "--json")):
+        assert _imported(url, *args) == [], args
+    path = tmp_path / "more.jsonl"
+    path.write_text(jsonl([b.application("p2")]))
+    assert _imported(url, "apply", str(path), "--quiet") == ["commands.bus", "commands.handlers", "commands.models"]

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from entrypoints.bootstrap import Ledger
-from entrypoints.importers.fetch import FetchError, fetch_all
 from entrypoints.importers.mapping import Context, MappingError
 from entrypoints.importers.platforms import PLATFORMS
 from entrypoints.importers.run import FileReport, import_fetched, import_files
@@ -38,6 +37,8 @@ def add_parsers(sub: Any) -> dict[str, Command]:
 
 
 def cmd_import(ledger: Ledger, args: argparse.Namespace) -> int:
+    from entrypoints.importers.fetch import FetchError, fetch_all  # httpx, only for this command
+
     platform = PLATFORMS[args.platform]
     try:
         ctx = _context(ledger, args)
