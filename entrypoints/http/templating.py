@@ -21,6 +21,9 @@ from entrypoints.http.urls import checked_url, url_id
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
+# The templates ship with the code: compiled once per process, not checked against their
+# files' times on every page (Jinja's default, for editing a running server).
+TEMPLATES.env.auto_reload = False
 TEMPLATES.env.globals.update(money=money, percent=percent)  # every page shows money and rates alike
 # Every value in a link goes through one of these (urls.py; tests/test_url_ids.py checks).
 TEMPLATES.env.filters.update(url_id=url_id, url=checked_url)
