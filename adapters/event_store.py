@@ -268,8 +268,10 @@ class EventStore:
 
     def _select(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """The rows of one statement, which is its own consistent read (autocommit): no
-        BEGIN and COMMIT around it."""
+        BEGIN and COMMIT around it. In binary on PostgreSQL, as ``rows`` reads them."""
         with self.db.connect() as conn:
+            if self.db.is_postgres:
+                return list(conn.execute(sql, params, binary=True).fetchall())
             return list(conn.execute(self.db.sql(sql), params).fetchall())
 
     def notifications(
