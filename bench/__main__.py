@@ -91,7 +91,7 @@ def compile_sources() -> None:
     """Byte-compile the project's modules before anything is timed, as installing a wheel
     does. A checkout run with ``PYTHONDONTWRITEBYTECODE`` set (the CI machines set it)
     would otherwise compile every module again in each child process it times, about
-    0.2 s of CPU that the figures would charge to the ledger's start."""
+    0.3 s of CPU that the figures would charge to the ledger's start."""
     root = Path(__file__).resolve().parent.parent
     for package in ("events", "ledger", "commands", "adapters", "projections", "replay", "entrypoints", "demo", "bench"):
         compileall.compile_dir(root / package, quiet=1)
