@@ -75,6 +75,17 @@ class Database:
     def is_postgres(self) -> bool:
         return self.kind == "postgres"
 
+    @property
+    def write_errors(self) -> tuple[type[Exception], ...]:
+        """What the driver raises when the database refuses a write (a key taken, a
+        constraint, a serialization failure). psycopg is imported for a PostgreSQL ledger
+        only: a SQLite ledger's commands start without it."""
+        if not self.is_postgres:
+            return (sqlite3.IntegrityError,)
+        import psycopg
+
+        return (psycopg.IntegrityError, psycopg.errors.TransactionRollback)
+
     def events_table(self) -> str:
         return "ledger_events" if self.is_postgres else "stored_events"
 

@@ -29,7 +29,6 @@ from typing import Any, Literal
 from uuid import UUID
 
 import orjson
-import psycopg
 from eventsourcing.persistence import IntegrityError, Notification, StoredEvent
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
@@ -218,6 +217,8 @@ def _is_conflict(exc: Exception) -> bool:
     if isinstance(exc, sqlite3.IntegrityError):
         name = getattr(exc, "sqlite_errorname", "")
         return name in _SQLITE_CONFLICTS or (name == "SQLITE_CONSTRAINT_TRIGGER" and KEY_TAKEN in str(exc))
+    import psycopg  # a PostgreSQL ledger's error: its driver is loaded already
+
     return isinstance(exc, psycopg.errors.UniqueViolation | psycopg.errors.TransactionRollback)
 
 
@@ -398,7 +399,7 @@ class EventStore:
                 positions = self._write_events(cursor, events, read_versions)
                 _shred(cursor, forget_subjects)
                 idempotency.insert(cursor, receipts)
-        except (psycopg.IntegrityError, psycopg.errors.TransactionRollback, sqlite3.IntegrityError) as exc:
+        except self.db.write_errors as exc:
             if _is_conflict(exc):
                 raise IntegrityError(f"another writer got there first: {exc}") from exc
             raise WriteRefused(f"the database refused the write: {_reason(exc)}") from exc

@@ -151,12 +151,13 @@ def test_progress_bar_with_rate_and_time_left_on_a_terminal(sqlite_url, tmp_path
 
 # What each kind of ``ledger`` command may import: a command that only reads (queries,
 # replay, verify) starts without the commands' models, rules and handlers, which are
-# made on first use (``Ledger.bus``); a command that writes still gets them.
+# made on first use (``Ledger.bus``); a command that writes still gets them. A SQLite
+# ledger's commands never import PostgreSQL's driver.
 _IMPORTED = """
 import sys
 from entrypoints.cli import main
 code = main(sys.argv[1:])
-print(sorted(name for name in ("commands.bus", "commands.models", "commands.handlers") if name in sys.modules))
+print(sorted(name for name in ("commands.bus", "commands.models", "commands.handlers", "psycopg") if name in sys.modules))
 sys.exit(code)
 """
 
