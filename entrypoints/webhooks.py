@@ -58,7 +58,6 @@ class WebhookConsumer:
 
         self.endpoints = endpoints
         self.client = client or httpx.Client(timeout=TIMEOUT_S, follow_redirects=False)
-        self._unanswered = httpx.HTTPError
         self._endpoints: list[tuple[str, tuple[str, ...], datetime]] = []
         self._loaded_at = 0.0
 
@@ -88,9 +87,11 @@ class WebhookConsumer:
         body = str(message.data["body"])
         webhook_id = str(message.data.get("webhook_id") or message.key)
         headers = webhooks.signed_headers(key, webhook_id, datetime.now(UTC), body)
+        import httpx  # loaded by __init__ already: a lookup
+
         try:
             response = self.client.post(endpoint.url, content=body.encode(), headers=headers)
-        except self._unanswered as error:
+        except httpx.HTTPError as error:
             raise RetryLater(f"{type(error).__name__}: the endpoint did not answer") from None
         if not 200 <= response.status_code < 300:
             raise RetryLater(f"the endpoint answered HTTP {response.status_code}")
