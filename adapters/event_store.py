@@ -28,6 +28,7 @@ from functools import cache, lru_cache
 from typing import Any, Literal
 from uuid import UUID
 
+import msgspec
 import orjson
 from eventsourcing.persistence import IntegrityError, Notification, StoredEvent
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
@@ -180,6 +181,30 @@ def read_document(row: Row, *, long_way: bool = False) -> CurrentDocument:
         {**meta.model_dump(mode="json"), "effective_at": meta.effective_at.isoformat()},
         orjson.loads(envelope.payload_json), envelope.payload_json,
     )
+
+
+def payload_field(row: Row, name: str) -> Any:
+    """One field of a stored event's payload, read without decoding the rest (msgspec
+    skips every other member, about a sixth of ``read_document``'s cost): for a reader
+    that tells from one field whether an event is worth decoding at all. A document of
+    another schema version, or without the field, is read as ``read_document`` reads
+    it (upcasters and defaults included); None where the payload has no such field."""
+    _, _, _, topic, state = row
+    try:
+        peeked = _field_decoder(name).decode(state)
+    except msgspec.MsgspecError:  # not JSON, or not objects where objects belong
+        peeked = None
+    if peeked is not None and peeked.schema_version == _schema_version(topic):
+        value = getattr(peeked.payload, name)
+        if value is not msgspec.UNSET:
+            return value
+    return read_document(row)[3].get(name)
+
+
+@cache
+def _field_decoder(name: str) -> msgspec.json.Decoder[Any]:
+    payload = msgspec.defstruct("PayloadField", [(name, Any, msgspec.UNSET)])
+    return msgspec.json.Decoder(msgspec.defstruct("StoredField", [("schema_version", int), ("payload", payload)]))
 
 
 # A stored event as plain values: (position, effective time, topic, payload as a JSON object).

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from events.base import Event
@@ -59,8 +60,10 @@ class ProposedWorld:
         self.customers: dict[str, Customer] = {}  # every customer: a claim may come after sign-up
         self.payments: dict[str, Payment] = {}  # the program's payments, earning decided again
         self._foreign_customers: set[str] = set()  # claimed into another program
-        self._partner_ids: set[object] = set()  # aggregate ids, to skip others' events undecoded
-        self._payment_ids: set[object] = set()
+        # Aggregate ids, to skip others' events undecoded.
+        self._foreign_customer_ids: set[UUID] = set()
+        self._partner_ids: set[UUID] = set()
+        self._payment_ids: set[UUID] = set()
 
     # -- folding -------------------------------------------------------------------------
 
@@ -79,13 +82,25 @@ class ProposedWorld:
             self._partner(envelope, payload)
         return None
 
-    def wants(self, aggregate_id: UUID, topic: str) -> bool:
+    def reads(self, topic: str) -> bool:
+        """Whether events of ``topic`` can matter at all (the first, cheapest filter)."""
+        return topic in _TOPICS_WANTED
+
+    def wants(self, aggregate_id: UUID, topic: str, stored_field: Callable[[str], Any]) -> bool:
         """Whether an event needs decoding at all: a partner's or payment's event is
-        this program's only when its aggregate is known (their first event says so)."""
+        this program's only when its aggregate is known (their first event says so), a
+        customer's only while it is not another program's, and a payment only when its
+        customer was referred by one of the program's partners. ``stored_field(name)``
+        reads one field of the event's payload as stored (only where the aggregate
+        cannot say)."""
         if topic in _PARTNER_TOPICS:
             return topic == ApplicationSubmitted.TOPIC or aggregate_id in self._partner_ids
         if topic in _PAYMENT_FOLLOW_UPS:
             return aggregate_id in self._payment_ids
+        if topic in _CUSTOMER_TOPICS:
+            return aggregate_id not in self._foreign_customer_ids
+        if topic == PaymentRecorded.TOPIC:
+            return self._referring_partner(stored_field("customer_id")) is not None
         return topic in _TOPICS_READ
 
     def _customer(self, envelope: Envelope, payload: Event) -> None:
@@ -94,6 +109,7 @@ class ProposedWorld:
             return
         if isinstance(payload, CustomerClaimed) and payload.program_id != self.program_id:
             self._foreign_customers.add(customer_id)  # another program's customer: never needed again
+            self._foreign_customer_ids.add(envelope.originator_id)
             self.customers.pop(customer_id, None)
             return
         customer = self.customers.get(customer_id)
@@ -148,11 +164,16 @@ class ProposedWorld:
         assert isinstance(payload, CommissionAdjusted)
         return Decided(envelope, payload, payload) if payload.partner_id in self.partners else None
 
+    def _referring_partner(self, customer_id: object) -> Partner | None:
+        """The program's partner a customer is attributed to, if any."""
+        customer = self.customers.get(customer_id) if isinstance(customer_id, str) else None
+        return self.partners.get(customer.partner_id or "") if customer is not None else None
+
     def _payment(self, envelope: Envelope, recorded: PaymentRecorded) -> Decided | None:
-        customer = self.customers.get(recorded.customer_id)
-        partner = self.partners.get(customer.partner_id or "") if customer else None
-        if customer is None or partner is None:
+        partner = self._referring_partner(recorded.customer_id)
+        if partner is None:
             return None
+        customer = self.customers[recorded.customer_id]
         earning = policy.payment_earning(
             partner=partner, program=self.program, customer=customer, paid_at=envelope.effective_at,
             currency=recorded.currency, lines=recorded.lines, self_referral=policy.is_self_referral(partner, customer),
@@ -241,4 +262,6 @@ def _topics(events: Iterable[type[Event]]) -> frozenset[str]:
 
 _PARTNER_TOPICS = _topics(Partner.EVENTS)
 _PAYMENT_FOLLOW_UPS = _topics((PaymentReversed, CommissionReviewed))
-_TOPICS_READ = _topics((*Customer.EVENTS, *Program.EVENTS, PaymentRecorded, CostRecorded, CommissionAdjusted))
+_CUSTOMER_TOPICS = _topics(Customer.EVENTS)
+_TOPICS_READ = _topics((*Program.EVENTS, CostRecorded, CommissionAdjusted))
+_TOPICS_WANTED = _PARTNER_TOPICS | _PAYMENT_FOLLOW_UPS | _CUSTOMER_TOPICS | _TOPICS_READ | {PaymentRecorded.TOPIC}

@@ -14,11 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import structlog
 
-from adapters.event_store import EventStore, as_uuid, decode_row
+from adapters.event_store import EventStore, as_uuid, decode_row, payload_field
 from events.base import Event
 from ledger.calendar import month_end, period_of
 from ledger.money import ZERO
@@ -102,14 +103,18 @@ def what_if(
     report = WhatIfReport(program_id, patch, start, end, status_on)
     world = ProposedWorld(program_id, proposal)
     stop = store.max_position()
-    # Raw rows: an event the world does not want (another program's partner or payment,
-    # bookkeeping) is skipped before any object is made of it.
-    for _, originator_id, version, topic, state in store.rows(stop=stop):
+    # Raw rows: an event the world does not want (another program's partner, customer or
+    # payment, bookkeeping) is skipped before any object is made of it; only a payment's
+    # stored payload is read to tell whose customer paid.
+    for row in store.rows(stop=stop):
         report.events += 1
         if progress and report.events % 10_000 == 0:
             progress(10_000)
+        _, originator_id, version, topic, state = row
+        if not world.reads(topic):
+            continue
         aggregate_id = as_uuid(originator_id)
-        if not world.wants(aggregate_id, topic):
+        if not world.wants(aggregate_id, topic, partial(payload_field, row)):
             continue
         decided = world.apply(decode_row(aggregate_id, version, topic, bytes(state)))
         if decided is not None:

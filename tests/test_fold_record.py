@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 import adapters.event_store
-from adapters.event_store import current_document, encode_state, stored_payload
+from adapters.event_store import current_document, encode_state, payload_field, read_document, stored_payload
 from entrypoints.relay import WireSource
 from events.base import event_class_for_topic
 from events.partner import PayoutDetailsSet
@@ -30,7 +30,7 @@ from projections.columns import ts
 from projections.money import money_lines, record_lines
 from projections.record import Record, from_envelope, from_stored, iso_text, ts_text
 from projections.runner import ProjectionRunner, Tables
-from tests.test_events import _envelope, _hand_stored
+from tests.test_events import UpcastDemo, _envelope, _hand_stored
 from tests.test_events import _payment as events_payment
 from tests.test_properties import table_rows
 from tests.test_replay_audit import history
@@ -141,6 +141,30 @@ def test_a_payload_stored_with_a_key_the_model_does_not_have_is_refused_not_fold
         with pytest.raises(ValidationError, match="unknown"):
             read(row)
     assert len(rows) > 20 and decoded == [row[3] for row in rows]
+
+
+def test_one_payload_field_reads_as_the_whole_document_does(sqlite_ledger, monkeypatch):
+    """``payload_field`` skips the rest of the document, yet gives what ``read_document``
+    gives: as stored when the document is current, else its default or upcast value."""
+    history(sqlite_ledger)
+    rows = sqlite_ledger.app.store.page(0, 100_000)
+    for row in rows:
+        payload = read_document(row)[3]
+        for name in (*payload, "no_such_field"):
+            assert payload_field(row, name) == payload.get(name), (row[3], name)
+    reshaped = _rows_reshaped(sqlite_ledger, drop_a_defaulted_field)
+    dropped = [next(name for name in event_class_for_topic(row[3]).model_fields if name not in orjson.loads(row[4])["payload"])
+               for row in reshaped]
+    decoded = _decoded_the_long_way(monkeypatch, adapters.event_store)
+    for row, name in zip(reshaped, dropped, strict=True):
+        assert payload_field(row, name) == event_class_for_topic(row[3]).model_fields[name].default, row[3]
+    assert len(reshaped) > 5 and decoded == [row[3] for row in reshaped]
+    old = _hand_stored(PayoutDetailsSet.TOPIC, {"partner_id": "p1", "method": "sepa", "account": "sealed:partner:p1:x",
+                                                "account_masked": "****1234"}, schema_version=1)
+    old_row = (7, old.originator_id.hex, 2, PayoutDetailsSet.TOPIC, old.state)
+    assert (payload_field(old_row, "bic"), payload_field(old_row, "account_masked")) == (None, "****1234")  # v1 -> v2
+    greeted = _hand_stored(UpcastDemo.TOPIC, {"name": "Ada", "greeting": "hi"}, schema_version=1)  # v1 -> v2 greets anew
+    assert payload_field((8, greeted.originator_id.hex, 1, UpcastDemo.TOPIC, greeted.state), "greeting") == "hello Ada"
 
 
 def _reshaped(state: bytes, change: Any) -> bytes:

@@ -15,9 +15,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import replay.what_if
+from adapters.event_store import as_uuid
 from commands.handlers.programs import patched_terms
 from demo.__main__ import EXPECTED_REJECTIONS
 from demo.generate import generate
+from events.customer import CustomerClaimed
+from events.revenue import PaymentRecorded
 from ledger.merge_patch import merge_patch
 from replay.what_if import WhatIfReport, what_if
 from tests.conftest import Driver
@@ -118,6 +122,30 @@ def test_what_if_records_nothing(actual: Driver, tmp_path: Path) -> None:
     report = actual.cli_json("what-if", "refer-resell", "--terms-patch", str(patch_file))
     assert any(Decimal(total["difference"]) for total in report["totals"])
     assert (actual.event_count(), actual.app.read_models.positions()) == before
+
+
+def test_only_the_programs_own_payments_and_customers_are_decoded(actual: Driver, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The what-if reads every row but decodes only what can matter to the program: a
+    payment only when its customer was referred by one of the program's partners (one
+    field of the stored payload tells), a customer's events only until it is claimed
+    into another program."""
+    program_id = "refer-resell"
+    log = [replay.what_if.decode_row(as_uuid(row[1]), row[2], row[3], bytes(row[4])) for row in actual.app.store.rows()]
+    program_of = {e.payload.customer_id: e.payload.program_id for e in log if isinstance(e.payload, CustomerClaimed)}
+    decoded: list[Any] = []
+    decode_row = replay.what_if.decode_row
+    monkeypatch.setattr(replay.what_if, "decode_row", lambda *row: decoded.append(decode_row(*row)) or decoded[-1])
+
+    run_what_if(actual, program_id, {"levels": {"Registered": {"rate": "0.20"}}})
+    payments = [e.payload for e in decoded if isinstance(e.payload, PaymentRecorded)]
+    assert payments and {program_of.get(p.customer_id) for p in payments} == {program_id}
+    assert len(payments) < sum(isinstance(e.payload, PaymentRecorded) for e in log) / 2
+    claimed_elsewhere = {e.originator_id for e in log if isinstance(e.payload, CustomerClaimed)
+                         and e.payload.program_id != program_id}
+    after_claim = [e for e in decoded if e.originator_id in claimed_elsewhere and not isinstance(e.payload, CustomerClaimed)
+                   and any(isinstance(c.payload, CustomerClaimed) and c.originator_id == e.originator_id
+                           and c.originator_version < e.originator_version for c in decoded)]
+    assert claimed_elsewhere and not after_claim
 
 
 def test_the_window_counts_only_its_months(actual: Driver) -> None:
