@@ -89,7 +89,7 @@ class ProposedWorld:
     def wants(self, aggregate_id: UUID, topic: str, stored_field: Callable[[str], Any]) -> bool:
         """Whether an event needs decoding at all: a partner's or payment's event is
         this program's only when its aggregate is known (their first event says so), a
-        customer's only while it is not another program's, and a payment only when its
+        customer's until it is claimed into another program, and a payment only when its
         customer was referred by one of the program's partners. ``stored_field(name)``
         reads one field of the event's payload as stored (only where the aggregate
         cannot say)."""
