@@ -43,6 +43,30 @@ def test_replay_verify_equals_live_and_exits_zero(ledger):
     assert report["checked"]["statements"] == 2 and report["events"] == ledger.event_count()
 
 
+def _scratch_indexes(ledger) -> set[str]:
+    """The secondary indexes on replay's scratch tables (not those of primary keys)."""
+    with ledger.app.db.connect() as conn, ledger.app.db.reading(conn) as cursor:
+        if ledger.app.db.is_postgres:
+            cursor.execute(
+                "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+                " JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace"
+                " WHERE n.nspname = current_schema() AND t.relname LIKE 'replay%' AND NOT i.indisprimary")
+        else:
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name LIKE 'replay%' AND sql IS NOT NULL")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_only_a_verifying_replay_indexes_its_scratch_tables(ledger):
+    """A replay that does not verify leaves its scratch tables with their primary keys
+    only: nothing reads them by anything else. ``--verify`` reads them by partner and
+    by statement."""
+    history(ledger)
+    assert ledger.cli("replay", "--json")[0] == 0
+    assert _scratch_indexes(ledger) == set()
+    assert ledger.cli("replay", "--verify", "--json")[0] == 0
+    assert {"replay_lines_partner", "replay_lines_statement", "replay_audit_partner"} <= _scratch_indexes(ledger)
+
+
 def test_replay_verify_reports_a_drifted_read_model(ledger):
     history(ledger)
     with ledger.app.db.connect() as conn, ledger.app.db.transaction(conn) as cursor:
