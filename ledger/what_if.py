@@ -59,8 +59,8 @@ class ProposedWorld:
         self.partners: dict[str, Partner] = {}  # the program's partners, promo decided again
         self.customers: dict[str, Customer] = {}  # every customer: a claim may come after sign-up
         self.payments: dict[str, Payment] = {}  # the program's payments, earning decided again
-        self._foreign_customers: set[str] = set()  # claimed into another program
-        # Aggregate ids, to skip others' events undecoded.
+        # Aggregate ids, to skip others' events undecoded: customers claimed into another
+        # program (never needed again), the program's partners and payments.
         self._foreign_customer_ids: set[UUID] = set()
         self._partner_ids: set[UUID] = set()
         self._payment_ids: set[UUID] = set()
@@ -105,10 +105,9 @@ class ProposedWorld:
 
     def _customer(self, envelope: Envelope, payload: Event) -> None:
         customer_id: str = payload.customer_id  # type: ignore[attr-defined]  # every customer event has it
-        if customer_id in self._foreign_customers:
+        if envelope.originator_id in self._foreign_customer_ids:
             return
         if isinstance(payload, CustomerClaimed) and payload.program_id != self.program_id:
-            self._foreign_customers.add(customer_id)  # another program's customer: never needed again
             self._foreign_customer_ids.add(envelope.originator_id)
             self.customers.pop(customer_id, None)
             return
