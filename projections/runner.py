@@ -194,8 +194,10 @@ class ProjectionRunner:
 
     def _lock_positions(self, cursor: Any) -> dict[str, int]:
         # Lock the tracking rows: a second runner waits, then sees our positions,
-        # so two workers never apply the same event twice.
-        lock = " FOR UPDATE" if self.db.is_postgres else ""
+        # so two workers never apply the same event twice. In one order (a scan's order
+        # changes as the rows are updated): three runners locking them in two orders
+        # can deadlock.
+        lock = " ORDER BY view FOR UPDATE" if self.db.is_postgres else ""
         cursor.execute(f"SELECT view, position FROM {self.t.tracking}{lock}")
         return {row[0]: int(row[1]) for row in cursor.fetchall()}
 
