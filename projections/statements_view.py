@@ -3,8 +3,9 @@ that later made a carried-forward balance due (``statement_releases``)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+import orjson
 
 from events.statement import StatementIssued, StatementReleased
 from projections.columns import to_minor
@@ -76,5 +77,5 @@ class StatementsView(View):
             document["carried_forward_because"] = p["carried_forward_because"]
         self._rows.append((
             p["statement_id"], position, p["program_id"], p["partner_id"], p["currency"], p["period"],
-            record.effective_at, record.recorded_at, to_minor(due, p["currency"]), json.dumps(document),
+            record.effective_at, record.recorded_at, to_minor(due, p["currency"]), orjson.dumps(document).decode(),
         ))

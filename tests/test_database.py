@@ -51,6 +51,26 @@ def test_statements_with_many_placeholders_and_literal_percents_read_the_same_on
     assert percent == [k for k, label, _ in rows if label == "100% %s"] and int(count) == len(percent) == 50
 
 
+def test_appended_rows_keep_every_value_in_their_tables_own_types(ledger: Driver) -> None:
+    """``insert_many`` (a binary COPY on PostgreSQL, with the column types read from the
+    catalogue) keeps text that a text COPY would escape, NULLs, integers of each width
+    and a table made again with other columns (the types read before are forgotten)."""
+    db = ledger.app.db
+    awkward = [*AWKWARD, "tab\there", "new\nline", "back\\slash", "\\N", "ends with \\"]
+    rows = [(i, i % 3, awkward[i % len(awkward)], None if i % 4 else f"note {i}") for i in range(40)]
+    with db.schema_change() as cursor:
+        cursor.execute("CREATE TABLE appended (n BIGINT PRIMARY KEY, small INTEGER NOT NULL, label TEXT, note TEXT)")
+    with db.connect() as conn, db.transaction(conn) as cursor:
+        cursor.insert_many("appended", rows)
+    assert db.fetch_all("SELECT n, small, label, note FROM appended ORDER BY n") == rows
+    with db.schema_change() as cursor:
+        cursor.execute("DROP TABLE appended")
+        cursor.execute("CREATE TABLE appended (label TEXT, n BIGINT PRIMARY KEY)")
+    with db.connect() as conn, db.transaction(conn) as cursor:
+        cursor.insert_many("appended", [(label, n) for n, _, label, _ in rows])
+    assert db.fetch_all("SELECT label, n FROM appended ORDER BY n") == [(label, n) for n, _, label, _ in rows]
+
+
 @pytest.mark.parametrize(("part", "table"), [(AccessStore, ACCESS_TABLE), (ClickCounter, CLICKS_TABLE)])
 def test_any_part_of_the_ledger_may_be_the_first_to_start_in_a_new_schema(ledger_url: str, part: type, table: str) -> None:
     """``schema_change`` makes the schema itself (PostgreSQL): no part has to."""

@@ -176,6 +176,20 @@ def test_a_sign_in_link_follows_the_partners_new_address(ledger, inbox):
     assert link_in(inbox.one("billing@p1.example", "sign-in link"))
 
 
+def test_an_address_reaches_the_partners_that_gave_it_last_within_a_batch_and_across(ledger):
+    """The addresses view writes each partner's last address once per batch: what several
+    events in one batch leave is what they would leave one by one."""
+    reached = ledger.app.queries.partners_reached_at
+    ledger.ok(b.program(terms=TERMS), *b.partner("p1", email="a@x.example"), *b.partner("p2", email="a@x.example"),
+              b.cmd("update_profile", partner_id="p1", contact_email="b@x.example"),
+              *b.partner("p3", email="c@x.example"), b.cmd("forget_partner", partner_id="p3", reason="erasure request"))
+    assert (reached("a@x.example"), reached("b@x.example"), reached("c@x.example")) == (["p2"], ["p1"], [])
+    ledger.ok(b.cmd("update_profile", partner_id="p2", contact_email="b@x.example"),
+              b.cmd("forget_partner", partner_id="p1", reason="erasure request"))
+    assert (reached("a@x.example"), reached("b@x.example")) == ([], ["p2"])
+    assert ledger.cli_json("replay", "--verify")["ok"]
+
+
 def test_sign_in_links_are_rate_limited_per_partner(ledger, inbox):
     ledger.ok(b.program(terms=TERMS), *b.partner("p1"))
     per_hour = ledger.app.settings.signin_links_per_hour
