@@ -45,6 +45,7 @@ from ledger.partner import Partner
 from ledger.payment import Payment
 from ledger.privacy import subject
 from ledger.program import Program
+from ledger.referral import Lead
 
 log = structlog.get_logger(__name__)
 
@@ -334,7 +335,7 @@ def _meta(command: m.Command, origin: Origin) -> EventMeta:
 
 # Command fields that name an aggregate the command will read.
 _REFERENCES: dict[str, type[Aggregate]] = {
-    "program_id": Program, "partner_id": Partner, "customer_id": Customer, "payment_id": Payment,
+    "program_id": Program, "partner_id": Partner, "customer_id": Customer, "payment_id": Payment, "lead_id": Lead,
 }
 
 

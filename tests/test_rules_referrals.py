@@ -146,3 +146,15 @@ def test_a_reseller_creates_its_own_customer_in_one_step_with_do_not_contact(led
                                  email="AP@globex.example"))
     assert (error["code"], error["field"]) == ("conflict", "email")
     assert ledger.event_count() == before
+
+
+def test_a_batch_of_leads_reads_its_leads_at_once_not_one_by_one(ledger, monkeypatch):
+    """The bus loads every aggregate a batch's commands name in one query before deciding
+    (a lead too): deciding them reads none of them alone."""
+    ledger.ok(b.program(terms=b.terms()), *b.partner("p1"), lead("l0", "p1", "ceo@known.example"))
+    store, alone = ledger.app.store, []
+    real_get = store.get
+    monkeypatch.setattr(store, "get", lambda aggregate_id, *args, **kw: alone.append(aggregate_id) or real_get(aggregate_id, *args, **kw))
+    results = ledger.apply(*(lead(f"l{i}", "p1", f"cto@lead{i}.example") for i in range(1, 6)), lead("l0", "p1", "ceo@known.example"))
+    assert [r["ok"] for r in results] == [True] * 6
+    assert alone == []
