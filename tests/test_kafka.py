@@ -7,6 +7,7 @@ set); every test gets its own topic prefix and consumer group.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import os
 import signal
@@ -224,6 +225,21 @@ def test_relay_end_to_end(ledger: Driver, config: KafkaConfig) -> None:
     assert {d["payload"]["customer_id"]: d["key"] for d in payments} == {"c1": "p1", "c2": "p1", "c3": "p2", "c4": "c4"}
     assert by_type["partner.payout_details_set"]["payload"]["account_masked"].endswith("3000")
     assert "account" not in by_type["partner.payout_details_set"]["payload"]
+
+
+def test_relay_in_small_pages_publishes_each_event_once_in_order(ledger: Driver, config: KafkaConfig) -> None:
+    """A log drained in many pages, several in flight at once: every event once, in
+    log order per key, and the position at the end of the log."""
+    history(ledger, payments=8)
+    expected = expected_events(ledger)
+    relay = KafkaRelay(ledger.app, dataclasses.replace(config, relay_batch_size=3))
+    published = relay.drain()
+    relay.close()
+    records = read_topic(config, config.events_topic)
+    assert len(records) == len(expected) and published >= len(expected)
+    assert {d["event_id"]: (d["position"], d["type"]) for d in dedupe(records)} == expected
+    assert_in_order_per_key(records)
+    assert relay.position() == ledger.event_count()
 
 
 def test_statements_and_payouts_go_to_their_own_topics(sqlite_ledger: Driver, config: KafkaConfig) -> None:
