@@ -151,11 +151,13 @@ class Database:
         """A transaction for DDL (``CREATE ... IF NOT EXISTS``, triggers, one-off
         migrations), under ``schema_lock``, in this database's schema (made first on
         PostgreSQL when missing: every part of the ledger may be the first to start)."""
-        _COLUMN_TYPES.clear()  # a table made again may have other columns
-        with self.schema_lock(), self.connect() as conn, self.transaction(conn) as cursor:
-            if self.is_postgres:
-                cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
-            yield cursor
+        try:
+            with self.schema_lock(), self.connect() as conn, self.transaction(conn) as cursor:
+                if self.is_postgres:
+                    cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
+                yield cursor
+        finally:
+            _COLUMN_TYPES.clear()  # once the change is visible: a table made again may have other columns
 
     def schema_is_current(self, part: str, fingerprint: str, table: str) -> bool:
         """Whether ``part``'s DDL with this fingerprint already ran (and ``table``, one it

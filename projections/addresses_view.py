@@ -17,16 +17,16 @@ class AddressesView(View):
     name = "addresses"
     TABLES = ("addresses",)
 
+    def __init__(self) -> None:
+        # Per batch, each partner's address as the batch leaves it (None: forgotten),
+        # written at flush in one statement per kind, not one round trip per event.
+        self._last: dict[str, str | None] = {}
+
     def ddl(self, t: Tables) -> list[str]:
         return [
             f"CREATE TABLE IF NOT EXISTS {t.addresses} (partner_id TEXT PRIMARY KEY, email_hash TEXT NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS {t.addresses}_email ON {t.addresses} (email_hash)",
         ]
-
-    def __init__(self) -> None:
-        # Per batch, each partner's address as the batch leaves it (None: forgotten),
-        # written at flush in one statement per kind, not one round trip per event.
-        self._last: dict[str, str | None] = {}
 
     def handle(self, cursor: Any, t: Tables, record: Record, position: int) -> None:
         p = record.payload
