@@ -230,3 +230,55 @@ def test_verify_checks_a_head_recorded_at_an_earlier_audit(sqlite_ledger):
     recorded = f"{first['head_position']}:{first['head']}"
     assert sqlite_ledger.cli("verify", "--expect", recorded)[0] == 0
     assert sqlite_ledger.cli("verify", "--expect", f"{first['head_position']}:{'0' * 64}")[0] == 1
+
+
+def test_runners_lock_the_views_positions_in_view_order_whatever_the_rows_physical_order(pg_url):
+    """A runner locks the tracking rows in one order (by view), however updates have
+    moved the rows in the table: runners that locked them in scan order could each hold
+    a row the other waits for, and deadlock. Shown with the last view's row first in the
+    table and held elsewhere: a runner waiting for it already holds the first view's row."""
+    import threading
+    import time
+
+    from tests.conftest import Driver
+
+    ledger = Driver(pg_url)
+    schema = pg_url.split("schema=")[1]
+    runner = ProjectionRunner(ledger.app.db, ledger.app.store, live_views(), prefix="lockorder_")
+    runner.setup()
+    names = sorted(view.name for view in runner.views)
+    first, last = names[0], names[-1]
+    table = f"{schema}.lockorder_tracking"
+    holder = psycopg.connect(PG_DSN)
+    prober = psycopg.connect(PG_DSN)
+    try:
+        with psycopg.connect(PG_DSN, autocommit=True) as conn:  # every row but the last view's moves to the table's end
+            conn.execute(f"UPDATE {table} SET position = position WHERE view <> %s", (last,))
+            [(physically_first,)] = conn.execute(f"SELECT view FROM {table} LIMIT 1").fetchall()
+        assert physically_first == last
+        holder.execute(f"SELECT 1 FROM {table} WHERE view = %s FOR UPDATE", (last,))
+
+        def lock_positions() -> None:
+            with ledger.app.db.connect() as conn, ledger.app.db.transaction(conn) as cursor:
+                runner._lock_positions(cursor)
+
+        locking = threading.Thread(target=lock_positions)
+        locking.start()
+        for _ in range(100):  # until the runner waits for the held row
+            waiting = prober.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                                     " AND query LIKE %s", ("%lockorder_tracking%FOR UPDATE%",)).fetchall()[0][0]
+            prober.rollback()
+            if waiting:
+                break
+            time.sleep(0.05)
+        assert waiting, "the runner never waited for the held row"
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            prober.execute(f"SELECT 1 FROM {table} WHERE view = %s FOR UPDATE NOWAIT", (first,))
+        prober.rollback()
+        holder.commit()
+        locking.join(timeout=10)
+        assert not locking.is_alive()
+    finally:
+        holder.close()
+        prober.close()
+        ledger.close()
