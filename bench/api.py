@@ -106,15 +106,17 @@ def main() -> None:
     parser.add_argument("--db", help="database URL (default: the S data set in a scratch SQLite file)")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    url = args.db or _s_database()
-    print(json.dumps(api_benchmark(url, workers=args.workers), indent=2))
+    if args.db:
+        print(json.dumps(api_benchmark(args.db, workers=args.workers), indent=2))
+        return
+    with tempfile.TemporaryDirectory(prefix="ledger-bench-api-") as scratch:
+        print(json.dumps(api_benchmark(_s_database(Path(scratch)), workers=args.workers), indent=2))
 
 
-def _s_database() -> str:
+def _s_database(workdir: Path) -> str:
     from bench.measure import apply_file
     from demo.generate import generate, write_jsonl
 
-    workdir = Path(tempfile.mkdtemp(prefix="ledger-bench-api-"))
     write_jsonl(workdir / "S.jsonl", generate(7, "S"))
     url = f"sqlite:///{workdir / 'S.db'}"
     apply_file(url, workdir / "S.jsonl")

@@ -132,11 +132,12 @@ def _process_ticks(pid: int) -> int | None:
 
 def naive_ingest(url: str, path: Path, commands: int) -> float:
     """Facts per second, one command per transaction, on the first ``commands`` lines."""
-    head = Path(tempfile.mkdtemp()) / "head.jsonl"
-    with open(path) as source, open(head, "w") as target:
-        for _, line in zip(range(commands), source, strict=False):
-            target.write(line)
-    seconds = apply_file(url, head, batch_size=1)
+    with tempfile.TemporaryDirectory() as scratch:
+        head = Path(scratch) / "head.jsonl"
+        with open(path) as source, open(head, "w") as target:
+            for _, line in zip(range(commands), source, strict=False):
+                target.write(line)
+        seconds = apply_file(url, head, batch_size=1)
     return round(stored_counts(url)[1] / seconds, 1)
 
 

