@@ -74,9 +74,9 @@ _NAMESPACE_BYTES = LEDGER_NAMESPACE.bytes
 
 def _uuid5_bytes(namespace: bytes, name: bytes) -> bytearray:
     """``uuid5(namespace, name).bytes``: RFC 4122's name-based SHA-1 id, its version and
-    variant bits set on the digest's bytes (``uuid5`` builds a UUID through an integer:
-    paid for a new id per payment and an event id per event a replay, the audit trail or
-    the relay writes; 2.1 µs an event id this way, 3.4 through an integer)."""
+    variant bits set on the digest's bytes (``uuid5`` builds a UUID through an integer),
+    for the aggregate ids. An event id, wanted as text, has the same bits set on the
+    digest's hex text instead (``event_id_text``)."""
     digest = bytearray(hashlib.sha1(namespace + name).digest()[:16])
     digest[6] = digest[6] & 0x0F | 0x50  # version 5
     digest[8] = digest[8] & 0x3F | 0x80  # the RFC 4122 variant
