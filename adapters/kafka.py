@@ -182,9 +182,13 @@ class KafkaClients:
         self.config = config
 
     def producer(self) -> Any:
+        """A producer with the project's settings, placing records as kafka-python's
+        default partitioner does, each key's hash remembered (adapters/kafka_partitioner.py)."""
         from kafka import KafkaProducer
 
-        return KafkaProducer(**self.config.producer())
+        from adapters.kafka_partitioner import KeyHashCachingPartitioner
+
+        return KafkaProducer(**self.config.producer(), partitioner=KeyHashCachingPartitioner())
 
     def consumer(self, topics: list[str]) -> Any:
         from kafka import KafkaConsumer

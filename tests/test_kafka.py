@@ -24,9 +24,11 @@ from typing import Any
 import jsonschema
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.partitioner import murmur2
 
 from adapters.event_store import decode
 from adapters.kafka import KafkaConfig, ensure_topics
+from adapters.kafka_partitioner import KeyHashCachingPartitioner
 from commands import models as m
 from commands.handlers import HANDLERS
 from entrypoints.consumer import ConsumerHalted, PaymentsConsumer
@@ -215,6 +217,8 @@ def test_relay_end_to_end(ledger: Driver, config: KafkaConfig) -> None:
     unique = dedupe(records)
     assert {d["event_id"]: (d["position"], d["type"]) for d in unique} == expected
     assert_in_order_per_key(records)
+    # Each key on the partition the Java client's default partitioner gives it.
+    assert [r.partition for r in records] == [(murmur2(r.key) & 0x7FFFFFFF) % config.partitions for r in records]
 
     envelope_schema = json.loads((SCHEMA_DIR / "envelope.v1.json").read_text())
     for record in records:
@@ -247,6 +251,7 @@ def test_relay_in_small_pages_publishes_each_event_once_in_order(ledger: Driver,
     expected = expected_events(ledger)
     relay = KafkaRelay(ledger.app, dataclasses.replace(config, relay_batch_size=3))
     published = relay.drain()
+    assert isinstance(relay.producer.config["partitioner"], KeyHashCachingPartitioner)  # type: ignore[attr-defined]
     relay.close()
     records = read_topic(config, config.events_topic)
     assert len(records) == len(expected) and published >= len(expected)
