@@ -369,6 +369,12 @@ class EventStore:
             return "= ANY(%s)", [list(ids)]
         return f"IN ({', '.join('%s' for _ in ids)})", [self._key(i) for i in ids]
 
+    def _ids_rows(self, ids: Sequence[UUID]) -> tuple[str, str, list[Any]]:
+        """``ids`` as a table of one row each: (its FROM clause, its column, its parameters)."""
+        if self.db.is_postgres:
+            return "unnest(%s::uuid[]) AS ids(id)", "ids.id", [list(ids)]
+        return f"(VALUES {', '.join('(%s)' for _ in ids)}) AS ids", "ids.column1", [self._key(i) for i in ids]
+
     def _events_of(self, aggregate_id: UUID) -> list[Envelope]:
         rows = self._select(
             f"SELECT originator_version, topic, state FROM {self.table} WHERE originator_id = %s"
@@ -470,14 +476,17 @@ class EventStore:
         decided on (without writing to it) has moved on since it was read, the batch
         decided on stale facts; refuse it like a version conflict, and it is replayed."""
         for chunk in _chunks(list(read_versions), 1000):
-            ids_in, params = self._ids_in(chunk)
+            ids, id_column, params = self._ids_rows(chunk)
+            # Each id's last version by one step down the primary key's index, however
+            # long its history: a ``GROUP BY`` over the matching rows read every version
+            # of every aggregate from the table (30-106 ms a batch at M, 8 this way).
             cursor.execute(
-                f"SELECT originator_id, MAX(originator_version) FROM {self.table} WHERE originator_id {ids_in}"
-                " GROUP BY originator_id", params,
+                f"SELECT {id_column}, (SELECT MAX(originator_version) FROM {self.table}"
+                f" WHERE originator_id = {id_column}) FROM {ids}", params,
             )
             for originator_id, version in cursor.fetchall():
                 aggregate_id = as_uuid(originator_id)
-                if version > read_versions[aggregate_id]:
+                if version is not None and version > read_versions[aggregate_id]:
                     raise IntegrityError(f"aggregate {aggregate_id} changed after it was read (version {version})")
 
     def _positions(self, cursor: Any, count: int) -> list[int]:

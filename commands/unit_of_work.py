@@ -26,7 +26,8 @@ Receipt = tuple[str, dict[str, Any]]  # (fingerprint of the command's content, i
 
 # Aggregates kept between batches, at most (memory stays bounded on huge imports).
 MAX_CACHED = 100_000
-BOOK_PAGE = 5_000  # book events read from the log per query
+BOOK_PAGE = 5_000  # positions of the log read per query of its book events
+BOOK_TOPIC_LIST = tuple(sorted(BOOK_TOPICS))
 
 
 class UnitOfWork:
@@ -181,12 +182,15 @@ class UnitOfWork:
         head = self.store.max_position()
         after = self._books_at
         while after < head:
-            page = self.store.payloads(after, BOOK_PAGE, head, tuple(BOOK_TOPICS))
-            for position, effective_at, topic, payload in page:
+            # A window of positions at a time, not the next page of book events up to the
+            # head: that page's query (ordered, limited) was planned as a sort of every book
+            # event to the head whenever the log's statistics lagged behind its growth, so
+            # reading a 600,000-event log took 51 s instead of a few. A window costs what
+            # it holds, whatever the plan.
+            until = min(after + BOOK_PAGE, head)
+            for position, effective_at, topic, payload in self.store.payloads(after, BOOK_PAGE, until, BOOK_TOPIC_LIST):
                 self._books.observe(position, effective_at, topic, payload)
-            if len(page) < BOOK_PAGE:
-                break  # the last page
-            after = page[-1][0]
+            after = until
         self._books_at = max(head, self._books_at)
         return self._books
 

@@ -7,6 +7,9 @@ from __future__ import annotations
 import threading
 from uuid import UUID
 
+import pytest
+from eventsourcing.persistence import IntegrityError
+
 from adapters.event_store import EventStore, as_uuid, decode, decode_row
 from ledger.customer import Customer
 from ledger.partner import Partner
@@ -71,6 +74,35 @@ def test_aggregates_load_one_at_a_time_or_many_at_once(ledger: Driver) -> None:
     assert isinstance(loaded, Customer) and loaded.version == store.get(customer).version == len(many[customer])
     first = many[customer][0].recorded_at
     assert store.load(Customer, "c1", known_at=first).version == sum(e.recorded_at <= first for e in many[customer])
+
+
+def test_a_batch_decided_on_an_aggregate_that_moved_on_since_is_refused(ledger: Driver) -> None:
+    """The optimistic read check under the log's lock: a batch passes while every
+    aggregate it decided on is still at the version it read, whatever the length of their
+    histories or the number of them (more than one query's worth), and is refused,
+    naming the aggregate, as soon as one has moved on. Nothing is written either way."""
+    ledger.ok(*WORLD, *[
+        {"type": "set_payout_details", "partner_id": "p1", "method": "iban", "account": "DE89370400440532013000",
+         "at": f"2025-01-{day:02d}T00:00:00Z"} for day in range(5, 17)
+    ])
+    store = ledger.app.store
+    versions: dict[UUID, int] = {}
+    for row in store.rows():
+        versions[as_uuid(row[1])] = row[2]
+    longest = max(versions, key=versions.__getitem__)
+    customer, partner = Customer.id_for("c1"), Partner.id_for("p1")
+    current = {customer: versions[customer], partner: versions[partner], longest: versions[longest]}
+    assert versions[longest] > 10, "a long history"
+    absent = {Customer.id_for(f"nobody-{i}"): 0 for i in range(1500)}  # two queries' worth, none of them stored
+    head = store.max_position()
+
+    store.append([], read_versions={**absent, **current}, forget_subjects=[])
+    for stale in (customer, partner, longest):
+        with pytest.raises(IntegrityError, match=f"aggregate {stale} changed after it was read"):
+            store.append([], read_versions={**absent, **current, stale: current[stale] - 1}, forget_subjects=[])
+    with pytest.raises(IntegrityError, match=str(customer)):  # read before it had any event
+        store.append([], read_versions={customer: 0}, forget_subjects=[])
+    assert store.max_position() == head
 
 
 def test_a_log_written_before_the_store_owned_its_table_reads_the_same(before_ledger: Driver) -> None:
