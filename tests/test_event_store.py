@@ -11,6 +11,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 
 from adapters.event_store import EventStore, as_uuid, decode, decode_row
+from commands import unit_of_work
 from ledger.customer import Customer
 from ledger.partner import Partner
 from tests import builders as b
@@ -107,3 +108,25 @@ def test_a_batch_decided_on_an_aggregate_that_moved_on_since_is_refused(ledger: 
 
 def test_a_log_written_before_the_store_owned_its_table_reads_the_same(before_ledger: Driver) -> None:
     _same_reads(before_ledger.app.store)
+
+
+def test_the_aggregates_kept_between_batches_are_the_most_recently_used(
+    ledger: Driver, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past its bound, the unit of work's cache drops the aggregates used least recently:
+    the partner and customer every batch decides on stay loaded while one-off payments
+    fill it, batch after batch (the whole cache was once cleared, and they were loaded
+    from the log again), and every batch still decides on their current state."""
+    monkeypatch.setattr(unit_of_work, "MAX_CACHED", 12)
+    ledger.ok(*WORLD)
+    loaded: list[UUID] = []
+    store = ledger.app.store
+    load_many, get = store.load_many, store.get
+    monkeypatch.setattr(store, "load_many", lambda ids: loaded.extend(ids) or load_many(ids))
+    monkeypatch.setattr(store, "get", lambda aggregate_id: loaded.append(aggregate_id) or get(aggregate_id))
+    for batch in range(8):  # 5 new payments a batch: past the bound every other batch
+        ledger.ok(*[b.payment(f"pay-{batch}-{i}", "c1") for i in range(5)])
+    busy = {Customer.id_for("c1"), Partner.id_for("p1")}
+    assert all(loaded.count(aggregate_id) <= 1 for aggregate_id in busy), "loaded at most once, then kept"
+    assert len(loaded) >= 8 * 5, "every new payment was looked up"
+    assert len(ledger.app.bus.uow._loaded) <= 12
